@@ -1,0 +1,26 @@
+"""What the rules that need history ask of the delivery store.
+
+Validation 1656, 2054 (keys already stored in DIS), 1812, 1813 (software
+changed without notice) and 1819 (the NZa customer registry) cannot be decided
+from one delivery. `validate(..., history=...)` evaluates them with an object
+of this shape; without one they are listed as "not evaluated".
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable, Protocol
+
+
+class History(Protocol):
+    """The receiving side's memory of one provider."""
+
+    def stored_with_other(self, file: str, key: str, other: str, pairs: Iterable[tuple[str, str]]) -> set[str]:
+        """Of the delivered (key value, other value) pairs, the key values stored in DIS for this
+        provider under a different `other` value. `key`/`other` are DDIDs of `file`."""
+
+    def expected_value(self, ddid: str) -> str | None:
+        """The value packing-slip field `ddid` must have: the previous accepted delivery's, unless a
+        change was registered since (then None: anything goes). None also when there is no previous one."""
+
+    def account_registered(self, user: str, provider: str, branch: str, on: dt.date) -> bool:
+        """Whether user + AGB + volgnr is a registered account that is active on `on`."""

@@ -1,0 +1,87 @@
+"""Every hook disval calls, and nothing else.
+
+Built-in behaviour is registered through these same hooks (see
+`disval.core.plugins.DEFAULT_PLUGINS`); third-party plugins come from the
+`disval` entry-point group. The order in which they fire during a validation:
+
+    disval_standards            -> which standards exist
+    disval_extra_rules          -> organisation rules added to the chosen standard
+    disval_codelist_provider    -> where codelists come from (first result wins)
+    disval_validation_started   -> a delivery is opened
+    disval_records_read         -> after every batch of records
+    disval_validation_finished  -> the result is complete
+    disval_report_formats       -> how the result is written
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
+    from .codelists import CodelistProvider
+    from .findings import ValidationResult
+    from .reports import ReportFormat
+    from .standard import Standard
+
+hookspec = pluggy.HookspecMarker("disval")
+
+# ---------------------------------------------------------------- set-up: what exists
+
+
+@hookspec
+def disval_standards() -> list["Standard"]:
+    """Return the standards (GA versions, other datasets) this plugin provides.
+
+    Called once when the registry of standards is built. Every result is used;
+    two plugins declaring the same standard id is an error.
+    """
+
+
+@hookspec
+def disval_extra_rules(standard: "Standard") -> list["Path"]:
+    """Return rule files to add to `standard`'s own rules (organisation-specific rules).
+
+    Called when a standard's rules are compiled. Every result is used; rule
+    numbers that clash with the standard's or another file's are a compile error.
+    """
+
+
+@hookspec(firstresult=True)
+def disval_codelist_provider(standard: "Standard", location: str | None) -> "CodelistProvider | None":
+    """Return the source of codelists for validating against `standard`.
+
+    `location` is what the user gave with `--codelists` (or None). firstresult:
+    stops at the first non-None result; the built-in directory provider is
+    `trylast`, so an installed plugin wins.
+    """
+
+
+@hookspec
+def disval_report_formats() -> list["ReportFormat"]:
+    """Return the report formats (text, json, ...) this plugin can write.
+
+    Called when the CLI or API looks up a format by name. Every result is used;
+    two formats with the same name is an error.
+    """
+
+
+# ---------------------------------------------------------------- validation: what happens
+
+
+@hookspec
+def disval_validation_started(delivery: str, standard: "Standard") -> None:
+    """Called when a delivery has been opened and its standard chosen, before any record is read."""
+
+
+@hookspec
+def disval_records_read(file: str, records: int) -> None:
+    """Called after each batch of records of `file` has been read and checked; `records` is the
+    running total for that file. Meant for progress display; keep it cheap."""
+
+
+@hookspec
+def disval_validation_finished(result: "ValidationResult") -> None:
+    """Called with the complete result, before any report is written."""

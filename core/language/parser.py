@@ -1,0 +1,268 @@
+"""Parse rule files into the syntax tree of `ast.py`.
+
+The grammar lives in `rules.lark`. Errors come back as `RuleError`, printed
+like a compiler's: `file:line:col`, the line, a caret and what was expected.
+No lark exception reaches a caller.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from importlib import resources
+
+import lark
+from lark import Token, Transformer, v_args
+
+from . import ast
+
+# What a user reads instead of lark's terminal names.
+_TOKEN_WORDS = {
+    "ARROW": "'=>'", "SEVERITY": "a severity (ERR or WRN)", "RULE_NUMBER": "a validation number",
+    "RULE_TYPE": "a validation type (M, S, R, V, UK, FK, BR, OH)", "TEXT": 'a message in double quotes',
+    "DDID": "a field id (DDID)", "NUMBER": "a number", "VALUE": "a value in single quotes",
+    "DATE": "a date (YYYY-MM-DD)", "FILENAME": "a file name", "CODELIST": "a codelist (CL_...)",
+    "NAME": "a name", "COMPARATOR": "a comparison (<, <=, =, !=, >=, >)", "LPAR": "'('", "RPAR": "')'",
+    "COMMA": "','", "DOT": "'.'", "$END": "the end of the file",
+}
+
+
+class RuleError(Exception):
+    """A rule that cannot be parsed or compiled, located in its source."""
+
+    def __init__(self, message: str, source: str, line: int, column: int, text: str = ""):
+        self.message, self.source, self.line, self.column = message, source, line, column
+        self.text = text
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The compiler-style report: location, message, the line and a caret."""
+        head = f"{self.source}:{self.line}:{self.column}: error: {self.message}"
+        lines = self.text.splitlines()
+        if 0 < self.line <= len(lines):
+            src = lines[self.line - 1]
+            return f"{head}\n    {src}\n    {' ' * (self.column - 1)}^"
+        return head
+
+
+@lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    grammar = resources.files(__package__).joinpath("rules.lark").read_text(encoding="utf-8")
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def parse_rules(text: str, source: str = "<rules>") -> list[ast.Rule]:
+    """Parse the text of a rules file; raise RuleError on the first syntax error."""
+    try:
+        tree = _parser().parse(text)
+    except lark.exceptions.UnexpectedInput as exc:
+        raise _syntax_error(exc, text, source) from None
+    try:
+        return _ToAst(source).transform(tree).children
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, RuleError):
+            err = exc.orig_exc
+            raise RuleError(err.message, source, err.line, err.column, text) from None
+        raise
+
+
+def _syntax_error(exc, text: str, source: str) -> RuleError:
+    line, column = getattr(exc, "line", 0) or 0, getattr(exc, "column", 0) or 0
+    if isinstance(exc, lark.exceptions.UnexpectedToken):
+        token = exc.token
+        found = "the end of the file" if token.type == "$END" else repr(str(token))
+        expected = sorted({_TOKEN_WORDS.get(t, _keyword(t)) for t in exc.expected})
+        msg = f"unexpected {found}; expected {_one_of(expected)}"
+    elif isinstance(exc, lark.exceptions.UnexpectedCharacters):
+        expected = sorted({_TOKEN_WORDS.get(t, _keyword(t)) for t in (exc.allowed or ())})
+        msg = f"unexpected character {exc.char!r}" + (f"; expected {_one_of(expected)}" if expected else "")
+    else:  # UnexpectedEOF
+        msg = "unexpected end of the file"
+    return RuleError(msg, source, line, column, text)
+
+
+def _keyword(terminal: str) -> str:
+    pattern = _parser().get_terminal(terminal).pattern if terminal in _terminal_names() else None
+    if pattern is not None and pattern.type == "str":
+        return f"'{pattern.value}'"
+    return terminal.lower()
+
+
+@lru_cache(maxsize=1)
+def _terminal_names() -> frozenset[str]:
+    return frozenset(t.name for t in _parser().terminals)
+
+
+def _one_of(words: list[str]) -> str:
+    if len(words) == 1:
+        return words[0]
+    return "one of " + ", ".join(words)
+
+
+def _span(source: str, meta) -> ast.Span | None:
+    if getattr(meta, "empty", True):
+        return None
+    return ast.Span(source, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _date(token: Token) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(token))
+    except ValueError:
+        raise RuleError(f"{token} is not a calendar date", "", token.line, token.column) from None
+
+
+def _unquote(token: Token) -> str:
+    body = str(token)[1:-1]
+    if str(token).startswith('"'):
+        out, i = [], 0
+        while i < len(body):
+            if body[i] == "\\" and i + 1 < len(body):
+                i += 1
+            out.append(body[i])
+            i += 1
+        return "".join(out)
+    return body
+
+
+@v_args(meta=True, inline=True)
+class _ToAst(Transformer):
+    """One method per grammar alternative."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def _s(self, meta):
+        return _span(self.source, meta)
+
+    def _f(self, token: Token) -> ast.FieldRef:
+        return ast.FieldRef(str(token), ast.Span(self.source, token.line, token.column, token.end_line, token.end_column))
+
+    # operands
+    def field(self, meta, token):
+        return self._f(token)
+
+    def zip_part(self, meta, name):
+        return ast.ZipPart(str(name), self._s(meta))
+
+    def number(self, meta, token):
+        return ast.Number(int(str(token).replace("_", "")), self._s(meta))
+
+    def text(self, meta, token):
+        return ast.Text(_unquote(token), self._s(meta))
+
+    def date(self, meta, token):
+        return ast.DateLiteral(_date(token), self._s(meta))
+
+    def count(self, meta, file):
+        return ast.Count(str(file), self._s(meta))
+
+    def years(self, meta, since, until):
+        return ast.Years(self._f(since), self._f(until), self._s(meta))
+
+    # record conditions
+    def comparison(self, meta, left, op, right):
+        return ast.Comparison(left, str(op), right, self._s(meta))
+
+    def is_empty(self, meta, ddid):
+        return ast.IsEmpty(self._f(ddid), self._s(meta))
+
+    def is_filled(self, meta, ddid):
+        return ast.IsFilled(self._f(ddid), self._s(meta))
+
+    def not_date(self, meta, ddid):
+        return ast.NotDate(self._f(ddid), self._s(meta))
+
+    def not_number(self, meta, ddid):
+        return ast.NotNumber(self._f(ddid), self._s(meta))
+
+    def not_pattern(self, meta, ddid, value):
+        return ast.NotPattern(self._f(ddid), _unquote(value), self._s(meta))
+
+    def value_list(self, meta, *values):
+        return tuple(_unquote(v) for v in values)
+
+    def not_in_values(self, meta, ddid, values):
+        return ast.InValues(self._f(ddid), values, True, self._s(meta))
+
+    def in_values(self, meta, ddid, values):
+        return ast.InValues(self._f(ddid), values, False, self._s(meta))
+
+    def codelists(self, meta, *names):
+        return tuple(str(n) for n in names)
+
+    def not_in_codelist(self, meta, ddid, codelists, at):
+        return ast.NotInCodelist(self._f(ddid), codelists, self._f(at), self._s(meta))
+
+    def not_selectable(self, meta, ddid, codelist, at):
+        return ast.NotSelectable(self._f(ddid), str(codelist), self._f(at), self._s(meta))
+
+    def all_of(self, meta, left, right):
+        items = (left.items if isinstance(left, ast.AllOf) else (left,)) + (right,)
+        return ast.AllOf(items, self._s(meta))
+
+    def any_of(self, meta, left, right):
+        items = (left.items if isinstance(left, ast.AnyOf) else (left,)) + (right,)
+        return ast.AnyOf(items, self._s(meta))
+
+    def negated(self, meta, item):
+        return ast.Negated(item, self._s(meta))
+
+    # whole-delivery violations
+    def not_unique(self, meta, ddid):
+        return ast.NotUnique(self._f(ddid), self._s(meta))
+
+    def missing_reference(self, meta, ddid, file):
+        return ast.MissingReference(self._f(ddid), str(file), self._s(meta))
+
+    def wrong_record_length(self, meta, file):
+        return ast.WrongRecordLength(str(file), self._s(meta))
+
+    def member_missing(self, meta):
+        return ast.MemberCheck("missing", self._s(meta))
+
+    def member_duplicated(self, meta):
+        return ast.MemberCheck("duplicated", self._s(meta))
+
+    def member_unknown(self, meta):
+        return ast.MemberCheck("unknown", self._s(meta))
+
+    # history
+    def stored_elsewhere(self, meta, ddid, other):
+        return ast.StoredElsewhere(self._f(ddid), self._f(other), self._s(meta))
+
+    def changed_since_last(self, meta, ddid):
+        return ast.ChangedSinceLast(self._f(ddid), self._s(meta))
+
+    def account_unknown(self, meta, a, b, c):
+        return ast.AccountUnknown((self._f(a), self._f(b), self._f(c)), self._s(meta))
+
+    # clauses
+    def valid_from(self, meta, token):
+        return ("valid_from", _date(token))
+
+    def valid_until(self, meta, token):
+        return ("valid_until", _date(token))
+
+    def message_en(self, meta, token):
+        return ("message_en", _unquote(token))
+
+    def hint(self, meta, token):
+        return ("hint", _unquote(token))
+
+    def hint_en(self, meta, token):
+        return ("hint_en", _unquote(token))
+
+    def not_applicable(self, meta, token):
+        return ("not_applicable", _unquote(token))
+
+    def rule(self, meta, violation, _arrow, severity, number, rtype, message, *clauses):
+        options = {}
+        for key, value in clauses:
+            if key in options:
+                raise RuleError(f"rule {number} has two '{key.replace('_', ' ')}' clauses", "", meta.line, meta.column)
+            options[key] = value
+        return ast.Rule(
+            violation=violation, severity=str(severity), number=str(number), type=str(rtype),
+            message=_unquote(message), span=self._s(meta), **options,
+        )

@@ -1,0 +1,35 @@
+"""The plugin manager: built-ins and installed plugins, registered through the same hooks."""
+from __future__ import annotations
+
+import importlib
+
+import pluggy
+
+from . import hookspecs
+
+hookimpl = pluggy.HookimplMarker("disval")
+
+# Built-in behaviour, each a plugin module like any third-party one.
+DEFAULT_PLUGINS = (
+    "disval.plugins.ga_ohw_gbg",
+    "disval.plugins.codelists_dir",
+    "disval.plugins.reports.text",
+    "disval.plugins.reports.json",
+)
+
+
+def get_plugin_manager(extra: tuple = (), load_entry_points: bool = True) -> pluggy.PluginManager:
+    """Build a plugin manager: specs, built-ins, the `disval` entry-point group, then `extra` objects.
+
+    `check_pending()` makes a misspelt hook implementation fail loudly.
+    """
+    pm = pluggy.PluginManager("disval")
+    pm.add_hookspecs(hookspecs)
+    for name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(name), name=name)
+    if load_entry_points:
+        pm.load_setuptools_entrypoints("disval")
+    for plugin in extra:
+        pm.register(plugin)
+    pm.check_pending()
+    return pm

@@ -1,0 +1,123 @@
+"""What a standard plugin declares: layout, rules, zip naming, member set and blocking policies.
+
+A *standard* is one version of a Gegevensaanleverstandaard (or another
+registry's dataset). Plugins return `Standard` values from the
+`disval_standards` hook; the core never hard-codes one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .layout import Layout
+
+PHASES = ("test", "production")
+
+
+@dataclass(frozen=True)
+class ZipName:
+    """A zip name taken apart: the phase, provider and ordering, plus every named part for rules."""
+
+    name: str
+    phase: str  # "test" or "production"
+    provider: str  # AGB code (zorgaanbiedercode)
+    branch: str  # instelling volgnr DIS
+    created: dt.date  # creatiedatum
+    sequence: str  # volgnummer
+    parts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def order(self) -> tuple[dt.date, str]:
+        """Processing order within a provider: creation date, then sequence number (GA §4.3.1)."""
+        return (self.created, self.sequence)
+
+
+@dataclass(frozen=True)
+class ZipNaming:
+    """How a standard names its zip files.
+
+    `pattern` is a regular expression with named groups; `phase`, `provider`,
+    `branch`, `created` (YYYYMMDD) and `sequence` are required; every group is
+    a part rules can read as `zip.<group>`. `claims` is a looser pattern that
+    says a name is meant for this dataset at all (so that a near miss gets a
+    naming finding instead of 'unknown standard'). `derived` adds parts
+    computed from the groups (e.g. the GA version in the packing slip's format).
+    """
+
+    pattern: re.Pattern
+    claims: re.Pattern
+    phases: dict[str, str]  # token in the name -> "test" | "production"
+    part_types: dict[str, str]  # part -> AN | D
+    derived: Callable[[dict[str, str]], dict[str, str]] = lambda parts: {}
+
+    def parse(self, name: str) -> ZipName | None:
+        """The name's parts, or None when it does not follow the naming convention."""
+        m = self.pattern.fullmatch(name)
+        if not m:
+            return None
+        parts = {k: v for k, v in m.groupdict().items() if v is not None}
+        try:
+            created = dt.datetime.strptime(parts["created"], "%Y%m%d").date()
+        except ValueError:
+            return None
+        parts["name"] = name
+        parts.update(self.derived(parts))
+        return ZipName(
+            name=name, phase=self.phases[parts["phase"]], provider=parts["provider"], branch=parts["branch"],
+            created=created, sequence=parts["sequence"], parts=parts,
+        )
+
+
+@dataclass(frozen=True)
+class BlockingPolicy:
+    """Which findings make the assessment negative."""
+
+    name: str
+    description: str
+    blocking_severities: frozenset[str]
+
+    def blocks(self, severity: str, rule: str) -> bool:
+        """Whether a finding of this severity blocks. Zip-level findings (ids 'ZIP-...') always do."""
+        return rule.startswith("ZIP-") or severity in self.blocking_severities
+
+
+DIS_POLICY = BlockingPolicy(
+    "dis", "Regular DIS process: every ERR rejects the delivery, WRN never does.", frozenset({"ERR"})
+)
+GUIDANCE_POLICY = BlockingPolicy(
+    "guidance",
+    "The validations are guidance (GA OHW-GBG §1.2): only an unreadable delivery is rejected.",
+    frozenset(),
+)
+
+
+@dataclass(frozen=True)
+class Standard:
+    """One version of a delivery standard, as a plugin declares it."""
+
+    id: str  # e.g. "GA-OHW-GBG-1.0"
+    title: str
+    version: str  # document version, e.g. "1.2"
+    layout: Layout
+    rule_files: tuple[Path, ...]
+    naming: ZipNaming
+    policies: dict[str, BlockingPolicy]
+    default_policy: str
+    codelists_dir: Path | None = None  # the shipped default codelists
+    reader: str = "fixed-width"
+    identifying: tuple[str, ...] = ()  # DDIDs masked in reports (besides layout flags)
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The member files every delivery must contain."""
+        return tuple(f.name for f in self.layout.files)
+
+    def policy(self, name: str | None = None) -> BlockingPolicy:
+        """The named blocking policy, or the standard's default."""
+        key = name or self.default_policy
+        if key not in self.policies:
+            raise KeyError(f"standard {self.id} has no blocking policy {key!r}; it has {', '.join(self.policies)}")
+        return self.policies[key]
