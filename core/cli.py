@@ -1,0 +1,189 @@
+"""The `disval` command line.
+
+Exit codes of `disval validate`: 0 positive assessment, 1 negative, 2 could not
+run (usage error, missing file, broken rules or codelists). A user's mistake
+is one clear line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from . import __version__
+from .language.compiler import ACTIVE
+from .language.parser import RuleError
+from .pipeline import ENGINES, UsageError, choose_standard, rulebook, standards, validate
+from .plugins import get_plugin_manager
+from .reports import ReportOptions, formats_by_name, write_atomically, write_reports
+
+DEFAULT_MAX_FINDINGS = 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except (UsageError, RuleError, ValueError, OSError) as exc:
+        message = exc.render() if isinstance(exc, RuleError) else str(exc)
+        print(f"disval: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("disval: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="disval", description="Validate and process DIS data deliveries.")
+    p.add_argument("--version", action="version", version=f"disval {__version__}")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="validate a delivery zip as the receiving side would")
+    v.add_argument("delivery", type=Path, help="the delivery zip")
+    v.add_argument("--codelists", metavar="DIR", help="codelist source (default: the standard's shipped lists)")
+    v.add_argument("--format", default="text", help="report format(s), comma-separated (see 'disval plugins')")
+    v.add_argument("-o", "--output", type=Path, help="write the report to this file (one format)")
+    v.add_argument("--output-dir", type=Path, help="write one report per format into this directory")
+    v.add_argument("--standard", help="the standard's id (default: chosen by the zip name)")
+    v.add_argument("--policy", help="blocking policy, e.g. 'dis' (every ERR blocks) or 'guidance'")
+    v.add_argument("--rules", action="append", type=Path, default=[], metavar="FILE",
+                   help="an extra rules file (may be repeated)")
+    v.add_argument("--max-findings", "--max-examples", dest="max_findings", type=int, default=DEFAULT_MAX_FINDINGS,
+                   metavar="N", help="list at most N findings per rule; 0 lists all (counts are never capped)")
+    v.add_argument("--lang", choices=("nl", "en"), default="nl", help="language of messages and hints")
+    v.add_argument("--show-identifiers", action="store_true", help="show values of identifying fields")
+    v.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress on stderr (default: only on a terminal)")
+    v.add_argument("--engine", choices=sorted(ENGINES), default="columnar", help=argparse.SUPPRESS)
+    v.set_defaults(func=_validate)
+
+    r = sub.add_parser("rules", help="list every rule of a standard with its status")
+    r.add_argument("--standard", help="the standard's id (default: the only one installed)")
+    r.add_argument("--rules", action="append", type=Path, default=[], metavar="FILE", help="an extra rules file")
+    r.add_argument("--format", choices=("text", "json"), default="text")
+    r.set_defaults(func=_rules)
+
+    pl = sub.add_parser("plugins", help="list the installed plugins and the hooks each implements")
+    pl.add_argument("--format", choices=("text", "json"), default="text")
+    pl.set_defaults(func=_plugins)
+
+    for register in _command_modules():
+        register(sub)
+    return p
+
+
+def _command_modules():
+    """Commands that live with their own module (generate, the delivery gate)."""
+    from .generate import add_generate_command
+
+    yield add_generate_command
+    try:
+        from .gate_cli import add_gate_commands
+    except ImportError:
+        return
+    yield add_gate_commands
+
+
+# ---------------------------------------------------------------- validate
+
+
+def _validate(args) -> int:
+    extra = ()
+    if args.progress or (args.progress is None and sys.stderr.isatty()):
+        from disval.plugins.progress import Progress
+
+        extra = (Progress(sys.stderr),)
+    pm = get_plugin_manager(extra=extra)
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    available = formats_by_name(pm)
+    for name in formats:
+        if name not in available:
+            raise UsageError(f"unknown report format {name!r}; available: {', '.join(sorted(available))}")
+    if len(formats) > 1 and not args.output_dir:
+        raise UsageError("several formats need --output-dir")
+    result = validate(
+        args.delivery, pm=pm, standard=args.standard, codelists=args.codelists, policy=args.policy,
+        max_per_rule=None if args.max_findings <= 0 else args.max_findings, extra_rules=tuple(args.rules),
+        engine=args.engine,
+    )
+    options = ReportOptions(lang=args.lang, show_identifiers=args.show_identifiers,
+                            max_examples=None if args.max_findings <= 0 else args.max_findings)
+    if args.output_dir:
+        for path in write_reports(result, formats, args.output_dir, options, pm=pm):
+            print(path, file=sys.stderr)
+    else:
+        fmt = available[formats[0]]
+        data = fmt.render(result, options)
+        if args.output:
+            write_atomically(args.output, data)
+        elif fmt.binary:
+            raise UsageError(f"the {fmt.name} format is binary; write it with -o FILE")
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+    return 0 if result.assessment == "positive" else 1
+
+
+# ---------------------------------------------------------------- rules
+
+
+def _rules(args) -> int:
+    pm = get_plugin_manager()
+    known = standards(pm)
+    if args.standard is None and len(known) > 1:
+        raise UsageError(f"several standards are installed; choose one with --standard ({', '.join(known)})")
+    std = choose_standard(pm, "", args.standard or next(iter(known), None))
+    book = rulebook(pm, std, tuple(args.rules))
+    rows = [
+        {"rule": r.number, "type": r.rule.type, "severity": r.rule.severity, "file": r.file,
+         "ddid": r.subject.ddid if r.subject else None, "status": r.status, "reason": r.reason,
+         "valid_from": r.rule.valid_from.isoformat() if r.rule.valid_from else None,
+         "valid_until": r.rule.valid_until.isoformat() if r.rule.valid_until else None,
+         "description": r.rule.message, "source": str(r.rule)}
+        for r in book.rules
+    ]
+    if args.format == "json":
+        print(json.dumps({"standard": std.id, "rules": rows}, ensure_ascii=False, indent=2))
+        return 0
+    table = [[x["rule"], x["type"], x["severity"], x["file"] or "(zip)", x["ddid"] or "", x["status"],
+              _short(x["description"])] for x in rows]
+    print(f"{std.title}: {len(rows)} rules, {sum(r.status == ACTIVE for r in book.rules)} active\n")
+    print(tabulate(table, headers=["rule", "type", "sev", "file", "ddid", "status", "description"]))
+    return 0
+
+
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# ---------------------------------------------------------------- plugins
+
+
+def _plugins(args) -> int:
+    pm = get_plugin_manager()
+    rows = []
+    for name, plugin in pm.list_name_plugin():
+        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or ())
+        dist = next((d.project_name for p, d in pm.list_plugin_distinfo() if p is plugin), "built-in")
+        rows.append({"plugin": name, "distribution": dist, "hooks": hooks})
+    if args.format == "json":
+        print(json.dumps({"plugins": rows}, indent=2))
+        return 0
+    print(tabulate([[r["plugin"], r["distribution"], ", ".join(r["hooks"])] for r in rows],
+                   headers=["plugin", "from", "hooks"]))
+    formats = formats_by_name(pm)
+    print("\nreport formats: " + ", ".join(sorted(formats)))
+    print("standards: " + ", ".join(standards(pm)))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

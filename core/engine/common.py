@@ -1,0 +1,100 @@
+"""What both engines share: the run context, the batch of records, findings and record marks.
+
+An engine evaluates compiled rules; how records are read and which rules are
+in force is the pipeline's business. Two engines implement the same
+interface (`record_batch`, `finish`): the columnar one and the straightforward
+reference one that checks it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..codelists import Codelist
+from ..findings import Finding
+from ..language.compiler import CompiledRule
+from ..layout import Field, FileLayout
+
+
+@dataclass
+class Context:
+    """What rules may read besides the record: the zip name, the packing slip, codelists, counts."""
+
+    zip_parts: dict[str, str] | None
+    slip: FileLayout | None
+    slip_row: bytes | None  # the single packing-slip record, when there is exactly one of the right length
+    codelists: dict[str, Codelist] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # records per file, after reading
+    delivery_date: dt.date | None = None
+
+    def slip_text(self, fld: Field) -> bytes | None:
+        """The packing-slip field's bytes, or None without a usable packing slip."""
+        if self.slip_row is None:
+            return None
+        return self.slip_row[fld.start:fld.end]
+
+
+@dataclass
+class Batch:
+    """Records of one file that have the right length: an (n, record length) byte matrix."""
+
+    file: FileLayout
+    rows: np.ndarray
+    lines: np.ndarray  # 1-based record numbers
+
+    def __post_init__(self):
+        self.cache: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def raw(self, fld: Field) -> np.ndarray:
+        """The (n, width) bytes of one field."""
+        return self.rows[:, fld.start:fld.end]
+
+
+class RecordMarks:
+    """Which records of each file have at least one ERR or WRN finding (counted, never capped)."""
+
+    def __init__(self):
+        self._marks: dict[tuple[str, str], np.ndarray] = {}
+
+    def mark(self, file: str, severity: str, lines: np.ndarray) -> None:
+        """Mark the records at these 1-based lines."""
+        if len(lines) == 0:
+            return
+        key = (file, severity)
+        need = int(lines.max()) + 1
+        bits = self._marks.get(key)
+        if bits is None or len(bits) < need:
+            grown = np.zeros(max(need, 2 * (0 if bits is None else len(bits))), dtype=bool)
+            if bits is not None:
+                grown[: len(bits)] = bits
+            bits = self._marks[key] = grown
+        bits[lines] = True
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """file -> {"ERR": records, "WRN": records}."""
+        out: dict[str, dict[str, int]] = {}
+        for (file, severity), bits in self._marks.items():
+            out.setdefault(file, {})[severity] = int(bits.sum())
+        return out
+
+
+def record_finding(rule: CompiledRule, line: int | None, value: str | None, subject: Field | None = None) -> Finding:
+    """A finding of `rule` at a record (or file, when line is None)."""
+    r = rule.rule
+    fld = subject or rule.subject
+    return Finding(
+        rule=r.number, type=r.type, severity=r.severity, file=rule.file, line=line,
+        column=fld.begin if fld and line is not None and fld.file == rule.file else None,
+        column_end=fld.end if fld and line is not None and fld.file == rule.file else None,
+        ddid=fld.ddid if fld else None, field=fld.name if fld else None, value=value, message=r.message,
+    )
+
+
+def field_text(raw: bytes) -> str:
+    """A field's value as a report shows it: decoded, without the padding spaces."""
+    return raw.decode("latin-1").strip()

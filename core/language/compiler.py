@@ -1,0 +1,451 @@
+"""Check parsed rules against a standard and turn them into typed checks.
+
+The compiler resolves every DDID, file and codelist against the standard's
+layout, types every comparison (date, number or text), decides what each rule
+reads (one record, a whole file, the zip) and what it reports on. The result,
+a `RuleBook`, is built once and evaluated many times by an engine.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..layout import Field, FileLayout
+from ..standard import Standard
+from . import ast
+from .parser import RuleError, parse_rules
+
+# ---------------------------------------------------------------- typed checks (the engines' input)
+
+
+@dataclass(frozen=True)
+class Col:
+    """A field read from the record being checked, or (scope 'slip') from the packing slip."""
+
+    field: Field
+    scope: str  # record | slip
+
+
+@dataclass(frozen=True)
+class Const:
+    """A literal or a zip-name part; `value` is an int for dates (YYYYMMDD) and numbers, str for text."""
+
+    value: object
+    zip_part: str = ""  # non-empty when the value comes from the zip name at run time
+
+
+@dataclass(frozen=True)
+class CountOf:
+    """The number of records of a file."""
+
+    file: str
+
+
+@dataclass(frozen=True)
+class YearsOf:
+    """Whole years from one date field to another."""
+
+    since: Col
+    until: Col
+
+
+@dataclass(frozen=True)
+class Cmp:
+    left: object
+    op: str
+    right: object
+    kind: str  # date | number | text
+
+
+@dataclass(frozen=True)
+class Empty:
+    col: Col
+    filled: bool = False  # True: the test is "is filled"
+
+
+@dataclass(frozen=True)
+class BadDate:
+    col: Col
+
+
+@dataclass(frozen=True)
+class BadNumber:
+    col: Col
+
+
+@dataclass(frozen=True)
+class BadPattern:
+    col: Col
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Values:
+    col: Col
+    values: tuple[str, ...]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class NotInLists:
+    col: Col
+    codelists: tuple[str, ...]
+    at: Col
+
+
+@dataclass(frozen=True)
+class NotSelectableIn:
+    col: Col
+    codelist: str
+    at: Col
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Not:
+    item: object
+
+
+# ---------------------------------------------------------------- compiled rules
+
+RECORD, FILE, ZIP, UNIQUE, REFERENCE, LENGTH, MEMBER, HISTORY = (
+    "record", "file", "zip", "unique", "reference", "length", "member", "history",
+)
+ACTIVE, NOT_APPLICABLE, NEEDS_STORE = "active", "not applicable", "needs store"
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule with everything an engine needs to evaluate it."""
+
+    rule: ast.Rule
+    kind: str  # record | file | zip | unique | reference | length | member | history
+    status: str  # active | not applicable | needs store
+    file: str | None = None  # the file findings are reported on
+    subject: Field | None = None  # the field findings point at
+    check: object = None  # typed check (record, file, zip kinds)
+    target: str | None = None  # reference: the referenced file
+    codelists: tuple[str, ...] = ()
+    reason: str = ""
+
+    @property
+    def number(self) -> str:
+        return self.rule.number
+
+    def in_force(self, on: dt.date) -> bool:
+        """Whether the rule's validity window (GA: geldig van / t/m) contains `on`."""
+        r = self.rule
+        return (r.valid_from is None or r.valid_from <= on) and (r.valid_until is None or on <= r.valid_until)
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """All compiled rules of a standard plus any extra rule files, in source order."""
+
+    standard: Standard
+    rules: tuple[CompiledRule, ...]
+    sources: tuple[str, ...] = ()
+
+    def for_file(self, name: str, kind: str) -> list[CompiledRule]:
+        """Active rules of one kind that report on file `name`."""
+        return [r for r in self.rules if r.kind == kind and r.file == name and r.status == ACTIVE]
+
+    def of_kind(self, kind: str) -> list[CompiledRule]:
+        """Rules of one kind, whatever their status."""
+        return [r for r in self.rules if r.kind == kind]
+
+    @property
+    def codelists(self) -> set[str]:
+        """Every codelist an active rule needs."""
+        return {c for r in self.rules if r.status == ACTIVE for c in r.codelists}
+
+
+def compile_rulebook(standard: Standard, extra_files: tuple[Path, ...] = ()) -> RuleBook:
+    """Parse and compile the standard's rule files plus `extra_files`; raise RuleError on the first problem."""
+    compiled: list[CompiledRule] = []
+    seen: dict[str, ast.Span | None] = {}
+    sources = []
+    for path in tuple(standard.rule_files) + tuple(extra_files):
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RuleError(f"cannot read rules file: {exc}", str(path), 0, 0) from None
+        sources.append(str(path))
+        compiled.extend(compile_text(standard, text, str(path), seen))
+    return RuleBook(standard, tuple(compiled), tuple(sources))
+
+
+def compile_text(standard: Standard, text: str, source: str = "<rules>", seen=None) -> list[CompiledRule]:
+    """Compile the rules in `text`; `seen` maps numbers already defined to their span (clash check)."""
+    seen = {} if seen is None else seen
+    out = []
+    for rule in parse_rules(text, source):
+        if rule.number in seen:
+            first = seen[rule.number]
+            where = f" (first defined at {first})" if first else ""
+            raise RuleError(f"rule number {rule.number} is defined twice{where}", source,
+                            rule.span.line, rule.span.column, text)
+        seen[rule.number] = rule.span
+        try:
+            out.append(_Compiler(standard).compile(rule))
+        except _Problem as p:
+            span = p.span or rule.span
+            raise RuleError(p.message, source, span.line, span.column, text) from None
+    return out
+
+
+class _Problem(Exception):
+    def __init__(self, message: str, span: ast.Span | None):
+        super().__init__(message)
+        self.message, self.span = message, span
+
+
+class _Compiler:
+    """Compiles one rule."""
+
+    def __init__(self, standard: Standard):
+        self.standard = standard
+        self.layout = standard.layout
+        self.slip = self.layout.packing_slip
+        self.known_codelists = {c for f in self.layout.fields for c in f.codelists}
+
+    # -- entry
+    def compile(self, rule: ast.Rule) -> CompiledRule:
+        v = rule.violation
+        if rule.not_applicable:
+            return CompiledRule(rule, self._kind_of(v), NOT_APPLICABLE, file=self._file_hint(v),
+                                subject=self._subject_hint(v), reason=rule.not_applicable)
+        if isinstance(v, ast.HISTORY_FORMS):
+            fields = [self._field(f) for f in self._history_fields(v)]
+            return CompiledRule(rule, HISTORY, NEEDS_STORE, file=fields[0].file, subject=fields[0],
+                                reason="needs the delivery store (earlier deliveries or the customer registry)")
+        if isinstance(v, ast.NotUnique):
+            fld = self._field(v.field)
+            return CompiledRule(rule, UNIQUE, ACTIVE, file=fld.file, subject=fld)
+        if isinstance(v, ast.MissingReference):
+            fld = self._field(v.field)
+            target = self._file(v.file, v.span)
+            if not target.key:
+                raise _Problem(f"{target.name} declares no key to refer to", v.span)
+            return CompiledRule(rule, REFERENCE, ACTIVE, file=fld.file, subject=fld, target=target.name)
+        if isinstance(v, ast.WrongRecordLength):
+            return CompiledRule(rule, LENGTH, ACTIVE, file=self._file(v.file, v.span).name)
+        if isinstance(v, ast.MemberCheck):
+            return CompiledRule(rule, MEMBER, ACTIVE, check=v.kind)
+        return self._condition_rule(rule)
+
+    def _kind_of(self, v) -> str:
+        return {ast.NotUnique: UNIQUE, ast.MissingReference: REFERENCE, ast.WrongRecordLength: LENGTH,
+                ast.MemberCheck: MEMBER}.get(type(v), HISTORY if isinstance(v, ast.HISTORY_FORMS) else RECORD)
+
+    def _file_hint(self, v) -> str | None:
+        """For a not-applicable rule: the delivered file it would report on, if any."""
+        for ref in _field_refs(v):
+            fld = self.layout.field(ref.ddid)
+            if fld:
+                return fld.file
+            absent = self.layout.absent_attribute(ref.ddid)
+            if absent:
+                return absent.file
+        return None
+
+    def _subject_hint(self, v) -> Field | None:
+        for ref in _field_refs(v):
+            if self.layout.field(ref.ddid):
+                return self.layout.field(ref.ddid)
+        return None
+
+    @staticmethod
+    def _history_fields(v):
+        if isinstance(v, ast.StoredElsewhere):
+            return (v.field, v.other)
+        if isinstance(v, ast.ChangedSinceLast):
+            return (v.field,)
+        return v.fields
+
+    # -- lookups
+    def _field(self, ref: ast.FieldRef) -> Field:
+        fld = self.layout.field(ref.ddid)
+        if fld is not None:
+            return fld
+        absent = self.layout.absent_attribute(ref.ddid)
+        if absent is not None:
+            raise _Problem(
+                f"{absent.ddid} {absent.name} ({absent.file}) is named by the standard but not delivered; "
+                "add not-applicable \"reason\" to the rule", ref.span)
+        raise _Problem(f"unknown field {ref.ddid}: {self.standard.id} has no attribute with this DDID", ref.span)
+
+    def _file(self, name: str, span) -> FileLayout:
+        f = self.layout.file(name)
+        if f is None:
+            known = ", ".join(x.name for x in self.layout.files)
+            raise _Problem(f"unknown file {name}: {self.standard.id} delivers {known}", span)
+        return f
+
+    # -- conditions
+    def _condition_rule(self, rule: ast.Rule) -> CompiledRule:
+        v = rule.violation
+        refs = list(_field_refs(v))
+        fields = [self._field(r) for r in refs]
+        counts = list(_count_refs(v))
+        record_files = {f.file for f in fields if not (self.slip and f.file == self.slip.name)}
+        if len(record_files) > 1:
+            raise _Problem(
+                f"the rule reads fields of {' and '.join(sorted(record_files))}; a rule reads one record at a time "
+                "(use 'not in file' to check a reference)", v.span)
+        if counts:
+            files = {self._file(c.file, c.span).name for c in counts}
+            if len(files) > 1 or record_files:
+                raise _Problem("count() is compared with packing-slip fields, literals or zip parts only", v.span)
+            kind, file = FILE, files.pop()
+        elif record_files:
+            kind, file = RECORD, record_files.pop()
+        elif fields:
+            kind, file = RECORD, self.slip.name
+        else:
+            kind, file = ZIP, None
+        scope_file = file if kind == RECORD else None
+        check = self._cond(v, scope_file)
+        subject = next((f for f in fields if f.file == file), fields[0] if fields else None)
+        codelists = tuple(sorted(_codelists_of(check)))
+        return CompiledRule(rule, kind, ACTIVE, file=file, subject=subject, check=check, codelists=codelists)
+
+    def _col(self, ref: ast.FieldRef, scope_file: str | None) -> Col:
+        fld = self._field(ref)
+        if scope_file is not None and fld.file == scope_file:
+            return Col(fld, "record")
+        if self.slip is not None and fld.file == self.slip.name:
+            return Col(fld, "slip")
+        raise _Problem(f"{fld.label} is in {fld.file}; this rule reads {scope_file or 'no record'}", ref.span)
+
+    def _cond(self, node, scope):
+        if isinstance(node, ast.AllOf):
+            return And(tuple(self._cond(i, scope) for i in node.items))
+        if isinstance(node, ast.AnyOf):
+            return Or(tuple(self._cond(i, scope) for i in node.items))
+        if isinstance(node, ast.Negated):
+            return Not(self._cond(node.item, scope))
+        if isinstance(node, ast.IsEmpty):
+            return Empty(self._col(node.field, scope))
+        if isinstance(node, ast.IsFilled):
+            return Empty(self._col(node.field, scope), filled=True)
+        if isinstance(node, ast.NotDate):
+            return BadDate(self._col(node.field, scope))
+        if isinstance(node, ast.NotNumber):
+            return BadNumber(self._col(node.field, scope))
+        if isinstance(node, ast.NotPattern):
+            col = self._col(node.field, scope)
+            if len(node.pattern) > col.field.length:
+                raise _Problem(f"pattern '{node.pattern}' is longer than {col.field.label} "
+                               f"({col.field.length} positions)", node.span)
+            return BadPattern(col, node.pattern)
+        if isinstance(node, ast.InValues):
+            col = self._col(node.field, scope)
+            for value in node.values:
+                if len(value) > col.field.length:
+                    raise _Problem(f"'{value}' does not fit in {col.field.label} ({col.field.length} positions)",
+                                   node.span)
+            return Values(col, node.values, node.negated)
+        if isinstance(node, ast.NotInCodelist):
+            for name in node.codelists:
+                self._codelist(name, node.span)
+            return NotInLists(self._col(node.field, scope), node.codelists, self._date_col(node.at, scope))
+        if isinstance(node, ast.NotSelectable):
+            self._codelist(node.codelist, node.span)
+            return NotSelectableIn(self._col(node.field, scope), node.codelist, self._date_col(node.at, scope))
+        if isinstance(node, ast.Comparison):
+            return self._comparison(node, scope)
+        raise _Problem(f"'{node}' cannot be combined with other conditions", getattr(node, "span", None))
+
+    def _codelist(self, name: str, span) -> None:
+        if name not in self.known_codelists:
+            known = ", ".join(sorted(self.known_codelists)) or "none"
+            raise _Problem(f"unknown codelist {name}: the layout of {self.standard.id} names {known}", span)
+
+    def _date_col(self, ref: ast.FieldRef, scope) -> Col:
+        col = self._col(ref, scope)
+        if col.field.type != "D":
+            raise _Problem(f"the peildatum {col.field.label} is not a date field", ref.span)
+        return col
+
+    def _comparison(self, node: ast.Comparison, scope) -> Cmp:
+        left, lkind = self._operand(node.left, scope)
+        right, rkind = self._operand(node.right, scope)
+        if lkind != rkind:
+            raise _Problem(f"cannot compare {_describe(node.left)} ({lkind}) with {_describe(node.right)} ({rkind})",
+                           node.span)
+        return Cmp(left, node.op, right, lkind)
+
+    def _operand(self, node, scope):
+        if isinstance(node, ast.FieldRef):
+            col = self._col(node, scope)
+            return col, {"D": "date", "N": "number", "AN": "text"}[col.field.type]
+        if isinstance(node, ast.Number):
+            return Const(node.value), "number"
+        if isinstance(node, ast.Text):
+            return Const(node.value), "text"
+        if isinstance(node, ast.DateLiteral):
+            d = node.value
+            return Const(d.year * 10000 + d.month * 100 + d.day), "date"
+        if isinstance(node, ast.ZipPart):
+            types = self.standard.naming.part_types
+            if node.name not in types:
+                raise _Problem(f"unknown zip part {node.name}: the zip name has {', '.join(types)}", node.span)
+            return Const(None, zip_part=node.name), "date" if types[node.name] == "D" else "text"
+        if isinstance(node, ast.Count):
+            return CountOf(self._file(node.file, node.span).name), "number"
+        if isinstance(node, ast.Years):
+            return YearsOf(self._date_col(node.since, scope), self._date_col(node.until, scope)), "number"
+        raise _Problem(f"unsupported operand {node}", getattr(node, "span", None))
+
+
+def _describe(node) -> str:
+    return str(node)
+
+
+def _field_refs(node):
+    """Every FieldRef in a violation, left to right."""
+    if isinstance(node, ast.FieldRef):
+        yield node
+        return
+    for name in getattr(node, "__dataclass_fields__", {}):
+        if name == "span":
+            continue
+        value = getattr(node, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if hasattr(item, "__dataclass_fields__"):
+                yield from _field_refs(item)
+
+
+def _count_refs(node):
+    if isinstance(node, ast.Count):
+        yield node
+        return
+    for name in getattr(node, "__dataclass_fields__", {}):
+        value = getattr(node, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if hasattr(item, "__dataclass_fields__") and not isinstance(item, ast.Span):
+                yield from _count_refs(item)
+
+
+def _codelists_of(check) -> set[str]:
+    if isinstance(check, NotInLists):
+        return set(check.codelists)
+    if isinstance(check, NotSelectableIn):
+        return {check.codelist}
+    if isinstance(check, (And, Or)):
+        return set().union(*(_codelists_of(i) for i in check.items))
+    if isinstance(check, Not):
+        return _codelists_of(check.item)
+    return set()

@@ -1,0 +1,293 @@
+"""The validation pipeline: from a zip on disk to a `ValidationResult`.
+
+    choose standard -> compile rules (once) -> codelist provider -> open zip
+    -> packing slip -> rules in force on the delivery date -> stream every
+    member through the engine -> counts, members, keys, history -> assessment
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .engine import columns
+from .engine.columnar import ColumnarEngine
+from .engine.common import Batch, Context, RecordMarks, record_finding
+from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
+from .history import History
+from .language import compiler as c
+from .plugins import get_plugin_manager
+from .reader import Delivery, Limits, RecordChunk, non_printable, open_delivery, read_records
+from .standard import Standard
+
+ENGINES = {"columnar": ColumnarEngine}
+
+
+class UsageError(Exception):
+    """The validation cannot run at all (unknown standard, unreadable rules, bad codelist source)."""
+
+
+# ---------------------------------------------------------------- standards and rules
+
+
+def standards(pm) -> dict[str, Standard]:
+    """Every standard the installed plugins declare, by id."""
+    out: dict[str, Standard] = {}
+    for group in pm.hook.disval_standards():
+        for std in group or ():
+            if std.id in out:
+                raise UsageError(f"two plugins declare standard {std.id}")
+            out[std.id] = std
+    return out
+
+
+def choose_standard(pm, delivery_name: str, wanted: str | None = None) -> Standard:
+    """The standard named by `wanted`, else the one whose zip naming claims the delivery's name."""
+    known = standards(pm)
+    if wanted:
+        if wanted not in known:
+            raise UsageError(f"unknown standard {wanted!r}; installed: {', '.join(known) or 'none'}")
+        return known[wanted]
+    claiming = [s for s in known.values() if s.naming.claims.fullmatch(delivery_name)]
+    if len(claiming) == 1:
+        return claiming[0]
+    if not claiming and len(known) == 1:
+        return next(iter(known.values()))
+    if not known:
+        raise UsageError("no standard is installed")
+    names = ", ".join(s.id for s in (claiming or known.values()))
+    raise UsageError(f"cannot tell which standard {delivery_name} follows; choose one with --standard ({names})")
+
+
+_BOOKS: dict[tuple, c.RuleBook] = {}
+
+
+def rulebook(pm, standard: Standard, extra_rules: tuple = ()) -> c.RuleBook:
+    """The standard's rules plus plugin and one-off rule files, compiled once per process."""
+    from_plugins = tuple(Path(p) for group in pm.hook.disval_extra_rules(standard=standard) for p in group or ())
+    files = tuple(str(Path(p).resolve()) for p in from_plugins + tuple(extra_rules))
+    key = (standard.id, files)
+    if key not in _BOOKS:
+        _BOOKS[key] = c.compile_rulebook(standard, tuple(Path(f) for f in files))
+    return _BOOKS[key]
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate(path, *, pm=None, standard: str | None = None, codelists: str | None = None,
+             policy: str | None = None, max_per_rule: int | None = None, extra_rules: tuple = (),
+             history: History | None = None, engine: str = "columnar", limits: Limits = Limits(),
+             batch_records: int = 1 << 16) -> ValidationResult:
+    """Validate one delivery zip as the receiving side would; never raises for a broken delivery."""
+    pm = pm or get_plugin_manager()
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    std = choose_standard(pm, path.name, standard)
+    book = rulebook(pm, std, extra_rules)
+    try:
+        blocking = std.policy(policy)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    provider = pm.hook.disval_codelist_provider(standard=std, location=codelists)
+    collector = FindingCollector(max_per_rule)
+    marks = RecordMarks()
+    with open_delivery(path, std, limits) as delivery:
+        pm.hook.disval_validation_started(delivery=delivery.name, standard=std)
+        run = _Run(pm, std, book, delivery, provider, collector, marks, history, limits, batch_records)
+        run.go(ENGINES[engine])
+        for finding in delivery.findings:
+            collector.add(finding)
+        infos = run.rule_infos()
+        records = {delivery.found_as.get(name, name): n for name, n in run.ctx.counts.items()}
+        found_as = dict(delivery.found_as)
+    counts = dict(collector.counts)
+    severity = {i.rule: i.severity for i in infos}
+    negative = any(blocking.blocks(severity.get(rule, "ERR"), rule) for rule, n in counts.items() if n)
+    result = ValidationResult(
+        delivery=path.name, standard=std.id, standard_title=std.title, policy=blocking.name,
+        assessment="negative" if negative else "positive", records=records, findings=_as_found(collector.findings(), found_as),
+        counts=counts, rules=infos, not_evaluated=[i for i in infos if i.status != c.ACTIVE],
+        records_with={delivery.found_as.get(f, f): v for f, v in marks.counts().items()},
+        codelists=run.releases, warnings=run.warnings,
+        phase=delivery.zip_name.phase if delivery.zip_name else None,
+        versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources)},
+    )
+    pm.hook.disval_validation_finished(result=result)
+    return result
+
+
+class _Run:
+    """The state of one validation."""
+
+    def __init__(self, pm, std, book, delivery: Delivery, provider, collector, marks, history, limits, batch_records):
+        self.pm, self.std, self.book, self.delivery = pm, std, book, delivery
+        self.provider, self.collector, self.marks = provider, collector, marks
+        self.history, self.limits, self.batch_records = history, limits, batch_records
+        self.status: dict[str, tuple[str, str]] = {}  # rule -> (status, reason) for rules not evaluated
+        self.releases: list[CodelistRelease] = []
+        self.warnings: list[str] = []
+        slip = std.layout.packing_slip
+        self.ctx = Context(zip_parts=delivery.zip_name.parts if delivery.zip_name else None, slip=slip, slip_row=None)
+
+    def go(self, engine_class) -> None:
+        layout = self.std.layout
+        slip = layout.packing_slip
+        slip_chunks = list(self._chunks(slip)) if slip is not None else []
+        if slip is not None:
+            self._take_slip(slip, slip_chunks)
+        date = self._delivery_date()
+        self.ctx.delivery_date = date
+        rules = self._rules_in_force(date)
+        engine = engine_class(rules, layout, self.ctx, self.collector, self.marks)
+        self.lengths = {r.file: r for r in rules if r.kind == c.LENGTH}
+        for f in layout.files:
+            chunks = slip_chunks if f is slip else self._chunks(f)
+            for chunk in chunks:
+                self._chunk(engine, f, chunk)
+        for name in self.delivery.unreadable:
+            self.ctx.counts.pop(name, None)
+        self._members(rules)
+        engine.finish()
+        if self.history is not None:
+            from .history_rules import evaluate_history
+            evaluate_history(self, [r for r in rules if r.kind == c.HISTORY])
+
+    # -- reading
+    def _chunks(self, f):
+        if f.name not in self.delivery.members:
+            return
+        self.ctx.counts[f.name] = 0
+        for chunk in read_records(self.delivery, f, self.limits, self.batch_records):
+            self.ctx.counts[f.name] += len(chunk.lines) + len(chunk.bad)
+            yield chunk
+
+    def _take_slip(self, slip, chunks: list[RecordChunk]) -> None:
+        total = sum(len(ch.lines) + len(ch.bad) for ch in chunks)
+        good = [ch for ch in chunks if len(ch.lines)]
+        if total == 1 and good:
+            self.ctx.slip_row = good[0].rows[0].tobytes()
+
+    def _chunk(self, engine, f, chunk: RecordChunk) -> None:
+        name = f.name
+        file_name = self.delivery.found_as.get(name, name)
+        length_rule = self.lengths.get(name)
+        if chunk.bad and length_rule is not None:
+            self.marks.mark(name, length_rule.rule.severity, np.array([b.line for b in chunk.bad]))
+            for b in chunk.bad:
+                self.collector.add(record_finding(length_rule, b.line, f"{b.length}"))
+        if chunk.eol:
+            self._reader_findings("REC-EOL", name, file_name, np.array(chunk.eol), None, "V")
+        if len(chunk.lines):
+            hit, cols = non_printable(chunk.rows)
+            if len(hit):
+                self._reader_findings("REC-CHARSET", name, file_name, chunk.lines[hit], (chunk.rows, hit, cols), "S")
+            engine.record_batch(Batch(f, chunk.rows, chunk.lines))
+        self.pm.hook.disval_records_read(file=file_name, records=self.ctx.counts.get(name, 0))
+
+    def _reader_findings(self, rule, name, file_name, lines, where, rtype) -> None:
+        self.marks.mark(name, "ERR", lines)
+
+        def make(limit):
+            for k in range(len(lines) if limit is None else min(limit, len(lines))):
+                column = value = None
+                if where is not None:
+                    rows, hit, cols = where
+                    column = int(cols[k])
+                    value = f"0x{rows[hit[k], column - 1]:02X}"
+                yield Finding(rule=rule, type=rtype, severity="ERR", file=file_name, line=int(lines[k]),
+                              column=column, ddid=None, value=value, message=ZIP_LEVEL[rule])
+        self.collector.add_many(rule, len(lines), make)
+
+    # -- what applies
+    def _delivery_date(self) -> dt.date:
+        """The delivery's creation date: from the zip name, else the packing slip, else today."""
+        if self.delivery.zip_name is not None:
+            return self.delivery.zip_name.created
+        slip = self.std.layout.packing_slip
+        created = next((f for f in slip.fields if f.type == "D"), None) if slip else None
+        raw = self.ctx.slip_text(created) if created else None
+        if raw is not None:
+            value, ok = columns.dates(np.frombuffer(raw, np.uint8).reshape(1, -1))
+            if ok[0]:
+                v = int(value[0])
+                return dt.date(v // 10000, v // 100 % 100, v % 100)
+        self.warnings.append("the delivery's creation date is unknown (zip name and packing slip); rules and "
+                             "codelists are taken as of today")
+        return dt.date.today()
+
+    def _rules_in_force(self, date: dt.date) -> list[c.CompiledRule]:
+        lists = {}
+        for name in sorted(self.book.codelists):
+            cl = self.provider.codelist(name, date) if self.provider is not None else None
+            if cl is None:
+                continue
+            lists[name] = cl
+            self.releases.append(CodelistRelease(cl.name, cl.release, cl.source))
+            if cl.fallback:
+                self.warnings.append(f"no release of {name} is dated on or before {date.isoformat()}; "
+                                     f"used the oldest ({cl.release.isoformat() if cl.release else 'undated'})")
+        self.ctx.codelists = lists
+        out = []
+        source = self.provider.describe() if self.provider is not None else "no codelist source"
+        for rule in self.book.rules:
+            if rule.status != c.ACTIVE and not (rule.kind == c.HISTORY and self.history is not None):
+                continue
+            if not rule.in_force(date):
+                self.status[rule.number] = ("not in force", f"applies {_window(rule)}; the delivery is of {date}")
+                continue
+            absent = [n for n in rule.codelists if n not in lists]
+            if absent:
+                self.status[rule.number] = ("not evaluated", f"codelist {', '.join(absent)} not found in {source}")
+                continue
+            out.append(rule)
+        return out
+
+    def _members(self, rules) -> None:
+        d = self.delivery
+        for rule in rules:
+            if rule.kind != c.MEMBER:
+                continue
+            names = {"missing": d.missing, "duplicated": d.duplicated, "unknown": d.unknown}[rule.check]
+            for name in names:
+                self.collector.add(Finding(rule=rule.number, type=rule.rule.type, severity=rule.rule.severity,
+                                           file=name, line=None, column=None, ddid=None, value=name,
+                                           message=rule.rule.message))
+
+    def rule_infos(self) -> list[RuleInfo]:
+        """Every rule with its status in this run, then the ids without a number that fired."""
+        infos = []
+        for rule in self.book.rules:
+            r = rule.rule
+            status, reason = rule.status, rule.reason
+            if rule.kind == c.HISTORY and self.history is not None:
+                status, reason = c.ACTIVE, ""
+            status, reason = self.status.get(r.number, (status, reason))
+            infos.append(RuleInfo(
+                rule=r.number, type=r.type, severity=r.severity, file=rule.file,
+                ddid=rule.subject.ddid if rule.subject else None, status=status, message=r.message,
+                message_en=r.message_en, hint=r.hint, hint_en=r.hint_en, reason=reason, source=str(r),
+            ))
+        for rule in sorted(set(self.collector.counts) - {i.rule for i in infos}):
+            infos.append(RuleInfo(rule=rule, type="S" if rule == "REC-CHARSET" else "V", severity="ERR", file=None,
+                                  ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule)))
+        return infos
+
+
+def _window(rule: c.CompiledRule) -> str:
+    r = rule.rule
+    start = r.valid_from.isoformat() if r.valid_from else "always"
+    end = r.valid_until.isoformat() if r.valid_until else "on"
+    return f"from {start} until {end}" if r.valid_until else f"from {start}"
+
+
+def _as_found(findings: list[Finding], found_as: dict[str, str]) -> list[Finding]:
+    """Findings name member files as they were found in the zip (names match case-insensitively)."""
+    renamed = {k: v for k, v in found_as.items() if k != v}
+    if not renamed:
+        return findings
+    return [replace(f, file=renamed[f.file]) if f.file in renamed else f for f in findings]

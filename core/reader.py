@@ -1,0 +1,249 @@
+"""Open a delivery zip safely and stream its member files as batches of fixed-width records.
+
+Nothing is extracted to disk and no member is held in memory whole: members
+are decompressed in chunks and cut into records. A chunk of well-formed
+records (every line exactly the record length plus CR/LF) becomes a byte
+matrix without a Python loop; a chunk with a bad line is cut line by line.
+"""
+from __future__ import annotations
+
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+import numpy as np
+
+from .engine import columns
+from .findings import ZIP_LEVEL, Finding
+from .layout import FileLayout
+from .standard import Standard, ZipName
+
+CHUNK_BYTES = 4 << 20
+BATCH_RECORDS = 1 << 16
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Refuse zips that unpack past these (a zip bomb) or carry absurd lines."""
+
+    max_total_bytes: int = 16 << 30
+    max_ratio: int = 1000  # uncompressed / compressed, for members over 1 MiB
+    max_line_bytes: int = 1 << 20
+
+
+@dataclass
+class BadRecord:
+    """A line that is not a record of the file's length (GA: regellengte); it gets no field findings."""
+
+    line: int
+    length: int
+
+
+@dataclass
+class RecordChunk:
+    """Records read from one member: good ones as a matrix, plus the lines that were not."""
+
+    rows: np.ndarray
+    lines: np.ndarray
+    bad: list[BadRecord] = field(default_factory=list)
+    eol: list[int] = field(default_factory=list)  # lines not ended by CR/LF
+
+
+@dataclass
+class Delivery:
+    """An opened delivery: its name, members and zip-level findings."""
+
+    path: Path
+    name: str
+    standard: Standard
+    zip_name: ZipName | None
+    archive: zipfile.ZipFile | None
+    members: dict[str, zipfile.ZipInfo] = field(default_factory=dict)  # layout file name -> member
+    found_as: dict[str, str] = field(default_factory=dict)  # layout file name -> member name as found
+    missing: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # zip-level findings without a number
+    unreadable: set[str] = field(default_factory=set)  # layout file names that could not be read whole
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def zip_finding(rule: str, file: str | None = None, value: str | None = None, detail: str = "") -> Finding:
+    """A zip-level finding with a stable id from `ZIP_LEVEL`."""
+    message = ZIP_LEVEL[rule] + (f" ({detail})" if detail else "")
+    return Finding(rule=rule, type="V", severity="ERR", file=file, line=None, column=None,
+                   ddid=None, value=value, message=message)
+
+
+def open_delivery(path: Path, standard: Standard, limits: Limits = Limits()) -> Delivery:
+    """Open the zip and check its name and member set; problems become findings, never exceptions."""
+    path = Path(path)
+    delivery = Delivery(path=path, name=path.name, standard=standard,
+                        zip_name=standard.naming.parse(path.name), archive=None)
+    if delivery.zip_name is None:
+        delivery.findings.append(zip_finding("ZIP-NAME", value=path.name))
+    try:
+        archive = zipfile.ZipFile(path)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        delivery.findings.append(zip_finding("ZIP-UNREADABLE", value=path.name, detail=str(exc)))
+        delivery.missing = list(standard.members)
+        return delivery
+    delivery.archive = archive
+    files = [i for i in infos if not i.is_dir()]
+    if not files:
+        delivery.findings.append(zip_finding("ZIP-EMPTY", value=path.name))
+    total = sum(i.file_size for i in files)
+    if total > limits.max_total_bytes:
+        delivery.findings.append(zip_finding("ZIP-BOMB", value=path.name,
+                                             detail=f"{total} bytes unpacked, limit {limits.max_total_bytes}"))
+        delivery.missing = list(standard.members)
+        return delivery
+    for info in infos:
+        _admit(delivery, info, limits)
+    for name in standard.members:
+        if name not in delivery.members and name not in delivery.unreadable:
+            delivery.missing.append(name)
+    return delivery
+
+
+def _admit(delivery: Delivery, info: zipfile.ZipInfo, limits: Limits) -> None:
+    name = info.filename
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if info.is_dir() or len(pure.parts) != 1 or name.startswith("/") or ".." in pure.parts:
+        delivery.findings.append(zip_finding("ZIP-PATH", file=name, value=name))
+        return
+    layout = delivery.standard.layout.file(name)
+    if layout is None:
+        delivery.unknown.append(name)
+        return
+    if layout.name in delivery.members or layout.name in delivery.unreadable:
+        delivery.duplicated.append(name)
+        return
+    if info.flag_bits & 0x1:
+        delivery.findings.append(zip_finding("ZIP-ENCRYPTED", file=name, value=name))
+        delivery.unreadable.add(layout.name)
+        return
+    if info.file_size > (1 << 20) and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        delivery.findings.append(zip_finding(
+            "ZIP-BOMB", file=name, value=name,
+            detail=f"{info.file_size} bytes from {info.compress_size}, ratio limit {limits.max_ratio}"))
+        delivery.unreadable.add(layout.name)
+        return
+    delivery.members[layout.name] = info
+    delivery.found_as[layout.name] = name
+
+
+def read_records(delivery: Delivery, layout: FileLayout, limits: Limits = Limits(),
+                 batch_records: int = BATCH_RECORDS) -> Iterator[RecordChunk]:
+    """Stream the records of one member in chunks. A read error ends the member with a finding."""
+    info = delivery.members[layout.name]
+    width = layout.record_length
+    try:
+        with delivery.archive.open(info) as stream:
+            yield from _cut(stream, width, info.file_size, limits, batch_records * (width + 2))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+        delivery.findings.append(zip_finding("ZIP-UNREADABLE", file=delivery.found_as[layout.name],
+                                             detail=f"{type(exc).__name__}: {exc}"))
+        delivery.unreadable.add(layout.name)
+
+
+def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Iterator[RecordChunk]:
+    stride = width + 2
+    chunk = max(stride, chunk // stride * stride)
+    pending = b""
+    line = 0  # records emitted so far
+    read = 0
+    discarding = False  # inside an over-long line: skip to its end
+    while True:
+        data = stream.read(chunk)
+        read += len(data)
+        if read > declared:
+            raise zipfile.BadZipFile("member unpacks past its declared size")
+        if not data:
+            break
+        buf = pending + data if pending else data
+        if discarding:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                pending = b""
+                continue
+            buf, discarding = buf[nl + 1:], False
+        usable = len(buf) // stride * stride
+        if usable:
+            fast = _fast(buf, usable, width)
+            if fast is not None:
+                yield RecordChunk(fast, np.arange(line + 1, line + 1 + len(fast), dtype=np.int64))
+                line += len(fast)
+                pending = buf[usable:]
+                continue
+        cut = buf.rfind(b"\n") + 1
+        if cut:
+            out = _slow(buf[:cut], width, line)
+            line = out.lines_total
+            yield out.chunk
+        pending = buf[cut:]
+        if len(pending) > limits.max_line_bytes:
+            # An absurd line: report it as one bad record and skip the rest of it.
+            line += 1
+            yield RecordChunk(np.zeros((0, width), np.uint8), np.zeros(0, np.int64), [BadRecord(line, len(pending))])
+            pending, discarding = b"", True
+    if pending:
+        # The last record has no line end: read it, and say so.
+        out = _slow(pending + b"\n", width, line)
+        out.chunk.eol.append(out.lines_total)
+        yield out.chunk
+
+
+def _fast(buf: bytes, usable: int, width: int) -> np.ndarray | None:
+    matrix = np.frombuffer(buf, dtype=np.uint8, count=usable).reshape(-1, width + 2)
+    if not ((matrix[:, width] == 13).all() and (matrix[:, width + 1] == 10).all()):
+        return None
+    rows = matrix[:, :width]
+    if (rows == 10).any():
+        return None
+    return rows
+
+
+@dataclass
+class _SlowOut:
+    chunk: RecordChunk
+    lines_total: int
+
+
+def _slow(buf: bytes, width: int, line: int) -> _SlowOut:
+    good: list[bytes] = []
+    good_lines: list[int] = []
+    bad: list[BadRecord] = []
+    eol: list[int] = []
+    for raw in buf.split(b"\n")[:-1]:
+        line += 1
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        else:
+            eol.append(line)
+        if len(raw) == width:
+            good.append(raw)
+            good_lines.append(line)
+        else:
+            bad.append(BadRecord(line, len(raw)))
+    rows = np.frombuffer(b"".join(good), dtype=np.uint8).reshape(-1, width) if good else np.zeros((0, width), np.uint8)
+    return _SlowOut(RecordChunk(rows, np.array(good_lines, dtype=np.int64), bad, eol), line)
+
+
+def non_printable(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row indexes, 1-based first bad column) of records with bytes outside ISO-8859-1's printable range."""
+    bad = columns.NON_PRINTABLE[rows]
+    hit = np.flatnonzero(bad.any(axis=1))
+    return hit, bad[hit].argmax(axis=1) + 1
