@@ -20,7 +20,7 @@ from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, Rul
 from .history import History
 from .language import compiler as c
 from .plugins import get_plugin_manager
-from .reader import Delivery, Limits, RecordChunk, non_printable, open_delivery, read_records
+from .reader import Delivery, Limits, RecordChunk, open_delivery, read_records
 from .standard import Standard
 
 ENGINES = {"columnar": ColumnarEngine}
@@ -183,7 +183,7 @@ class _Run:
         if chunk.eol:
             self._reader_findings("REC-EOL", name, file_name, np.array(chunk.eol), None, "V")
         if len(chunk.lines):
-            hit, cols = non_printable(chunk.rows)
+            hit, cols = columns.non_printable(chunk.rows)
             if len(hit):
                 self._reader_findings("REC-CHARSET", name, file_name, chunk.lines[hit], (chunk.rows, hit, cols), "S")
             engine.record_batch(Batch(f, chunk.rows, chunk.lines))

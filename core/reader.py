@@ -15,7 +15,6 @@ from typing import Iterator
 
 import numpy as np
 
-from .engine import columns
 from .findings import ZIP_LEVEL, Finding
 from .layout import FileLayout
 from .standard import Standard, ZipName
@@ -240,10 +239,3 @@ def _slow(buf: bytes, width: int, line: int) -> _SlowOut:
             bad.append(BadRecord(line, len(raw)))
     rows = np.frombuffer(b"".join(good), dtype=np.uint8).reshape(-1, width) if good else np.zeros((0, width), np.uint8)
     return _SlowOut(RecordChunk(rows, np.array(good_lines, dtype=np.int64), bad, eol), line)
-
-
-def non_printable(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row indexes, 1-based first bad column) of records with bytes outside ISO-8859-1's printable range."""
-    bad = columns.NON_PRINTABLE[rows]
-    hit = np.flatnonzero(bad.any(axis=1))
-    return hit, bad[hit].argmax(axis=1) + 1

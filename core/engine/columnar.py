@@ -62,7 +62,7 @@ class ColumnarEngine:
         for (file, ddid), column in self.key_columns.items():
             if file == name:
                 fld = next(f for f in batch.file.fields if f.ddid == ddid)
-                column.add(batch.raw(fld), batch.lines)
+                column.add(batch.column(fld), batch.lines)
 
     def _report_rows(self, rule: c.CompiledRule, batch: Batch, idx: np.ndarray) -> None:
         lines = batch.lines[idx]
@@ -183,14 +183,14 @@ def _cached(batch: Batch, key, compute):
 
 
 def _column_raw(col: c.Col, ctx: Context):
-    """batch -> (n, width) bytes of the field; slip fields broadcast as one row (None when absent)."""
+    """batch -> (width, n) bytes of the field; a slip field as one record (None without a packing slip)."""
     fld = col.field
     if col.scope == "record":
-        return lambda b: b.raw(fld)
+        return lambda b: b.column(fld)
 
     def slip(b):
         raw = ctx.slip_text(fld)
-        return None if raw is None else np.frombuffer(raw, dtype=np.uint8).reshape(1, -1)
+        return None if raw is None else np.frombuffer(raw, dtype=np.uint8).reshape(-1, 1)
     return slip
 
 
@@ -252,16 +252,16 @@ def _bad_pattern(check: c.BadPattern, ctx: Context):
 def _values(check: c.Values, ctx: Context):
     raw_of, empty = _column_raw(check.col, ctx), _empty(check.col, ctx)
     width = check.col.field.length
-    wanted = [np.frombuffer(columns.padded(v, width), dtype=np.uint8) for v in check.values]
+    wanted = [columns.padded(v, width) for v in check.values]
 
     def test(b):
         raw = raw_of(b)
         if raw is None:
             return False, False
         filled = ~empty(b)
-        hit = np.zeros(raw.shape[0], dtype=bool)
+        hit = np.zeros(raw.shape[1], dtype=bool)
         for w in wanted:
-            hit |= (raw == w).all(axis=1)
+            hit |= columns.equals(raw, w)
         inside = hit if not check.negated else ~hit
         return filled & inside, filled & ~inside
     return test
@@ -269,7 +269,8 @@ def _values(check: c.Values, ctx: Context):
 
 def _codes(col: c.Col, ctx: Context):
     raw_of = _column_raw(col, ctx)
-    return lambda b: _cached(b, ("codes", col), lambda: columns.codes(raw_of(b)))
+    index = columns.CodeIndex()
+    return lambda b: _cached(b, ("codes", col), lambda: columns.codes(raw_of(b), index))
 
 
 def _windows(codes: list[str], lists, with_selectable: bool):
@@ -363,7 +364,7 @@ def _text_equality(check: c.Cmp, ctx: Context):
         if target is None:  # longer than the field: never equal
             same = np.zeros(len(b), dtype=bool)
         else:
-            same = (raw_of(b) == np.frombuffer(target, dtype=np.uint8)).all(axis=1)
+            same = columns.equals(raw_of(b), target)
         hit = same if equal_if else ~same
         return filled & hit, filled & ~hit
     return compare

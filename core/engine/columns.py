@@ -1,7 +1,8 @@
 """Vectorised decoding of fixed-width columns (GA §4.2) over a batch of records.
 
-Every function takes the bytes of one field for n records, an (n, width)
-uint8 array, and answers for all n at once. The formats:
+A batch is kept field-major: `cols[i]` holds byte i of every record, so the
+bytes of one field are a (width, n) block of contiguous rows and every test
+below is a handful of whole-vector operations per position. The formats:
 
 - empty: all spaces;
 - D: YYYYMMDD, a real calendar date from 1900-01-01 to 9999-12-31;
@@ -13,28 +14,47 @@ from __future__ import annotations
 
 import numpy as np
 
-SPACE, MINUS, ZERO = 0x20, 0x2D, 0x30
+SPACE, MINUS, ZERO, NINE = 0x20, 0x2D, 0x30, 0x39
 MIN_DATE, MAX_DATE = 19000101, 99991231
 
-_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 # Bytes outside ISO-8859-1's printable range: C0 controls, DEL and the C1 controls.
 NON_PRINTABLE = np.zeros(256, dtype=bool)
 NON_PRINTABLE[:0x20] = True
 NON_PRINTABLE[0x7F:0xA0] = True
 
+_FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
 
-def empty(raw: np.ndarray) -> np.ndarray:
+
+def field_major(rows: np.ndarray, block: int = 2048) -> np.ndarray:
+    """The (n, width) record matrix as a contiguous (width, n) matrix, transposed in cache-sized blocks."""
+    n, width = rows.shape
+    out = np.empty((width, n), dtype=np.uint8)
+    for i in range(0, n, block):
+        out[:, i:i + block] = rows[i:i + block].T
+    return out
+
+
+def empty(f: np.ndarray) -> np.ndarray:
     """True where the field is all spaces."""
-    return (raw == SPACE).all(axis=1)
+    return np.logical_and.reduce(f == SPACE, axis=0)
 
 
-def dates(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(YYYYMMDD as int64, valid) for a D field; invalid where filled but not a date DIS accepts."""
-    digits = raw.astype(np.int64) - ZERO
-    is_digit = ((digits >= 0) & (digits <= 9)).all(axis=1)
-    weights = 10 ** np.arange(raw.shape[1] - 1, -1, -1, dtype=np.int64)
-    value = np.where(is_digit, digits @ weights, 0)
+def _digit(row: np.ndarray) -> np.ndarray:
+    return (row >= ZERO) & (row <= NINE)
+
+
+def dates(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(YYYYMMDD as int32, valid) for a D field; invalid where filled but not a date DIS accepts."""
+    value = np.zeros(f.shape[1], dtype=np.int32)
+    is_digit = np.ones(f.shape[1], dtype=bool)
+    for row in f:
+        is_digit &= _digit(row)
+        value *= 10
+        value += row
+        value -= ZERO
+    value = np.where(is_digit, value, 0)
     year, month, day = value // 10000, (value // 100) % 100, value % 100
     month_ok = (month >= 1) & (month <= 12)
     dim = _DAYS[np.where(month_ok, month, 0)]
@@ -44,35 +64,44 @@ def dates(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return value, valid
 
 
-def numbers(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def numbers(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(value as int64, valid) for an N field: spaces, an optional '-', then at least one digit to the end."""
-    n, width = raw.shape
-    is_space = raw == SPACE
-    is_digit = (raw >= ZERO) & (raw <= ZERO + 9)
-    non_space = ~is_space
-    first = np.where(non_space.any(axis=1), non_space.argmax(axis=1), width)
-    pos = np.arange(width)[None, :]
-    before, at, after = pos < first[:, None], pos == first[:, None], pos > first[:, None]
-    is_minus_first = (raw[np.arange(n), np.minimum(first, width - 1)] == MINUS) & (first < width)
-    ok = (before & is_space) | (at & (is_digit | (raw == MINUS))) | (after & is_digit)
-    valid = ok.all(axis=1) & (first < width) & ~(is_minus_first & (first == width - 1))
-    weights = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    value = (np.where(is_digit, raw.astype(np.int64) - ZERO, 0) * weights).sum(axis=1)
-    value = np.where(is_minus_first, -value, value)
-    return value, valid
+    n = f.shape[1]
+    seen = np.zeros(n, dtype=bool)  # a non-space has been seen
+    digits = np.zeros(n, dtype=bool)
+    negative = np.zeros(n, dtype=bool)
+    valid = np.ones(n, dtype=bool)
+    value = np.zeros(n, dtype=np.int64)
+    for row in f:
+        space, digit, minus = row == SPACE, _digit(row), row == MINUS
+        first = ~seen & ~space
+        valid &= (space & ~seen) | (first & (digit | minus)) | (seen & digit)
+        negative |= first & minus
+        value = value * 10 + np.where(digit, row.astype(np.int64) - ZERO, 0)
+        digits |= digit
+        seen |= ~space
+    valid &= digits
+    return np.where(negative, -value, value), valid
 
 
-def pattern_ok(raw: np.ndarray, pattern: str) -> np.ndarray:
+def pattern_ok(f: np.ndarray, pattern: str) -> np.ndarray:
     """True where the field matches the pattern (N = digit, other characters literal, then spaces)."""
-    ok = np.ones(raw.shape[0], dtype=bool)
-    for i in range(raw.shape[1]):
-        col = raw[:, i]
+    ok = np.ones(f.shape[1], dtype=bool)
+    for i, row in enumerate(f):
         if i >= len(pattern):
-            ok &= col == SPACE
+            ok &= row == SPACE
         elif pattern[i] == "N":
-            ok &= (col >= ZERO) & (col <= ZERO + 9)
+            ok &= _digit(row)
         else:
-            ok &= col == pattern[i].encode("latin-1")[0]
+            ok &= row == pattern[i].encode("latin-1")[0]
+    return ok
+
+
+def equals(f: np.ndarray, value: bytes) -> np.ndarray:
+    """True where the field's bytes are exactly `value` (same width)."""
+    ok = np.ones(f.shape[1], dtype=bool)
+    for row, byte in zip(f, value):
+        ok &= row == byte
     return ok
 
 
@@ -82,44 +111,89 @@ def padded(text: str, width: int) -> bytes | None:
     return data.ljust(width, b" ") if len(data) <= width else None
 
 
-def as_bytes(raw: np.ndarray) -> np.ndarray:
+def as_bytes(f: np.ndarray) -> np.ndarray:
     """The field of each record as one fixed-width bytes value (numpy 'S' array)."""
-    width = raw.shape[1]
-    return np.ascontiguousarray(raw).view(f"S{width}").reshape(-1)
+    width = f.shape[0]
+    return np.ascontiguousarray(f.T).view(f"S{width}").reshape(-1)
 
 
-def hashes(raw: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each record's field bytes (collisions are checked by the callers)."""
-    n, width = raw.shape
-    words = -(-width // 8)
-    buf = np.zeros((n, words * 8), dtype=np.uint8)
-    buf[:, :width] = raw
-    lanes = buf.view(np.uint64)
-    h = np.full(n, 0x9E3779B97F4A7C15, dtype=np.uint64)
+def hashes(f: np.ndarray) -> np.ndarray:
+    """A 64-bit FNV-1a hash of each record's field bytes (collisions are checked by the callers)."""
+    h = np.full(f.shape[1], _FNV_OFFSET, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for j in range(words):
-            h ^= lanes[:, j]
-            h *= np.uint64(0xFF51AFD7ED558CCD)
-            h ^= h >> np.uint64(33)
-        h *= np.uint64(0xC4CEB9FE1A85EC53)
-        h ^= h >> np.uint64(29)
+        for row in f:
+            h ^= row
+            h *= _FNV_PRIME
     return h
 
 
-def codes(raw: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """(inverse, unique): each record's code as an index into the list of distinct codes (stripped)."""
-    h = hashes(raw)
-    uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    if not (raw == raw[first[inverse]]).all():  # a hash collision: fall back to exact grouping
-        keys = as_bytes(raw)
-        exact, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    values = [bytes(raw[i]).decode("latin-1").strip() for i in first]
+class CodeIndex:
+    """Distinct codes of one field across batches: each record's code as an index into `codes`.
+
+    Codes repeat across millions of records, so hashes of codes seen before
+    are looked up in a small sorted table; only new codes are decoded.
+    """
+
+    def __init__(self):
+        self.codes: list[str] = []
+        self._hashes = np.empty(0, np.uint64)  # sorted
+        self._ids = np.empty(0, np.int64)  # code index per sorted hash
+        self._bytes: list[bytes] = []
+
+    def lookup(self, f: np.ndarray) -> np.ndarray:
+        """The index into `self.codes` of each record's code (f is field-major)."""
+        h = hashes(f)
+        pos = np.searchsorted(self._hashes, h)
+        known = pos < len(self._hashes)
+        known[known] = self._hashes[pos[known]] == h[known]
+        if not known.all():
+            new_h, first = np.unique(h[~known], return_index=True)
+            cols = np.flatnonzero(~known)[first]
+            for hh, i in zip(new_h.tolist(), cols.tolist()):
+                raw = f[:, i].tobytes()
+                self._bytes.append(raw)
+                self.codes.append(raw.decode("latin-1").strip())
+                self._hashes = np.append(self._hashes, np.uint64(hh))
+                self._ids = np.append(self._ids, len(self.codes) - 1)
+            order = np.argsort(self._hashes)
+            self._hashes, self._ids = self._hashes[order], self._ids[order]
+            pos = np.searchsorted(self._hashes, h)
+        ids = self._ids[pos]
+        table = np.frombuffer(b"".join(self._bytes), dtype=np.uint8).reshape(len(self._bytes), -1).T
+        if not (f == table[:, ids]).all():
+            raise _Collision
+        return ids
+
+
+class _Collision(Exception):
+    """Two different codes with one hash: the caller groups this batch exactly."""
+
+
+def codes(f: np.ndarray, index: CodeIndex | None = None) -> tuple[np.ndarray, list[str]]:
+    """(inverse, distinct): each record's code as an index into a list of distinct codes (stripped)."""
+    if index is not None:
+        try:
+            return index.lookup(f), index.codes
+        except _Collision:
+            pass
+    _, first, inverse = np.unique(as_bytes(f), return_index=True, return_inverse=True)
+    values = [f[:, i].tobytes().decode("latin-1").strip() for i in first]
     return inverse.reshape(-1), values
 
 
-def text_values(raw: np.ndarray) -> np.ndarray:
+def text_values(f: np.ndarray) -> np.ndarray:
     """Each field's text without trailing spaces, as a numpy bytes array (for ordering comparisons)."""
-    return np.strings.rstrip(as_bytes(raw), b" ") if hasattr(np, "strings") else np.char.rstrip(as_bytes(raw), b" ")
+    strip = np.strings.rstrip if hasattr(np, "strings") else np.char.rstrip
+    return strip(as_bytes(f), b" ")
+
+
+def non_printable(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row indexes, 1-based first bad column) of records with bytes outside ISO-8859-1's printable range."""
+    if rows.size == 0 or (rows.min() >= 0x20 and rows.max() <= 0x7E):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    bad = NON_PRINTABLE[rows]
+    hit = np.flatnonzero(bad.any(axis=1))
+    return hit, bad[hit].argmax(axis=1) + 1
 
 
 def years_between(since: np.ndarray, until: np.ndarray) -> np.ndarray:

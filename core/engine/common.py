@@ -46,13 +46,22 @@ class Batch:
 
     def __post_init__(self):
         self.cache: dict = {}
+        self._cols: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.lines)
 
     def raw(self, fld: Field) -> np.ndarray:
-        """The (n, width) bytes of one field."""
+        """The (n, width) bytes of one field, record by record."""
         return self.rows[:, fld.start:fld.end]
+
+    def column(self, fld: Field) -> np.ndarray:
+        """The (width, n) bytes of one field, position by position (field-major, contiguous rows)."""
+        if self._cols is None:
+            from .columns import field_major
+
+            self._cols = field_major(self.rows)
+        return self._cols[fld.start:fld.end]
 
 
 class RecordMarks:

@@ -20,15 +20,15 @@ class KeyColumn:
         self._lines: list[np.ndarray] = []
         self._keys: list[np.ndarray] = []
 
-    def add(self, raw: np.ndarray, lines: np.ndarray) -> None:
-        """Remember the filled values of a batch (blank keys are left to the M rules)."""
-        filled = ~columns.empty(raw)
+    def add(self, field: np.ndarray, lines: np.ndarray) -> None:
+        """Remember the filled values of a batch, given field-major (blank keys are left to the M rules)."""
+        filled = ~columns.empty(field)
         if not filled.all():
-            raw, lines = raw[filled], lines[filled]
+            field, lines = field[:, filled], lines[filled]
         if len(lines):
-            self._hashes.append(columns.hashes(raw))
+            self._hashes.append(columns.hashes(field))
             self._lines.append(lines.astype(np.uint32))
-            self._keys.append(columns.as_bytes(raw).copy())
+            self._keys.append(columns.as_bytes(field))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hashes, lines, keys), concatenated in reading order; the chunks are released."""
@@ -44,28 +44,35 @@ def repeated(column: KeyColumn) -> tuple[np.ndarray, np.ndarray]:
     h, lines, keys = column.arrays()
     if len(h) < 2:
         return np.empty(0, np.uint32), keys[:0]
-    order = np.argsort(h, kind="stable")  # stable: equal hashes stay in line order
-    hs, ks = h[order], keys[order]
-    same_hash = hs[1:] == hs[:-1]
-    same_key = ks[1:] == ks[:-1]
-    if (same_hash & ~same_key).any():
-        # A collision inside a run of equal hashes: decide those runs exactly.
-        dup = _repeated_exact(lines, keys)
-    else:
-        dup = np.zeros(len(h), dtype=bool)
-        dup[order[1:][same_hash]] = True
-    idx = np.flatnonzero(dup)
+    order = np.argsort(h)
+    hs = h[order]
+    same_hash = np.flatnonzero(hs[1:] == hs[:-1])
+    if not len(same_hash):
+        return np.empty(0, np.uint32), keys[:0]
+    # Only records whose hash occurs more than once can repeat. Sort those by (hash, line): within a
+    # run of equal hashes every record after the first repeats it, unless the bytes differ (a collision).
+    suspects = np.unique(np.concatenate([order[same_hash], order[same_hash + 1]]))
+    sub = suspects[np.lexsort((lines[suspects], h[suspects]))]
+    hs, ks = h[sub], keys[sub]
+    run_start = np.r_[True, hs[1:] != hs[:-1]]
+    run = np.cumsum(run_start) - 1
+    dup = ~run_start
+    collided = np.unique(run[~run_start & np.r_[False, ks[1:] != ks[:-1]]])
+    for r in collided:
+        members = np.flatnonzero(run == r)
+        dup[members] = _repeated_exact(ks[members])
+    idx = sub[dup]
+    idx = idx[np.argsort(lines[idx], kind="stable")]
     return lines[idx], keys[idx]
 
 
-def _repeated_exact(lines: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def _repeated_exact(keys: np.ndarray) -> np.ndarray:
+    """For keys in line order: which repeat an earlier one."""
     seen: set[bytes] = set()
     dup = np.zeros(len(keys), dtype=bool)
-    for i in np.argsort(lines, kind="stable"):
-        k = bytes(keys[i])
-        if k in seen:
-            dup[i] = True
-        seen.add(k)
+    for i, key in enumerate(keys.tolist()):
+        dup[i] = key in seen
+        seen.add(key)
     return dup
 
 
@@ -79,8 +86,8 @@ def missing(references: KeyColumn, targets: KeyColumn) -> tuple[np.ndarray, np.n
     rk = _widen(rkeys, width)
     tk = _widen(tkeys, width)
     if references.width != targets.width:  # hashes depend on the width: hash the widened values
-        rh = columns.hashes(rk.view(np.uint8).reshape(len(rk), width))
-        th = columns.hashes(tk.view(np.uint8).reshape(len(tk), width))
+        rh = columns.hashes(rk.view(np.uint8).reshape(len(rk), width).T)
+        th = columns.hashes(tk.view(np.uint8).reshape(len(tk), width).T)
     order = np.argsort(th, kind="stable")
     th_sorted, tk_sorted = th[order], tk[order]
     pos = np.searchsorted(th_sorted, rh)
