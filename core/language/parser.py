@@ -47,7 +47,9 @@ class RuleError(Exception):
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     grammar = resources.files(__package__).joinpath("rules.lark").read_text(encoding="utf-8")
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    # cache=True keeps the LALR tables in the temp directory, keyed by the grammar's hash: it saves
+    # about 0.15 s at every start of the command line.
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, cache=True)
 
 
 def parse_rules(text: str, source: str = "<rules>") -> list[ast.Rule]:

@@ -1,0 +1,136 @@
+"""Benchmark `disval validate` against decompress-only, as whole processes (issue 3).
+
+    python tests/bench/benchmark.py              # 100k, 1M and 4M profiles (a few minutes)
+    python tests/bench/benchmark.py --quick      # 100k only
+
+For each size it generates (seeded, with `disval generate`) a clean delivery,
+a variant with about 1% faulty records and one in which every record violates
+a rule; it then times reading every member through `zipfile` and doing nothing
+else, and `disval validate` with the full rule set and the shipped codelists,
+each as its own process, `--runs` times, and prints medians, the ratio,
+records per second and peak RSS. Figures, not assertions: the targets are in
+issue 3 and the README's performance section.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tabulate import tabulate
+
+from disval.core.faults import rewrite_member
+
+# (trajects, profiles)
+SIZES = {"100k": (25_000, 100_000), "1M": (250_000, 1_000_000), "4M": (1_000_000, 4_000_000)}
+PROFILES = "GELEVERD_ZORGPROFIEL.txt"
+TRAJECTS = "BEHANDELTRAJECT.txt"
+DECOMPRESS = (
+    "import sys, zipfile\n"
+    "z = zipfile.ZipFile(sys.argv[1])\n"
+    "for i in z.infolist():\n"
+    "    with z.open(i) as f:\n"
+    "        while f.read(1 << 22): pass\n"
+)
+
+
+def run(cmd: list[str]) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in bytes, exit code) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
+    return wall, usage.ru_maxrss * 1024, proc.returncode
+
+
+def median_run(cmd: list[str], runs: int) -> tuple[float, int]:
+    results = [run(cmd) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def generate(out: Path, trajects: int, profiles: int) -> Path:
+    cmd = [sys.executable, "-m", "disval.core.cli", "generate", "--trajects", str(trajects),
+           "--profiles", str(profiles), "--seed", "2026", "-o", str(out)]
+    path = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    return Path(path)
+
+
+def faulty(clean: Path, out: Path, share: float) -> Path:
+    """A copy in which `share` of the profile records get a fault (negative minutes, unknown code or a
+    bad date); with share 1 every record of both files violates a rule (every traject's 4046 too)."""
+    rng = random.Random(7)
+    faults = [(88, b"    -5"), (40, b"XX99                "), (60, b"20190231")]
+
+    def plant(at: int, value: bytes):
+        return lambda line: line[:at] + value + line[at + len(value):]
+
+    def transform(lines):
+        for line in lines:
+            if share >= 1:
+                yield plant(*faults[0])(line)
+            elif rng.random() < share:
+                yield plant(*faults[rng.randrange(len(faults))])(line)
+            else:
+                yield line
+    path = rewrite_member(clean, out, PROFILES, transform)
+    if share >= 1:
+        stoornis = plant(51, b"X")
+        path = rewrite_member(path, path, TRAJECTS, lambda lines: (stoornis(line) for line in lines))
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the 100k size")
+    parser.add_argument("--sizes", default=None, help="comma-separated: 100k,1M,4M")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--keep", type=Path, help="keep the generated deliveries in this directory")
+    args = parser.parse_args()
+    sizes = ["100k"] if args.quick else (args.sizes.split(",") if args.sizes else list(SIZES))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="disval-bench-"))
+    rows, one_m = [], None
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {args.runs} runs per figure (median)\n")
+    for size in sizes:
+        trajects, profiles = SIZES[size]
+        clean = generate(work / size / "clean", trajects, profiles)
+        variants = {"clean": clean, "1% faulty": faulty(clean, work / size / "faulty", 0.01),
+                    "all faulty": faulty(clean, work / size / "all", 1.0)}
+        base, base_rss = median_run([sys.executable, "-c", DECOMPRESS, str(clean)], args.runs)
+        records = trajects + profiles + 1
+        rows.append([size, "decompress only", f"{base:.2f}", "1.00", f"{records / base:,.0f}", f"{base_rss >> 20}"])
+        clean_time = None
+        for name, path in variants.items():
+            cmd = [sys.executable, "-m", "disval.core.cli", "validate", str(path), "--format", "json",
+                   "--no-progress"]
+            wall, rss = median_run(cmd, args.runs)
+            clean_time = clean_time or wall
+            note = f" ({wall / clean_time:.2f}x clean)" if name != "clean" else ""
+            rows.append([size, f"disval validate, {name}", f"{wall:.2f}", f"{wall / base:.2f}{note}",
+                         f"{records / wall:,.0f}", f"{rss >> 20}"])
+            if size == "1M" and name == "clean":
+                one_m = wall
+            if size == "4M" and name == "clean" and one_m:
+                rows[-1][3] += f" ({wall / one_m:.2f}x the 1M time)"
+        print(tabulate(rows[-4:], headers=["size", "what", "wall s", "x decompress", "records/s", "peak RSS MB"]))
+        print()
+    print("all sizes")
+    print(tabulate(rows, headers=["size", "what", "wall s", "x decompress", "records/s", "peak RSS MB"]))
+    if not args.keep:
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
