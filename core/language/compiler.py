@@ -8,6 +8,7 @@ a `RuleBook`, is built once and evaluated many times by an engine.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,7 +182,8 @@ def compile_rulebook(standard: Standard, extra_files: tuple[Path, ...] = ()) -> 
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise RuleError(f"cannot read rules file: {exc}", str(path), 0, 0) from None
-        sources.append(str(path))
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        sources.append(f"{path.name} sha256:{digest}")
         compiled.extend(compile_text(standard, text, str(path), seen))
     return RuleBook(standard, tuple(compiled), tuple(sources))
 
