@@ -252,7 +252,7 @@ class Negated:
     span: Span | None = _no_span()
 
     def __str__(self) -> str:
-        return f"not {_wrap(self.item, (AnyOf, AllOf))}"
+        return f"not {_wrap(self.item, (AnyOf, AllOf, Comparison))}"
 
 
 def _wrap(node, kinds) -> str:

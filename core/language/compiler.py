@@ -387,6 +387,11 @@ class _Compiler:
         if lkind != rkind:
             raise _Problem(f"cannot compare {_describe(node.left)} ({lkind}) with {_describe(node.right)} ({rkind})",
                            node.span)
+        for col, other in ((left, right), (right, left)):
+            if (lkind == "text" and isinstance(col, Col) and isinstance(other, Const) and not other.zip_part
+                    and len(other.value) > col.field.length):
+                raise _Problem(f"'{other.value}' does not fit in {col.field.label} ({col.field.length} positions)",
+                               node.span)
         return Cmp(left, node.op, right, lkind)
 
     def _operand(self, node, scope):
