@@ -199,9 +199,13 @@ def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Itera
             yield RecordChunk(np.zeros((0, width), np.uint8), np.zeros(0, np.int64), [BadRecord(line, len(pending))])
             pending, discarding = b"", True
     if pending:
-        # The last record has no line end: read it, and say so.
-        out = _slow(pending + b"\n", width, line)
-        out.chunk.eol.append(out.lines_total)
+        # Whole lines the fast path left over (a last record of another length), and perhaps
+        # a last record without LF: read them, and say so of the last (once: _slow already
+        # marks a line without CR).
+        ended = pending.endswith(b"\n")
+        out = _slow(pending if ended else pending + b"\n", width, line)
+        if not ended and out.lines_total not in out.chunk.eol:
+            out.chunk.eol.append(out.lines_total)
         yield out.chunk
 
 
