@@ -36,16 +36,20 @@ class ColumnarEngine:
                 self.record_rules.setdefault(rule.file, []).append((rule, _kernel(rule.check, ctx)))
             elif rule.kind in (c.FILE, c.ZIP):
                 self.scalar_rules.append((rule, _kernel(rule.check, ctx)))
-        # Key columns to remember: (file, ddid) -> KeyColumn
+        # Key columns to remember: (file, ddid) -> KeyColumn. References are looked up as their batches
+        # come when the referenced file has been read already; otherwise they wait for `finish`.
         self.key_columns: dict[tuple[str, str], keys.KeyColumn] = {}
-        for rule in self.unique + self.references:
+        for rule in self.unique:
             self._key_column(rule.file, rule.subject)
-        self._targets = {}
+        self._targets: dict[str, tuple[keys.KeyColumn, object]] = {}
+        self._indexes: dict[str, keys.KeyIndex] = {}
+        self._pending: dict[str, keys.KeyColumn] = {}
         for rule in self.references:
             target = layout.file(rule.target)
-            self._targets[rule.number] = self._key_column(target.name, layout.field(target.key[0]))
+            key_field = layout.field(target.key[0])
+            self._targets[rule.number] = (self._key_column(target.name, key_field), key_field)
 
-    def _key_column(self, file, fld) -> keys.KeyColumn:
+    def _key_column(self, file: str, fld) -> keys.KeyColumn:
         return self.key_columns.setdefault((file, fld.ddid), keys.KeyColumn(fld.length))
 
     # -- per batch
@@ -61,8 +65,23 @@ class ColumnarEngine:
                 self._report_rows(rule, batch, idx)
         for (file, ddid), column in self.key_columns.items():
             if file == name:
-                fld = next(f for f in batch.file.fields if f.ddid == ddid)
-                column.add(batch.column(fld), batch.lines)
+                column.add(batch.column(_field(batch, ddid)), batch.lines)
+        for rule in self.references:
+            if rule.file != name:
+                continue
+            field = batch.column(rule.subject)
+            index = self._indexes.get(rule.number)
+            if index is None:
+                self._pending.setdefault(rule.number, keys.KeyColumn(rule.subject.length)).add(field, batch.lines)
+            else:
+                self._report_keys(rule, *index.missing(*keys.filled_keys(field, batch.lines)))
+
+    def file_finished(self, name: str) -> None:
+        """Called when every record of `name` has been read: its keys can now be looked up."""
+        for rule in self.references:
+            column, key_field = self._targets[rule.number]
+            if rule.target == name and rule.number not in self._indexes:
+                self._indexes[rule.number] = keys.KeyIndex(column, max(key_field.length, rule.subject.length))
 
     def _report_rows(self, rule: c.CompiledRule, batch: Batch, idx: np.ndarray) -> None:
         lines = batch.lines[idx]
@@ -93,8 +112,11 @@ class ColumnarEngine:
             lines, values = keys.repeated(self._key_column(rule.file, rule.subject))
             self._report_keys(rule, lines, values)
         for rule in self.references:
-            lines, values = keys.missing(self._key_column(rule.file, rule.subject), self._targets[rule.number])
-            self._report_keys(rule, lines, values)
+            pending = self._pending.pop(rule.number, None)
+            if pending is not None:
+                self.file_finished(rule.target)
+                h, lines, values = pending.arrays()
+                self._report_keys(rule, *self._indexes[rule.number].missing(h, lines, values))
 
     def _report_keys(self, rule, lines, values) -> None:
         if not len(lines):
@@ -107,6 +129,10 @@ class ColumnarEngine:
             lambda limit: (record_finding(rule, int(lines[i]), field_text(bytes(values[i])))
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
         )
+
+
+def _field(batch: Batch, ddid: str):
+    return next(f for f in batch.file.fields if f.ddid == ddid)
 
 
 def _scalar_value(rule: c.CompiledRule, ctx: Context) -> str | None:

@@ -33,7 +33,11 @@ class HistoryChecks:
                 key, other = self.layout.field(v.field.ddid), self.layout.field(v.other.ddid)
                 self.pairs[rule.number].append((_texts(batch, key), _texts(batch, other), batch.lines.copy()))
 
+    def file_finished(self, name: str) -> None:
+        """Nothing to do between files: pairs are looked up at the end."""
+
     def finish(self) -> None:
+        """Ask the history about everything collected and report what it contradicts."""
         for rule in self.rules:
             v = rule.rule.violation
             if isinstance(v, ast.StoredElsewhere):

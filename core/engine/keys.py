@@ -22,13 +22,11 @@ class KeyColumn:
 
     def add(self, field: np.ndarray, lines: np.ndarray) -> None:
         """Remember the filled values of a batch, given field-major (blank keys are left to the M rules)."""
-        filled = ~columns.empty(field)
-        if not filled.all():
-            field, lines = field[:, filled], lines[filled]
+        h, lines, keys = filled_keys(field, lines)
         if len(lines):
-            self._hashes.append(columns.hashes(field))
-            self._lines.append(lines.astype(np.uint32))
-            self._keys.append(columns.as_bytes(field))
+            self._hashes.append(h)
+            self._lines.append(lines)
+            self._keys.append(keys)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hashes, lines, keys), concatenated in reading order; the chunks are released."""
@@ -39,19 +37,29 @@ class KeyColumn:
         return out
 
 
+def filled_keys(field: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hashes, lines, bytes) of the records whose field is filled; `field` is field-major."""
+    filled = ~columns.empty(field)
+    if not filled.all():
+        field, lines = field[:, filled], lines[filled]
+    return columns.hashes(field), lines.astype(np.uint32), columns.as_bytes(field)
+
+
 def repeated(column: KeyColumn) -> tuple[np.ndarray, np.ndarray]:
     """(lines, keys) of the second and later occurrences of each value, in line order."""
     h, lines, keys = column.arrays()
+    none = np.empty(0, np.uint32), keys[:0]
     if len(h) < 2:
-        return np.empty(0, np.uint32), keys[:0]
-    order = np.argsort(h)
-    hs = h[order]
-    same_hash = np.flatnonzero(hs[1:] == hs[:-1])
-    if not len(same_hash):
-        return np.empty(0, np.uint32), keys[:0]
+        return none
+    ordered = np.sort(h)  # a plain sort is several times faster than argsort; most files have no repeats
+    repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeats):
+        return none
     # Only records whose hash occurs more than once can repeat. Sort those by (hash, line): within a
     # run of equal hashes every record after the first repeats it, unless the bytes differ (a collision).
-    suspects = np.unique(np.concatenate([order[same_hash], order[same_hash + 1]]))
+    repeats = np.unique(repeats)
+    pos = np.minimum(np.searchsorted(repeats, h), len(repeats) - 1)
+    suspects = np.flatnonzero(repeats[pos] == h)
     sub = suspects[np.lexsort((lines[suspects], h[suspects]))]
     hs, ks = h[sub], keys[sub]
     run_start = np.r_[True, hs[1:] != hs[:-1]]
@@ -76,34 +84,51 @@ def _repeated_exact(keys: np.ndarray) -> np.ndarray:
     return dup
 
 
-def missing(references: KeyColumn, targets: KeyColumn) -> tuple[np.ndarray, np.ndarray]:
-    """(lines, keys) of the references whose value is no key of the target file, in line order."""
-    rh, rlines, rkeys = references.arrays()
-    th, _, tkeys = targets.arrays()
-    if len(rh) == 0:
-        return rlines, rkeys
-    width = max(references.width, targets.width)
-    rk = _widen(rkeys, width)
-    tk = _widen(tkeys, width)
-    if references.width != targets.width:  # hashes depend on the width: hash the widened values
-        rh = columns.hashes(rk.view(np.uint8).reshape(len(rk), width).T)
-        th = columns.hashes(tk.view(np.uint8).reshape(len(tk), width).T)
-    order = np.argsort(th, kind="stable")
-    th_sorted, tk_sorted = th[order], tk[order]
-    pos = np.searchsorted(th_sorted, rh)
-    pos_ok = pos < len(th_sorted)
-    found = np.zeros(len(rh), dtype=bool)
-    cand = np.flatnonzero(pos_ok)
-    found[cand] = (th_sorted[pos[cand]] == rh[cand]) & (tk_sorted[pos[cand]] == rk[cand])
-    # Equal hash but other bytes at the first slot: look through the whole run of that hash.
-    unsure = np.flatnonzero(pos_ok & ~found)
-    unsure = unsure[th_sorted[pos[unsure]] == rh[unsure]]
-    if len(unsure):
-        target_set = set(tk.tolist())
-        for i in unsure:
-            found[i] = rk[i] in target_set
-    idx = np.flatnonzero(~found)
-    return rlines[idx], rkeys[idx]
+class KeyIndex:
+    """The keys of a file that has been read whole, sorted by hash, to look references up in.
+
+    Lookups come a batch at a time: the batch is sorted by hash, so the
+    binary searches walk the index in order and the bytes to confirm each
+    match are read sequentially.
+    """
+
+    def __init__(self, column: KeyColumn, width: int):
+        h, _, keys = column.arrays()
+        self.width = width
+        self.rehash = column.width != width  # hashes depend on the width: rehash padded values
+        keys = _widen(keys, width)
+        if self.rehash:
+            h = _hash_bytes(keys, width)
+        order = np.argsort(h)
+        self.hashes, self.keys = h[order], keys[order]
+
+    def missing(self, h: np.ndarray, lines: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lines, keys) of the references that are not keys of the file, in line order."""
+        if not len(h):
+            return lines, keys
+        keys_w = _widen(keys, self.width)
+        if self.rehash:
+            h = _hash_bytes(keys_w, self.width)
+        order = np.argsort(h)
+        hs, ks = h[order], keys_w[order]
+        pos = np.searchsorted(self.hashes, hs)
+        inside = pos < len(self.hashes)
+        at = np.where(inside, pos, 0)
+        same_hash = inside & (self.hashes[at] == hs)
+        found = same_hash & (self.keys[at] == ks)
+        # Equal hash but other bytes at the first slot: a collision, look through that hash's whole run.
+        for i in np.flatnonzero(same_hash & ~found):
+            j = pos[i]
+            while j < len(self.hashes) and self.hashes[j] == hs[i] and not found[i]:
+                found[i] = self.keys[j] == ks[i]
+                j += 1
+        gone = order[~found]
+        gone = gone[np.argsort(lines[gone], kind="stable")]
+        return lines[gone], keys[gone]
+
+
+def _hash_bytes(keys: np.ndarray, width: int) -> np.ndarray:
+    return columns.hashes(keys.view(np.uint8).reshape(len(keys), width).T)
 
 
 def _widen(keys: np.ndarray, width: int) -> np.ndarray:
