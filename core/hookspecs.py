@@ -7,6 +7,7 @@ Built-in behaviour is registered through these same hooks (see
     disval_standards            -> which standards exist
     disval_extra_rules          -> organisation rules added to the chosen standard
     disval_codelist_provider    -> where codelists come from (first result wins)
+    disval_record_reader        -> how each member file is read (first result wins)
     disval_validation_started   -> a delivery is opened
     disval_records_read         -> after every batch of records
     disval_validation_finished  -> the result is complete
@@ -23,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .codelists import CodelistProvider
     from .findings import ValidationResult
+    from .layout import FileLayout
+    from .reader import RecordReader
     from .reports import ReportFormat
     from .standard import Standard
 
@@ -56,6 +59,20 @@ def disval_codelist_provider(standard: "Standard", location: str | None) -> "Cod
     `location` is what the user gave with `--codelists` (or None). firstresult:
     stops at the first non-None result; the built-in directory provider is
     `trylast`, so an installed plugin wins.
+    """
+
+
+@hookspec(firstresult=True)
+def disval_record_reader(standard: "Standard", layout: "FileLayout") -> "RecordReader | None":
+    """Return the function that reads the records of member file `layout` of `standard`.
+
+    Called once per member file when a validation starts, before the delivery is
+    opened. The reader has the contract of `disval.core.reader.read_records`: it
+    streams `RecordChunk`s of fixed-width records of `layout.record_length`, so a
+    reader for another file format (CSV, ...) turns its rows into such records
+    and the engine works unchanged. firstresult: stops at the first non-None
+    result; the built-in fixed-width reader is `trylast` and answers only for
+    `standard.reader == "fixed-width"`. No reader at all is a usage error.
     """
 
 

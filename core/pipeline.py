@@ -20,7 +20,7 @@ from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, Rul
 from .history import History
 from .language import compiler as c
 from .plugins import get_plugin_manager
-from .reader import Delivery, Limits, RecordChunk, open_delivery, read_records
+from .reader import Delivery, Limits, RecordChunk, RecordReader, open_delivery
 from .standard import Standard
 
 ENGINES = {"columnar": ColumnarEngine}
@@ -75,6 +75,17 @@ def rulebook(pm, standard: Standard, extra_rules: tuple = ()) -> c.RuleBook:
     return _BOOKS[key]
 
 
+def record_readers(pm, standard: Standard) -> dict[str, RecordReader]:
+    """The reader of each member file, from the `disval_record_reader` hook (fixed-width is built in)."""
+    readers = {}
+    for f in standard.layout.files:
+        reader = pm.hook.disval_record_reader(standard=standard, layout=f)
+        if reader is None:
+            raise UsageError(f"no installed plugin reads {f.name} of {standard.id} ({standard.reader} records)")
+        readers[f.name] = reader
+    return readers
+
+
 # ---------------------------------------------------------------- validation
 
 
@@ -94,11 +105,12 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     provider = pm.hook.disval_codelist_provider(standard=std, location=codelists)
+    readers = record_readers(pm, std)
     collector = FindingCollector(max_per_rule)
     marks = RecordMarks()
     with open_delivery(path, std, limits) as delivery:
         pm.hook.disval_validation_started(delivery=delivery.name, standard=std)
-        run = _Run(pm, std, book, delivery, provider, collector, marks, history, limits, batch_records)
+        run = _Run(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
         run.go(ENGINES[engine])
         for finding in delivery.findings:
             collector.add(finding)
@@ -124,8 +136,9 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
 class _Run:
     """The state of one validation."""
 
-    def __init__(self, pm, std, book, delivery: Delivery, provider, collector, marks, history, limits, batch_records):
-        self.pm, self.std, self.book, self.delivery = pm, std, book, delivery
+    def __init__(self, pm, std, book, delivery: Delivery, provider, readers, collector, marks, history, limits,
+                 batch_records):
+        self.pm, self.std, self.book, self.delivery, self.readers = pm, std, book, delivery, readers
         self.provider, self.collector, self.marks = provider, collector, marks
         self.history, self.limits, self.batch_records = history, limits, batch_records
         self.status: dict[str, tuple[str, str]] = {}  # rule -> (status, reason) for rules not evaluated
@@ -162,7 +175,7 @@ class _Run:
         if f.name not in self.delivery.members:
             return
         self.ctx.counts[f.name] = 0
-        for chunk in read_records(self.delivery, f, self.limits, self.batch_records):
+        for chunk in self.readers[f.name](self.delivery, f, self.limits, self.batch_records):
             self.ctx.counts[f.name] += len(chunk.lines) + len(chunk.bad)
             yield chunk
 

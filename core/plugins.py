@@ -13,6 +13,7 @@ hookimpl = pluggy.HookimplMarker("disval")
 DEFAULT_PLUGINS = (
     "disval.plugins.ga_ohw_gbg",
     "disval.plugins.codelists_dir",
+    "disval.plugins.fixed_width",
     "disval.plugins.reports.text",
     "disval.plugins.reports.json",
 )

@@ -11,7 +11,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Iterator, Protocol
 
 import numpy as np
 
@@ -142,6 +142,19 @@ def _admit(delivery: Delivery, info: zipfile.ZipInfo, limits: Limits) -> None:
         return
     delivery.members[layout.name] = info
     delivery.found_as[layout.name] = name
+
+
+class RecordReader(Protocol):
+    """What the `disval_record_reader` hook returns; `read_records` below is the built-in one.
+
+    Streams the records of member `layout.name` as chunks of `layout.record_length`
+    bytes per record, numbered by `lines`; lines that do not make a record go to
+    `bad`. A member that cannot be read adds a finding to `delivery.findings` and
+    its name to `delivery.unreadable`, and ends the stream; it never raises.
+    """
+
+    def __call__(self, delivery: Delivery, layout: FileLayout, limits: Limits,
+                 batch_records: int) -> Iterator[RecordChunk]: ...
 
 
 def read_records(delivery: Delivery, layout: FileLayout, limits: Limits = Limits(),
