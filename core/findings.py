@@ -143,6 +143,9 @@ class ValidationResult:
     warnings: list[str] = field(default_factory=list)
     phase: str | None = None
     versions: dict[str, str] = field(default_factory=dict)  # disval, standard, rules
+    # DDIDs whose values reports mask unless asked (privacy): the layout's identifying
+    # fields plus Standard.identifying, e.g. 3258 Koppelnummer.
+    identifying: tuple[str, ...] = ()
 
     @property
     def listed_out(self) -> dict[str, int]:

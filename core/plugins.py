@@ -16,6 +16,10 @@ DEFAULT_PLUGINS = (
     "disval.plugins.fixed_width",
     "disval.plugins.reports.text",
     "disval.plugins.reports.json",
+    "disval.plugins.reports.csv",
+    "disval.plugins.reports.xlsx",
+    "disval.plugins.reports.html",
+    "disval.plugins.reports.junit",
 )
 
 

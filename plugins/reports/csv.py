@@ -1,0 +1,64 @@
+"""The CSV report: one row per listed finding, the columns of the JSON findings.
+
+Encoding and separator are chosen for the spreadsheet the readers have: the
+data managers of Dutch care providers, opening the file in Excel with a Dutch
+locale. That Excel reads a double-clicked CSV in the ANSI code page unless the
+file starts with a UTF-8 byte order mark, and splits columns on the locale's
+list separator, which is ';' (the ',' is the decimal separator). So: UTF-8
+with BOM ('patiëntgebonden' stays readable), ';' between fields, CR/LF line
+ends, every field that needs it quoted. Python's csv module and pandas read it
+with `encoding="utf-8-sig", delimiter=";"`. For a locale-proof spreadsheet use
+the xlsx format.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from disval.core.plugins import hookimpl
+from disval.core.processing_reports import ImportReport
+from disval.core.reports import FINDING_COLUMNS, ReportFormat, ReportOptions, validation_view
+
+DELIMITER = ";"
+IMPORT_COLUMNS = ("file", "processed", "imported", "rejected", "already_present")
+
+# A cell that starts like a formula is run as one by a spreadsheet ("CSV
+# injection"); file names and values come from the delivery, so such text gets
+# a leading apostrophe. A minus sign before a number stays as it is: -5 is a
+# value the rules report (3315 < 0).
+_FORMULA = re.compile(r"^(?:[=+@]|-(?![\d.,\s]*$))")
+
+
+def render(report, options: ReportOptions) -> bytes:
+    """The findings (or the import counts per file) as CSV bytes, UTF-8 with BOM."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\r\n")
+    if isinstance(report, ImportReport):
+        writer.writerow(IMPORT_COLUMNS)
+        for f in report.files:
+            writer.writerow([_cell(f.file), f.processed, f.imported, f.rejected, f.already_present])
+    else:
+        writer.writerow(FINDING_COLUMNS)
+        for row in validation_view(report, options).findings:
+            writer.writerow([_cell(row[c]) for c in FINDING_COLUMNS])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, str) and _FORMULA.match(value):
+        return "'" + value
+    return value
+
+
+@hookimpl
+def disval_report_formats():
+    return [
+        ReportFormat(
+            name="csv", extension="csv", media_type="text/csv; charset=utf-8", render=render,
+            kinds=("validation", "quality", "import"),
+            description="One row per listed finding (';'-separated, UTF-8 with BOM, for Excel)",
+        )
+    ]

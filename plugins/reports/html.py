@@ -1,0 +1,309 @@
+"""The HTML report: one self-contained page a data manager can open, read and filter.
+
+Everything is inline (CSS, script) and a Content-Security-Policy forbids
+every load from elsewhere, so the page works offline and cannot leak a
+delivery's values to the network. Written for someone who has never seen the
+GA: every rule shows what it checks and how to fix the export.
+
+Filtering by severity and by file runs in the browser. The filter can be
+preset in the address, e.g. `report.html#severity=WRN&file=PAKBON.txt`; the
+script records what it shows in data attributes on <body> (`data-filters`,
+`data-shown-rules`).
+"""
+from __future__ import annotations
+
+import html
+
+from disval.core.plugins import hookimpl
+from disval.core.processing_reports import ImportReport
+from disval.core.reports import (
+    MASK, ReportFormat, ReportOptions, ReportView, codelist_rows, column_range, label, status_text,
+    validation_view, versions_text,
+)
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+STYLE = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 78rem;
+       padding: 1rem 1.5rem 3rem; color: #1d1d1f; }
+h1 { margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 2px solid #ddd; }
+h3 { margin: 0 0 .3rem; font-size: 1.05rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; }
+th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; }
+dt { font-weight: 600; } dd { margin: 0; }
+.assessment { font-size: 1.2rem; font-weight: 700; }
+.assessment.negative { color: #b00020; } .assessment.positive { color: #1b7f3b; }
+.sev { display: inline-block; padding: 0 .35rem; border-radius: 3px; color: #fff; font-size: .8rem; font-weight: 700; }
+.sev.ERR { background: #b00020; } .sev.WRN { background: #b86e00; }
+.rule { border: 1px solid #ddd; border-radius: 6px; padding: .8rem 1rem; margin: 1rem 0; }
+.hint { background: #eef6ff; border-left: 4px solid #2a6ebb; padding: .4rem .6rem; }
+.more, .note { color: #555; font-style: italic; }
+code { background: #f6f6f6; padding: 0 .2rem; white-space: pre; }
+#filters { position: sticky; top: 0; background: #fff; padding: .5rem 0; border-bottom: 1px solid #ddd; }
+#filters label { margin-right: 1rem; }
+[hidden] { display: none !important; }
+@media print { #filters { display: none; } .rule { break-inside: avoid; } }
+"""
+
+# Plain ES5 so that an old browser on a locked-down workstation still filters.
+SCRIPT = """
+(function () {
+  "use strict";
+  var body = document.body;
+  var boxes = Array.prototype.slice.call(document.querySelectorAll('#filters input[name="severity"]'));
+  var select = document.getElementById("file-filter");
+  var status = document.getElementById("filter-status");
+  var params = new URLSearchParams(window.location.hash.slice(1));
+  if (params.has("severity")) {
+    var wanted = params.get("severity").split(",");
+    boxes.forEach(function (box) { box.checked = wanted.indexOf(box.value) >= 0; });
+  }
+  if (params.has("file")) { select.value = params.get("file"); }
+  function apply() {
+    var severities = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+    var file = select.value;
+    var shown = 0, total = 0;
+    document.querySelectorAll("[data-severity]").forEach(function (el) {
+      var files = el.getAttribute("data-files").split("|");
+      var visible = severities.indexOf(el.getAttribute("data-severity")) >= 0 && (!file || files.indexOf(file) >= 0);
+      el.hidden = !visible;
+      if (el.classList.contains("rule")) { total++; if (visible) { shown++; } }
+    });
+    document.querySelectorAll("tr[data-file]").forEach(function (row) {
+      row.hidden = file !== "" && row.getAttribute("data-file") !== file;
+    });
+    body.setAttribute("data-shown-rules", String(shown));
+    body.setAttribute("data-filter-severity", severities.join(","));
+    body.setAttribute("data-filter-file", file);
+    status.textContent = status.getAttribute("data-template")
+      .replace("{shown}", String(shown)).replace("{total}", String(total));
+  }
+  boxes.forEach(function (box) { box.addEventListener("change", apply); });
+  select.addEventListener("change", apply);
+  apply();
+  body.setAttribute("data-filters", "ready");
+})();
+"""
+
+
+def render(report, options: ReportOptions) -> bytes:
+    """The report as one UTF-8 HTML page."""
+    if isinstance(report, ImportReport):
+        return _import_page(report, options).encode("utf-8")
+    return _page(validation_view(report, options)).encode("utf-8")
+
+
+def _page(view: ReportView) -> str:
+    r = view.result
+    parts = [
+        _head(view.title, r.delivery, view.options),
+        f'<body data-kind="{view.kind}" data-assessment="{_e(r.assessment)}">',
+        _header(view), "<main>", _summary(view), _filters(view), _findings(view), _not_evaluated(view), "</main>",
+        f"<footer><p class=\"note\">disval {_e(r.versions.get('disval', ''))}</p></footer>",
+        f"<script>{SCRIPT}</script>", "</body></html>",
+    ]
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+def _head(title: str, delivery: str, options: ReportOptions) -> str:
+    return (
+        f'<!DOCTYPE html>\n<html lang="{"en" if options.lang == "en" else "nl"}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)} – {_e(delivery)}</title>\n<style>{STYLE}</style>\n</head>"
+    )
+
+
+def _header(view: ReportView) -> str:
+    r, lab = view.result, view.label
+    assessment = lab(r.assessment) if r.assessment in ("positive", "negative") else r.assessment
+    items = [
+        (lab("standard"), _e(r.standard + (f" ({r.standard_title})" if r.standard_title else ""))),
+        (lab("policy"), _e(r.policy)), (lab("phase"), _e(r.phase or "-")),
+        (lab("versions"), _e(versions_text(r.versions))),
+        (lab("codelists"), _codelists(codelist_rows(r.codelists))),
+    ]
+    items += [(lab("warnings"), _e(w)) for w in r.warnings]
+    out = [
+        "<header>", f"<h1>{_e(view.title)}</h1>", f'<p class="delivery"><code>{_e(r.delivery)}</code></p>',
+        f'<p class="assessment {_e(r.assessment)}">{_e(lab("assessment"))}: {_e(assessment.upper())}</p>',
+        _dl(items),
+    ]
+    if r.identifying and not view.options.show_identifiers:
+        out.append(f'<p class="note">{_e(lab("masked", mask=MASK))}</p>')
+    out.append("</header>")
+    return "\n".join(out)
+
+
+def _summary(view: ReportView) -> str:
+    r, lab = view.result, view.label
+    records = _table(
+        [lab("file"), lab("records"), lab("records_with", sev="ERR"), lab("records_with", sev="WRN")],
+        [[_td(_e(f)), _n(r.records.get(f, "")), _n(r.records_with.get(f, {}).get("ERR", 0)),
+          _n(r.records_with.get(f, {}).get("WRN", 0))] for f in r.records], table_id="records",
+    )
+    severity = _table([lab("severity"), lab("count")],
+                      [[_td(_sev(s)), _n(n)] for s, n in sorted(view.severity_counts.items())], table_id="severity")
+    overview = [
+        "<table id=\"rule-overview\">",
+        _tr([lab("rule"), lab("severity"), lab("type"), lab("count"), lab("listed"), lab("description")], "th"),
+    ]
+    for x in view.fired:
+        overview.append(
+            f'<tr data-severity="{_e(x.info.severity)}" data-files="{_e(_files(view, x))}">'
+            f'<td><a href="#rule-{_e(x.info.rule)}">{_e(x.info.rule)}</a></td><td>{_sev(x.info.severity)}</td>'
+            f"<td>{_e(x.info.type)}</td>{_n(x.count)}{_n(x.listed)}<td>{_e(x.description)}</td></tr>"
+        )
+    overview.append("</table>")
+    return "\n".join([
+        '<section id="summary">', f"<h2>{_e(lab('summary'))}</h2>", f"<p>{_e(lab('intro'))}</p>",
+        f'<p class="note">{_e(lab("legend"))}</p>', records, severity,
+        "\n".join(overview) if view.fired else f"<p>{_e(lab('no_findings'))}</p>", "</section>",
+    ])
+
+
+def _filters(view: ReportView) -> str:
+    lab = view.label
+    severities = sorted({"ERR", "WRN", *(x.info.severity for x in view.fired)})
+    boxes = "".join(
+        f'<label><input type="checkbox" name="severity" value="{_e(s)}" checked> {_sev(s)}</label>' for s in severities
+    )
+    options = f'<option value="">{_e(lab("all_files"))}</option>' + "".join(
+        f'<option value="{_e(f)}">{_e(f)}</option>' for f in view.files
+    )
+    template = lab("shown_of", shown="{shown}", total="{total}")
+    return (
+        f'<section id="filters" aria-label="{_e(lab("filter"))}">{boxes}'
+        f'<label>{_e(lab("file"))} <select id="file-filter">{options}</select></label>'
+        f'<p id="filter-status" data-template="{_e(template)}"></p></section>'
+    )
+
+
+def _findings(view: ReportView) -> str:
+    lab = view.label
+    out = ['<section id="findings">', f"<h2>{_e(lab('findings'))}</h2>"]
+    for x in view.fired:
+        rows = view.by_rule.get(x.info.rule, [])
+        out.append(
+            f'<section class="rule" id="rule-{_e(x.info.rule)}" data-rule="{_e(x.info.rule)}" '
+            f'data-severity="{_e(x.info.severity)}" data-files="{_e(_files(view, x))}">'
+        )
+        out.append(f"<h3>{_sev(x.info.severity)} {_e(x.info.rule)} <small>({_e(x.info.type)})</small> "
+                   f"{_e(x.description)}</h3>")
+        out.append(f'<p class="counts">{_e(lab("count"))}: {x.count}, {_e(lab("listed").lower())}: {x.listed}</p>')
+        if x.hint:
+            out.append(f'<p class="hint"><strong>{_e(lab("hint"))}:</strong> {_e(x.hint)}</p>')
+        if rows:
+            with_message = any(row["message"] != x.description for row in rows)
+            headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
+            out.append("<table>" + _tr(headers + ([lab("message")] if with_message else []), "th"))
+            for row in rows:
+                value = "" if row["value"] is None else f"<code>{_e(row['value'])}</code>"
+                cells = [_e(row["file"] or lab("zip_level")), _e(row["line"] if row["line"] is not None else ""),
+                         _e(column_range(row["column"], row["column_end"])), _e(row["ddid"] or ""),
+                         _e(row["field"] or ""), value] + ([_e(row["message"])] if with_message else [])
+                out.append(f'<tr data-file="{_e(row["file"] or "")}">' + "".join(f"<td>{c}</td>" for c in cells)
+                           + "</tr>")
+            out.append("</table>")
+        if x.not_listed:
+            out.append(f'<p class="more">{_e(lab("more_not_listed", n=x.not_listed))}</p>')
+        out.append("</section>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _not_evaluated(view: ReportView) -> str:
+    if not view.not_evaluated:
+        return ""
+    lab = view.label
+    rows = [[_td(_e(x.info.rule)), _td(_e(status_text(x.info.status, view.options))), _td(_e(x.reason)),
+             _td(_e(x.description))]
+            for x in view.not_evaluated]
+    return "\n".join([
+        '<section id="not-evaluated">', f"<h2>{_e(lab('not_evaluated'))}</h2>",
+        _table([lab("rule"), lab("status"), lab("reason"), lab("description")], rows), "</section>",
+    ])
+
+
+def _import_page(report: ImportReport, options: ReportOptions) -> str:
+    lab = lambda key, **kw: label(key, options, **kw)  # noqa: E731
+    title = lab("import")
+    t = report.totals
+    rows = [[_td(_e(f.file)), _n(f.processed), _n(f.imported), _n(f.rejected), _n(f.already_present)] for f in report.files]
+    rows.append([_td(f"<strong>{_e(lab('total'))}</strong>"), _n(t.processed), _n(t.imported), _n(t.rejected),
+                 _n(t.already_present)])
+    items = [
+        (lab("provider"), _e(report.provider)), (lab("standard"), _e(report.standard or "-")),
+        (lab("phase"), _e(report.phase or "-")), (lab("timestamp"), _e(report.timestamp.isoformat(timespec="seconds"))),
+        (lab("versions"), _e(versions_text(report.versions))),
+        (lab("codelists"), _codelists(codelist_rows(report.codelists))),
+    ] + [(lab("warnings"), _e(w)) for w in report.warnings]
+    return "\n".join([
+        _head(title, report.delivery, options), '<body data-kind="import">',
+        f"<header><h1>{_e(title)}</h1>",
+        f'<p class="delivery"><code>{_e(report.delivery)}</code></p>{_dl(items)}</header>',
+        "<main>", _table([lab("file"), lab("processed"), lab("imported"), lab("rejected"), lab("already_present")],
+                         rows, table_id="import"), "</main>", "</body></html>",
+    ]) + "\n"
+
+
+def _files(view: ReportView, line) -> str:
+    """The files a rule's findings are in, '|'-separated, for the file filter."""
+    files = {row["file"] for row in view.by_rule.get(line.info.rule, []) if row["file"]}
+    if line.info.file:
+        files.add(line.info.file)
+    return "|".join(sorted(files))
+
+
+def _codelists(rows: list[dict]) -> str:
+    if not rows:
+        return "-"
+    items = "".join(
+        f"<li>{_e(c['name'])} {_e(c['release'] or '?')} <code>{_e(c['source'])}</code></li>" for c in rows
+    )
+    return f"<ul>{items}</ul>"
+
+
+def _dl(items) -> str:
+    return "<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+
+
+def _table(headers, rows, table_id: str = "") -> str:
+    """A table of a heading row and rows of finished cells (see `_td` and `_n`)."""
+    ident = f' id="{table_id}"' if table_id else ""
+    body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    return f"<table{ident}>{_tr(headers, 'th')}{body}</table>"
+
+
+def _td(content: str) -> str:
+    """A cell around markup that is already escaped."""
+    return f"<td>{content}</td>"
+
+
+def _tr(cells, tag: str) -> str:
+    return "<tr>" + "".join(f"<{tag}>{_e(c)}</{tag}>" for c in cells) + "</tr>"
+
+
+def _n(number) -> str:
+    return f'<td class="n">{_e(number)}</td>'
+
+
+def _sev(severity: str) -> str:
+    return f'<span class="sev {_e(severity)}">{_e(severity)}</span>'
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+@hookimpl
+def disval_report_formats():
+    return [
+        ReportFormat(
+            name="html", extension="html", media_type="text/html; charset=utf-8", render=render,
+            kinds=("validation", "quality", "import"),
+            description="One self-contained HTML page: summary, a table per rule, filters by severity and file",
+        )
+    ]

@@ -1,0 +1,121 @@
+"""The JSON report: the public contract of `disval validate --format json`.
+
+Tools parse this, so its shape only changes together with its `"schema"`.
+A validation report, schema `disval.validation/1`, is one object:
+
+    schema                 "disval.validation/1"
+    delivery               the zip's file name
+    standard               the standard's id, e.g. "GA-OHW-GBG-1.0"
+    assessment             "positive" | "negative"
+    policy                 the blocking policy that decided it, e.g. "dis"
+    phase                  "test" | "production" | null (zip name not readable)
+    records                {file: records read}
+    records_with_findings  {file: {"ERR": n, "WRN": n}}, records with at least one finding
+    counts                 {"by_rule": {rule: n}, "by_severity": {"ERR": n, "WRN": n}}, never capped
+    findings               [{rule, type, severity, file, line, column, column_end, ddid, field,
+                             value, message}], the listed findings in delivery order; line,
+                             column, column_end, ddid, field and value are null where a
+                             finding has none (file- and zip-level findings have no line)
+    not_listed             {rule: n}, findings counted but not listed (only rules that left some out)
+    not_evaluated          [{rule, status, reason, message}]
+    rules                  [{rule, type, severity, file, ddid, status, count, listed, message, hint}],
+                             every rule the validation knew, so a tool can explain a number
+    codelists              [{name, release (YYYY-MM-DD or null), source}]
+    versions               {"disval", "standard", "rules"}
+    warnings               [text]
+
+`message` and `hint` follow `--lang` (English falls back to the GA's Dutch);
+`value` is "***" for an identifying field unless `--show-identifiers`, and is
+otherwise exact (JSON escapes control characters itself). A quality report
+has the same shape under `disval.quality/1`. An import report,
+`disval.import/1`, is {schema, delivery, provider, standard, phase,
+timestamp, files: {file: {processed, imported, rejected, already_present}},
+totals, codelists, versions, warnings}.
+"""
+from __future__ import annotations
+
+import json
+
+from disval.core.plugins import hookimpl
+from disval.core.processing_reports import ImportReport
+from disval.core.reports import ReportFormat, ReportOptions, ReportView, codelist_rows, validation_view
+
+SCHEMAS = {"validation": "disval.validation/1", "quality": "disval.quality/1", "import": "disval.import/1"}
+
+
+def render(report, options: ReportOptions) -> bytes:
+    """The report as one JSON object, UTF-8, ending in a newline."""
+    if isinstance(report, ImportReport):
+        doc = import_document(report)
+    else:  # a value is given exactly; JSON writes a control character as \u00NN itself
+        doc = document(validation_view(report, options, escape_controls=False))
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def document(view: ReportView) -> dict:
+    """The validation (or quality) report as plain JSON values."""
+    result = view.result
+    return {
+        "schema": SCHEMAS[view.kind],
+        "delivery": result.delivery,
+        "standard": result.standard,
+        "assessment": result.assessment,
+        "policy": result.policy,
+        "phase": result.phase,
+        "records": dict(result.records),
+        "records_with_findings": {file: dict(per) for file, per in result.records_with.items()},
+        "counts": {
+            "by_rule": {line.info.rule: line.count for line in view.fired},
+            "by_severity": view.severity_counts,
+        },
+        "findings": view.findings,
+        "not_listed": view.not_listed,
+        "not_evaluated": [
+            {"rule": line.info.rule, "status": line.info.status, "reason": line.reason, "message": line.description}
+            for line in view.not_evaluated
+        ],
+        # What a tool needs to explain a rule number without the rules file.
+        "rules": [
+            {
+                "rule": line.info.rule, "type": line.info.type, "severity": line.info.severity,
+                "file": line.info.file, "ddid": line.info.ddid, "status": line.info.status,
+                "count": line.count, "listed": line.listed, "message": line.description, "hint": line.hint,
+            }
+            for line in view.rules
+        ],
+        "codelists": view.codelist_rows(),
+        "versions": dict(result.versions),
+        "warnings": list(result.warnings),
+    }
+
+
+def import_document(report: ImportReport) -> dict:
+    """The import report as plain JSON values."""
+    def counts(f):
+        return {"processed": f.processed, "imported": f.imported, "rejected": f.rejected,
+                "already_present": f.already_present}
+
+    return {
+        "schema": SCHEMAS["import"],
+        "delivery": report.delivery,
+        "provider": report.provider,
+        "standard": report.standard,
+        "phase": report.phase,
+        "timestamp": report.timestamp.isoformat(),
+        "files": {f.file: counts(f) for f in report.files},
+        "totals": counts(report.totals),
+        "codelists": codelist_rows(report.codelists),
+        "versions": dict(report.versions),
+        "warnings": list(report.warnings),
+    }
+
+
+@hookimpl
+def disval_report_formats():
+    return [
+        ReportFormat(
+            name="json", extension="json", media_type="application/json", render=render,
+            kinds=("validation", "quality", "import"),
+            description="One JSON object, the stable contract for tools (schema disval.validation/1)",
+        )
+    ]

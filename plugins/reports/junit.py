@@ -1,0 +1,88 @@
+"""The JUnit XML report: every rule a test case, its findings a failure.
+
+A vendor runs `disval validate` on each export in CI; the CI server shows a
+rule that fires like a failing test (with the listed examples and the hint in
+the failure text) and a rule that could not be evaluated as skipped. Every
+finding counts as a failure, WRN included: the blocking policy decides the
+assessment (a suite property), while a vendor wants to see every rule that
+fires.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from disval.core.plugins import hookimpl
+from disval.core.reports import (
+    ReportFormat, ReportOptions, ReportView, codelist_rows, column_range, validation_view, versions_text,
+)
+
+
+def render(report, options: ReportOptions) -> bytes:
+    """The report as a JUnit XML document (one <testsuite> inside <testsuites>)."""
+    view = validation_view(report, options)
+    r = view.result
+    skipped = {x.info.rule for x in view.not_evaluated}
+    failures = sum(1 for x in view.fired if x.info.rule not in skipped)
+    cases = view.rules
+    attrs = {"tests": str(len(cases)), "failures": str(failures), "errors": "0", "skipped": str(len(skipped))}
+    root = ET.Element("testsuites", {"name": f"disval {view.kind}", **attrs})
+    suite = ET.SubElement(root, "testsuite", {"name": r.delivery, **attrs})
+    props = ET.SubElement(suite, "properties")
+    for name, value in [
+        ("standard", r.standard), ("assessment", r.assessment), ("policy", r.policy), ("phase", r.phase or ""),
+        ("versions", versions_text(r.versions)),
+    ]:
+        ET.SubElement(props, "property", {"name": name, "value": value})
+    for c in codelist_rows(r.codelists):
+        value = f"{c['release'] or '?'} {c['source']}"
+        ET.SubElement(props, "property", {"name": f"codelist {c['name']}", "value": value})
+    for warning in r.warnings:
+        ET.SubElement(props, "property", {"name": "warning", "value": warning})
+    for line in cases:
+        name = f"{line.info.rule} {line.description}"
+        case = ET.SubElement(suite, "testcase", {"classname": r.standard, "name": name})
+        if line.info.rule in skipped:
+            reason = f"{line.info.status}: {line.reason}" if line.reason else line.info.status
+            ET.SubElement(case, "skipped", {"message": reason})
+        elif line.count:
+            failure = ET.SubElement(case, "failure", {
+                "type": f"{line.info.severity} {line.info.type}",
+                "message": f"{line.count} x {line.info.severity} {line.info.rule}: {line.description}",
+            })
+            failure.text = _failure_text(view, line)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _failure_text(view: ReportView, line) -> str:
+    lab = view.label
+    out = []
+    if line.hint:
+        out.append(f"{lab('hint')}: {line.hint}")
+    for row in view.by_rule.get(line.info.rule, []):
+        where = row["file"] or lab("zip_level")
+        if row["line"] is not None:
+            where += f" {lab('line').lower()} {row['line']}"
+        columns = column_range(row["column"], row["column_end"])
+        if columns:
+            where += f" {lab('columns').lower()} {columns}"
+        detail = " ".join(x for x in (row["ddid"], row["field"]) if x)
+        if row["value"] is not None:
+            detail += f" = '{row['value']}'"
+        if row["message"] != line.description:
+            detail += f" ({row['message']})"
+        out.append(f"{where}: {detail.strip()}" if detail.strip() else where)
+    if line.not_listed:
+        out.append(f"({lab('more_not_listed', n=line.not_listed)})")
+    return "\n".join(out)
+
+
+@hookimpl
+def disval_report_formats():
+    return [
+        ReportFormat(
+            name="junit", extension="junit.xml", media_type="application/xml", render=render,
+            kinds=("validation",),
+            description="JUnit XML: each rule a test case, its findings a failure (for a vendor's CI)",
+        )
+    ]

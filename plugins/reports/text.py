@@ -1,0 +1,179 @@
+"""The terminal report: a header, the counts first, then the findings grouped by rule.
+
+Counts come first because they answer "how bad is it" before the listing
+answers "where"; a data manager scrolls the listing only for the rules that
+matter to them.
+"""
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from disval.core.plugins import hookimpl
+from disval.core.processing_reports import ImportReport
+from disval.core.reports import (
+    MASK, ReportFormat, ReportOptions, ReportView, codelist_rows, column_range, label, status_text,
+    validation_view, versions_text,
+)
+
+TABLE = "simple"
+WIDE = 70  # descriptions and hints wrap at this width
+
+
+def render(report, options: ReportOptions) -> bytes:
+    """The report as UTF-8 text for a terminal."""
+    if isinstance(report, ImportReport):
+        return render_import(report, options).encode("utf-8")
+    return render_view(validation_view(report, options)).encode("utf-8")
+
+
+def render_view(view: ReportView) -> str:
+    """A validation or quality report as text."""
+    parts = [_header(view), _counts(view), _listing(view)]
+    if view.not_evaluated:
+        parts.append(_not_evaluated(view))
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _header(view: ReportView) -> str:
+    r, lab = view.result, view.label
+    standard = r.standard + (f" ({r.standard_title})" if r.standard_title else "")
+    rows = [
+        (lab("delivery"), r.delivery),
+        (lab("standard"), standard),
+        (lab("policy"), r.policy),
+        (lab("phase"), r.phase or "-"),
+        (lab("assessment"), lab(r.assessment).upper() if r.assessment in ("positive", "negative") else r.assessment),
+        (lab("versions"), versions_text(r.versions)),
+    ]
+    rows += _listed(lab("codelists"), _codelist_lines(r.codelists))
+    rows += _listed(lab("warnings"), r.warnings)
+    out = [view.title, "=" * len(view.title), tabulate(rows, tablefmt="plain")]
+    if r.identifying and not view.options.show_identifiers:
+        out.append(view.label("masked", mask=MASK))
+    return "\n".join(out)
+
+
+def _counts(view: ReportView) -> str:
+    r, lab = view.result, view.label
+    files = [
+        (f, r.records.get(f, ""), r.records_with.get(f, {}).get("ERR", 0), r.records_with.get(f, {}).get("WRN", 0))
+        for f in r.records
+    ]
+    out = [
+        _section(lab("records")),
+        tabulate(files, headers=[lab("file"), lab("records"), lab("records_with", sev="ERR"),
+                                 lab("records_with", sev="WRN")], tablefmt=TABLE),
+        "",
+        _section(lab("by_severity")),
+        tabulate(sorted(view.severity_counts.items()), headers=[lab("severity"), lab("count")], tablefmt=TABLE),
+    ]
+    if view.fired:
+        rules = [(x.info.rule, x.info.type, x.info.severity, x.count, x.listed, x.description) for x in view.fired]
+        out += [
+            "",
+            _section(lab("rules")),
+            tabulate(rules, headers=[lab("rule"), lab("type"), lab("severity"), lab("count"), lab("listed"),
+                                     lab("description")], tablefmt=TABLE, maxcolwidths=[None] * 5 + [WIDE],
+                     disable_numparse=True, colalign=("left", "left", "left", "right", "right", "left")),
+        ]
+    return "\n".join(out)
+
+
+def _listing(view: ReportView) -> str:
+    lab = view.label
+    if not view.fired:
+        return lab("no_findings")
+    out = [_section(lab("findings"))]
+    for line in view.fired:
+        out += ["", f"{line.info.rule} {line.info.type} {line.info.severity}  {line.description}",
+                f"  {lab('count')}: {line.count}, {lab('listed').lower()}: {line.listed}"]
+        if line.hint:
+            out.append(f"  {lab('hint')}: {line.hint}")
+        rows = view.by_rule.get(line.info.rule, [])
+        if rows:
+            out.append(_indent(_examples(view, line, rows)))
+        if line.not_listed:
+            out.append(f"  ({lab('more_not_listed', n=line.not_listed)})")
+    return "\n".join(out)
+
+
+def _examples(view: ReportView, line, rows: list[dict]) -> str:
+    """The listed findings of one rule; a message column only where a finding says more than its rule."""
+    lab = view.label
+    with_message = any(row["message"] != line.description for row in rows)
+    headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
+    table = []
+    for row in rows:
+        where = column_range(row["column"], row["column_end"])
+        value = "" if row["value"] is None else f"'{row['value']}'"
+        cells = [row["file"] or lab("zip_level"), row["line"] or "", where, row["ddid"] or "", row["field"] or "",
+                 value]
+        table.append(cells + [row["message"]] if with_message else cells)
+    if with_message:
+        headers.append(lab("message"))
+    widths = [None] * 6 + ([WIDE] if with_message else [])
+    return tabulate(table, headers=headers, tablefmt=TABLE, maxcolwidths=widths, disable_numparse=True)
+
+
+def _not_evaluated(view: ReportView) -> str:
+    lab = view.label
+    rows = [(x.info.rule, status_text(x.info.status, view.options), x.reason, x.description)
+            for x in view.not_evaluated]
+    return "\n".join([
+        _section(lab("not_evaluated")),
+        tabulate(rows, headers=[lab("rule"), lab("status"), lab("reason"), lab("description")], tablefmt=TABLE,
+                 maxcolwidths=[None, 24, 45, 45], disable_numparse=True),
+    ])
+
+
+def render_import(report: ImportReport, options: ReportOptions) -> str:
+    """An import report as text: per file what was processed and what became of it."""
+    lab = lambda key, **kw: label(key, options, **kw)  # noqa: E731
+    head = [
+        (lab("delivery"), report.delivery),
+        (lab("provider"), report.provider),
+        (lab("standard"), report.standard or "-"),
+        (lab("phase"), report.phase or "-"),
+        (lab("timestamp"), report.timestamp.isoformat(timespec="seconds")),
+        (lab("versions"), versions_text(report.versions)),
+    ]
+    head += _listed(lab("codelists"), _codelist_lines(report.codelists))
+    head += _listed(lab("warnings"), report.warnings)
+    total = report.totals
+    rows = [(f.file, f.processed, f.imported, f.rejected, f.already_present) for f in report.files]
+    rows.append((lab("total"), total.processed, total.imported, total.rejected, total.already_present))
+    title = lab("import")
+    return "\n".join([
+        title, "=" * len(title), tabulate(head, tablefmt="plain"), "",
+        tabulate(rows, headers=[lab("file"), lab("processed"), lab("imported"), lab("rejected"),
+                                lab("already_present")], tablefmt=TABLE),
+    ]) + "\n"
+
+
+def _listed(heading: str, items: list[str]) -> list[tuple[str, str]]:
+    """One row per item, the heading on the first only."""
+    return [(heading if i == 0 else "", item) for i, item in enumerate(items)]
+
+
+def _codelist_lines(codelists) -> list[str]:
+    """One line per codelist release used: name, release date, file."""
+    return [f"{c['name']} {c['release'] or '?'} ({c['source']})" for c in codelist_rows(codelists)]
+
+
+def _section(title: str) -> str:
+    return f"{title}\n{'-' * len(title)}"
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+@hookimpl
+def disval_report_formats():
+    return [
+        ReportFormat(
+            name="text", extension="txt", media_type="text/plain; charset=utf-8", render=render,
+            kinds=("validation", "quality", "import"),
+            description="The terminal report: counts first, then the findings grouped by rule",
+        )
+    ]

@@ -1,0 +1,80 @@
+"""The Excel report: summary, findings (filter on, header frozen) and rules sheets."""
+from __future__ import annotations
+
+import io
+
+import openpyxl
+
+from report_support import DELIVERY
+
+from disval.core.processing_reports import quality_view
+from disval.core.reports import FINDING_COLUMNS
+from disval.core.standard import DIS_POLICY
+
+
+def workbook(data: bytes):
+    return openpyxl.load_workbook(io.BytesIO(data))
+
+
+def values(ws):
+    return [list(row) for row in ws.iter_rows(values_only=True)]
+
+
+def test_three_sheets(render, result):
+    wb = workbook(render("xlsx", result))
+    assert wb.sheetnames == ["Samenvatting", "Bevindingen", "Validaties"]
+    assert workbook(render("xlsx", result, lang="en")).sheetnames == ["Summary", "Findings", "Rules"]
+
+
+def test_findings_sheet_filters_and_frozen_header(render, result):
+    ws = workbook(render("xlsx", result, max_examples=2))["Bevindingen"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A1:K{ws.max_row}"
+    table = values(ws)
+    assert len(FINDING_COLUMNS) == 11 and table[0][0] == "Validatie"
+    assert len(table) - 1 == 12  # 15 kept; the cap of 2 leaves out one of 1801 and two of 1758
+    first = dict(zip(FINDING_COLUMNS, table[1]))
+    assert (first["rule"], first["line"], first["column"], first["column_end"], first["value"]) == (
+        "1801", 2, 36, 43, "20180305")
+
+
+def test_a_value_that_looks_like_a_formula_stays_text(render, result):
+    ws = workbook(render("xlsx", result))["Bevindingen"]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == '=HYPERLINK("http://x")')
+    assert cell.data_type == "s"
+
+
+def test_summary_sheet(render, result):
+    table = values(workbook(render("xlsx", result, max_examples=2))["Samenvatting"])
+    flat = [v for row in table for v in row if v is not None]
+    for expected in ("Validatierapport", DELIVERY, "negatief", "Records met ERR"):
+        assert expected in flat, expected
+    assert ["GELEVERD_ZORGPROFIEL.txt", 120, 6, 0] == table[[r[0] for r in table].index("GELEVERD_ZORGPROFIEL.txt")][:4]
+    header = next(row for row in table if row[:2] == ["Validatie", "Type"])
+    rule = next(row for row in table if row[0] == "1801")
+    entry = dict(zip(header, rule))
+    assert (entry["Aantal"], entry["Getoond"], entry["Niet getoond"]) == (5, 2, 3)
+    assert entry["Omschrijving"] == "3262 Begindatum behandeltraject > 3233 Creatiedatum pakbon"
+    assert entry["Hint"].startswith("Een traject kan niet beginnen")
+    assert ["ERR", 16] in [row[:2] for row in table] and ["WRN", 1] in [row[:2] for row in table]
+
+
+def test_rules_sheet_lists_every_rule_with_status_and_count(render, result):
+    ws = workbook(render("xlsx", result))["Validaties"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    table = values(ws)
+    by_rule = {row[0]: dict(zip(table[0], row)) for row in table[1:]}
+    assert set(by_rule) == {r.rule for r in result.rules} | {"REC-CHARSET"}
+    assert by_rule["1771"]["Aantal"] == 0 and by_rule["1771"]["Status"] == "actief"
+    assert by_rule["1812"]["Status"] == "vraagt eerdere gegevens"
+    assert by_rule["1758"]["Aantal"] == 4
+
+
+def test_quality_and_import(render, result, import_report):
+    wb = workbook(render("xlsx", quality_view(result, DIS_POLICY)))
+    assert wb["Samenvatting"]["A1"].value == "Kwaliteitsrapport"
+    assert len(values(wb["Bevindingen"])) == 2
+    wb = workbook(render("xlsx", import_report))
+    table = values(wb.active)
+    assert ["GELEVERD_ZORGPROFIEL.txt", 120, 110, 4, 6] in [row[:5] for row in table]
+    assert ["Totaal", 161, 149, 6, 6] in [row[:5] for row in table]
