@@ -126,7 +126,7 @@ class ColumnarEngine:
         self.marks.mark(rule.file, rule.rule.severity, lines.astype(np.int64))
         self.collector.add_many(
             rule.number, len(lines),
-            lambda limit: (record_finding(rule, int(lines[i]), field_text(bytes(values[i])))
+            lambda limit: (record_finding(rule, int(lines[i]), field_text(values[i:i + 1].tobytes()))
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
         )
 
@@ -180,6 +180,8 @@ def _kernel(check, ctx: Context):
             return f, t
         return negated
     if isinstance(check, c.Empty):
+        if not ctx_has(check.col, ctx):  # no usable packing slip: neither empty nor filled, unknown
+            return lambda b: (False, False)
         get = _empty(check.col, ctx)
         if check.filled:
             return lambda b: (lambda e: (~e, e))(get(b))
@@ -363,7 +365,7 @@ def _comparison(check: c.Cmp, ctx: Context):
         lv, lok = left(b)
         rv, rok = right(b)
         known = lok & rok
-        result = op(lv, rv)
+        result = np.asarray(op(lv, rv), dtype=bool)  # text values may be an object array (see text_values)
         return known & result, known & ~result
     return compare
 
@@ -417,7 +419,8 @@ def _operand(node, kind: str, ctx: Context):
             ok = value != b""
         else:
             ok = value is not None
-        return lambda b: (value if value is not None else 0, np.bool_(ok))
+        placeholder = b"" if kind == "text" else 0  # the zip name lacks the part: compared, then masked
+        return lambda b: (value if value is not None else placeholder, np.bool_(ok))
     if isinstance(node, c.CountOf):
         return lambda b: (ctx.counts.get(node.file, 0), np.bool_(node.file in ctx.counts))
     if isinstance(node, c.YearsOf):

@@ -182,7 +182,13 @@ def codes(f: np.ndarray, index: CodeIndex | None = None) -> tuple[np.ndarray, li
 
 
 def text_values(f: np.ndarray) -> np.ndarray:
-    """Each field's text without trailing spaces, as a numpy bytes array (for ordering comparisons)."""
+    """Each field's text without trailing spaces, as a numpy bytes array (for ordering comparisons).
+
+    numpy's bytes strings drop trailing NUL bytes (b"AB\\0" would equal b"AB"), so a field holding a
+    NUL is compared as Python bytes instead; NUL is not printable, so this path is rare.
+    """
+    if (f == 0).any():
+        return np.fromiter((bytes(v).rstrip(b" ") for v in f.T), dtype=object, count=f.shape[1])
     strip = np.strings.rstrip if hasattr(np, "strings") else np.char.rstrip
     return strip(as_bytes(f), b" ")
 
