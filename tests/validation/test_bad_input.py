@@ -124,10 +124,41 @@ def test_encrypted_member(member, clean, tmp_path):
     assert where(check(encrypted(clean, tmp_path, member))) == {("ZIP-ENCRYPTED", member, None)}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an unreadable BEHANDELTRAJECT.txt still serves as the target of "
-                                       "1987, so every zorgprofiel gets 1987 (reported, not fixed here)")
-def test_encrypted_traject_file_does_not_cascade(clean, tmp_path):
-    assert where(check(encrypted(clean, tmp_path, BT))) == {("ZIP-ENCRYPTED", BT, None)}
+def unusable_traject_file(how: str, clean, out: Path) -> Path:
+    """The clean delivery whose BEHANDELTRAJECT.txt gives no keys for the zorgprofielen' 3309 to refer to."""
+    if how == "encrypted":
+        return encrypted(clean, out, BT)
+    records = split_records(dict(clean.members)[BT])
+    if how == "missing":
+        return write_zip(out / clean.name, [(n, d) for n, d in clean.members if n != BT])
+    data = {
+        "empty": b"",
+        "keys blank": join_records([set_fields(r, {"3257": ""}) for r in records]),
+        "every record short": join_records([r[:-1] for r in records]),
+    }[how]
+    return with_member(clean, out, BT, data)
+
+
+CRASH = "bug: IndexError in core/engine/keys.py KeyIndex.missing when the referenced file has no keys"
+
+
+@pytest.mark.xfail(strict=True, reason=CRASH)
+@pytest.mark.parametrize("how, expect", [
+    ("missing", "726"), ("encrypted", "ZIP-ENCRYPTED"), ("empty", "1642"), ("keys blank", "1774"),
+    ("every record short", "1643"),
+])
+def test_traject_file_without_keys(how, expect, clean, tmp_path):
+    """No traceback when the file 3309 refers to gives no keys at all."""
+    report = check(unusable_traject_file(how, clean, tmp_path))
+    assert expect in rules(report)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: a BEHANDELTRAJECT.txt that is missing or cannot be read still serves "
+                                       "as the target of 1987, so every zorgprofiel gets 1987 (and, for now, "
+                                       + CRASH + ")")
+@pytest.mark.parametrize("how, expect", [("missing", "726"), ("encrypted", "ZIP-ENCRYPTED")])
+def test_unreadable_traject_file_does_not_cascade(how, expect, clean, tmp_path):
+    assert where(check(unusable_traject_file(how, clean, tmp_path))) == {(expect, BT, None)}
 
 
 @pytest.mark.parametrize("name", [
