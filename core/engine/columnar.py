@@ -77,7 +77,7 @@ class ColumnarEngine:
                 self._report_keys(rule, *index.missing(*keys.filled_keys(field, batch.lines)))
 
     def file_finished(self, name: str) -> None:
-        """Called when every record of `name` has been read: its keys can now be looked up."""
+        """Called when every record of `name` has been read (and only then): its keys can be looked up."""
         for rule in self.references:
             column, key_field = self._targets[rule.number]
             if rule.target == name and rule.number not in self._indexes:
@@ -111,12 +111,9 @@ class ColumnarEngine:
         for rule in self.unique:
             lines, values = keys.repeated(self._key_column(rule.file, rule.subject))
             self._report_keys(rule, lines, values)
-        for rule in self.references:
-            pending = self._pending.pop(rule.number, None)
-            if pending is not None:
-                self.file_finished(rule.target)
-                h, lines, values = pending.arrays()
-                self._report_keys(rule, *self._indexes[rule.number].missing(h, lines, values))
+        # References still waiting: their file was never read whole (missing or unreadable, which
+        # 726 or ZIP-* report), so there is nothing to look them up in; the pipeline lists them.
+        self._pending.clear()
 
     def _report_keys(self, rule, lines, values) -> None:
         if not len(lines):
