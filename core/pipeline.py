@@ -16,6 +16,7 @@ from . import __version__
 from .engine import columns
 from .engine.columnar import ColumnarEngine
 from .engine.common import Batch, Context, RecordMarks, record_finding
+from .engine.reference import ReferenceEngine
 from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
 from .history import History
 from .language import compiler as c
@@ -23,7 +24,7 @@ from .plugins import get_plugin_manager
 from .reader import Delivery, Limits, RecordChunk, RecordReader, open_delivery
 from .standard import Standard
 
-ENGINES = {"columnar": ColumnarEngine}
+ENGINES = {"columnar": ColumnarEngine, "reference": ReferenceEngine}
 
 
 class UsageError(Exception):
