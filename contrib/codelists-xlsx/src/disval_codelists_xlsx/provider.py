@@ -1,0 +1,136 @@
+"""Read NZa codelists from one workbook: one sheet per list, a header row of `cl_<naam>_<kolom>`.
+
+A sheet is read the way the built-in provider reads a text file (same header
+rules, dates, `selecteerbaar`, several rows per code), so one set of lists
+gives the same codes whichever source serves it. The list's name comes from
+the header, not the sheet's title. Sheets whose first cell does not start
+with `cl_` (a cover sheet, notes) are skipped.
+
+One workbook is one release: its date is the file name's leading YYYYMMDD,
+as for the text files (`20180101 codelijsten GBG.xlsx`). A workbook dated
+after the delivery is still used, marked as a fallback, so the report warns.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from disval.core.codelists import Codelist, CodeRow
+from disval.plugins.codelists_dir import CodelistError, _date, _parse_header, _selectable
+
+_RELEASE = re.compile(r"(?P<release>\d{8})[ _-].*\.xlsx", re.IGNORECASE)
+
+
+class WorkbookCodelistProvider:
+    """Serves every codelist in one workbook; the workbook is read once, on first use."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise CodelistError(f"{self.path}: expected an .xlsx workbook of NZa codelists, "
+                                f"but {'it is a directory' if self.path.exists() else 'it does not exist'}")
+        self.release = _release_date(self.path)
+        self._lists: dict[str, Codelist] | None = None
+
+    def describe(self) -> str:
+        """E.g. 'NZa codelist workbook /path/20180101 codelijsten.xlsx'."""
+        return f"NZa codelist workbook {self.path}"
+
+    def names(self) -> list[str]:
+        """The lists the workbook holds, by name."""
+        return sorted(self._load())
+
+    def codelist(self, name: str, delivery_date: dt.date) -> Codelist | None:
+        """The list `name` from the workbook (None if it lacks it); a fallback when dated after the delivery."""
+        found = self._load().get(name.upper())
+        if found is None:
+            return None
+        fallback = self.release is not None and self.release > delivery_date
+        return Codelist(found.name, found.release, found.source, found.entries, fallback) if fallback else found
+
+    def _load(self) -> dict[str, Codelist]:
+        if self._lists is None:
+            self._lists = {}
+            for sheet, rows in _sheets(self.path):
+                codelist = _read_sheet(self.path, sheet, rows, self.release)
+                if codelist is None:
+                    continue
+                if codelist.name in self._lists:
+                    raise CodelistError(f"{self.path}: two sheets hold {codelist.name}; expected one sheet per list")
+                self._lists[codelist.name] = codelist
+        return self._lists
+
+
+def _release_date(path: Path) -> dt.date | None:
+    m = _RELEASE.fullmatch(path.name)
+    if not m:
+        return None
+    try:
+        return dt.datetime.strptime(m["release"], "%Y%m%d").date()
+    except ValueError:
+        raise CodelistError(f"{path}: release date {m['release']!r} in the file name is not a date (YYYYMMDD)") from None
+
+
+def _sheets(path: Path):
+    """(title, rows as lists of text) for every sheet; the workbook is closed before parsing starts."""
+    import openpyxl  # imported here so that registering the plugin stays cheap
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        raise CodelistError(f"{path}: cannot read the workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        return [(ws.title, [[_text(v) for v in row] for row in ws.iter_rows(values_only=True)])
+                for ws in book.worksheets]
+    finally:
+        book.close()
+
+
+def _text(value) -> str:
+    """A cell as the text file would have it: 20140101 stays 20140101 whether typed as number, text or date."""
+    if value is None:
+        return ""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.strftime("%Y%m%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_sheet(path: Path, sheet: str, rows: list[list[str]], release: dt.date | None) -> Codelist | None:
+    where = f"{path}[{sheet}]"
+    header = _trim(rows[0]) if rows else []
+    if not header or not header[0].strip().lower().startswith("cl_"):
+        return None
+    name, kinds = _parse_header(where, "|".join(header))
+    i_begin, i_end, i_code = (kinds.index(k) for k in ("begindatum", "einddatum", "code"))
+    i_sel = kinds.index("selecteerbaar") if "selecteerbaar" in kinds else None
+    found: dict[str, list[CodeRow]] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        values = _trim(row)
+        if not any(v.strip() for v in values):
+            continue
+        at = f"{where}:{number}"
+        values += [""] * (len(kinds) - len(values))
+        if len(values) != len(kinds):
+            raise CodelistError(f"{at}: expected {len(kinds)} columns, found {len(values)}")
+        code = values[i_code].strip()
+        if not code:
+            raise CodelistError(f"{at}: expected a code in column {i_code + 1} ({kinds[i_code]}), found nothing")
+        begin = _date(at, kinds[i_begin], values[i_begin], open_end=False)
+        end = _date(at, kinds[i_end], values[i_end], open_end=True)
+        if end < begin:
+            raise CodelistError(f"{at}: expected einddatum {end} on or after begindatum {begin}")
+        selectable = _selectable(at, values[i_sel]) if i_sel is not None else None
+        found.setdefault(code, []).append(CodeRow(begin, end, selectable))
+    entries = {code: tuple(sorted(rs, key=lambda r: r.begin)) for code, rs in found.items()}
+    return Codelist(name=name, release=release, source=where, entries=entries)
+
+
+def _trim(row: list[str]) -> list[str]:
+    """The row without the empty cells Excel leaves to its right."""
+    end = len(row)
+    while end and row[end - 1] == "":
+        end -= 1
+    return list(row[:end])
