@@ -379,7 +379,7 @@ def _text_equality(check: c.Cmp, ctx: Context):
     raw_of, empty = _column_raw(col, ctx), _empty(col, ctx)
     width = col.field.length
     value = _const(other, "text", ctx)
-    if value is None or value == "":
+    if value is None or value.rstrip(" ") == "":  # a blank literal is an empty operand: unknown
         return lambda b: (False, False)
     target = columns.padded(value, width)
     equal_if = check.op == "="

@@ -61,6 +61,7 @@ years(3312, 3233) > 1 => WRN EQ-22 BR "years against the packing slip"
 3337 not in ('01.0') and 3258 is filled => WRN EQ-25 S "a packing-slip value list from a record rule"
 (3233 is not a date or 3345 is not a number or 3234 does not match 'NN') and 3262 is filled
     => WRN EQ-26 S "packing-slip formats from a record rule"
+3348 != '  ' or 3362 = ' ' => WRN EQ-27 BR "a blank literal is an empty operand"
 """
 
 # ---------------------------------------------------------------- faults
