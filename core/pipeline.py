@@ -15,6 +15,7 @@ import numpy as np
 from . import __version__
 from .engine import columns
 from .engine.columnar import ColumnarEngine
+from .engine.history import HistoryChecks
 from .engine.common import Batch, Context, RecordMarks, record_finding
 from .engine.reference import ReferenceEngine
 from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
@@ -128,6 +129,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         records_with={delivery.found_as.get(f, f): v for f, v in marks.counts().items()},
         codelists=run.releases, warnings=run.warnings,
         phase=delivery.zip_name.phase if delivery.zip_name else None,
+        identifying=tuple(dict.fromkeys([f.ddid for f in std.layout.fields if f.identifying] + list(std.identifying))),
         versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources)},
     )
     pm.hook.disval_validation_finished(result=result)
@@ -143,10 +145,13 @@ class _Run:
         self.provider, self.collector, self.marks = provider, collector, marks
         self.history, self.limits, self.batch_records = history, limits, batch_records
         self.status: dict[str, tuple[str, str]] = {}  # rule -> (status, reason) for rules not evaluated
+        self.read_whole: set[str] = set()  # files every record of which was read
         self.releases: list[CodelistRelease] = []
         self.warnings: list[str] = []
         slip = std.layout.packing_slip
-        self.ctx = Context(zip_parts=delivery.zip_name.parts if delivery.zip_name else None, slip=slip, slip_row=None)
+        # A name that does not follow the convention still has a name (1807 compares with it).
+        parts = delivery.zip_name.parts if delivery.zip_name else {"name": delivery.name}
+        self.ctx = Context(zip_parts=parts, slip=slip, slip_row=None)
 
     def go(self, engine_class) -> None:
         layout = self.std.layout
@@ -157,19 +162,27 @@ class _Run:
         date = self._delivery_date()
         self.ctx.delivery_date = date
         rules = self._rules_in_force(date)
-        engine = engine_class(rules, layout, self.ctx, self.collector, self.marks)
+        engines = [engine_class(rules, layout, self.ctx, self.collector, self.marks)]
+        if self.history is not None:
+            engines.append(HistoryChecks([r for r in rules if r.kind == c.HISTORY], layout, self.ctx,
+                                         self.history, self.collector, self.marks))
         self.lengths = {r.file: r for r in rules if r.kind == c.LENGTH}
-        for f in layout.files:
+        for f in _reading_order(layout, rules):
             chunks = slip_chunks if f is slip else self._chunks(f)
             for chunk in chunks:
-                self._chunk(engine, f, chunk)
+                self._chunk(engines, f, chunk)
+            if f.name in self.delivery.members and f.name not in self.delivery.unreadable:
+                for engine in engines:
+                    engine.file_finished(f.name)
+                self.read_whole.add(f.name)
         for name in self.delivery.unreadable:
             self.ctx.counts.pop(name, None)
+        for rule in rules:
+            if rule.kind == c.REFERENCE and rule.target not in self.read_whole:
+                self.status[rule.number] = ("not evaluated", f"{rule.target} is missing or could not be read")
         self._members(rules)
-        engine.finish()
-        if self.history is not None:
-            from .history_rules import evaluate_history
-            evaluate_history(self, [r for r in rules if r.kind == c.HISTORY])
+        for engine in engines:
+            engine.finish()
 
     # -- reading
     def _chunks(self, f):
@@ -186,7 +199,7 @@ class _Run:
         if total == 1 and good:
             self.ctx.slip_row = good[0].rows[0].tobytes()
 
-    def _chunk(self, engine, f, chunk: RecordChunk) -> None:
+    def _chunk(self, engines, f, chunk: RecordChunk) -> None:
         name = f.name
         file_name = self.delivery.found_as.get(name, name)
         length_rule = self.lengths.get(name)
@@ -200,7 +213,9 @@ class _Run:
             hit, cols = columns.non_printable(chunk.rows)
             if len(hit):
                 self._reader_findings("REC-CHARSET", name, file_name, chunk.lines[hit], (chunk.rows, hit, cols), "S")
-            engine.record_batch(Batch(f, chunk.rows, chunk.lines))
+            batch = Batch(f, chunk.rows, chunk.lines)
+            for engine in engines:
+                engine.record_batch(batch)
         self.pm.hook.disval_records_read(file=file_name, records=self.ctx.counts.get(name, 0))
 
     def _reader_findings(self, rule, name, file_name, lines, where, rtype) -> None:
@@ -290,6 +305,12 @@ class _Run:
             infos.append(RuleInfo(rule=rule, type="S" if rule == "REC-CHARSET" else "V", severity="ERR", file=None,
                                   ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule)))
         return infos
+
+
+def _reading_order(layout, rules) -> list:
+    """The packing slip first (other rules read it), then files that references point to, then the rest."""
+    targets = {r.target for r in rules if r.kind == c.REFERENCE}
+    return sorted(layout.files, key=lambda f: (not f.packing_slip, f.name not in targets))
 
 
 def _window(rule: c.CompiledRule) -> str:

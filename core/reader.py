@@ -97,7 +97,7 @@ def open_delivery(path: Path, standard: Standard, limits: Limits = Limits()) -> 
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         delivery.findings.append(zip_finding("ZIP-UNREADABLE", value=path.name, detail=str(exc)))
-        delivery.missing = list(standard.members)
+        delivery.unreadable.update(standard.members)  # what it holds cannot be told: no 726
         return delivery
     delivery.archive = archive
     files = [i for i in infos if not i.is_dir()]
@@ -107,7 +107,7 @@ def open_delivery(path: Path, standard: Standard, limits: Limits = Limits()) -> 
     if total > limits.max_total_bytes:
         delivery.findings.append(zip_finding("ZIP-BOMB", value=path.name,
                                              detail=f"{total} bytes unpacked, limit {limits.max_total_bytes}"))
-        delivery.missing = list(standard.members)
+        delivery.unreadable.update(standard.members)  # delivered, but not read
         return delivery
     for info in infos:
         _admit(delivery, info, limits)
@@ -177,7 +177,8 @@ def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Itera
     pending = b""
     line = 0  # records emitted so far
     read = 0
-    discarding = False  # inside an over-long line: skip to its end
+    long_line = 0  # line number of an over-long line being skipped (0: none)
+    long_bytes = 0
     while True:
         data = stream.read(chunk)
         read += len(data)
@@ -186,12 +187,14 @@ def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Itera
         if not data:
             break
         buf = pending + data if pending else data
-        if discarding:
+        if long_line:
             nl = buf.find(b"\n")
             if nl < 0:
+                long_bytes += len(buf)
                 pending = b""
                 continue
-            buf, discarding = buf[nl + 1:], False
+            yield _long_record(long_line, long_bytes + len(buf[:nl].rstrip(b"\r")), width)
+            buf, long_line = buf[nl + 1:], 0
         usable = len(buf) // stride * stride
         if usable:
             fast = _fast(buf, usable, width)
@@ -207,11 +210,14 @@ def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Itera
             yield out.chunk
         pending = buf[cut:]
         if len(pending) > limits.max_line_bytes:
-            # An absurd line: report it as one bad record and skip the rest of it.
+            # An absurd line: one bad record, whose bytes are counted but not kept.
             line += 1
-            yield RecordChunk(np.zeros((0, width), np.uint8), np.zeros(0, np.int64), [BadRecord(line, len(pending))])
-            pending, discarding = b"", True
-    if pending:
+            long_line, long_bytes, pending = line, len(pending), b""
+    if long_line:
+        chunk_out = _long_record(long_line, long_bytes, width)
+        chunk_out.eol.append(long_line)
+        yield chunk_out
+    elif pending:
         # Whole lines the fast path left over (a last record of another length), and perhaps
         # a last record without LF: read them, and say so of the last (once: _slow already
         # marks a line without CR).
@@ -220,6 +226,10 @@ def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Itera
         if not ended and out.lines_total not in out.chunk.eol:
             out.chunk.eol.append(out.lines_total)
         yield out.chunk
+
+
+def _long_record(line: int, length: int, width: int) -> RecordChunk:
+    return RecordChunk(np.zeros((0, width), np.uint8), np.zeros(0, np.int64), [BadRecord(line, length)])
 
 
 def _fast(buf: bytes, usable: int, width: int) -> np.ndarray | None:
