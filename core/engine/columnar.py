@@ -385,7 +385,7 @@ def _text_equality(check: c.Cmp, ctx: Context):
     equal_if = check.op == "="
 
     def compare(b):
-        filled = ~empty(b)
+        filled = _well_formed(col, raw_of(b), empty(b))
         if target is None:  # longer than the field: never equal
             same = np.zeros(len(b), dtype=bool)
         else:
@@ -437,5 +437,12 @@ def _operand(node, kind: str, ctx: Context):
         raw = raw_of(b)
         if raw is None:
             return np.array([b""]), np.zeros(1, bool)
-        return columns.text_values(raw), ~empty(b)
+        return columns.text_values(raw), _well_formed(col, raw, empty(b))
     return text
+
+
+def _well_formed(col: c.Col, raw: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    """Filled, and following the field's digit pattern if it has one: only such text is compared."""
+    if col.pattern is None:
+        return ~empty
+    return ~empty & columns.pattern_ok(raw, col.pattern)

@@ -242,7 +242,9 @@ def operand(node, kind: str, record: bytes | None, ctx: Context):
         return as_date(raw)
     if kind == "number":
         return as_number(raw)
-    return None if is_empty(raw) else raw.rstrip(b" ")
+    if is_empty(raw) or (node.pattern and not matches(raw, node.pattern)):
+        return None  # empty or malformed: not evaluated
+    return raw.rstrip(b" ")
 
 
 def _peildatum(col: c.Col, record: bytes | None, ctx: Context) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,16 @@ class Col:
 
     field: Field
     scope: str  # record | slip
+
+    @property
+    def pattern(self) -> str | None:
+        """The digit pattern an AN field's value must follow (GA §6.1.2, e.g. NN or NN.N), or None.
+
+        A value that breaks it is malformed, so a comparison with it is not evaluated (the S rule
+        reports it), just as with a D or N field that does not hold a date or number.
+        """
+        p = self.field.pattern
+        return p if self.field.type == "AN" and re.fullmatch(r"N[N.\-/:]*", p or "") else None
 
 
 @dataclass(frozen=True)
