@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .reader import RecordReader
     from .reports import ReportFormat
     from .standard import Standard
+    from .store import DeliveryStore
 
 hookspec = pluggy.HookspecMarker("disval")
 
@@ -102,3 +103,19 @@ def disval_records_read(file: str, records: int) -> None:
 @hookspec
 def disval_validation_finished(result: "ValidationResult") -> None:
     """Called with the complete result, before any report is written."""
+
+
+# ---------------------------------------------------------------- processing: where deliveries are kept
+
+
+@hookspec(firstresult=True)
+def disval_store(url: str) -> "DeliveryStore | None":
+    """Return the delivery store at `url`: providers, deliveries, kept zips, imported records.
+
+    Called when a command that processes deliveries (submit, provider, deliveries) opens its
+    store; `url` is what the user gave with `--store`, else `DISVAL_STORE`, else
+    `disval.core.store.default_store_url()`. Return None for a URL this plugin does not
+    handle. firstresult: stops at the first non-None result; the built-in SQLite
+    (`sqlite:///`) and PostgreSQL (`postgresql://`) stores are `trylast`, so an installed
+    plugin can take over a scheme.
+    """

@@ -16,6 +16,8 @@ DEFAULT_PLUGINS = (
     "disval.plugins.fixed_width",
     "disval.plugins.reports.text",
     "disval.plugins.reports.json",
+    "disval.plugins.stores.sqlite",
+    "disval.plugins.stores.postgresql",
     "disval.plugins.reports.csv",
     "disval.plugins.reports.xlsx",
     "disval.plugins.reports.html",

@@ -1,0 +1,162 @@
+"""Versioned schema, migrations, and how a store is found and opened."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from disval.core.plugins import DEFAULT_PLUGINS, hookimpl
+from disval.core.store import (
+    MIGRATIONS, SCHEMA_VERSION_TABLE, Migration, StoreError, default_store_url, open_store, redact_url,
+)
+from disval.plugins.stores.postgresql import POSTGRES
+from disval.plugins.stores.sqlite import SQLITE, SqliteStore
+from store_support import AGB, BRANCH, USER, open_url, store_plugins
+
+CURRENT = len(MIGRATIONS)
+NEXT = MIGRATIONS + (
+    Migration(CURRENT + 1, "test: a note per provider", ("ALTER TABLE providers ADD COLUMN note TEXT",)),
+)
+
+
+def _raw(url: str):
+    """A plain driver connection in autocommit mode, and the dialect, to build a store by hand."""
+    if url.startswith("sqlite"):
+        return sqlite3.connect(url[len("sqlite:///"):], isolation_level=None), SQLITE
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True), POSTGRES
+
+
+def _has_table(store, name: str) -> bool:
+    return store._exec(store.dialect.has_table, (name,)).fetchone() is not None
+
+
+def test_a_new_store_is_created_at_the_current_version(store):
+    assert store.schema_version() == CURRENT
+    assert [s.agb for s in store.providers()] == []
+
+
+def test_opening_an_older_store_upgrades_it_and_keeps_its_data(store_url):
+    # An older disval's store, built by hand: its schema, its version row, a provider.
+    conn, dialect = _raw(store_url)
+    conn.execute(SCHEMA_VERSION_TABLE.format(**dialect.types))
+    for step in MIGRATIONS[0].steps:
+        conn.execute(step.format(**dialect.types))
+    conn.execute(dialect.sql("INSERT INTO schema_version VALUES (?, ?, ?)"), (1, "0.1.0", "2026-01-01T00:00:00+00:00"))
+    conn.execute(
+        dialect.sql(
+            "INSERT INTO providers (agb, branch, username, name, active, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        ),
+        (AGB, BRANCH, USER, "Praktijk De Linde", True, "2026-01-01T00:00:00+00:00"),
+    )
+    conn.close()
+
+    store = open_url(store_url, migrations=NEXT)  # this disval knows one step more
+    try:
+        assert store.schema_version() == CURRENT + 1
+        assert store.provider(AGB, BRANCH).name == "Praktijk De Linde"
+        assert store._exec("SELECT note FROM providers").fetchall() == [(None,)]
+        rows = store._exec("SELECT version, disval FROM schema_version ORDER BY version").fetchall()
+        assert [r[0] for r in rows] == list(range(1, CURRENT + 2))
+    finally:
+        store.close()
+
+
+def test_a_failed_upgrade_changes_nothing(store_url):
+    open_url(store_url).close()
+    broken = MIGRATIONS + (Migration(CURRENT + 1, "test: broken", ("CREATE TABLE half_done (x INTEGER)", "NOT SQL")),)
+    with pytest.raises(Exception):
+        open_url(store_url, migrations=broken)
+    store = open_url(store_url)
+    try:
+        assert store.schema_version() == CURRENT
+        assert not _has_table(store, "half_done")
+    finally:
+        store.close()
+
+
+def test_a_store_newer_than_this_disval_is_refused_naming_the_version_needed(store_url):
+    store = open_url(store_url)
+    with store._transaction():
+        store._exec(
+            "INSERT INTO schema_version (version, disval, applied_at) VALUES (?, ?, ?)",
+            (CURRENT + 5, "9.4.0", "2030-01-01T00:00:00+00:00"),
+        )
+    store.close()
+    expected = rf"schema version {CURRENT + 5}, written by disval 9\.4\.0.*'disval>=9\.4\.0'"
+    with pytest.raises(StoreError, match=expected):
+        open_url(store_url)
+
+
+def test_each_builtin_store_answers_only_its_own_scheme(tmp_path):
+    pm = store_plugins()
+    store = pm.hook.disval_store(url=f"sqlite:///{tmp_path}/x.db")
+    assert isinstance(store, SqliteStore) and (tmp_path / "x.db").exists()
+    store.close()
+    assert pm.hook.disval_store(url="mysql://someone@somewhere/db") is None
+    with pytest.raises(StoreError, match="no store plugin handles mysql://someone@somewhere/db"):
+        open_store("mysql://someone@somewhere/db", pm=pm)
+
+
+def test_the_builtin_stores_are_default_plugins(tmp_path):
+    assert {"disval.plugins.stores.sqlite", "disval.plugins.stores.postgresql"} <= set(DEFAULT_PLUGINS)
+    with open_store(f"sqlite:///{tmp_path}/d.db") as store:  # through get_plugin_manager()
+        assert isinstance(store, SqliteStore)
+
+
+def test_an_installed_plugin_can_take_over_a_scheme(tmp_path):
+    class Mine:
+        @hookimpl
+        def disval_store(self, url):
+            return "my store" if url.startswith("sqlite:///") else None
+
+    pm = store_plugins()
+    pm.register(Mine())
+    assert pm.hook.disval_store(url=f"sqlite:///{tmp_path}/d.db") == "my store"
+    assert not (tmp_path / "d.db").exists()
+
+
+def test_postgresql_without_psycopg_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now raises ImportError
+    with pytest.raises(StoreError, match=r"pip install 'disval\[postgresql\]'"):
+        store_plugins().hook.disval_store(url="postgresql://nobody@localhost/nothing")
+
+
+def test_disval_loads_its_store_plugins_without_psycopg():
+    code = "import sys; sys.modules['psycopg'] = None; import disval.plugins.stores.postgresql"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_unwritable_sqlite_location_is_a_store_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreError, match="cannot open the SQLite store"):
+        SqliteStore.from_url(f"sqlite:///{tmp_path}/file/disval.db")
+
+
+def test_default_store_url(monkeypatch, tmp_path):
+    assert default_store_url({"DISVAL_STORE": "postgresql://dis@db/dis"}) == "postgresql://dis@db/dis"
+    assert default_store_url({"XDG_DATA_HOME": str(tmp_path)}) == f"sqlite:///{tmp_path}/disval/disval.db"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    expected = f"sqlite:///{tmp_path}/.local/share/disval/disval.db"
+    assert default_store_url({}) == expected
+    assert default_store_url({"XDG_DATA_HOME": "relative/dir"}) == expected  # XDG: relative paths are ignored
+    monkeypatch.setenv("DISVAL_STORE", "sqlite:///elsewhere.db")
+    assert default_store_url() == "sqlite:///elsewhere.db"
+
+
+def test_urls_in_messages_carry_no_password():
+    assert redact_url("postgresql://dis:s3cret@db:5432/dis") == "postgresql://dis:***@db:5432/dis"
+    assert redact_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_sqlite_store_is_in_wal_mode_with_foreign_keys(tmp_path):
+    store = SqliteStore(Path(tmp_path) / "d.db")
+    try:
+        assert store._exec("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._exec("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        store.close()
