@@ -1,0 +1,85 @@
+"""One plugin implements every hook; the order in which they fire is part of the plugin contract.
+
+docs/plugins.md draws this order; change both together.
+"""
+from __future__ import annotations
+
+from disval.core import hookspecs
+from disval.core.pipeline import validate
+from disval.core.plugins import get_plugin_manager, hookimpl
+from disval.core.reports import write_reports
+
+
+class EveryHook:
+    """Records each hook call as (hook, what it was about) and changes nothing."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, str]] = []
+
+    @hookimpl
+    def disval_standards(self):
+        self.calls.append(("disval_standards", ""))
+        return []
+
+    @hookimpl
+    def disval_extra_rules(self, standard):
+        self.calls.append(("disval_extra_rules", standard.id))
+        return []
+
+    @hookimpl
+    def disval_codelist_provider(self, standard, location):
+        self.calls.append(("disval_codelist_provider", standard.id))
+
+    @hookimpl
+    def disval_record_reader(self, standard, layout):
+        self.calls.append(("disval_record_reader", layout.name))
+
+    @hookimpl
+    def disval_report_formats(self):
+        self.calls.append(("disval_report_formats", ""))
+        return []
+
+    @hookimpl
+    def disval_validation_started(self, delivery, standard):
+        self.calls.append(("disval_validation_started", delivery))
+
+    @hookimpl
+    def disval_records_read(self, file, records):
+        self.calls.append(("disval_records_read", f"{file} {records}"))
+
+    @hookimpl
+    def disval_validation_finished(self, result):
+        self.calls.append(("disval_validation_finished", result.assessment))
+
+    @hookimpl
+    def disval_store(self, url):
+        self.calls.append(("disval_store", url))
+
+
+def test_the_hooks_fire_in_this_order_during_validate_and_report_writing(ga_delivery, tmp_path):
+    plugin = EveryHook()
+    pm = get_plugin_manager(extra=(plugin,), load_entry_points=False)
+    implemented = sorted(caller.name for caller in pm.get_hookcallers(plugin))
+    assert implemented == sorted(n for n in vars(hookspecs) if n.startswith("disval_")), "implement every hook here"
+
+    result = validate(ga_delivery, pm=pm, batch_records=8)
+    write_reports(result, ["text", "json"], tmp_path, pm=pm)
+
+    assert plugin.calls == [
+        # set-up: which standard, its rules, codelists and readers; nothing is opened yet
+        ("disval_standards", ""),
+        ("disval_extra_rules", "GA-OHW-GBG-1.0"),
+        ("disval_codelist_provider", "GA-OHW-GBG-1.0"),
+        ("disval_record_reader", "BEHANDELTRAJECT.txt"),
+        ("disval_record_reader", "GELEVERD_ZORGPROFIEL.txt"),
+        ("disval_record_reader", "PAKBON.txt"),
+        # validation: the packing slip first, then the files, a running count per batch
+        ("disval_validation_started", ga_delivery.name),
+        ("disval_records_read", "PAKBON.txt 1"),
+        ("disval_records_read", "BEHANDELTRAJECT.txt 6"),
+        ("disval_records_read", "GELEVERD_ZORGPROFIEL.txt 8"),
+        ("disval_records_read", "GELEVERD_ZORGPROFIEL.txt 12"),
+        ("disval_validation_finished", "positive"),
+        # reports: the formats are looked up once for all of them
+        ("disval_report_formats", ""),
+    ]

@@ -1,0 +1,201 @@
+"""Every hook has a test of its own: a plugin that implements just that hook changes what disval does."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+
+import pytest
+
+from disval.core import hookspecs
+from disval.core.codelists import Codelist
+from disval.core.pipeline import UsageError, choose_standard, record_readers, rulebook, standards, validate
+from disval.core.plugins import get_plugin_manager, hookimpl
+from disval.core.reader import read_records
+from disval.core.reports import ReportFormat, formats_by_name, write_reports
+from disval.plugins.ga_ohw_gbg import standard as ga_standard
+
+HOOKS = sorted(name for name in vars(hookspecs) if name.startswith("disval_"))
+
+
+def test_every_hook_has_a_test_of_its_own():
+    tested = {name.removeprefix("test_hook_") for name in globals() if name.startswith("test_hook_")}
+    assert not set(HOOKS) - tested, f"hooks without a test_hook_<name> here: {sorted(set(HOOKS) - tested)}"
+    assert not tested - set(HOOKS), f"tests of hooks that no longer exist: {sorted(tested - set(HOOKS))}"
+
+
+def _pm(*plugins):
+    return get_plugin_manager(extra=plugins, load_entry_points=False)
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def test_hook_disval_standards():
+    other = dataclasses.replace(ga_standard(), id="GA-OHW-GBG-1.0-COPY",
+                                naming=dataclasses.replace(ga_standard().naming, claims=re.compile(r"COPY_.*")))
+
+    class Plugin:
+        @hookimpl
+        def disval_standards(self):
+            return [other]
+
+    pm = _pm(Plugin())
+    assert set(standards(pm)) == {"GA-OHW-GBG-1.0", "GA-OHW-GBG-1.0-COPY"}
+    assert choose_standard(pm, "COPY_1.zip") is other
+    assert choose_standard(pm, "DIS_GBG_OHW_TEST_010_94001234_00_20180201_01.zip").id == "GA-OHW-GBG-1.0"
+
+    class Clash:
+        @hookimpl
+        def disval_standards(self):
+            return [ga_standard()]
+
+    with pytest.raises(UsageError, match="two plugins declare standard GA-OHW-GBG-1.0"):
+        standards(_pm(Clash()))
+
+
+def test_hook_disval_extra_rules(tmp_path, ga_delivery):
+    rules = tmp_path / "extra.rules"
+    rules.write_text('3257 is filled => WRN 9999 BR "every traject"\n', encoding="utf-8")
+    seen = []
+
+    class Plugin:
+        @hookimpl
+        def disval_extra_rules(self, standard):
+            seen.append(standard.id)
+            return [rules]
+
+    pm = _pm(Plugin())
+    assert rulebook(pm, ga_standard()).rules[-1].number == "9999"
+    result = validate(ga_delivery, pm=pm)
+    assert result.counts == {"9999": 6}
+    assert seen and set(seen) == {"GA-OHW-GBG-1.0"}
+
+
+def test_hook_disval_codelist_provider(ga_delivery):
+    class EmptyLists:
+        def codelist(self, name, delivery_date):
+            return Codelist(name, dt.date(2018, 1, 1), "nowhere")  # no codes at all
+
+        def describe(self):
+            return "an empty source"
+
+    class Plugin:
+        @hookimpl
+        def disval_codelist_provider(self, standard, location):
+            return EmptyLists()
+
+    result = validate(ga_delivery, pm=_pm(Plugin()))
+    # Every coded field is now unknown: the plugin won over the built-in directory provider.
+    assert {"1778", "1753", "1758"} <= set(result.counts)
+    assert {c.source for c in result.codelists} == {"nowhere"}
+    assert validate(ga_delivery, pm=_pm()).counts == {}
+
+
+def test_hook_disval_record_reader(ga_delivery):
+    asked = []
+
+    class Plugin:
+        @hookimpl
+        def disval_record_reader(self, standard, layout):
+            asked.append(layout.name)
+
+            def reader(delivery, layout, limits, batch_records):
+                for chunk in read_records(delivery, layout, limits, batch_records):
+                    yield dataclasses.replace(chunk, rows=chunk.rows[:0], lines=chunk.lines[:0])  # reads nothing
+            return reader if layout.name == "GELEVERD_ZORGPROFIEL.txt" else None
+
+    result = validate(ga_delivery, pm=_pm(Plugin()))
+    assert asked == [f.name for f in ga_standard().layout.files]
+    assert result.records["GELEVERD_ZORGPROFIEL.txt"] == 0  # the plugin's reader was used for that file
+    assert result.records["BEHANDELTRAJECT.txt"] == 6  # the built-in one for the others
+    assert set(result.counts) == {"1651"}  # the packing slip says 12 profiles
+
+    no_reader = dataclasses.replace(ga_standard(), reader="punched-cards")
+    with pytest.raises(UsageError, match="no installed plugin reads BEHANDELTRAJECT.txt .*punched-cards"):
+        record_readers(_pm(), no_reader)
+
+
+def test_hook_disval_report_formats(ga_delivery, tmp_path):
+    fmt = ReportFormat(name="counts", extension="counts.json", media_type="application/json",
+                       render=lambda result, options: json.dumps(result.records).encode())
+
+    class Plugin:
+        @hookimpl
+        def disval_report_formats(self):
+            return [fmt]
+
+    pm = _pm(Plugin())
+    assert formats_by_name(pm)["counts"] is fmt
+    [path] = write_reports(validate(ga_delivery, pm=pm), ["counts"], tmp_path, pm=pm)
+    assert json.loads(path.read_text())["BEHANDELTRAJECT.txt"] == 6
+
+
+# ---------------------------------------------------------------- validation
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+
+def test_hook_disval_validation_started(ga_delivery):
+    class Plugin(Recorder):
+        @hookimpl
+        def disval_validation_started(self, delivery, standard):
+            self.calls.append((delivery, standard.id))
+
+    plugin = Plugin()
+    validate(ga_delivery, pm=_pm(plugin))
+    assert plugin.calls == [(ga_delivery.name, "GA-OHW-GBG-1.0")]
+
+
+def test_hook_disval_records_read(ga_delivery):
+    class Plugin(Recorder):
+        @hookimpl
+        def disval_records_read(self, file, records):
+            self.calls.append((file, records))
+
+    plugin = Plugin()
+    validate(ga_delivery, pm=_pm(plugin), batch_records=5)
+    by_file = {}
+    for file, records in plugin.calls:
+        by_file.setdefault(file, []).append(records)
+    # A running total per file, after every batch of at most five records.
+    assert by_file == {"PAKBON.txt": [1], "BEHANDELTRAJECT.txt": [5, 6], "GELEVERD_ZORGPROFIEL.txt": [5, 10, 12]}
+
+
+def test_hook_disval_validation_finished(ga_delivery):
+    class Plugin(Recorder):
+        @hookimpl
+        def disval_validation_finished(self, result):
+            self.calls.append(result)
+
+    plugin = Plugin()
+    result = validate(ga_delivery, pm=_pm(plugin))
+    assert plugin.calls == [result]
+
+
+# ---------------------------------------------------------------- processing
+
+
+def test_hook_disval_store(tmp_path):
+    store_module = pytest.importorskip("disval.core.store")
+    sentinel = object()
+
+    class Plugin:
+        @hookimpl
+        def disval_store(self, url):
+            return sentinel if url.startswith("memory:") else None
+
+    pm = _pm(Plugin())
+    assert store_module.open_store("memory:", pm=pm) is sentinel
+    # Other schemes still reach the built-in stores, which are trylast.
+    builtin = store_module.open_store(f"sqlite:///{tmp_path / 'store.db'}", pm=pm)
+    assert builtin is not sentinel
+    close = getattr(builtin, "close", None)
+    if close:
+        close()
+    with pytest.raises(store_module.StoreError, match="no store plugin handles"):
+        store_module.open_store("gopher://nowhere", pm=pm)
