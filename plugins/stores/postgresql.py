@@ -12,7 +12,9 @@ import hashlib
 from contextlib import contextmanager, suppress
 
 from disval.core.plugins import hookimpl
-from disval.core.store import MIGRATIONS, Dialect, Migration, SqlStore, StoreError
+from disval.core.store import StoreError
+from disval.core.store_schema import MIGRATIONS, Dialect, Migration
+from disval.core.store_sql import SqlStore
 
 SCHEMES = ("postgresql://", "postgres://")
 

@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from disval.core.plugins import hookimpl
-from disval.core.store import MIGRATIONS, Dialect, Migration, SqlStore, StoreError
+from disval.core.store import StoreError
+from disval.core.store_schema import MIGRATIONS, Dialect, Migration
+from disval.core.store_sql import SqlStore
 
 SCHEME = "sqlite:///"
 BUSY_TIMEOUT = 600.0

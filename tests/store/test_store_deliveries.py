@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from disval.core.store import BLOB_PART, StoreError
+from disval.core.store import StoreError
+from disval.core.store_sql import BLOB_PART
 from store_support import AGB, BRANCH, USER, zip_name
 
 

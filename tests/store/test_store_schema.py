@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from disval.core.plugins import DEFAULT_PLUGINS, hookimpl
-from disval.core.store import (
-    MIGRATIONS, SCHEMA_VERSION_TABLE, Migration, StoreError, default_store_url, open_store, redact_url,
-)
+from disval.core.store import StoreError, default_store_url, open_store, redact_url
+from disval.core.store_schema import MIGRATIONS, SCHEMA_VERSION_TABLE, Migration
 from disval.plugins.stores.postgresql import POSTGRES
 from disval.plugins.stores.sqlite import SQLITE, SqliteStore
 from store_support import AGB, BRANCH, USER, open_url, store_plugins

@@ -1,0 +1,87 @@
+"""The delivery store's schema, versioned: what differs per SQL backend, and every migration.
+
+A store records its version in `schema_version`; opening an older store runs
+the missing migrations in one transaction (`disval.core.store_sql.SqlStore`),
+opening a newer one says which disval to install. A migration is only ever
+appended, never edited.
+
+Decisions, and why:
+
+- Zips are kept inside the database (`blobs`: content-addressed by sha256, in
+  parts of 1 MiB), not in a directory. A delivery row and its zip are written
+  in one transaction, so neither exists without the other; a PostgreSQL
+  installation needs no shared file system; one backup holds everything.
+- Imported records share one generic table, `records(provider, delivery, file,
+  record_key, fields)`, rather than a table per layout file. A full load is
+  then one DELETE of the provider's rows and batched INSERTs in the same
+  transaction, for any standard, and a new standard needs no migration. The
+  history rules look records up through the index on (provider, file,
+  record_key) and compare the other attribute in Python.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between SQL backends, kept small: placeholders, how a write begins, column types."""
+
+    name: str
+    placeholder: str  # "?" (sqlite3) or "%s" (psycopg)
+    begin: str  # the statement that opens a write transaction
+    types: dict[str, str]  # id, ref, bool, date, timestamp, json, blob, bigint
+    has_table: str  # query with one parameter, the table name; a row when it exists
+    migration_lock: str | None = None  # serialises concurrent upgrades, inside the transaction
+    after_import: str | None = None  # run in the import transaction, e.g. to refresh planner statistics
+
+    def sql(self, query: str) -> str:
+        """`query`, written with `?` placeholders, in this backend's parameter style."""
+        return query if self.placeholder == "?" else query.replace("?", self.placeholder)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The SQL steps that take a store from version - 1 to `version`; `{type}` names a Dialect type."""
+
+    version: int
+    description: str
+    steps: tuple[str, ...]
+
+
+SCHEMA_VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, disval TEXT NOT NULL,"
+    " applied_at {timestamp} NOT NULL)"
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "providers, settings, notices, deliveries, blobs, records", (
+        "CREATE TABLE providers (id {id}, agb TEXT NOT NULL, branch TEXT NOT NULL, username TEXT NOT NULL,"
+        " name TEXT NOT NULL, active {bool} NOT NULL, created_at {timestamp} NOT NULL,"
+        " deactivated_at {date}, UNIQUE (agb, branch))",
+        "CREATE TABLE deliveries (id {id}, name TEXT NOT NULL, sha256 TEXT NOT NULL, size {bigint} NOT NULL,"
+        " agb TEXT, branch TEXT, phase TEXT CHECK (phase IN ('test', 'production')), created {date},"
+        " sequence TEXT, standard TEXT, status TEXT NOT NULL CHECK (status IN"
+        " ('queued', 'accepted', 'rejected', 'discarded', 'imported', 'assessed_negative')),"
+        " reasons {json} NOT NULL, assessment TEXT CHECK (assessment IN ('positive', 'negative')),"
+        " counts {json} NOT NULL, imported {json} NOT NULL, packing_slip {json} NOT NULL,"
+        " reports {json} NOT NULL, disval TEXT NOT NULL, submitted_at {timestamp} NOT NULL,"
+        " processed_at {timestamp})",
+        "CREATE INDEX deliveries_name ON deliveries (name)",
+        "CREATE INDEX deliveries_sha256 ON deliveries (sha256)",
+        "CREATE INDEX deliveries_order ON deliveries (agb, branch, created, sequence)",
+        "CREATE TABLE provider_settings (provider_id {ref} PRIMARY KEY REFERENCES providers (id),"
+        " standard TEXT NOT NULL, supplier TEXT, package TEXT, delivery_id {ref} REFERENCES deliveries (id),"
+        " fixed_at {timestamp} NOT NULL)",
+        "CREATE TABLE software_notices (id {id}, provider_id {ref} NOT NULL REFERENCES providers (id),"
+        " supplier TEXT, package TEXT, noticed_at {timestamp} NOT NULL)",
+        "CREATE INDEX software_notices_provider ON software_notices (provider_id, noticed_at)",
+        "CREATE TABLE blobs (sha256 TEXT NOT NULL, part INTEGER NOT NULL, data {blob} NOT NULL,"
+        " PRIMARY KEY (sha256, part))",
+        # No unique key: a delivery imported under a non-blocking policy may repeat a key.
+        "CREATE TABLE records (provider_id {ref} NOT NULL REFERENCES providers (id),"
+        " delivery_id {ref} NOT NULL REFERENCES deliveries (id), file TEXT NOT NULL,"
+        " record_key TEXT NOT NULL, fields {json} NOT NULL)",
+        "CREATE INDEX records_key ON records (provider_id, file, record_key)",
+    )),
+)
