@@ -14,6 +14,7 @@ import numpy as np
 
 from ..codelists import Codelist
 from ..findings import Finding
+from ..language.checks import Cmp, Const, CountOf
 from ..language.compiler import CompiledRule
 from ..layout import Field, FileLayout
 
@@ -107,3 +108,14 @@ def record_finding(rule: CompiledRule, line: int | None, value: str | None, subj
 def field_text(raw: bytes) -> str:
     """A field's value as a report shows it: decoded, without the padding spaces."""
     return raw.decode("latin-1").strip()
+
+
+def scalar_value(check, ctx: Context) -> str | None:
+    """What a file- or zip-level finding shows: the record count it compared, else the zip-name part."""
+    if isinstance(check, Cmp):
+        for side in (check.left, check.right):
+            if isinstance(side, CountOf):
+                return str(ctx.counts.get(side.file, 0))
+            if isinstance(side, Const) and side.zip_part and ctx.zip_parts:
+                return ctx.zip_parts.get(side.zip_part)
+    return None

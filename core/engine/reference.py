@@ -25,7 +25,7 @@ import numpy as np
 from ..findings import FindingCollector
 from ..language import compiler as c
 from ..layout import Field, Layout
-from .common import Batch, Context, RecordMarks, field_text, record_finding
+from .common import Batch, Context, RecordMarks, field_text, record_finding, scalar_value
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "!=": operator.ne}
 _FIRST_DATE = dt.date(1900, 1, 1)  # DIS accepts dates from 1900-01-01 to 9999-12-31 (date.max)
@@ -96,7 +96,7 @@ class ReferenceEngine:
         """File and zip rules (record counts are known now), then uniqueness and references."""
         for rule in self.scalar_rules:
             if truth(rule.check, None, self.ctx) is True:
-                self.collector.add(record_finding(rule, None, _scalar_value(rule.check, self.ctx)))
+                self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx)))
         for rule in self.unique:
             seen: set[bytes] = set()
             repeats = []
@@ -123,17 +123,6 @@ class ReferenceEngine:
         for line, raw in found:
             self.collector.add(record_finding(rule, line, field_text(raw)))
 
-
-def _scalar_value(check, ctx: Context) -> str | None:
-    """What a file or zip finding shows: the record count it compared, else the zip-name part."""
-    if not isinstance(check, c.Cmp):
-        return None
-    for side in (check.left, check.right):
-        if isinstance(side, c.CountOf):
-            return str(ctx.counts.get(side.file, 0))
-        if isinstance(side, c.Const) and side.zip_part and ctx.zip_parts:
-            return ctx.zip_parts.get(side.zip_part)
-    return None
 
 
 # ---------------------------------------------------------------- three-valued evaluation

@@ -9,124 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..layout import Field, FileLayout
 from ..standard import Standard
 from . import ast
+from .checks import (  # noqa: F401  (the typed checks are part of what the compiler returns)
+    And, BadDate, BadNumber, BadPattern, Cmp, Col, Const, CountOf, Empty, Not, NotInLists, NotSelectableIn, Or,
+    Values, YearsOf,
+)
 from .parser import RuleError, parse_rules
-
-# ---------------------------------------------------------------- typed checks (the engines' input)
-
-
-@dataclass(frozen=True)
-class Col:
-    """A field read from the record being checked, or (scope 'slip') from the packing slip."""
-
-    field: Field
-    scope: str  # record | slip
-
-    @property
-    def pattern(self) -> str | None:
-        """The digit pattern an AN field's value must follow (GA §6.1.2, e.g. NN or NN.N), or None.
-
-        A value that breaks it is malformed, so a comparison with it is not evaluated (the S rule
-        reports it), just as with a D or N field that does not hold a date or number.
-        """
-        p = self.field.pattern
-        return p if self.field.type == "AN" and re.fullmatch(r"N[N.\-/:]*", p or "") else None
-
-
-@dataclass(frozen=True)
-class Const:
-    """A literal or a zip-name part; `value` is an int for dates (YYYYMMDD) and numbers, str for text."""
-
-    value: object
-    zip_part: str = ""  # non-empty when the value comes from the zip name at run time
-
-
-@dataclass(frozen=True)
-class CountOf:
-    """The number of records of a file."""
-
-    file: str
-
-
-@dataclass(frozen=True)
-class YearsOf:
-    """Whole years from one date field to another."""
-
-    since: Col
-    until: Col
-
-
-@dataclass(frozen=True)
-class Cmp:
-    left: object
-    op: str
-    right: object
-    kind: str  # date | number | text
-
-
-@dataclass(frozen=True)
-class Empty:
-    col: Col
-    filled: bool = False  # True: the test is "is filled"
-
-
-@dataclass(frozen=True)
-class BadDate:
-    col: Col
-
-
-@dataclass(frozen=True)
-class BadNumber:
-    col: Col
-
-
-@dataclass(frozen=True)
-class BadPattern:
-    col: Col
-    pattern: str
-
-
-@dataclass(frozen=True)
-class Values:
-    col: Col
-    values: tuple[str, ...]
-    negated: bool
-
-
-@dataclass(frozen=True)
-class NotInLists:
-    col: Col
-    codelists: tuple[str, ...]
-    at: Col
-
-
-@dataclass(frozen=True)
-class NotSelectableIn:
-    col: Col
-    codelist: str
-    at: Col
-
-
-@dataclass(frozen=True)
-class And:
-    items: tuple
-
-
-@dataclass(frozen=True)
-class Or:
-    items: tuple
-
-
-@dataclass(frozen=True)
-class Not:
-    item: object
-
 
 # ---------------------------------------------------------------- compiled rules
 

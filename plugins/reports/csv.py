@@ -18,7 +18,8 @@ import re
 
 from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
-from disval.core.reports import FINDING_COLUMNS, ReportFormat, ReportOptions, validation_view
+from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.report_view import FINDING_COLUMNS, validation_view
 
 DELIMITER = ";"
 IMPORT_COLUMNS = ("file", "processed", "imported", "rejected", "already_present")

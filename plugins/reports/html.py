@@ -16,9 +16,9 @@ import html
 
 from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
-from disval.core.reports import (
-    MASK, ReportFormat, ReportOptions, ReportView, codelist_rows, column_range, label, status_text,
-    validation_view, versions_text,
+from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.report_view import (
+    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"

@@ -38,7 +38,8 @@ import json
 
 from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
-from disval.core.reports import ReportFormat, ReportOptions, ReportView, codelist_rows, validation_view
+from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.report_view import ReportView, codelist_rows, validation_view
 
 SCHEMAS = {"validation": "disval.validation/1", "quality": "disval.quality/1", "import": "disval.import/1"}
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from disval.core.plugins import hookimpl
-from disval.core.reports import (
-    ReportFormat, ReportOptions, ReportView, codelist_rows, column_range, validation_view, versions_text,
-)
+from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.report_view import ReportView, codelist_rows, column_range, validation_view, versions_text
 
 
 def render(report, options: ReportOptions) -> bytes:

@@ -10,9 +10,9 @@ from tabulate import tabulate
 
 from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
-from disval.core.reports import (
-    MASK, ReportFormat, ReportOptions, ReportView, codelist_rows, column_range, label, status_text,
-    validation_view, versions_text,
+from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.report_view import (
+    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text,
 )
 
 TABLE = "simple"

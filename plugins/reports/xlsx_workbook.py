@@ -13,9 +13,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from disval.core.processing_reports import ImportReport
-from disval.core.reports import (
-    FINDING_COLUMNS, MASK, ReportFormat, ReportOptions, ReportView, codelists_text, label, status_text,
-    validation_view, versions_text,
+from disval.core.reports import ReportOptions
+from disval.core.report_view import (
+    FINDING_COLUMNS, MASK, ReportView, codelists_text, label, status_text, validation_view, versions_text,
 )
 
 BOLD = Font(bold=True)

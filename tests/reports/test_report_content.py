@@ -10,7 +10,8 @@ import pytest
 from report_support import KOPPELNUMMER, REPORT_MODULES
 
 from disval.core.plugins import DEFAULT_PLUGINS
-from disval.core.reports import MASK, ReportOptions, validation_view
+from disval.core.reports import ReportOptions
+from disval.core.report_view import MASK, validation_view
 
 SHOWN_KOPPELNUMMER = KOPPELNUMMER.replace("\x1b", "\\x1b")  # control characters are shown as \xNN
 # The formats a person reads whole (CSV is the findings table only, see test_report_csv.py).

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from disval.core.reports import FINDING_COLUMNS
+from disval.core.report_view import FINDING_COLUMNS
 from disval.core.processing_reports import quality_view
 from disval.core.standard import DIS_POLICY
 

@@ -1,0 +1,320 @@
+"""Kernels: each typed check compiled into a function of a batch, evaluated with numpy.
+
+A kernel returns two masks, "certainly violated" and "certainly not violated"
+(three-valued logic: a comparison with an empty or malformed operand is
+neither, so `not` and `or` never turn "not evaluated" into a finding).
+Decoded columns are cached per batch, so rules that read the same field share
+the work.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from ..language import compiler as c
+from . import columns
+from .common import Batch, Context
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "!=": operator.ne}
+
+
+def kernel(check, ctx: Context):
+    """Compile a typed check into batch -> (violated, not violated)."""
+    if isinstance(check, c.And):
+        parts = [kernel(i, ctx) for i in check.items]
+
+        def all_of(b):
+            t, f = True, False
+            for k in parts:
+                kt, kf = k(b)
+                t, f = t & kt, f | kf
+            return t, f
+        return all_of
+    if isinstance(check, c.Or):
+        parts = [kernel(i, ctx) for i in check.items]
+
+        def any_of(b):
+            t, f = False, True
+            for k in parts:
+                kt, kf = k(b)
+                t, f = t | kt, f & kf
+            return t, f
+        return any_of
+    if isinstance(check, c.Not):
+        inner = kernel(check.item, ctx)
+
+        def negated(b):
+            t, f = inner(b)
+            return f, t
+        return negated
+    if isinstance(check, c.Empty):
+        if not ctx_has(check.col, ctx):  # no usable packing slip: neither empty nor filled, unknown
+            return lambda b: (False, False)
+        get = _empty(check.col, ctx)
+        if check.filled:
+            return lambda b: (lambda e: (~e, e))(get(b))
+        return lambda b: (lambda e: (e, ~e))(get(b))
+    if isinstance(check, c.BadDate):
+        return _bad(check.col, ctx, "date")
+    if isinstance(check, c.BadNumber):
+        return _bad(check.col, ctx, "number")
+    if isinstance(check, c.BadPattern):
+        return _bad_pattern(check, ctx)
+    if isinstance(check, c.Values):
+        return _values(check, ctx)
+    if isinstance(check, c.NotInLists):
+        return _not_in_lists(check, ctx)
+    if isinstance(check, c.NotSelectableIn):
+        return _not_selectable(check, ctx)
+    if isinstance(check, c.Cmp):
+        return _comparison(check, ctx)
+    raise TypeError(f"no kernel for {check!r}")
+
+
+def _cached(batch: Batch, key, compute):
+    cache = batch.cache
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def _column_raw(col: c.Col, ctx: Context):
+    """batch -> (width, n) bytes of the field; a slip field as one record (None without a packing slip)."""
+    fld = col.field
+    if col.scope == "record":
+        return lambda b: b.column(fld)
+
+    def slip(b):
+        raw = ctx.slip_text(fld)
+        return None if raw is None else np.frombuffer(raw, dtype=np.uint8).reshape(-1, 1)
+    return slip
+
+
+def _empty(col: c.Col, ctx: Context):
+    raw_of = _column_raw(col, ctx)
+
+    def get(b):
+        return _cached(b, ("empty", col), lambda: _slip_or(raw_of(b), columns.empty, lambda: np.zeros(1, bool)))
+    return get
+
+
+def _slip_or(raw, fn, missing):
+    return missing() if raw is None else fn(raw)
+
+
+def _decoded(col: c.Col, ctx: Context, kind: str):
+    """batch -> (values, valid) for a date or number field; invalid everywhere without a packing slip."""
+    raw_of = _column_raw(col, ctx)
+    decode = columns.dates if kind == "date" else columns.numbers
+
+    def get(b):
+        def compute():
+            raw = raw_of(b)
+            if raw is None:
+                return np.zeros(1, np.int64), np.zeros(1, bool)
+            return decode(raw)
+        return _cached(b, (kind, col), compute)
+    return get
+
+
+def _bad(col: c.Col, ctx: Context, kind: str):
+    decoded, empty = _decoded(col, ctx, kind), _empty(col, ctx)
+
+    def bad(b):
+        _, valid = decoded(b)
+        filled = ~empty(b) if ctx_has(col, ctx) else np.zeros(1, bool)
+        return filled & ~valid, filled & valid
+    return bad
+
+
+def ctx_has(col: c.Col, ctx: Context) -> bool:
+    """Whether the column can be read at all (a slip field needs a usable packing slip)."""
+    return col.scope == "record" or ctx.slip_row is not None
+
+
+def _bad_pattern(check: c.BadPattern, ctx: Context):
+    raw_of, empty = _column_raw(check.col, ctx), _empty(check.col, ctx)
+
+    def bad(b):
+        raw = raw_of(b)
+        if raw is None:
+            return False, False
+        filled = ~empty(b)
+        ok = columns.pattern_ok(raw, check.pattern)
+        return filled & ~ok, filled & ok
+    return bad
+
+
+def _values(check: c.Values, ctx: Context):
+    raw_of, empty = _column_raw(check.col, ctx), _empty(check.col, ctx)
+    width = check.col.field.length
+    wanted = [columns.padded(v, width) for v in check.values]
+
+    def test(b):
+        raw = raw_of(b)
+        if raw is None:
+            return False, False
+        filled = ~empty(b)
+        hit = np.zeros(raw.shape[1], dtype=bool)
+        for w in wanted:
+            hit |= columns.equals(raw, w)
+        inside = hit if not check.negated else ~hit
+        return filled & inside, filled & ~inside
+    return test
+
+
+def _codes(col: c.Col, ctx: Context):
+    raw_of = _column_raw(col, ctx)
+    index = columns.CodeIndex()
+    return lambda b: _cached(b, ("codes", col), lambda: columns.codes(raw_of(b), index))
+
+
+def _windows(codes: list[str], lists, with_selectable: bool):
+    """Per distinct code, its validity windows padded to a common count: begin, end[, selectable]."""
+    rows = [[row for cl in lists for row in cl.entries.get(code, ())] for code in codes]
+    k = max(1, max((len(r) for r in rows), default=1))
+    begin = np.full((len(codes), k), 1, dtype=np.int64)
+    end = np.zeros((len(codes), k), dtype=np.int64)  # begin > end: a window nothing falls in
+    sel = np.ones((len(codes), k), dtype=np.int64)
+    for i, rs in enumerate(rows):
+        for j, row in enumerate(rs):
+            begin[i, j], end[i, j] = row.begin, row.end
+            sel[i, j] = 1 if row.selectable is None else row.selectable
+    return begin, end, sel
+
+
+def _not_in_lists(check: c.NotInLists, ctx: Context):
+    codes_of, empty = _codes(check.col, ctx), _empty(check.col, ctx)
+    at = _decoded(check.at, ctx, "date")
+    lists = [ctx.codelists[name] for name in check.codelists]
+
+    def test(b):
+        if not ctx_has(check.col, ctx):
+            return False, False
+        inverse, codes = codes_of(b)
+        date, date_ok = at(b)
+        begin, end, _ = _windows(codes, lists, False)
+        d = date[:, None] if np.ndim(date) else date
+        valid = ((begin[inverse] <= d) & (d <= end[inverse])).any(axis=1)
+        known = ~empty(b) & date_ok
+        return known & ~valid, known & valid
+    return test
+
+
+def _not_selectable(check: c.NotSelectableIn, ctx: Context):
+    codes_of = _codes(check.col, ctx)
+    at = _decoded(check.at, ctx, "date")
+    codelist = ctx.codelists[check.codelist]
+
+    def test(b):
+        if not ctx_has(check.col, ctx):
+            return False, False
+        inverse, codes = codes_of(b)
+        date, date_ok = at(b)
+        begin, end, sel = _windows(codes, [codelist], True)
+        d = date[:, None] if np.ndim(date) else date
+        inside = (begin[inverse] <= d) & (d <= end[inverse])
+        in_force = inside.any(axis=1) & date_ok
+        first = inside.argmax(axis=1)  # rows are sorted by begin: the first window in force
+        not_selectable = sel[inverse, first] == 0
+        return in_force & not_selectable, in_force & ~not_selectable
+    return test
+
+
+def _comparison(check: c.Cmp, ctx: Context):
+    op = _OPS[check.op]
+    if check.kind == "text":
+        fast = _text_equality(check, ctx)
+        if fast is not None:
+            return fast
+    left, right = _operand(check.left, check.kind, ctx), _operand(check.right, check.kind, ctx)
+
+    def compare(b):
+        lv, lok = left(b)
+        rv, rok = right(b)
+        known = lok & rok
+        result = np.asarray(op(lv, rv), dtype=bool)  # text values may be an object array (see text_values)
+        return known & result, known & ~result
+    return compare
+
+
+def _text_equality(check: c.Cmp, ctx: Context):
+    """`field = 'x'` / `field != zip.part` on a record field: compare the padded bytes directly."""
+    if check.op not in ("=", "!="):
+        return None
+    col, other = check.left, check.right
+    if not isinstance(col, c.Col):
+        col, other = other, col
+    if not (isinstance(col, c.Col) and col.scope == "record" and isinstance(other, c.Const)):
+        return None
+    raw_of, empty = _column_raw(col, ctx), _empty(col, ctx)
+    width = col.field.length
+    value = _const(other, "text", ctx)
+    if value is None or value.rstrip(" ") == "":  # a blank literal is an empty operand: unknown
+        return lambda b: (False, False)
+    target = columns.padded(value, width)
+    equal_if = check.op == "="
+
+    def compare(b):
+        filled = _well_formed(col, raw_of(b), empty(b))
+        if target is None:  # longer than the field: never equal
+            same = np.zeros(len(b), dtype=bool)
+        else:
+            same = columns.equals(raw_of(b), target)
+        hit = same if equal_if else ~same
+        return filled & hit, filled & ~hit
+    return compare
+
+
+def _const(const: c.Const, kind: str, ctx: Context):
+    """The value of a literal or zip part in the comparison's kind; None when the zip name has no such part."""
+    if not const.zip_part:
+        return const.value
+    value = (ctx.zip_parts or {}).get(const.zip_part)
+    if value is None:
+        return None
+    if kind == "date":
+        return int(value) if value.isdigit() else None
+    return value
+
+
+def _operand(node, kind: str, ctx: Context):
+    """batch -> (values, valid) for one side of a comparison."""
+    if isinstance(node, c.Const):
+        value = _const(node, kind, ctx)
+        if kind == "text" and value is not None:
+            value = value.rstrip(" ").encode("latin-1", errors="replace")
+            ok = value != b""
+        else:
+            ok = value is not None
+        placeholder = b"" if kind == "text" else 0  # the zip name lacks the part: compared, then masked
+        return lambda b: (value if value is not None else placeholder, np.bool_(ok))
+    if isinstance(node, c.CountOf):
+        return lambda b: (ctx.counts.get(node.file, 0), np.bool_(node.file in ctx.counts))
+    if isinstance(node, c.YearsOf):
+        since, until = _decoded(node.since, ctx, "date"), _decoded(node.until, ctx, "date")
+
+        def years(b):
+            s, sok = since(b)
+            u, uok = until(b)
+            return columns.years_between(s, u), sok & uok
+        return years
+    col = node
+    if kind in ("date", "number"):
+        return _decoded(col, ctx, kind)
+    raw_of, empty = _column_raw(col, ctx), _empty(col, ctx)
+
+    def text(b):
+        raw = raw_of(b)
+        if raw is None:
+            return np.array([b""]), np.zeros(1, bool)
+        return columns.text_values(raw), _well_formed(col, raw, empty(b))
+    return text
+
+
+def _well_formed(col: c.Col, raw: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    """Filled, and following the field's digit pattern if it has one: only such text is compared."""
+    if col.pattern is None:
+        return ~empty
+    return ~empty & columns.pattern_ok(raw, col.pattern)

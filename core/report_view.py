@@ -1,0 +1,308 @@
+"""What every report format shows, decided once: the report view.
+
+Which examples are listed (capped per rule, never the counts), in which
+language messages and hints are, and which values are masked for privacy.
+The formats in plugins/reports only lay this content out.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .findings import ZIP_LEVEL, Finding, RuleInfo, ValidationResult
+from .processing_reports import QualityReport
+from .reports import ReportOptions
+
+
+# The columns of a listed finding, in every format that has columns: the keys of
+# Finding.as_dict, taken from it so that CSV, xlsx and JSON cannot drift apart.
+FINDING_COLUMNS = tuple(Finding("", "", "", None, None, None, None, None, "").as_dict())
+
+# Values of identifying fields (privacy) are replaced by this, whatever their
+# length: a partial mask such as the last two characters still narrows a
+# koppelnummer down, and a constant does not reveal the value's length.
+MASK = "***"
+
+# Control characters are written as \xNN: they are often the very reason for a
+# finding (REC-CHARSET), a reader has to see where they are, and XML, HTML and
+# xlsx cannot carry most of them raw.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+# Headings and fixed words, Dutch first (the GA's language), then English.
+LABELS = {
+    "validation": ("Validatierapport", "Validation report"),
+    "quality": ("Kwaliteitsrapport", "Quality report"),
+    "import": ("Importrapport", "Import report"),
+    "delivery": ("Aanlevering", "Delivery"),
+    "standard": ("Standaard", "Standard"),
+    "provider": ("Zorgaanbieder", "Provider"),
+    "policy": ("Beleid", "Policy"),
+    "phase": ("Fase", "Phase"),
+    "assessment": ("Beoordeling", "Assessment"),
+    "positive": ("positief", "positive"),
+    "negative": ("negatief", "negative"),
+    "versions": ("Versies", "Versions"),
+    "codelists": ("Codelijsten", "Codelists"),
+    "warnings": ("Waarschuwingen", "Warnings"),
+    "timestamp": ("Tijdstip", "Time"),
+    "file": ("Bestand", "File"),
+    "records": ("Records", "Records"),
+    "records_with": ("Records met {sev}", "Records with {sev}"),
+    "severity": ("Ernst", "Severity"),
+    "by_severity": ("Bevindingen per ernst", "Findings per severity"),
+    "findings": ("Bevindingen", "Findings"),
+    "rule": ("Validatie", "Rule"),
+    "rules": ("Validaties", "Rules"),
+    "type": ("Type", "Type"),
+    "count": ("Aantal", "Count"),
+    "listed": ("Getoond", "Listed"),
+    "not_listed": ("Niet getoond", "Not listed"),
+    "more_not_listed": ("nog {n} niet getoond", "{n} more not listed"),
+    "description": ("Omschrijving", "Description"),
+    "hint": ("Hint", "Hint"),
+    "line": ("Regel", "Line"),
+    "columns": ("Kolommen", "Columns"),
+    "column": ("Kolom", "Column"),
+    "column_end": ("Kolom t/m", "Column end"),
+    "ddid": ("DDID", "DDID"),
+    "field": ("Veld", "Field"),
+    "value": ("Waarde", "Value"),
+    "message": ("Melding", "Message"),
+    "status": ("Status", "Status"),
+    "reason": ("Reden", "Reason"),
+    "not_evaluated": ("Niet beoordeeld", "Not evaluated"),
+    "no_findings": ("Geen bevindingen.", "No findings."),
+    "zip_level": ("(zipfile)", "(zip file)"),
+    "processed": ("Verwerkt", "Processed"),
+    "imported": ("Geïmporteerd", "Imported"),
+    "rejected": ("Afgewezen", "Rejected"),
+    "already_present": ("Al aanwezig", "Already present"),
+    "total": ("Totaal", "Total"),
+    "masked": ("Waarden van identificerende velden zijn gemaskeerd ({mask}).",
+               "Values of identifying fields are masked ({mask})."),
+    "all_files": ("alle bestanden", "all files"),
+    "summary": ("Samenvatting", "Summary"),
+    "filter": ("Filter", "Filter"),
+    "shown_of": ("{shown} van {total} validaties met bevindingen getoond",
+                 "{shown} of {total} rules with findings shown"),
+    "intro": ("Elke validatie is een controle uit de gegevensaanleverstandaard (GA). Per validatie staat hieronder "
+              "wat er gecontroleerd wordt, hoe vaak de controle afging, de eerste voorbeelden met hun vindplaats "
+              "en een hint hoe de export te verbeteren.",
+              "Each rule is a check from the data delivery standard (GA). Below, per rule: what it checks, how "
+              "often it fired, the first examples with their location and a hint on how to fix the export."),
+    "legend": ("ERR = fout, WRN = waarschuwing. Regel = recordnummer binnen het bestand; kolommen = de posities "
+               "van het veld in de regel; DDID = het nummer van het veld in de GA.",
+               "ERR = error, WRN = warning. Line = record number within the file; columns = the positions of "
+               "the field in the line; DDID = the field's number in the GA."),
+}
+
+
+# A rule's status as the rule model names it (JSON and CSV keep these words), for people.
+STATUSES = {
+    "active": ("actief", "active"),
+    "not applicable": ("niet van toepassing", "not applicable"),
+    "needs store": ("vraagt eerdere gegevens", "needs earlier data"),
+    "not in force": ("niet van kracht op de creatiedatum", "not in force on the creation date"),
+    "not evaluated": ("niet beoordeeld", "not evaluated"),
+}
+
+
+def status_text(status: str, options: ReportOptions) -> str:
+    """A rule status in the report's language (unknown statuses as they are)."""
+    dutch, english = STATUSES.get(status, (status, status))
+    return english if options.lang == "en" else dutch
+
+
+def label(key: str, options: ReportOptions, **values) -> str:
+    """A heading or fixed word in the report's language."""
+    dutch, english = LABELS[key]
+    text = english if options.lang == "en" else dutch
+    return text.format(**values) if values else text
+
+
+def localized(dutch: str, english: str, options: ReportOptions) -> str:
+    """`english` when the report is in English and there is one, else the GA's Dutch."""
+    return english if options.lang == "en" and english else dutch
+
+
+def column_range(column: int | None, column_end: int | None) -> str:
+    """Columns as a reader counts them: '36-43', '36', or '' for a file- or zip-level finding."""
+    if column is None:
+        return ""
+    if column_end is None or column_end == column:
+        return str(column)
+    return f"{column}-{column_end}"
+
+
+def versions_text(versions: dict[str, str]) -> str:
+    """'disval 0.1.0, standard 1.2, rules ...' or '-'."""
+    return ", ".join(f"{k} {v}" for k, v in versions.items()) or "-"
+
+
+def codelists_text(codelists) -> str:
+    """Every codelist release on one line: 'CL_X 2018-01-01 (file); ...' or '-'."""
+    return "; ".join(f"{c['name']} {c['release'] or '?'} ({c['source']})" for c in codelist_rows(codelists)) or "-"
+
+
+def shown_value(
+    finding: Finding, identifying: tuple[str, ...], options: ReportOptions, escape_controls: bool = True
+) -> str | None:
+    """The value as a report shows it: masked when the field identifies a person, control characters visible."""
+    value = finding.value
+    if value is None:
+        return None
+    if finding.ddid in identifying and value.strip() and not options.show_identifiers:
+        return MASK
+    if not escape_controls:
+        return value
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+
+
+def finding_row(
+    finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions, escape_controls: bool = True
+) -> dict:
+    """One finding with the keys of `Finding.as_dict`, its value masked and its message localized.
+
+    A finding's message may add details after the rule's own text; in English
+    the rule's text is translated and the details are kept.
+    """
+    row = finding.as_dict()
+    row["value"] = shown_value(finding, identifying, options, escape_controls)
+    message = finding.message
+    if options.lang == "en" and info.message_en:
+        if message.startswith(info.message):
+            message = info.message_en + message[len(info.message):]
+        elif not message:
+            message = info.message_en
+    row["message"] = message
+    return row
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    """One rule as a report shows it: what it checks, how to fix it and how often it fired."""
+
+    info: RuleInfo
+    count: int
+    listed: int
+    description: str
+    hint: str
+    reason: str
+
+    @property
+    def not_listed(self) -> int:
+        """Findings of this rule that were counted but not listed."""
+        return self.count - self.listed
+
+
+@dataclass
+class ReportView:
+    """A validation or quality report, ready to lay out: every format reads this and nothing else."""
+
+    kind: str  # "validation" | "quality"
+    result: ValidationResult
+    options: ReportOptions
+    rules: list[RuleLine]  # every rule, in the rules file's order, then ids only findings name
+    fired: list[RuleLine]  # rules with at least one finding: ERR first, then most frequent
+    not_evaluated: list[RuleLine]
+    findings: list[dict]  # the listed findings, in delivery order (see `finding_row`)
+    by_rule: dict[str, list[dict]]  # the listed findings of each rule
+    severity_counts: dict[str, int]  # uncapped; ERR and WRN always present
+
+    @property
+    def title(self) -> str:
+        """'Validatierapport' or 'Kwaliteitsrapport' in the report's language."""
+        return label(self.kind, self.options)
+
+    @property
+    def not_listed(self) -> dict[str, int]:
+        """Per rule, how many findings are counted but not listed (only rules that left some out)."""
+        return {r.info.rule: r.not_listed for r in self.fired if r.not_listed}
+
+    @property
+    def files(self) -> list[str]:
+        """The delivery's files, then any other file a finding names."""
+        names = list(self.result.records)
+        names += sorted({f["file"] for f in self.findings if f["file"] and f["file"] not in names})
+        return names
+
+    def label(self, key: str, **values) -> str:
+        """A heading in the report's language."""
+        return label(key, self.options, **values)
+
+    def codelist_rows(self) -> list[dict]:
+        """The codelist releases used (see `codelist_rows`)."""
+        return codelist_rows(self.result.codelists)
+
+
+def codelist_rows(codelists) -> list[dict]:
+    """Codelist releases as name / release (ISO date, or None when unknown) / source file."""
+    return [
+        {"name": c.name, "release": c.release.isoformat() if c.release else None, "source": c.source}
+        for c in codelists
+    ]
+
+
+def validation_view(
+    report: ValidationResult | QualityReport, options: ReportOptions, escape_controls: bool = True
+) -> ReportView:
+    """Decide once what every format shows of a validation (or quality) report.
+
+    `escape_controls=False` keeps control characters in values as they are,
+    for a format that can carry them losslessly (JSON escapes them itself).
+    """
+    kind = "quality" if isinstance(report, QualityReport) else "validation"
+    result = report.result if isinstance(report, QualityReport) else report
+    infos = _rule_infos(result)
+    limit = options.max_examples
+    by_rule: dict[str, list[dict]] = {}
+    listed: list[dict] = []
+    for finding in sorted(result.findings, key=Finding.sort_key):
+        rows = by_rule.setdefault(finding.rule, [])
+        if limit is None or len(rows) < limit:
+            row = finding_row(finding, infos[finding.rule], result.identifying, options, escape_controls)
+            rows.append(row)
+            listed.append(row)
+    not_evaluated = {r.rule for r in result.not_evaluated}
+    lines = {}
+    for rule, info in infos.items():
+        shown = len(by_rule.get(rule, ()))
+        lines[rule] = RuleLine(
+            info=info,
+            count=max(result.counts.get(rule, 0), shown),
+            listed=shown,
+            description=localized(info.message, info.message_en, options),
+            hint=localized(info.hint, info.hint_en, options),
+            reason=info.reason,
+        )
+    fired = sorted(
+        (line for line in lines.values() if line.count),
+        key=lambda r: (r.info.severity != "ERR", -r.count, r.info.rule),
+    )
+    severity = {"ERR": 0, "WRN": 0}
+    for line in fired:
+        severity[line.info.severity] = severity.get(line.info.severity, 0) + line.count
+    return ReportView(
+        kind=kind, result=result, options=options, rules=list(lines.values()), fired=fired,
+        not_evaluated=[line for rule, line in lines.items() if rule in not_evaluated],
+        findings=listed, by_rule=by_rule, severity_counts=severity,
+    )
+
+
+def _rule_infos(result: ValidationResult) -> dict[str, RuleInfo]:
+    """Every rule the result knows, plus ids that only findings or counts name (zip-level, reader)."""
+    infos: dict[str, RuleInfo] = {}
+    for info in (*result.rules, *result.not_evaluated):
+        infos.setdefault(info.rule, info)
+    first = {}
+    for f in result.findings:
+        first.setdefault(f.rule, f)
+    for rule in (*first, *result.counts):
+        if rule not in infos:
+            f = first.get(rule)
+            infos[rule] = RuleInfo(
+                rule=rule, type=f.type if f else "V", severity=f.severity if f else "ERR",
+                file=f.file if f else None, ddid=f.ddid if f else None, status="active",
+                message=ZIP_LEVEL.get(rule, f.message if f else rule),
+            )
+    return infos
