@@ -61,9 +61,9 @@ def plant_fault(zip_path, out_path, file: str, line: int, ddid: str, raw_value: 
     or a record that does not exist, is a ValueError.
     """
     if standard is None:
-        from disval.plugins.ga_ohw_gbg import standard as default
+        from .generate import _default_standard
 
-        standard = default()
+        standard = _default_standard()
     layout = standard.layout.file(file)
     if layout is None:
         raise ValueError(f"standard {standard.id} has no file {file}")

@@ -22,6 +22,7 @@ import numpy as np
 
 from .codelists import OPEN_END
 from .layout import Field, FileLayout
+from .plugins import get_plugin_manager
 
 GENERATED_STANDARD = "GA-OHW-GBG-1.0"
 BATCH = 65_536
@@ -37,6 +38,7 @@ _WRITES = {
                    "3341", "3361", "4160"),
 }
 _SPACE, _CR, _LF = 32, 13, 10
+
 
 
 def generate_delivery(
@@ -102,18 +104,18 @@ def generate_delivery(
 
 
 def _default_standard():
-    from disval.plugins.ga_ohw_gbg import standard
+    """GA OHW-GBG 1.0, the standard whose deliveries this generator writes, from the installed plugins."""
+    from .pipeline import standards
 
-    return standard()
+    return standards(get_plugin_manager())[GENERATED_STANDARD]
 
 
 def _provider(standard, codelists):
     if codelists is not None and hasattr(codelists, "codelist"):
         return codelists
-    # The built-in directory provider itself, so a path means exactly what `--codelists` means.
-    from disval.plugins.codelists_dir import disval_codelist_provider
-
-    found = disval_codelist_provider(standard=standard, location=str(codelists) if codelists else None)
+    # Through the hook, so a path means exactly what `--codelists` means.
+    found = get_plugin_manager().hook.disval_codelist_provider(
+        standard=standard, location=str(codelists) if codelists else None)
     if found is None:
         raise ValueError(f"standard {standard.id} ships no codelists; pass codelists=DIR")
     return found

@@ -6,7 +6,7 @@ import shutil
 
 import openpyxl
 import pytest
-from conftest import load_contrib
+from contrib_packages import load_contrib
 
 from disval.core.cli import main
 from disval.core.faults import plant_fault

@@ -5,7 +5,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import load_contrib
+from contrib_packages import load_contrib
 
 from disval.core.cli import main
 from disval.core.language.parser import parse_rules

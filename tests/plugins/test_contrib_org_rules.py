@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import PACKAGES, load_contrib
+from contrib_packages import PACKAGES, load_contrib
 
 from disval.core.cli import main
 from disval.core.faults import plant_fault

@@ -7,7 +7,7 @@ from importlib import resources
 
 import lark
 import pytest
-from conftest import ROOT
+from contrib_packages import ROOT
 
 from disval.core import hookspecs
 from disval.core.language.compiler import compile_text

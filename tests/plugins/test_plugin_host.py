@@ -4,11 +4,10 @@ from __future__ import annotations
 import ast
 import importlib
 import json
-from pathlib import Path
 
 import pluggy
 import pytest
-from conftest import ROOT
+from contrib_packages import ROOT
 
 from disval.core import hookspecs
 from disval.core.cli import main
@@ -22,15 +21,6 @@ CORE = ROOT / "core"
 ALLOWED_PLUGIN_IMPORTS = {
     # The CLI registers the progress display as a plugin object, through get_plugin_manager(extra=...).
     ("cli.py", "disval.plugins.progress"),
-}
-# Imports that do reach around a hook, reported and waiting for a fix (strict xfail below).
-KNOWN_REACH_AROUNDS = {
-    ("generate.py", "disval.plugins.ga_ohw_gbg"):
-        "the generator takes GA OHW-GBG 1.0 from its module, not from disval_standards",
-    ("generate.py", "disval.plugins.codelists_dir"):
-        "the generator calls the directory provider's hook function, not disval_codelist_provider",
-    ("faults.py", "disval.plugins.ga_ohw_gbg"):
-        "plant_fault takes GA OHW-GBG 1.0 from its module, not from disval_standards",
 }
 
 
@@ -102,17 +92,8 @@ def _core_plugin_imports() -> set[tuple[str, str]]:
 
 
 def test_no_core_module_reaches_around_the_hooks():
-    reaching = _core_plugin_imports() - ALLOWED_PLUGIN_IMPORTS - set(KNOWN_REACH_AROUNDS)
+    reaching = _core_plugin_imports() - ALLOWED_PLUGIN_IMPORTS
     assert not reaching, f"core/ imports built-in plugins directly; call the hook (pm.hook....) instead: {reaching}"
-
-
-@pytest.mark.parametrize("where", [
-    pytest.param(where, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for where, reason in KNOWN_REACH_AROUNDS.items()
-])
-def test_known_reach_arounds_are_gone(where):
-    # Strict xfail: when the import is gone this passes, fails the run, and the entry must go.
-    assert where not in _core_plugin_imports()
 
 
 @pytest.mark.parametrize("source, package, expected", [
