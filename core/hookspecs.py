@@ -12,6 +12,10 @@ Built-in behaviour is registered through these same hooks (see
     disval_records_read         -> after every batch of records
     disval_validation_finished  -> the result is complete
     disval_report_formats       -> how the result is written
+
+and, when the gate processes a delivery, before all of these:
+
+    disval_store                -> where providers, deliveries and imported records are kept
 """
 from __future__ import annotations
 
