@@ -172,31 +172,40 @@ def _read_codelist(release: Release) -> Codelist:
     except OSError as exc:
         raise CodelistError(f"{path}: cannot read the file ({exc.strerror})") from None
     lines = text.splitlines()
-    name, kinds = _parse_header(path, lines[0] if lines else "")
+    rows = ((f"{path}:{number}", line.split("|")) for number, line in enumerate(lines[1:], start=2) if line.strip())
+    return codelist_from_rows(lines[0] if lines else "", rows, release=release.release, source=str(path),
+                              where=str(path))
+
+
+def codelist_from_rows(header: str, rows, *, release: dt.date | None, source: str, where: str) -> Codelist:
+    """Build one codelist release from its header (`cl_<naam>_<kolom>|...`) and its rows.
+
+    `rows` yields (location, values) with one value per column; the location
+    ("file:line", "workbook[sheet]:row") is what an error message names. Any
+    other source of NZa codelists (a workbook, a table) can feed this, so the
+    rules for codes, dates and selecteerbaar are written once.
+    """
+    name, kinds = _parse_header(where, header)
     width = len(kinds)
     i_begin, i_end, i_code = (kinds.index(k) for k in _REQUIRED_KINDS)
     i_sel = kinds.index("selecteerbaar") if "selecteerbaar" in kinds else None
-    rows: dict[str, list[CodeRow]] = {}
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        values = line.split("|")
+    found: dict[str, list[CodeRow]] = {}
+    for at, values in rows:
         if len(values) == width + 1 and values[-1].strip() == "":
-            values.pop()  # a trailing separator
-        where = f"{path}:{number}"
+            values = values[:-1]  # a trailing separator
         if len(values) != width:
-            raise CodelistError(f"{where}: expected {width} columns separated by '|', found {len(values)}")
+            raise CodelistError(f"{at}: expected {width} columns separated by '|', found {len(values)}")
         code = values[i_code].strip()
         if not code:
-            raise CodelistError(f"{where}: expected a code in column {i_code + 1} ({kinds[i_code]}), found nothing")
-        begin = _date(where, kinds[i_begin], values[i_begin], open_end=False)
-        end = _date(where, kinds[i_end], values[i_end], open_end=True)
+            raise CodelistError(f"{at}: expected a code in column {i_code + 1} ({kinds[i_code]}), found nothing")
+        begin = _date(at, kinds[i_begin], values[i_begin], open_end=False)
+        end = _date(at, kinds[i_end], values[i_end], open_end=True)
         if end < begin:
-            raise CodelistError(f"{where}: expected einddatum {end} on or after begindatum {begin}")
-        selectable = _selectable(where, values[i_sel]) if i_sel is not None else None
-        rows.setdefault(code, []).append(CodeRow(begin, end, selectable))
-    entries = {code: tuple(sorted(found, key=lambda r: r.begin)) for code, found in rows.items()}
-    return Codelist(name=name, release=release.release, source=str(path), entries=entries)
+            raise CodelistError(f"{at}: expected einddatum {end} on or after begindatum {begin}")
+        selectable = _selectable(at, values[i_sel]) if i_sel is not None else None
+        found.setdefault(code, []).append(CodeRow(begin, end, selectable))
+    entries = {code: tuple(sorted(rs, key=lambda r: r.begin)) for code, rs in found.items()}
+    return Codelist(name=name, release=release, source=source, entries=entries)
 
 
 def _date(where: str, kind: str, raw: str, open_end: bool) -> int:

@@ -16,8 +16,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from disval.core.codelists import Codelist, CodeRow
-from disval.plugins.codelists_dir import CodelistError, _date, _parse_header, _selectable
+from disval.core.codelists import Codelist
+from disval.plugins.codelists_dir import CodelistError, codelist_from_rows
 
 _RELEASE = re.compile(r"(?P<release>\d{8})[ _-].*\.xlsx", re.IGNORECASE)
 
@@ -103,29 +103,15 @@ def _read_sheet(path: Path, sheet: str, rows: list[list[str]], release: dt.date 
     header = _trim(rows[0]) if rows else []
     if not header or not header[0].strip().lower().startswith("cl_"):
         return None
-    name, kinds = _parse_header(where, "|".join(header))
-    i_begin, i_end, i_code = (kinds.index(k) for k in ("begindatum", "einddatum", "code"))
-    i_sel = kinds.index("selecteerbaar") if "selecteerbaar" in kinds else None
-    found: dict[str, list[CodeRow]] = {}
-    for number, row in enumerate(rows[1:], start=2):
-        values = _trim(row)
-        if not any(v.strip() for v in values):
-            continue
-        at = f"{where}:{number}"
-        values += [""] * (len(kinds) - len(values))
-        if len(values) != len(kinds):
-            raise CodelistError(f"{at}: expected {len(kinds)} columns, found {len(values)}")
-        code = values[i_code].strip()
-        if not code:
-            raise CodelistError(f"{at}: expected a code in column {i_code + 1} ({kinds[i_code]}), found nothing")
-        begin = _date(at, kinds[i_begin], values[i_begin], open_end=False)
-        end = _date(at, kinds[i_end], values[i_end], open_end=True)
-        if end < begin:
-            raise CodelistError(f"{at}: expected einddatum {end} on or after begindatum {begin}")
-        selectable = _selectable(at, values[i_sel]) if i_sel is not None else None
-        found.setdefault(code, []).append(CodeRow(begin, end, selectable))
-    entries = {code: tuple(sorted(rs, key=lambda r: r.begin)) for code, rs in found.items()}
-    return Codelist(name=name, release=release, source=where, entries=entries)
+    width = len(header)
+
+    def rows_of():
+        for number, row in enumerate(rows[1:], start=2):
+            values = _trim(row)
+            if any(v.strip() for v in values):
+                yield f"{where}:{number}", values + [""] * (width - len(values))
+
+    return codelist_from_rows("|".join(header), rows_of(), release=release, source=where, where=where)
 
 
 def _trim(row: list[str]) -> list[str]:
