@@ -17,7 +17,6 @@ class Progress:
         self.stream, self.interval = stream, interval
         self.start = self.last = 0.0
         self.done: dict[str, int] = {}
-        self.shown = False
 
     @hookimpl
     def disval_validation_started(self, delivery, standard):
@@ -35,14 +34,13 @@ class Progress:
 
     @hookimpl
     def disval_validation_finished(self, result):
-        if self.shown:
-            self._draw(time.monotonic(), "done")
-            self.stream.write("\n")
-            self.stream.flush()
+        # The last line always: a run too short to redraw still says how much it read.
+        self._draw(time.monotonic(), "done")
+        self.stream.write("\n")
+        self.stream.flush()
 
     def _draw(self, now: float, file: str) -> None:
         total = sum(self.done.values())
         rate = total / max(now - self.start, 1e-9)
         self.stream.write(f"\r{self.delivery}: {total:,} records read ({rate:,.0f}/s) {file:<30}")
         self.stream.flush()
-        self.shown = True
