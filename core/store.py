@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Iterator
@@ -112,10 +112,14 @@ class Delivery:
     counts: dict[str, Any]  # whatever the pipeline reports per file (processed, rejected, ...)
     imported: dict[str, int]  # records imported per file, written by the full load itself
     packing_slip: dict[str, str]  # pakbon DDID -> value, for rules 1812/1813 of later deliveries
-    reports: dict[str, str]  # report kind -> path
+    reports: dict[str, str]  # report file name -> sha256 of the report, kept as a blob
     disval: str  # the disval version that received it
     submitted_at: dt.datetime
     processed_at: dt.datetime | None
+    started_at: dt.datetime | None = None  # processing began (under the provider's lock)
+    # How it was asked to be validated ("request": codelists, policy, report formats) and what it
+    # was validated with ("rules": the rules files kept as blobs, "codelists": the releases used).
+    validation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def order(self) -> tuple[dt.date | None, str | None]:
@@ -184,13 +188,14 @@ class DeliveryStore(ABC):
     def add_delivery(
         self, name: str, content: bytes | Path, zip_name: "ZipName | None" = None, *,
         standard: str | None = None, status: str = "queued", reasons: Iterable[str] = (),
-        at: dt.datetime | None = None,
+        at: dt.datetime | None = None, validation: dict[str, Any] | None = None,
     ) -> Delivery:
         """Keep a submitted zip and its delivery record in one transaction.
 
         `content` is the zip (bytes or a path); it is stored under its sha256.
         `zip_name` is the parsed name (None when it does not parse): provider,
-        phase, creation date and sequence come from it.
+        phase, creation date and sequence come from it. `validation` is kept
+        with it (see `Delivery.validation`).
         """
 
     @abstractmethod
@@ -202,11 +207,14 @@ class DeliveryStore(ABC):
         """The provider's deliveries (optionally only those in `statuses`) in processing order."""
 
     @abstractmethod
-    def already_delivered(self, name: str, sha256: str, exclude: int | None = None) -> Delivery | None:
+    def already_delivered(
+        self, name: str, sha256: str, exclude: int | None = None, *, received: bool = False
+    ) -> Delivery | None:
         """The earliest delivery with the same zip name or the same content, other than `exclude`.
 
         Deliveries rejected at receipt or discarded do not count: they were not
         processed and may be offered again once the problem is solved (GA §4.3.2).
+        With `received`, neither do queued ones: only deliveries that passed receipt.
         """
 
     @abstractmethod
@@ -223,7 +231,8 @@ class DeliveryStore(ABC):
     @abstractmethod
     def update_delivery(self, delivery_id: int, **changes: Any) -> Delivery:
         """Record a delivery's outcome: any of status, reasons, assessment, counts, packing_slip,
-        reports, standard, processed_at. Status `imported` is only ever set by `full_load`."""
+        reports, standard, validation, started_at, processed_at. Status `imported` is only ever set
+        by `full_load`."""
 
     @abstractmethod
     def discard_after(self, delivery_id: int, reason: str) -> list[Delivery]:
@@ -231,8 +240,15 @@ class DeliveryStore(ABC):
         receipt (GA §4.3.2: "alle volgende al aangeleverde bestanden"). Returns the discarded ones."""
 
     @abstractmethod
+    def put_blob(self, content: bytes | Path) -> str:
+        """Keep `content` (bytes or a file) by its content hash, once; returns the sha256.
+
+        Zips are kept by `add_delivery`; this keeps what belongs with them: reports, rules files.
+        """
+
+    @abstractmethod
     def read_blob(self, sha256: str) -> bytes:
-        """The kept zip with this content hash."""
+        """The kept zip (or report, rules file) with this content hash."""
 
     @abstractmethod
     def save_blob(self, sha256: str, dest: Path) -> Path:

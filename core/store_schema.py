@@ -84,4 +84,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         " record_key TEXT NOT NULL, fields {json} NOT NULL)",
         "CREATE INDEX records_key ON records (provider_id, file, record_key)",
     )),
+    Migration(2, "when processing of a delivery began; what it was validated with", (
+        "ALTER TABLE deliveries ADD COLUMN started_at {timestamp}",
+        "ALTER TABLE deliveries ADD COLUMN validation {json}",
+    )),
 )

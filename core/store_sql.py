@@ -29,9 +29,14 @@ KEY_BATCH = 500  # keys per IN (...) list: well under every backend's parameter 
 _PROVIDER = "agb, branch, username, name, active, created_at, deactivated_at"
 _DELIVERY = (
     "id, name, sha256, size, agb, branch, phase, created, sequence, standard, status, reasons, assessment,"
-    " counts, imported, packing_slip, reports, disval, submitted_at, processed_at"
+    " counts, imported, packing_slip, reports, disval, submitted_at, processed_at, started_at, validation"
 )
-_UPDATABLE = ("status", "reasons", "assessment", "counts", "packing_slip", "reports", "standard", "processed_at")
+_UPDATABLE = (
+    "status", "reasons", "assessment", "counts", "packing_slip", "reports", "standard", "validation",
+    "started_at", "processed_at",
+)
+_JSON = ("reasons", "counts", "packing_slip", "reports", "validation")
+_TIMES = ("started_at", "processed_at")
 
 
 class SqlStore(DeliveryStore):
@@ -188,7 +193,8 @@ class SqlStore(DeliveryStore):
 
     # deliveries
 
-    def add_delivery(self, name, content, zip_name=None, *, standard=None, status="queued", reasons=(), at=None):
+    def add_delivery(self, name, content, zip_name=None, *, standard=None, status="queued", reasons=(), at=None,
+                     validation=None):
         _check_status(status)
         if status == "imported":
             raise StoreError("a delivery becomes imported through full_load only")
@@ -197,11 +203,11 @@ class SqlStore(DeliveryStore):
             sha256, size = self._put_blob(content)
             row = self._exec(
                 "INSERT INTO deliveries (name, sha256, size, agb, branch, phase, created, sequence, standard, status,"
-                " reasons, counts, imported, packing_slip, reports, disval, submitted_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " reasons, counts, imported, packing_slip, reports, disval, submitted_at, validation)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (name, sha256, size, z and z.provider, z and z.branch, z and z.phase, z and z.created.isoformat(),
                  z and z.sequence, standard, status, _dumps(list(reasons)), "{}", "{}", "{}", "{}",
-                 disval_version(), _now(at)),
+                 disval_version(), _now(at), _dumps(validation or {})),
             ).fetchone()
         return self.delivery(row[0])
 
@@ -217,10 +223,11 @@ class SqlStore(DeliveryStore):
             params += statuses
         return [_delivery(r) for r in self._exec(query + " ORDER BY created, sequence, id", params)]
 
-    def already_delivered(self, name, sha256, exclude=None):
+    def already_delivered(self, name, sha256, exclude=None, *, received=False):
+        not_counted = "('rejected', 'discarded', 'queued')" if received else "('rejected', 'discarded')"
         row = self._exec(
             f"SELECT {_DELIVERY} FROM deliveries WHERE (name = ? OR sha256 = ?) AND id <> ?"
-            " AND status NOT IN ('rejected', 'discarded') ORDER BY id LIMIT 1",
+            f" AND status NOT IN {not_counted} ORDER BY id LIMIT 1",
             (name, sha256, -1 if exclude is None else exclude),
         ).fetchone()
         return _delivery(row) if row else None
@@ -258,8 +265,7 @@ class SqlStore(DeliveryStore):
         if changes.get("assessment") not in (None, *ASSESSMENTS):
             raise ValueError(f"assessment must be one of {ASSESSMENTS}, not {changes['assessment']!r}")
         values = {
-            k: _dumps(v) if k in ("reasons", "counts", "packing_slip", "reports")
-            else (v and _now(v)) if k == "processed_at" else v
+            k: _dumps(v) if k in _JSON else (v and _now(v)) if k in _TIMES else v
             for k, v in changes.items()
         }
         with self._transaction():
@@ -305,6 +311,10 @@ class SqlStore(DeliveryStore):
                     (sha256, number, part),
                 )
         return sha256, size
+
+    def put_blob(self, content):
+        with self._transaction():
+            return self._put_blob(content)[0]
 
     def read_blob(self, sha256):
         rows = self._exec("SELECT data FROM blobs WHERE sha256 = ? ORDER BY part", (sha256,)).fetchall()
@@ -498,4 +508,5 @@ def _delivery(row) -> Delivery:
         created=_date(row[7]), sequence=row[8], standard=row[9], status=row[10], reasons=_loads(row[11]),
         assessment=row[12], counts=_loads(row[13]), imported=_loads(row[14]), packing_slip=_loads(row[15]),
         reports=_loads(row[16]), disval=row[17], submitted_at=_ts(row[18]), processed_at=_ts(row[19]),
+        started_at=_ts(row[20]), validation=_loads(row[21]) or {},
     )
