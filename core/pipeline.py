@@ -67,13 +67,21 @@ def choose_standard(pm, delivery_name: str, wanted: str | None = None) -> Standa
 _BOOKS: dict[tuple, c.RuleBook] = {}
 
 
-def rulebook(pm, standard: Standard, extra_rules: tuple = ()) -> c.RuleBook:
-    """The standard's rules plus plugin and one-off rule files, compiled once per process."""
+def rule_files(pm, standard: Standard, extra_rules: tuple = ()) -> tuple[Path, ...]:
+    """Every rules file a validation compiles, in order: the standard's, then plugins', then one-off ones."""
     from_plugins = tuple(Path(p) for group in pm.hook.disval_extra_rules(standard=standard) for p in group or ())
-    files = tuple(str(Path(p).resolve()) for p in from_plugins + tuple(extra_rules))
-    key = (standard.id, files)
+    return tuple(Path(p).resolve() for p in (*standard.rule_files, *from_plugins, *extra_rules))
+
+
+def rulebook(pm, standard: Standard, extra_rules: tuple = (), files: tuple | None = None) -> c.RuleBook:
+    """The standard's rules plus plugin and one-off rule files, compiled once per process.
+
+    `files` replaces that whole list, e.g. with the rules a kept delivery was validated with.
+    """
+    files = rule_files(pm, standard, extra_rules) if files is None else tuple(Path(f).resolve() for f in files)
+    key = (standard.id, tuple(map(str, files)))
     if key not in _BOOKS:
-        _BOOKS[key] = c.compile_rulebook(standard, tuple(Path(f) for f in files))
+        _BOOKS[key] = c.compile_rulebook(replace(standard, rule_files=files))
     return _BOOKS[key]
 
 
@@ -94,14 +102,18 @@ def record_readers(pm, standard: Standard) -> dict[str, RecordReader]:
 def validate(path, *, pm=None, standard: str | None = None, codelists: str | None = None,
              policy: str | None = None, max_per_rule: int | None = None, extra_rules: tuple = (),
              history: History | None = None, engine: str = "columnar", limits: Limits = Limits(),
-             batch_records: int = 1 << 16) -> ValidationResult:
-    """Validate one delivery zip as the receiving side would; never raises for a broken delivery."""
+             batch_records: int = 1 << 16, rule_files: tuple | None = None) -> ValidationResult:
+    """Validate one delivery zip as the receiving side would; never raises for a broken delivery.
+
+    `rule_files` replaces every rules file (the standard's, plugins', `extra_rules`): re-validating
+    a kept delivery with the rules of its time.
+    """
     pm = pm or get_plugin_manager()
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     std = choose_standard(pm, path.name, standard)
-    book = rulebook(pm, std, extra_rules)
+    book = rulebook(pm, std, extra_rules, rule_files)
     try:
         blocking = std.policy(policy)
     except KeyError as exc:
