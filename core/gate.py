@@ -1,0 +1,342 @@
+"""The delivery gate: the receiving side's processing of deliveries (GA §4.3, the production phase).
+
+    submit -> keep the zip (queued) -> under the provider's lock, every queued
+    delivery of that provider in order of creation date, then sequence number:
+    receipt criteria -> [production: technical settings] -> validate with the
+    store's history -> reports -> TEST: done; PROD positive: full load
+
+A delivery is enqueued first and processed under `store.lock_provider`, by
+whichever process holds the lock: two `submit`s for one provider serialise,
+and a delivery created earlier that is queued is processed before a later
+one, whoever submitted it. What a delivery should be validated and reported
+with (codelists, policy, report formats) is kept with it for that reason.
+
+Statuses: queued -> rejected (receipt) | discarded (queued behind a rejected
+one) | assessed_negative | accepted (TEST positive; PROD positive until its
+import is done) -> imported. A PROD delivery left `accepted` by a process that
+died during its import is imported by the next one to take the provider's
+lock, before anything queued behind it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from . import __version__, receipt
+from .delivery_records import DeliveryRecords, PreviousRecords
+from .findings import ZIP_LEVEL, Finding, ValidationResult
+from .pipeline import UsageError, choose_standard, rule_files, rulebook, standards, validate
+from .plugins import get_plugin_manager
+from .processing_reports import ImportReport, quality_view
+from .reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
+from .store import Delivery, DeliveryStore
+
+DEFAULT_FORMATS = ("json", "text")
+DEFAULT_MAX_EXAMPLES = 1000
+# Packing-slip DDIDs of GA OHW-GBG that the connect phase fixes: softwareleverancier, softwarepakket.
+SOFTWARE_SUPPLIER, SOFTWARE_PACKAGE = "3339", "3334"
+
+
+@dataclass
+class SubmitOutcome:
+    """What became of one submitted delivery: the answer `disval submit` gives."""
+
+    delivery: int
+    name: str
+    agb: str | None
+    branch: str | None
+    phase: str | None  # test | production; None when the name could not be read
+    status: str  # the store's: accepted, imported, assessed_negative, rejected, discarded
+    receipt: str  # accepted | rejected
+    reasons: list[Finding]  # why it was rejected at receipt (zip-level ids, or the packing slip's rules)
+    assessment: str | None  # positive | negative; None when rejected at receipt before validation
+    imported: dict[str, int] = field(default_factory=dict)  # records imported per file
+    discarded: list[str] = field(default_factory=list)  # later deliveries discarded because of this one
+    reports: dict[str, str] = field(default_factory=dict)  # report file name -> sha256 in the store
+    paths: list[Path] = field(default_factory=list)  # the reports written to output_dir
+
+    @property
+    def exit_code(self) -> int:
+        """0 accepted (and, in production, imported), 1 rejected at receipt or assessed negative."""
+        done = "imported" if self.phase == "production" else "accepted"
+        return 0 if self.receipt == "accepted" and self.assessment == "positive" and self.status == done else 1
+
+    def as_dict(self) -> dict:
+        """The outcome as `disval submit --format json` prints it."""
+        written = {p.name: str(p) for p in self.paths}
+        return {
+            "delivery": {"id": self.delivery, "name": self.name, "status": self.status},
+            "provider": {"agb": self.agb, "branch": self.branch},
+            "phase": self.phase,
+            "receipt": {"status": self.receipt,
+                        "reasons": [{"rule": f.rule, "message": f.message} for f in self.reasons]},
+            "assessment": self.assessment,
+            "imported": self.imported,
+            "discarded": self.discarded,
+            "reports": {name: {"sha256": sha, "path": written.get(name)} for name, sha in self.reports.items()},
+        }
+
+
+def submit(zip_path, store: DeliveryStore, *, pm=None, codelists: str | None = None, policy: str | None = None,
+           output_dir=None, formats: Iterable[str] = DEFAULT_FORMATS,
+           max_examples: int | None = DEFAULT_MAX_EXAMPLES) -> SubmitOutcome:
+    """Submit one delivery zip: keep it, process its provider's queue in order, say what became of it."""
+    return submit_many([zip_path], store, pm=pm, codelists=codelists, policy=policy, output_dir=output_dir,
+                       formats=formats, max_examples=max_examples)[0]
+
+
+def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | None = None,
+                policy: str | None = None, output_dir=None, formats: Iterable[str] = DEFAULT_FORMATS,
+                max_examples: int | None = DEFAULT_MAX_EXAMPLES) -> list[SubmitOutcome]:
+    """Submit several zips: all are enqueued first, so that they too are processed in order.
+
+    Raises UsageError, before anything is kept, for a missing file or a request
+    that cannot be carried out (unknown policy, report format or codelist source).
+    """
+    pm = pm or get_plugin_manager()
+    paths = [Path(p) for p in zip_paths]
+    request = _request(pm, paths, codelists, policy, list(formats), max_examples)
+    gate = Gate(store, pm)
+    queued = []
+    for p in paths:
+        std = choose_standard(pm, p.name)
+        queued.append(store.add_delivery(p.name, p, std.naming.parse(p.name), standard=std.id,
+                                         validation={"request": request}))
+    for d in queued:
+        if d.agb is None:
+            gate.process(d)  # no provider to queue under: only the receipt can be decided
+    for agb, branch in dict.fromkeys((d.agb, d.branch) for d in queued if d.agb is not None):
+        with store.lock_provider(agb, branch):
+            gate.drain(agb, branch)
+    outcomes = [outcome(store, store.delivery(d.id)) for d in queued]
+    if output_dir is not None:
+        for o in outcomes:
+            o.paths = write_stored_reports(store, o.reports, Path(output_dir))
+    return outcomes
+
+
+def _request(pm, paths: list[Path], codelists, policy, formats, max_examples) -> dict:
+    """Check what was asked before anything is kept; the request is kept with each delivery."""
+    for p in paths:
+        if not p.is_file():
+            raise UsageError(f"{p}: no such file")
+    available = formats_by_name(pm)
+    unknown = [f for f in formats if f not in available]
+    if unknown or not formats:
+        raise UsageError(f"unknown report format {', '.join(unknown) or '(none)'}; "
+                         f"available: {', '.join(sorted(available))}")
+    location = str(Path(codelists).resolve()) if codelists else None
+    for std in {choose_standard(pm, p.name).id: choose_standard(pm, p.name) for p in paths}.values():
+        try:
+            std.policy(policy)
+        except KeyError as exc:
+            raise UsageError(exc.args[0]) from None
+        pm.hook.disval_codelist_provider(standard=std, location=location)  # raises for a bad location
+    if max_examples is not None and max_examples < 1:
+        max_examples = None  # as --max-findings 0: list all (the receipt needs the packing slip's findings)
+    return {"codelists": location, "policy": policy, "formats": formats, "max_examples": max_examples}
+
+
+class Gate:
+    """Processes deliveries from one store; the caller holds the provider's lock."""
+
+    def __init__(self, store: DeliveryStore, pm):
+        self.store, self.pm = store, pm
+
+    def drain(self, agb: str, branch: str) -> None:
+        """Finish an import a killed process left undone, then process every queued delivery in order."""
+        for d in self.store.deliveries(agb, branch, statuses=("accepted",)):
+            if d.phase == "production" and d.assessment == "positive" and d.processed_at is None:
+                self._work(d, resume=True)
+        while True:
+            waiting = self.store.deliveries(agb, branch, statuses=("queued",))
+            if not waiting:
+                return
+            self.process(waiting[0])
+
+    def process(self, d: Delivery) -> None:
+        """Decide one queued delivery: receipt, phase, validation, import."""
+        self._work(d, resume=False)
+
+    def _work(self, d: Delivery, resume: bool) -> None:
+        self.store.update_delivery(d.id, started_at=_now())
+        std = _standard(self.pm, d)
+        with tempfile.TemporaryDirectory(prefix="disval-gate-") as tmp:
+            path = self.store.save_blob(d.sha256, Path(tmp) / d.name)
+            if not resume:
+                reasons = receipt.before_validation(self.store, d, path, std)
+                if reasons:
+                    return self._reject(d, reasons)
+                declined = receipt.contract(self.store, d, std) if d.phase == "production" else []
+                if declined:
+                    return self._reject(d, declined, discard=False)
+            self._assess(d, std, path)
+
+    def _assess(self, d: Delivery, std, path: Path) -> None:
+        request = d.validation.get("request", {})
+        files = rule_files(self.pm, std)
+        result = validate(
+            path, pm=self.pm, standard=std.id, codelists=request.get("codelists"), policy=request.get("policy"),
+            max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES),
+            history=self.store.history(d.agb, d.branch, before=d.id), rule_files=files,
+        )
+        records = DeliveryRecords(path, std, self.pm)
+        slip = records.packing_slip()
+        reports = Reports(self.store, self.pm, request)
+        reports.add(result)
+        kept = dict(
+            packing_slip=slip, reports=reports.kept,
+            counts={"records": result.records, "findings": result.severity_counts()},
+            validation={**d.validation, **self._validated_with(files, result)},
+        )
+        late = receipt.technical(result.findings) + receipt.packing_slip(result.findings, rulebook(
+            self.pm, std, files=files))
+        if late:
+            self.store.update_delivery(d.id, **kept)
+            return self._reject(d, late)
+        if result.assessment == "negative":
+            self.store.update_delivery(d.id, status="assessed_negative", assessment="negative", processed_at=_now(),
+                                       **kept)
+            return
+        if d.phase != "production":  # connect phase: validated and reported, never imported
+            self.store.update_delivery(d.id, status="accepted", assessment="positive", processed_at=_now(), **kept)
+            self._fix_settings(d, std, slip)
+            return
+        self.store.update_delivery(d.id, status="accepted", assessment="positive", processed_at=None, **kept)
+        self._import(d, std, records, result, reports)
+
+    def _import(self, d: Delivery, std, records: DeliveryRecords, result: ValidationResult, reports) -> None:
+        """Full load in one transaction (store.full_load); then the import and quality reports."""
+        previous = PreviousRecords(self.store.records(d.agb, d.branch))
+        imported = self.store.full_load(d.id, previous.watch(iter(records)))
+        reports.add(ImportReport(
+            delivery=d.name, provider=f"{d.agb} {d.branch}", files=records.file_imports(imported, previous),
+            timestamp=_now(), standard=result.standard, phase=d.phase, versions=result.versions,
+            codelists=result.codelists, warnings=result.warnings,
+        ))
+        reports.add(quality_view(result, std.policy(result.policy)))
+        self.store.update_delivery(d.id, reports=reports.kept, processed_at=_now())
+
+    def _reject(self, d: Delivery, reasons: list[Finding], discard: bool = True) -> None:
+        """Rejected at receipt; GA §4.3.2: the provider's later deliveries already queued go with it."""
+        if discard:
+            why = f"ZIP-DISCARDED: {ZIP_LEVEL['ZIP-DISCARDED']} ({d.name} was rejected at receipt)"
+            self.store.discard_after(d.id, why)
+        self.store.update_delivery(d.id, status="rejected", reasons=[receipt.as_reason(f) for f in reasons],
+                                   processed_at=_now())
+
+    def _fix_settings(self, d: Delivery, std, slip: dict[str, str]) -> None:
+        """The first positive connect delivery (of a standard's release) fixes the provider's settings."""
+        settings = self.store.provider_settings(d.agb, d.branch)
+        if settings is None or settings.standard != std.id:
+            self.store.fix_provider_settings(d.agb, d.branch, std.id, slip.get(SOFTWARE_SUPPLIER),
+                                             slip.get(SOFTWARE_PACKAGE), delivery_id=d.id)
+
+    def _validated_with(self, files, result: ValidationResult) -> dict:
+        """The rules files (kept as blobs) and codelist releases, to re-validate with later."""
+        return {
+            "rules": [{"file": f.name, "sha256": self.store.put_blob(Path(f))} for f in files],
+            "codelists": [{"name": c.name, "release": c.release.isoformat() if c.release else None,
+                           "source": c.source} for c in result.codelists],
+            "policy": result.policy, "disval": __version__,
+        }
+
+
+
+class Reports:
+    """Renders reports in the requested formats and keeps each in the store, by content hash."""
+
+    def __init__(self, store: DeliveryStore, pm, request: dict):
+        self.store = store
+        available = formats_by_name(pm)  # a format the submitter had but this process lacks is left out
+        self.formats = [available[f] for f in request.get("formats") or DEFAULT_FORMATS if f in available]
+        self.options = ReportOptions(max_examples=request.get("max_examples", DEFAULT_MAX_EXAMPLES))
+        self.kept: dict[str, str] = {}
+
+    def add(self, report) -> None:
+        """Render `report` in every requested format that writes its kind, and keep it."""
+        kind, stem = report_kind(report), default_stem(report)
+        for fmt in self.formats:
+            if kind in fmt.kinds:
+                self.kept[f"{stem}.{fmt.extension}"] = self.store.put_blob(fmt.render(report, self.options))
+
+
+def write_stored_reports(store: DeliveryStore, reports: dict[str, str], output_dir: Path) -> list[Path]:
+    """Write the kept reports (file name -> sha256) into `output_dir`; return the paths."""
+    paths = []
+    for name, sha256 in reports.items():
+        path = Path(output_dir) / name
+        write_atomically(path, store.read_blob(sha256))
+        paths.append(path)
+    return paths
+
+
+def outcome(store: DeliveryStore, d: Delivery) -> SubmitOutcome:
+    """What became of a delivery, from the store alone (whichever process processed it)."""
+    if d.status == "queued":
+        raise UsageError(f"delivery {d.id} ({d.name}) is still queued: its processing did not finish")
+    discarded = []
+    if d.status == "rejected" and d.agb is not None:
+        discarded = [x.name for x in store.deliveries(d.agb, d.branch, statuses=("discarded",))
+                     if any(r.startswith("ZIP-DISCARDED") and f"({d.name} " in r for r in x.reasons)]
+    return SubmitOutcome(
+        delivery=d.id, name=d.name, agb=d.agb, branch=d.branch, phase=d.phase, status=d.status,
+        receipt="rejected" if d.status in ("rejected", "discarded") else "accepted",
+        reasons=[receipt.from_reason(r) for r in d.reasons], assessment=d.assessment, imported=dict(d.imported),
+        discarded=discarded, reports=dict(d.reports),
+    )
+
+
+def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: str | None = None) -> ValidationResult:
+    """Validate a kept delivery again, with the rules files it was validated with and its codelist source.
+
+    The rules come from the store (kept with the delivery when it was
+    validated); the codelists from the same source, where the release is
+    chosen by the delivery's date as before (`codelists` names another source,
+    e.g. when the old one moved). A release that differs from the one used
+    then is a warning in the result. The rules that need history are not
+    evaluated: the provider's records have been replaced since.
+    """
+    pm = pm or get_plugin_manager()
+    d = store.delivery(delivery_id)
+    if d is None:
+        raise UsageError(f"there is no delivery {delivery_id} in {store.url}")
+    kept = d.validation.get("rules")
+    if not kept:
+        raise UsageError(f"delivery {d.id} ({d.name}, {d.status}) was never validated: no rules of its time are kept")
+    std = _standard(pm, d)
+    request = d.validation.get("request", {})
+    with tempfile.TemporaryDirectory(prefix="disval-revalidate-") as tmp:
+        files = []
+        for n, rules in enumerate(kept):  # a directory each: two rules files may share a name
+            path = Path(tmp, "rules", str(n), rules["file"])
+            path.parent.mkdir(parents=True)
+            path.write_bytes(store.read_blob(rules["sha256"]))
+            files.append(path)
+        result = validate(
+            store.save_blob(d.sha256, Path(tmp) / d.name), pm=pm, standard=std.id,
+            codelists=codelists or request.get("codelists"), policy=request.get("policy"),
+            max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES), rule_files=tuple(files),
+        )
+    then = {c["name"]: c["release"] for c in d.validation.get("codelists", [])}
+    for c in result.codelists:
+        release = c.release.isoformat() if c.release else None
+        if c.name in then and then[c.name] != release:
+            result.warnings.append(f"codelist {c.name}: release {release} was used now, {then[c.name]} when the "
+                                   f"delivery was validated on {d.started_at or d.submitted_at:%Y-%m-%d}")
+    return result
+
+
+def _standard(pm, d: Delivery):
+    """The standard a kept delivery was received under."""
+    known = standards(pm)
+    if d.standard not in known:
+        raise UsageError(f"delivery {d.id} ({d.name}) follows {d.standard}, which no installed plugin declares")
+    return known[d.standard]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)

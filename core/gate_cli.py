@@ -1,0 +1,274 @@
+"""The gate's commands: providers, submit, deliveries, revalidate, report.
+
+Every command takes `--store URL` (else DISVAL_STORE, else an SQLite file in
+the user's data directory). Exit codes of `disval submit`: 0 accepted (and, in
+production, imported), 1 rejected at receipt or assessed negative, 2 could not
+run; a problem is one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from .gate import DEFAULT_FORMATS, revalidate, submit_many, write_stored_reports
+from .pipeline import UsageError
+from .plugins import get_plugin_manager
+from .reports import ReportOptions, formats_by_name, write_atomically
+from .store import StoreError, default_store_url, open_store
+
+
+def add_gate_commands(subparsers) -> None:
+    """Register `provider`, `submit`, `deliveries`, `revalidate` and `report` with the `disval` parser."""
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--store", metavar="URL", help="sqlite:///PATH or postgresql://USER@HOST/DB "
+                       "(default: $DISVAL_STORE, else an SQLite file in the user's data directory)")
+
+    provider = subparsers.add_parser("provider", help="register and manage the providers that deliver")
+    actions = provider.add_subparsers(title="actions", metavar="ACTION")
+    add = actions.add_parser("add", parents=[store], help="register a provider (AGB code + instelling volgnr)")
+    _provider_args(add)
+    add.add_argument("--user", required=True, help="the NZa user name (gebruikersnaam, 3341) it delivers with")
+    add.add_argument("--name", default="", help="the provider's name")
+    add.set_defaults(func=_guarded(_provider_add))
+    listing = actions.add_parser("list", parents=[store], help="list the registered providers")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.set_defaults(func=_guarded(_provider_list))
+    off = actions.add_parser("deactivate", parents=[store], help="the provider may no longer deliver")
+    _provider_args(off)
+    off.add_argument("--on", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="the account is invalid from this day (rule 1819; default today)")
+    off.set_defaults(func=_guarded(_provider_deactivate))
+    on = actions.add_parser("activate", parents=[store], help="a deactivated provider may deliver again")
+    _provider_args(on)
+    on.set_defaults(func=_guarded(_provider_activate))
+    notice = actions.add_parser("notify-software-change", parents=[store],
+                                help="register a new software supplier or package (lifts rules 1812/1813)")
+    _provider_args(notice)
+    notice.add_argument("--supplier", help="the new software supplier (3339)")
+    notice.add_argument("--package", help="the new software package (3334)")
+    notice.set_defaults(func=_guarded(_provider_notice))
+    provider.set_defaults(func=lambda args: _usage(provider))
+
+    sub = subparsers.add_parser("submit", parents=[store], help="deliver zips to the gate: receipt, validation, import")
+    sub.add_argument("deliveries", nargs="+", type=Path, metavar="ZIP", help="delivery zips")
+    sub.add_argument("--codelists", metavar="DIR", help="codelist source (default: the standard's shipped lists)")
+    sub.add_argument("--policy", help="blocking policy (default: the standard's default)")
+    sub.add_argument("--format", choices=("text", "json"), default="text",
+                     help="how to print the outcome: a line per delivery, or one JSON object per delivery")
+    sub.add_argument("--report-formats", default=",".join(DEFAULT_FORMATS), metavar="F,F",
+                     help="formats of the reports kept with each delivery (default: json,text)")
+    sub.add_argument("--output-dir", type=Path, help="also write the reports into this directory")
+    sub.set_defaults(func=_guarded(_submit))
+
+    history = subparsers.add_parser("deliveries", parents=[store],
+                                    help="a provider's deliveries and what became of them")
+    _provider_args(history)
+    history.add_argument("--format", choices=("text", "json"), default="text")
+    history.set_defaults(func=_guarded(_deliveries))
+
+    again = subparsers.add_parser("revalidate", parents=[store],
+                                  help="validate a kept delivery again with the rules and codelists of its time")
+    again.add_argument("delivery", type=int, metavar="ID", help="the delivery's id (see 'disval deliveries')")
+    again.add_argument("--codelists", metavar="DIR", help="another codelist source, if the old one moved")
+    again.add_argument("--format", default="text", help="report format (see 'disval plugins')")
+    again.add_argument("-o", "--output", type=Path, help="write the report to this file")
+    again.set_defaults(func=_guarded(_revalidate))
+
+    report = subparsers.add_parser("report", parents=[store], help="list or write the reports kept with a delivery")
+    report.add_argument("delivery", type=int, metavar="ID")
+    report.add_argument("name", nargs="?", help="the report's file name; without it, list them")
+    report.add_argument("-o", "--output", type=Path, help="write it to this file (default: stdout)")
+    report.add_argument("--output-dir", type=Path, help="write every report of the delivery into this directory")
+    report.set_defaults(func=_guarded(_report))
+
+
+def _provider_args(p) -> None:
+    p.add_argument("agb", metavar="AGB", help="AGB code (zorgaanbiedercode), 8 digits")
+    p.add_argument("branch", metavar="II", help="instelling volgnr DIS, 2 digits")
+
+
+def _guarded(command):
+    """Open the store for `command`; a store or database problem is exit 2 with one line on stderr."""
+    def run(args) -> int:
+        try:
+            store = open_store(args.store or default_store_url())
+        except Exception as exc:
+            return _failed(exc)
+        try:
+            return command(args, store)
+        except Exception as exc:
+            return _failed(exc)
+        finally:
+            store.close()
+    return run
+
+
+def _store_failures() -> tuple[type[BaseException], ...]:
+    """StoreError, and the database drivers' own errors (a lost connection, a full disk)."""
+    failures: tuple[type[BaseException], ...] = (StoreError, sqlite3.Error)
+    psycopg = sys.modules.get("psycopg")  # loaded only when a PostgreSQL store was opened
+    return failures + ((psycopg.Error,) if psycopg is not None else ())
+
+
+def _failed(exc: Exception) -> int:
+    """Exit 2 with one line for a store failure; anything else goes on to `disval`'s own handling."""
+    if not isinstance(exc, _store_failures()):
+        raise exc
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"disval: {message}", file=sys.stderr)
+    return 2
+
+
+def _usage(parser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+# ---------------------------------------------------------------- providers
+
+
+def _provider_add(args, store) -> int:
+    p = store.add_provider(args.agb, args.branch, args.user, args.name)
+    print(f"registered {p.agb} {p.branch} ({p.name or 'no name'}), user {p.username}")
+    return 0
+
+
+def _provider_list(args, store) -> int:
+    rows = []
+    for p in store.providers():
+        s = store.provider_settings(p.agb, p.branch)
+        rows.append({"agb": p.agb, "branch": p.branch, "user": p.username, "name": p.name, "active": p.active,
+                     "deactivated_on": p.deactivated_at.isoformat() if p.deactivated_at else None,
+                     "phase": "production" if s else "connect", "standard": s and s.standard,
+                     "supplier": s and s.supplier, "package": s and s.package})
+    if args.format == "json":
+        print(json.dumps({"providers": rows}, ensure_ascii=False, indent=2))
+    else:
+        print(tabulate([[r["agb"], r["branch"], r["user"], r["name"], "yes" if r["active"] else "no", r["phase"],
+                         r["standard"] or "", r["supplier"] or "", r["package"] or ""] for r in rows],
+                       headers=["agb", "ii", "user", "name", "active", "phase", "standard", "supplier", "package"]))
+    return 0
+
+
+def _provider_deactivate(args, store) -> int:
+    p = store.deactivate_provider(args.agb, args.branch, args.on)
+    print(f"deactivated {p.agb} {p.branch}; its account is invalid from {p.deactivated_at}")
+    return 0
+
+
+def _provider_activate(args, store) -> int:
+    p = store.activate_provider(args.agb, args.branch)
+    print(f"activated {p.agb} {p.branch}")
+    return 0
+
+
+def _provider_notice(args, store) -> int:
+    if not (args.supplier or args.package):
+        raise UsageError("say what changes: --supplier, --package or both")
+    n = store.notify_software_change(args.agb, args.branch, args.supplier, args.package)
+    print(f"registered a software change for {n.agb} {n.branch} at {n.noticed_at:%Y-%m-%d %H:%M:%S} UTC")
+    return 0
+
+
+# ---------------------------------------------------------------- submit and after
+
+
+def _submit(args, store) -> int:
+    pm = get_plugin_manager()
+    formats = [f.strip() for f in args.report_formats.split(",") if f.strip()]
+    outcomes = submit_many(args.deliveries, store, pm=pm, codelists=args.codelists, policy=args.policy,
+                           output_dir=args.output_dir, formats=formats)
+    for o in outcomes:
+        if args.format == "json":
+            print(json.dumps(o.as_dict(), ensure_ascii=False))
+            continue
+        verdict = (f"rejected at receipt: {'; '.join(f'{r.rule} {r.message}' for r in o.reasons)}"
+                   if o.receipt == "rejected" else f"{o.status}, assessed {o.assessment}")
+        imported = ", ".join(f"{n} {file}" for file, n in o.imported.items())
+        print(f"{o.name} (delivery {o.delivery}): {verdict}" + (f"; imported {imported}" if imported else ""))
+        for name in o.discarded:
+            print(f"  discarded with it: {name}")
+    return max(o.exit_code for o in outcomes)
+
+
+def _deliveries(args, store) -> int:
+    if store.provider(args.agb, args.branch) is None and not store.deliveries(args.agb, args.branch):
+        raise UsageError(f"provider {args.agb} {args.branch} is not registered and has no deliveries")
+    rows = [_delivery_row(d) for d in store.deliveries(args.agb, args.branch)]
+    if args.format == "json":
+        print(json.dumps({"provider": {"agb": args.agb, "branch": args.branch}, "deliveries": rows},
+                         ensure_ascii=False, indent=2))
+        return 0
+    table = [[r["id"], r["name"], r["phase"], r["status"], r["assessment"] or "",
+              " ".join(f"{k}={v}" for k, v in r["findings"].items()), sum(r["imported"].values()) or "",
+              _short_time(r["submitted_at"]), _short_time(r["processed_at"]), len(r["reports"])] for r in rows]
+    print(tabulate(table, headers=["id", "name", "phase", "status", "assessment", "findings", "imported",
+                                   "submitted", "processed", "reports"]))
+    for r in rows:
+        for reason in r["reasons"]:
+            print(f"{r['id']}: {reason}")
+    return 0
+
+
+def _delivery_row(d) -> dict:
+    return {
+        "id": d.id, "name": d.name, "phase": d.phase, "status": d.status, "assessment": d.assessment,
+        "reasons": d.reasons, "records": d.counts.get("records", {}), "findings": d.counts.get("findings", {}),
+        "imported": d.imported, "submitted_at": d.submitted_at.isoformat(),
+        "started_at": d.started_at.isoformat() if d.started_at else None,
+        "processed_at": d.processed_at.isoformat() if d.processed_at else None,
+        "sha256": d.sha256, "reports": d.reports,
+    }
+
+
+def _short_time(value: str | None) -> str:
+    return value[:19].replace("T", " ") if value else ""
+
+
+def _revalidate(args, store) -> int:
+    pm = get_plugin_manager()
+    fmt = formats_by_name(pm).get(args.format)
+    if fmt is None:
+        raise UsageError(f"unknown report format {args.format!r}; available: {', '.join(sorted(formats_by_name(pm)))}")
+    result = revalidate(args.delivery, store, pm=pm, codelists=args.codelists)
+    data = fmt.render(result, ReportOptions())
+    if args.output:
+        write_atomically(args.output, data)
+    elif fmt.binary:
+        raise UsageError(f"the {fmt.name} format is binary; write it with -o FILE")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    then = store.delivery(args.delivery).assessment
+    print(f"delivery {args.delivery}: assessed {then or 'not at all'} then, {result.assessment} now", file=sys.stderr)
+    return 0 if result.assessment == "positive" else 1
+
+
+def _report(args, store) -> int:
+    d = store.delivery(args.delivery)
+    if d is None:
+        raise UsageError(f"there is no delivery {args.delivery}")
+    if args.output_dir:
+        for path in write_stored_reports(store, d.reports, args.output_dir):
+            print(path)
+        return 0
+    if args.name is None:
+        for name in d.reports:
+            print(name)
+        return 0
+    if args.name not in d.reports:
+        raise UsageError(f"delivery {d.id} has no report {args.name!r}; it has {', '.join(d.reports) or 'none'}")
+    data = store.read_blob(d.reports[args.name])
+    if args.output:
+        write_atomically(args.output, data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
