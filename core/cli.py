@@ -18,7 +18,7 @@ from .language.compiler import ACTIVE
 from .language.parser import RuleError
 from .pipeline import ENGINES, UsageError, choose_standard, rulebook, standards, validate
 from .plugins import get_plugin_manager
-from .reports import ReportOptions, formats_by_name, write_atomically, write_reports
+from .reports import ReportOptions, emit, formats_by_name, write_reports
 
 DEFAULT_MAX_FINDINGS = 1000
 
@@ -120,15 +120,7 @@ def _validate(args) -> int:
         for path in write_reports(result, formats, args.output_dir, options, pm=pm):
             print(path, file=sys.stderr)
     else:
-        fmt = available[formats[0]]
-        data = fmt.render(result, options)
-        if args.output:
-            write_atomically(args.output, data)
-        elif fmt.binary:
-            raise UsageError(f"the {fmt.name} format is binary; write it with -o FILE")
-        else:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+        emit(available[formats[0]], result, options, args.output)
     return 0 if result.assessment == "positive" else 1
 
 

@@ -19,7 +19,7 @@ from tabulate import tabulate
 from .gate import DEFAULT_FORMATS, revalidate, submit_many, write_stored_reports
 from .pipeline import UsageError
 from .plugins import get_plugin_manager
-from .reports import ReportOptions, formats_by_name, write_atomically
+from .reports import ReportOptions, emit, formats_by_name, write_atomically
 from .store import StoreError, default_store_url, open_store
 
 
@@ -237,14 +237,7 @@ def _revalidate(args, store) -> int:
     if fmt is None:
         raise UsageError(f"unknown report format {args.format!r}; available: {', '.join(sorted(formats_by_name(pm)))}")
     result = revalidate(args.delivery, store, pm=pm, codelists=args.codelists)
-    data = fmt.render(result, ReportOptions())
-    if args.output:
-        write_atomically(args.output, data)
-    elif fmt.binary:
-        raise UsageError(f"the {fmt.name} format is binary; write it with -o FILE")
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    emit(fmt, result, ReportOptions(), args.output)
     then = store.delivery(args.delivery).assessment
     print(f"delivery {args.delivery}: assessed {then or 'not at all'} then, {result.assessment} now", file=sys.stderr)
     return 0 if result.assessment == "positive" else 1

@@ -8,6 +8,7 @@ Every format shows the same content, decided once in `report_view.py`.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,3 +139,15 @@ def write_reports(
     for path, data in zip(paths, rendered):
         write_atomically(path, data)
     return paths
+
+
+def emit(fmt: ReportFormat, report: Any, options: ReportOptions, output: Path | None = None) -> None:
+    """Write one rendered report to `output` (atomically), or to stdout when it is text."""
+    data = fmt.render(report, options)
+    if output:
+        write_atomically(output, data)
+    elif fmt.binary:
+        raise ValueError(f"the {fmt.name} format is binary; write it with -o FILE")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
