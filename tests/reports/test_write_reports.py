@@ -83,3 +83,17 @@ def test_quality_and_import_reports_get_their_own_names(tmp_path, pm, result, im
     paths = write_reports(import_report, ["text", "csv"], tmp_path, ReportOptions(), pm)
     assert [p.name for p in paths] == ["DIS_GBG_OHW_PROD_010_94001234_00_20180301_01.import.txt",
                                        "DIS_GBG_OHW_PROD_010_94001234_00_20180301_01.import.csv"]
+
+
+def test_written_reports_get_the_usual_permissions(tmp_path):
+    """A report is a file to hand on: readable as any file the user creates, not owner-only like a temp file."""
+    import os
+
+    from disval.core.reports import write_atomically
+
+    umask = os.umask(0o022)
+    try:
+        write_atomically(tmp_path / "r.json", b"{}")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
