@@ -9,7 +9,6 @@ import lark
 import pytest
 from contrib_packages import ROOT
 
-from disval.core import hookspecs
 from disval.core.language.compiler import compile_text
 from disval.core.plugins import get_plugin_manager
 from disval.plugins.ga_ohw_gbg import standard as ga_standard

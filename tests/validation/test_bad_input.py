@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from planting import (
-    BT, GZ, PB, TRAJECTS, counted, found, join_records, plant, read_members, run_cli, set_fields, split_records,
+    BT, GZ, PB, TRAJECTS, found, join_records, plant, read_members, run_cli, set_fields, split_records,
     write_zip,
 )
 

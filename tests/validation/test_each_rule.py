@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from disval.plugins.ga_ohw_gbg import standard
 
 from planting import (
     BT, CREATED, GZ, NOT_DECIDABLE, PB, PROFILES, TRAJECTS, Clean, counted, edit_member, found, join_records, plant,
-    read_members, run_cli, set_fields, split_records, write_zip,
+    run_cli, set_fields, split_records, write_zip,
 )
 
 LONELY = "a traject that no zorgprofiel refers to"
