@@ -21,7 +21,7 @@ from .engine.reference import ReferenceEngine
 from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
 from .history import History
 from .language import compiler as c
-from .plugins import get_plugin_manager
+from .plugins import by_name, get_plugin_manager
 from .reader import Delivery, Limits, RecordChunk, RecordReader, open_delivery
 from .standard import Standard
 
@@ -37,13 +37,10 @@ class UsageError(Exception):
 
 def standards(pm) -> dict[str, Standard]:
     """Every standard the installed plugins declare, by id."""
-    out: dict[str, Standard] = {}
-    for group in pm.hook.disval_standards():
-        for std in group or ():
-            if std.id in out:
-                raise UsageError(f"two plugins declare standard {std.id}")
-            out[std.id] = std
-    return out
+    try:
+        return by_name(pm.hook.disval_standards(), "a standard named", key=lambda std: std.id)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def choose_standard(pm, delivery_name: str, wanted: str | None = None) -> Standard:

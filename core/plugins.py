@@ -40,3 +40,15 @@ def get_plugin_manager(extra: tuple = (), load_entry_points: bool = True) -> plu
         pm.register(plugin)
     pm.check_pending()
     return pm
+
+
+def by_name(groups, what: str, key=lambda item: item.name) -> dict:
+    """Flatten the lists a collecting hook returned into {name: item}; two plugins naming one item is an error."""
+    out: dict = {}
+    for group in groups:
+        for item in group or ():
+            name = key(item)
+            if name in out:
+                raise ValueError(f"two plugins provide {what} {name!r}")
+            out[name] = item
+    return out

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .findings import ValidationResult
+from .plugins import by_name
 from .processing_reports import ImportReport, QualityReport
 
 
@@ -70,13 +71,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def formats_by_name(pm) -> dict[str, ReportFormat]:
     """Every report format the installed plugins provide, by name."""
-    out: dict[str, ReportFormat] = {}
-    for group in pm.hook.disval_report_formats():
-        for fmt in group or ():
-            if fmt.name in out:
-                raise ValueError(f"two plugins provide a report format named {fmt.name!r}")
-            out[fmt.name] = fmt
-    return out
+    return by_name(pm.hook.disval_report_formats(), "a report format named")
 
 
 # ---------------------------------------------------------------- writing several formats at once

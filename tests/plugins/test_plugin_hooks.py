@@ -51,7 +51,7 @@ def test_hook_disval_standards():
         def disval_standards(self):
             return [ga_standard()]
 
-    with pytest.raises(UsageError, match="two plugins declare standard GA-OHW-GBG-1.0"):
+    with pytest.raises(UsageError, match="two plugins provide a standard named .GA-OHW-GBG-1.0."):
         standards(_pm(Clash()))
 
 
