@@ -94,13 +94,11 @@ def _column_raw(col: c.Col, ctx: Context):
 def _empty(col: c.Col, ctx: Context):
     raw_of = _column_raw(col, ctx)
 
-    def get(b):
-        return _cached(b, ("empty", col), lambda: _slip_or(raw_of(b), columns.empty, lambda: np.zeros(1, bool)))
-    return get
+    def compute(b):
+        raw = raw_of(b)
+        return np.zeros(1, bool) if raw is None else columns.empty(raw)  # None: no usable packing slip
 
-
-def _slip_or(raw, fn, missing):
-    return missing() if raw is None else fn(raw)
+    return lambda b: _cached(b, ("empty", col), lambda: compute(b))
 
 
 def _decoded(col: c.Col, ctx: Context, kind: str):

@@ -61,14 +61,6 @@ class RuleBook:
     rules: tuple[CompiledRule, ...]
     sources: tuple[str, ...] = ()
 
-    def for_file(self, name: str, kind: str) -> list[CompiledRule]:
-        """Active rules of one kind that report on file `name`."""
-        return [r for r in self.rules if r.kind == kind and r.file == name and r.status == ACTIVE]
-
-    def of_kind(self, kind: str) -> list[CompiledRule]:
-        """Rules of one kind, whatever their status."""
-        return [r for r in self.rules if r.kind == kind]
-
     @property
     def codelists(self) -> set[str]:
         """Every codelist an active rule needs."""
@@ -132,7 +124,7 @@ class _Compiler:
         if rule.not_applicable:
             return CompiledRule(rule, self._kind_of(v), NOT_APPLICABLE, file=self._file_hint(v),
                                 subject=self._subject_hint(v), reason=rule.not_applicable)
-        if isinstance(v, ast.HISTORY_FORMS):
+        if rule.needs_store:
             fields = [self._field(f) for f in self._history_fields(v)]
             return CompiledRule(rule, HISTORY, NEEDS_STORE, file=fields[0].file, subject=fields[0],
                                 reason="needs the delivery store (earlier deliveries or the customer registry)")
