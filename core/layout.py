@@ -31,8 +31,9 @@ class Field:
     mandatory: str = "O"
     key: str = ""
     codelists: tuple[str, ...] = ()
-    reference: str = ""
+    reference: str = ""  # an external register the GA names (AGB, KvK), for people
     identifying: bool = False
+    references: str = ""  # DDID of the key field this foreign key refers to (GA: FK), "" if none
 
     @property
     def start(self) -> int:
@@ -54,6 +55,7 @@ class FileLayout:
     fields: tuple[Field, ...]
     key: tuple[str, ...] = ()
     packing_slip: bool = False
+    status_flag: str = ""  # DDID of the status vlag (' ' new or changed, 'V' deleted), "" for full loads
 
     @property
     def record_length(self) -> int:
@@ -140,6 +142,7 @@ def load_layout(path: Path) -> Layout:
                 codelists=tuple(raw.get("codelist", ())),
                 reference=raw.get("reference", ""),
                 identifying=bool(raw.get("identifying", False)),
+                references=str(raw.get("references", "")),
             )
             _check_field(path, fld)
             fields.append(fld)
@@ -155,11 +158,24 @@ def load_layout(path: Path) -> Layout:
                 fields=tuple(fields),
                 key=tuple(fdata.get("key", ())),
                 packing_slip=bool(fdata.get("packing_slip", False)),
+                status_flag=str(fdata.get("status_flag", "")),
             )
         )
     absent = tuple(AbsentAttribute(str(a["ddid"]), a["name"], a["file"]) for a in data.get("absent", []))
     absent_files = {a["name"]: str(a.get("key", "")) for a in data.get("absent_files", [])}
-    return Layout(files=tuple(files), absent=absent, absent_files=absent_files)
+    layout = Layout(files=tuple(files), absent=absent, absent_files=absent_files)
+    _check_links(path, layout)
+    return layout
+
+
+def _check_links(path, layout: Layout) -> None:
+    """Foreign keys must name a delivered field; a status flag must be a field of its own file."""
+    for f in layout.files:
+        for fld in f.fields:
+            if fld.references and layout.field(fld.references) is None:
+                raise LayoutError(f"{path}: field {fld.ddid} references {fld.references}, which no file delivers")
+        if f.status_flag and f.status_flag not in {fld.ddid for fld in f.fields}:
+            raise LayoutError(f"{path}: {f.name} declares status flag {f.status_flag}, which is not one of its fields")
 
 
 def _check_field(path, fld: Field) -> None:
