@@ -81,10 +81,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _command_modules():
-    """Commands that live with their own module (generate, the delivery gate)."""
+    """Commands that live with their own module (generate, ga import, the delivery gate)."""
     from .generate import add_generate_command
+    from .workbook.command import add_ga_commands
 
     yield add_generate_command
+    yield add_ga_commands
     try:
         from .gate_cli import add_gate_commands
     except ImportError:

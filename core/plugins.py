@@ -12,6 +12,7 @@ hookimpl = pluggy.HookimplMarker("disval")
 # Built-in behaviour, each a plugin module like any third-party one.
 DEFAULT_PLUGINS = (
     "disval.plugins.ga_ohw_gbg",
+    "disval.plugins.ga_dbc_ggz",
     "disval.plugins.codelists_dir",
     "disval.plugins.fixed_width",
     "disval.plugins.reports.text",

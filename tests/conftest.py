@@ -110,3 +110,15 @@ def store_url(request, tmp_path):
     yield f"{parts.scheme}://{parts.netloc}/{name}" + (f"?{parts.query}" if parts.query else "")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def nza_dir() -> Path:
+    """The real NZa publications (../shared/nza beside the repository, or DISVAL_NZA_DIR); skips when absent.
+
+    They are read from there and never copied into the repository (see that directory's README).
+    """
+    path = Path(os.environ.get("DISVAL_NZA_DIR") or Path(__file__).resolve().parents[1] / ".." / "shared" / "nza")
+    if not path.is_dir():
+        pytest.skip(f"the NZa publications are not at {path} (set DISVAL_NZA_DIR to where they are)")
+    return path.resolve()

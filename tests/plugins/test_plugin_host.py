@@ -42,7 +42,7 @@ def test_the_core_calls_every_hook(hook_calls, ga_delivery, tmp_path, capsys, mo
     monkeypatch.setenv("DISVAL_STORE", f"sqlite:///{tmp_path / 'store.db'}")
     assert main(["validate", str(ga_delivery), "--format", "json"]) == 0
     assert main(["validate", str(ga_delivery), "--format", "text,json", "--output-dir", str(tmp_path)]) == 0
-    assert main(["rules"]) == 0
+    assert main(["rules", "--standard", "GA-OHW-GBG-1.0"]) == 0
     assert main(["plugins"]) == 0
     try:
         from disval.core.store import open_store

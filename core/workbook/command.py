@@ -1,0 +1,96 @@
+"""`disval ga import WORKBOOK --out DIR`: a standard's layout and mechanical rules from an NZa GA workbook."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .layout_toml import LayoutNote, layout_data, render_layout
+from .sheet import GaWorkbook, WorkbookError, read_workbook
+
+LAYOUT_FILE = "layout.toml"
+
+
+@dataclass
+class ImportResult:
+    """What `import_workbook` wrote, and what it could not derive."""
+
+    workbook: GaWorkbook
+    name: str  # the rules file's stem, e.g. ga_dbc_ggz_9_0
+    written: list[Path] = field(default_factory=list)
+    notes: list[LayoutNote] = field(default_factory=list)
+    derived: dict = field(default_factory=dict)  # number -> rule source text
+    underived: list = field(default_factory=list)  # (validation, reason)
+
+
+def standard_name(workbook: Path) -> str:
+    """A file-name stem for the standard: 'GA DBC-GGZ 9.0v1.0.xlsx' -> 'ga_dbc_ggz_9_0'."""
+    m = re.match(r"GA\s+(.+?)\s*(\d+)\.(\d+)", Path(workbook).stem, re.IGNORECASE)
+    if not m:
+        return re.sub(r"[^a-z0-9]+", "_", Path(workbook).stem.lower()).strip("_") or "standard"
+    words = re.sub(r"[^a-z0-9]+", "_", m.group(1).lower()).strip("_")
+    return f"ga_{words}_{m.group(2)}_{m.group(3)}"
+
+
+def import_workbook(workbook: Path, out: Path, name: str | None = None) -> ImportResult:
+    """Read `workbook` and write its layout (and, see `derive`, rules and the underived table) into `out`."""
+    wb = read_workbook(workbook)
+    name = name or standard_name(workbook)
+    result = ImportResult(wb, name)
+    data, result.notes = layout_data(wb)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    header = (f"{_title(workbook)}: every file and attribute, imported by `disval ga import` from the NZa's\n"
+              f"machine-readable workbook {Path(workbook).name}. Regenerate it; do not edit it by hand.")
+    path = out / LAYOUT_FILE
+    path.write_text(render_layout(data, result.notes, header), encoding="utf-8")
+    result.written.append(path)
+    return result
+
+
+def _title(workbook: Path) -> str:
+    m = re.match(r"(GA\s+.+?\s*\d+\.\d+)", Path(workbook).stem, re.IGNORECASE)
+    return m.group(1) if m else Path(workbook).stem
+
+
+# ---------------------------------------------------------------- command line
+
+
+def add_ga_commands(subparsers) -> argparse.ArgumentParser:
+    """Register `disval ga import` on an argparse subparsers object."""
+    ga = subparsers.add_parser("ga", help="work with NZa GA publications (import a machine-readable workbook)")
+    sub = ga.add_subparsers(title="ga commands", metavar="COMMAND")
+    imp = sub.add_parser(
+        "import", help="write a standard's layout, mechanical rules and the table of what is left from a GA workbook",
+        description="Read an NZa machine-readable GA workbook (xlsx) and write, into --out: layout.toml (every "
+                    "file and attribute), NAME.rules (every validation the workbook makes mechanical) and "
+                    "underived.md (every validation number left to write by hand, with its GA text).",
+    )
+    imp.add_argument("workbook", type=Path, help="the NZa GA workbook (.xlsx)")
+    imp.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory to write into")
+    imp.add_argument("--name", metavar="NAME", help="stem of the rules file (default from the workbook's name, "
+                                                    "e.g. ga_dbc_ggz_9_0)")
+    imp.set_defaults(func=_run_import)
+    ga.set_defaults(func=lambda args: (ga.print_help(), 2)[1])
+    return imp
+
+
+def _run_import(args) -> int:
+    if not args.workbook.is_file():
+        print(f"disval ga import: error: {args.workbook}: no such file", file=sys.stderr)
+        return 2
+    try:
+        result = import_workbook(args.workbook, args.out, args.name)
+    except WorkbookError as exc:
+        print(f"disval ga import: error: {exc}", file=sys.stderr)
+        return 2
+    wb = result.workbook
+    print(f"{wb.source}: {len(wb.files)} files, {sum(len(f.attributes) for f in wb.files)} attributes, "
+          f"{len(wb.validations)} validation numbers")
+    for note in result.notes:
+        print(f"  note {note.ddid}: {note.text}")
+    for path in result.written:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,72 @@
+"""GA DBC-GGZ 9.0 v1.0: the NZa standard for the monthly DIS deliveries of GGZ DBC's (valid from 15 April 2019).
+
+The layout (`layout.toml`) and the rules of every mechanical validation
+(disval.rules `ga_dbc_ggz_9_0.rules`) are written by `disval ga import` from the
+NZa's machine-readable workbook; the rest is written by hand in
+`ga_dbc_ggz_9_0_hand.rules`. Zip naming (§6.2.1) and what identifies a patient
+are declared below. No codelists are shipped: give the NZa's GGZ lists with
+`--codelists DIR`.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from disval.core.layout import load_layout
+from disval.core.plugins import hookimpl
+from disval.core.standard import DIS_POLICY, Standard, ZipNaming
+
+STANDARD_ID = "GA-DBC-GGZ-9.0"
+RULE_FILES = ("ga_dbc_ggz_9_0.rules", "ga_dbc_ggz_9_0_hand.rules")
+HERE = Path(__file__).parent
+
+NAMING = ZipNaming(
+    # DIS_GGZ_DBC_<PROD|TEST>_090_<AGB 8>_<ii>_<eejjmmdd>_<vv>.zip (§6.2.1); any three-digit version is
+    # accepted so that a rule can report a delivery made under another GA version.
+    pattern=re.compile(
+        r"DIS_GGZ_DBC_(?P<phase>PROD|TEST)_(?P<version>\d{3})_(?P<provider>\d{8})_(?P<branch>\d{2})"
+        r"_(?P<created>\d{8})_(?P<sequence>\d{2})\.zip"
+    ),
+    claims=re.compile(r"DIS_GGZ_DBC_.*", re.IGNORECASE),
+    phases={"PROD": "production", "TEST": "test"},
+    part_types={
+        "phase": "AN", "version": "AN", "provider": "AN", "branch": "AN", "created": "D",
+        "sequence": "AN", "name": "AN", "ga_version": "AN",
+    },
+    # 1536 Versienummer GA is NN.N in the packing slip (GA 9.0 -> "09.0"), NNN in the zip name ("090").
+    derived=lambda parts: {"ga_version": f"{parts['version'][:2]}.{parts['version'][2:]}"},
+)
+
+# What identifies a patient (GA §2.2: the PVM removes or pseudonymises these before delivery), and the
+# koppelnummer that ties a patient's records together: reports mask them unless asked.
+IDENTIFYING = (
+    "1432", "1453", "1527",  # Koppelnummer (PATIENT, ZORGTRAJECT, OVERIGE_VERRICHTING)
+    "1433", "1434", "1436", "1437", "1439",  # names, prefixes, initials
+    "1440", "1441", "1442",  # postcode, house number and addition
+    "1444",  # date of birth
+    "1446",  # burgerservicenummer
+)
+
+
+@lru_cache(maxsize=1)
+def standard() -> Standard:
+    """The GA DBC-GGZ 9.0 standard."""
+    rules = resources.files("disval.rules")
+    return Standard(
+        id=STANDARD_ID,
+        title="GA DBC-GGZ 9.0 v1.0 (NZa, DIS DBC-GGZ)",
+        version="1.0",
+        layout=load_layout(HERE / "layout.toml"),
+        rule_files=tuple(Path(str(rules.joinpath(name))) for name in RULE_FILES),
+        naming=NAMING,
+        policies={"dis": DIS_POLICY},
+        default_policy="dis",
+        identifying=IDENTIFYING,
+    )
+
+
+@hookimpl
+def disval_standards():
+    return [standard()]
