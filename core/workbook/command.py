@@ -7,10 +7,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tabulate import tabulate
+
+from .derive import Derived, Underived, derive, render_hand_header, render_rules, render_underived
 from .layout_toml import LayoutNote, layout_data, render_layout
 from .sheet import GaWorkbook, WorkbookError, read_workbook
 
 LAYOUT_FILE = "layout.toml"
+UNDERIVED_FILE = "underived.md"
 
 
 @dataclass
@@ -21,8 +25,8 @@ class ImportResult:
     name: str  # the rules file's stem, e.g. ga_dbc_ggz_9_0
     written: list[Path] = field(default_factory=list)
     notes: list[LayoutNote] = field(default_factory=list)
-    derived: dict = field(default_factory=dict)  # number -> rule source text
-    underived: list = field(default_factory=list)  # (validation, reason)
+    derived: list[Derived] = field(default_factory=list)
+    underived: list[Underived] = field(default_factory=list)
 
 
 def standard_name(workbook: Path) -> str:
@@ -35,7 +39,11 @@ def standard_name(workbook: Path) -> str:
 
 
 def import_workbook(workbook: Path, out: Path, name: str | None = None) -> ImportResult:
-    """Read `workbook` and write its layout (and, see `derive`, rules and the underived table) into `out`."""
+    """Read `workbook` and write into `out`: layout.toml, NAME.rules, underived.md, and NAME_hand.rules if absent.
+
+    The hand-written rules file is only created (with a header listing the numbers it must define),
+    never overwritten: it holds a person's work.
+    """
     wb = read_workbook(workbook)
     name = name or standard_name(workbook)
     result = ImportResult(wb, name)
@@ -44,10 +52,34 @@ def import_workbook(workbook: Path, out: Path, name: str | None = None) -> Impor
     out.mkdir(parents=True, exist_ok=True)
     header = (f"{_title(workbook)}: every file and attribute, imported by `disval ga import` from the NZa's\n"
               f"machine-readable workbook {Path(workbook).name}. Regenerate it; do not edit it by hand.")
-    path = out / LAYOUT_FILE
-    path.write_text(render_layout(data, result.notes, header), encoding="utf-8")
-    result.written.append(path)
+    title = _title(workbook)
+    _write(result, out / LAYOUT_FILE, render_layout(data, result.notes, header))
+    result.derived, result.underived = derive(wb)
+    rules_header = (f"{title}: every validation the NZa workbook {Path(workbook).name} makes mechanical,\n"
+                    f"written by `disval ga import`. Regenerate it; do not edit it by hand: the numbers it could not\n"
+                    f"derive are in {UNDERIVED_FILE} and belong in {name}_hand.rules.")
+    _write(result, out / f"{name}.rules", render_rules(wb, result.derived, rules_header))
+    _write(result, out / UNDERIVED_FILE, render_underived(result.underived, title))
+    hand = out / f"{name}_hand.rules"
+    if not hand.exists():
+        _write(result, hand, render_hand_header(result.underived, title, name))
     return result
+
+
+def _write(result: ImportResult, path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    result.written.append(path)
+
+
+def _by_type(validations) -> str:
+    counts: dict[str, int] = {}
+    for v in validations:
+        counts[v.type] = counts.get(v.type, 0) + 1
+    return ", ".join(f"{t} {n}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _title(workbook: Path) -> str:
@@ -91,6 +123,11 @@ def _run_import(args) -> int:
           f"{len(wb.validations)} validation numbers")
     for note in result.notes:
         print(f"  note {note.ddid}: {note.text}")
+    print(f"derived {len(result.derived)} rules ({_by_type(v.validation for v in result.derived)}); "
+          f"{len(result.underived)} numbers left to write by hand ({_by_type(u.validation for u in result.underived)}):")
+    print(tabulate([[u.validation.number, u.validation.type, u.validation.severity, _short(u.validation.text),
+                     _short(u.reason, 60)] for u in result.underived],
+                   headers=["number", "type", "sev", "GA text", "why not derived"]))
     for path in result.written:
         print(f"wrote {path}")
     return 0

@@ -42,7 +42,7 @@ def test_hook_disval_standards():
             return [other]
 
     pm = _pm(Plugin())
-    assert set(standards(pm)) == {"GA-OHW-GBG-1.0", "GA-OHW-GBG-1.0-COPY"}
+    assert set(standards(pm)) == {"GA-OHW-GBG-1.0", "GA-DBC-GGZ-9.0", "GA-OHW-GBG-1.0-COPY"}
     assert choose_standard(pm, "COPY_1.zip") is other
     assert choose_standard(pm, "DIS_GBG_OHW_TEST_010_94001234_00_20180201_01.zip").id == "GA-OHW-GBG-1.0"
 

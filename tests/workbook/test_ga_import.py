@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
+from importlib import resources
 
 import pytest
 
@@ -112,3 +114,72 @@ def test_a_workbook_of_another_shape_is_named_with_its_row(tmp_path, capsys):
     wb.save(path)
     assert main(["ga", "import", str(path), "--out", str(tmp_path / "o")]) == 2
     assert "no 'Bestandsnaam:' block found" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the derived rules
+
+
+def test_the_imported_rules_are_the_shipped_rules(imported):
+    _, out = imported
+    shipped = resources.files("disval.rules").joinpath("ga_dbc_ggz_9_0.rules").read_text(encoding="utf-8")
+    assert (out / "ga_dbc_ggz_9_0.rules").read_text(encoding="utf-8") == shipped
+
+
+def test_every_number_is_derived_or_in_the_table_once(imported):
+    result, out = imported
+    derived = [d.validation.number for d in result.derived]
+    left = [u.validation.number for u in result.underived]
+    assert len(set(derived)) == len(derived) and not set(derived) & set(left)
+    assert set(derived) | set(left) == set(result.workbook.validations)
+    table = (out / "underived.md").read_text(encoding="utf-8")
+    for u in result.underived:
+        assert f"| {u.validation.number} | {u.validation.type} |" in table
+    # The hand-written file starts out listing exactly the numbers it has to define.
+    header = (out / "ga_dbc_ggz_9_0_hand.rules").read_text(encoding="utf-8")
+    listed = {w for line in header.splitlines() for w in line.replace(":", " ").split() if w.isdigit()}
+    assert set(left) <= listed and not set(derived) & listed
+
+
+def test_only_the_mechanical_types_are_derived_and_never_pvm_texts(imported):
+    result, _ = imported
+    assert {d.validation.type for d in result.derived} <= {"V", "M", "S", "UK", "FK", "R"}
+    assert not [d for d in result.derived if d.validation.text.startswith("PVM")]
+    reasons = {u.validation.number: u.reason for u in result.underived}
+    assert "composite" in reasons["553"]  # 1432 + 1430 + 1431 is niet uniek
+    assert "composite key" in reasons["373"]  # 1453 not in PATIENT.txt, whose key is three fields
+    assert "parent record" in reasons["2318"]  # peildatum 1465 is in DBC_TRAJECT.txt
+    assert "YYYYMM" in reasons["1217"]
+
+
+def test_each_derived_rule_says_what_its_text_says(imported):
+    result, _ = imported
+    rules = {d.validation.number: d for d in result.derived}
+    assert rules["568"].violation == "1449 is empty"  # 1449 Zorgtrajectnummer is niet gevuld
+    assert rules["563"].violation == "1451 is not a date"
+    assert rules["578"].violation == "1542 is not a number"
+    assert rules["1554"].violation == "1431 does not match 'NN'"
+    assert rules["2097"].violation == "4136 not in ('J', 'N')"  # pattern 'J' of 'N' of [spatie]
+    assert rules["571"].violation == "1450 not in ('V')"  # [spatie] of 'V'
+    assert rules["452"].violation == "count(ZORGTRAJECT.txt) != 1543"
+    assert rules["1302"].violation == "record length of DBC_TRAJECT.txt is wrong"
+    assert rules["394"].violation == "1464 not in file ZORGTRAJECT.txt"
+    assert rules["402"].violation == "1462 is not unique"
+    assert rules["465"].violation == "1492 not in CL_BEROEP_GGZ or CL_HOOFDBEROEPEN_GGZ at 1491"
+    assert rules["534"].violation == "1534 != zip.provider"
+    assert rules["551"].violation == "1430 != 1534"
+    assert " until 2014-12-31 " in rules["2236"].source()  # Geldig t/m 31-12-2014
+    assert " from 2008-01-01 " in rules["597"].source()
+
+
+def test_the_shipped_standard_compiles_every_derived_rule(capsys):
+    assert main(["rules", "--standard", "GA-DBC-GGZ-9.0", "--format", "json"]) == 0
+    rules = json.loads(capsys.readouterr().out)["rules"]
+    derived = [r for r in rules if r["type"] in {"V", "M", "S", "UK", "FK", "R"}]
+    assert derived and all(r["status"] == "active" for r in derived)
+    assert len({r["rule"] for r in rules}) == len(rules)
+
+
+def test_the_shipped_table_of_underived_numbers_is_current(imported):
+    _, out = imported
+    assert (out / "underived.md").read_text(encoding="utf-8") == \
+        (ga_dbc_ggz.HERE / "underived.md").read_text(encoding="utf-8")
