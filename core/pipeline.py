@@ -22,7 +22,7 @@ from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, Rul
 from .history import History
 from .language import compiler as c
 from .plugins import by_name, get_plugin_manager
-from .reader import Delivery, Limits, RecordChunk, RecordReader, open_delivery
+from .reader import Delivery, Limits, RecordChunk, RecordReader, open_delivery, zip_finding
 from .standard import Standard
 
 ENGINES = {"columnar": ColumnarEngine, "reference": ReferenceEngine}
@@ -58,7 +58,28 @@ def choose_standard(pm, delivery_name: str, wanted: str | None = None) -> Standa
     if not known:
         raise UsageError("no standard is installed")
     names = ", ".join(s.id for s in (claiming or known.values()))
-    raise UsageError(f"cannot tell which standard {delivery_name} follows; choose one with --standard ({names})")
+    error = UnclaimedName if not claiming else UsageError
+    raise error(f"cannot tell which standard {delivery_name} follows; choose one with --standard ({names})")
+
+
+class UnclaimedName(UsageError):
+    """No installed standard's zip naming claims the name, and several are installed."""
+
+
+def unclaimed_result(path: Path, known: dict[str, Standard]) -> ValidationResult:
+    """The negative assessment of a zip whose name no installed standard claims: one ZIP-NAME finding.
+
+    With one standard installed such a zip is validated under it (its ZIP-NAME finding says the same);
+    with several, none of their rules can be chosen, so the name is all there is to report.
+    """
+    detail = (f"geen van de geïnstalleerde standaarden herkent deze naam: {', '.join(known)}; "
+              "kies er een met --standard")
+    finding = zip_finding("ZIP-NAME", value=path.name, detail=detail)
+    return ValidationResult(
+        delivery=path.name, standard="", standard_title="", policy="", assessment="negative", records={},
+        findings=[finding], counts={"ZIP-NAME": 1}, rules=[], not_evaluated=[],
+        versions={"disval": __version__, "standard": "", "rules": ""},
+    )
 
 
 _BOOKS: dict[tuple, c.RuleBook] = {}
@@ -109,7 +130,12 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    std = choose_standard(pm, path.name, standard)
+    try:
+        std = choose_standard(pm, path.name, standard)
+    except UnclaimedName:
+        result = unclaimed_result(path, standards(pm))
+        pm.hook.disval_validation_finished(result=result)
+        return result
     book = rulebook(pm, std, extra_rules, rule_files)
     try:
         blocking = std.policy(policy)

@@ -31,7 +31,7 @@ def test_rules_text_is_a_table_with_a_summary(capsys):
 def test_a_broken_extra_rules_file_is_one_located_error(tmp_path, capsys):
     bad = tmp_path / "org.rules"
     bad.write_text("3226 > 3233 => ERR 9001 BR \"typo\"\n", encoding="utf-8")
-    assert main(["rules", "--rules", str(bad)]) == 2
+    assert main(["rules", "--standard", "GA-OHW-GBG-1.0", "--rules", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"disval: {bad}:1:1: error: unknown field 3226")
     assert "Traceback" not in err

@@ -125,7 +125,7 @@ def test_disval_plugins_text_names_formats_and_standards(capsys):
     out = capsys.readouterr().out
     assert "disval.plugins.fixed_width" in out and "disval_record_reader" in out
     assert "report formats: " in out and "json" in out
-    assert "standards: GA-OHW-GBG-1.0" in out
+    assert "standards: GA-DBC-GGZ-9.0, GA-OHW-GBG-1.0" in out
 
 
 def test_installed_plugins_are_loaded_from_the_entry_point_group(installed):
