@@ -23,9 +23,9 @@ from planting import (
 LOCAL, CENTRAL = b"PK\x03\x04", b"PK\x01\x02"
 
 
-def check(path, exit_code: int = 1) -> dict:
+def check(path, exit_code: int = 1, *options: str) -> dict:
     """Validate through the CLI; no traceback, the expected exit code; return the JSON report."""
-    done = run_cli("validate", str(path), "--format", "json", "--max-findings", "0")
+    done = run_cli("validate", str(path), "--format", "json", "--max-findings", "0", *options)
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == exit_code, done.stderr
     return json.loads(done.stdout)
@@ -207,7 +207,6 @@ def test_unpacked_total_over_the_limit(clean):
     "DIS_GBG_OHW_TEST_010_94001234_00_20180231_01.zip",  # no such date
     "DIS_GBG_OHW_TEST_010_94001234_00_20180201_1.zip",
     "dis_gbg_ohw_test_010_94001234_00_20180201_01.zip",
-    "delivery.zip",
 ])
 def test_wrongly_named_zip(name, clean, tmp_path):
     """The name breaks §6.2.1: ZIP-NAME, and 1807 since the packing slip names another zip (the real
@@ -215,6 +214,16 @@ def test_wrongly_named_zip(name, clean, tmp_path):
     report = check(write_zip(tmp_path / name, clean.members))
     assert where(report) == {("ZIP-NAME", None, None), ("1807", PB, 1)}
     assert report["delivery"] == name
+
+
+def test_a_name_no_standard_claims_is_zip_name_alone(clean, tmp_path):
+    """With several standards installed, a name none of them claims cannot choose the rules: the
+    assessment is negative with one ZIP-NAME finding that names the standards; --standard chooses."""
+    report = check(write_zip(tmp_path / "delivery.zip", clean.members))
+    assert where(report) == {("ZIP-NAME", None, None)}
+    assert "GA-OHW-GBG-1.0" in report["findings"][0]["message"]
+    chosen = check(write_zip(tmp_path / "again" / "delivery.zip", clean.members), 1, "--standard", "GA-OHW-GBG-1.0")
+    assert where(chosen) == {("ZIP-NAME", None, None), ("1807", PB, 1)}
 
 
 def test_empty_zip(clean, tmp_path):
