@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .generate import COMPRESSLEVEL
+from .synthetic import COMPRESSLEVEL
 
 Transform = Callable[[Iterator[bytes]], "Iterable[bytes] | None"]
 
@@ -61,9 +61,10 @@ def plant_fault(zip_path, out_path, file: str, line: int, ddid: str, raw_value: 
     or a record that does not exist, is a ValueError.
     """
     if standard is None:
-        from .generate import _default_standard
+        from .generate import _standard
+        from .plugins import get_plugin_manager
 
-        standard = _default_standard()
+        standard = _standard(get_plugin_manager(), None)
     layout = standard.layout.file(file)
     if layout is None:
         raise ValueError(f"standard {standard.id} has no file {file}")
@@ -119,5 +120,5 @@ def _copy(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     new.compress_type = info.compress_type
     new.create_system = info.create_system
     new.external_attr = info.external_attr
-    new._compresslevel = COMPRESSLEVEL  # see disval.core.generate._member
+    new._compresslevel = COMPRESSLEVEL  # see disval.core.synthetic.member
     return new

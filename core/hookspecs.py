@@ -16,6 +16,10 @@ Built-in behaviour is registered through these same hooks (see
 and, when the gate processes a delivery, before all of these:
 
     disval_store                -> where providers, deliveries and imported records are kept
+
+and, when `disval generate` writes a synthetic delivery:
+
+    disval_delivery_generator   -> how deliveries of a standard are made (first result wins)
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .codelists import CodelistProvider
     from .findings import ValidationResult
+    from .generate import DeliveryGenerator
     from .layout import FileLayout
     from .reader import RecordReader
     from .reports import ReportFormat
@@ -122,4 +127,18 @@ def disval_store(url: str) -> "DeliveryStore | None":
     handle. firstresult: stops at the first non-None result; the built-in SQLite
     (`sqlite:///`) and PostgreSQL (`postgresql://`) stores are `trylast`, so an installed
     plugin can take over a scheme.
+    """
+
+
+# ---------------------------------------------------------------- tooling: synthetic deliveries
+
+
+@hookspec(firstresult=True)
+def disval_delivery_generator(standard: "Standard") -> "DeliveryGenerator | None":
+    """Return the generator of valid synthetic deliveries of `standard`, or None if this plugin has none.
+
+    Called by `disval generate` and `disval.core.generate.generate_delivery`, once per delivery. The
+    generator knows what the standard's fields mean (dates, keys, codes) and writes a zip that passes
+    every rule; see `disval.core.generate.DeliveryGenerator`. firstresult: stops at the first non-None
+    result; the built-in standards answer for their own id and are `trylast`, so an installed plugin wins.
     """

@@ -55,3 +55,12 @@ def standard() -> Standard:
 @hookimpl
 def disval_standards():
     return [standard()]
+
+
+@hookimpl(trylast=True)
+def disval_delivery_generator(standard):
+    if standard.id != STANDARD_ID:
+        return None
+    from .generate import OhwGenerator
+
+    return OhwGenerator()

@@ -55,6 +55,10 @@ class EveryHook:
     def disval_store(self, url):
         self.calls.append(("disval_store", url))
 
+    @hookimpl
+    def disval_delivery_generator(self, standard):
+        self.calls.append(("disval_delivery_generator", standard.id))
+
 
 def test_the_hooks_fire_in_this_order_during_validate_and_report_writing(ga_delivery, tmp_path):
     plugin = EveryHook()

@@ -199,3 +199,34 @@ def test_hook_disval_store(tmp_path):
         close()
     with pytest.raises(store_module.StoreError, match="no store plugin handles"):
         store_module.open_store("gopher://nowhere", pm=pm)
+
+
+# ---------------------------------------------------------------- tooling
+
+
+def test_hook_disval_delivery_generator(tmp_path):
+    from disval.core.generate import GeneratorSize, generate_delivery
+
+    made = []
+
+    class Plugin:
+        @hookimpl
+        def disval_delivery_generator(self, standard):
+            class OneLine:
+                sizes = {"lines": GeneratorSize(1, "lines")}
+                default_created = dt.date(2018, 3, 1)
+
+                def generate(self, path_or_dir, standard, *, sizes, created, **rest):
+                    made.append((standard.id, sizes, created, rest["codelists"] is not None))
+                    return path_or_dir / "made.zip"
+
+            return OneLine()
+
+    pm = _pm(Plugin())
+    assert generate_delivery(tmp_path, pm=pm, lines=3) == tmp_path / "made.zip"
+    assert made == [("GA-OHW-GBG-1.0", {"lines": 3}, dt.date(2018, 3, 1), True)]
+    with pytest.raises(ValueError, match="takes lines, not trajects"):
+        generate_delivery(tmp_path, pm=pm, trajects=3)
+    # Without the plugin the built-in generator answers, for its own standard only.
+    real = generate_delivery(tmp_path, pm=_pm(), trajects=2, profiles=2)
+    assert real.name.startswith("DIS_GBG_OHW_TEST_010_") and real.is_file()

@@ -44,6 +44,7 @@ def test_the_core_calls_every_hook(hook_calls, ga_delivery, tmp_path, capsys, mo
     assert main(["validate", str(ga_delivery), "--format", "text,json", "--output-dir", str(tmp_path)]) == 0
     assert main(["rules", "--standard", "GA-OHW-GBG-1.0"]) == 0
     assert main(["plugins"]) == 0
+    assert main(["generate", "--trajects", "1", "--profiles", "1", "-o", str(tmp_path / "gen")]) == 0
     try:
         from disval.core.store import open_store
     except ImportError:  # the delivery store is not part of this checkout
