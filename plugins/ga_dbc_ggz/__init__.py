@@ -9,7 +9,9 @@ are declared below. No codelists are shipped: give the NZa's GGZ lists with
 """
 from __future__ import annotations
 
+import dataclasses
 import re
+import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -50,10 +52,37 @@ IDENTIFYING = (
 )
 
 
+def codelist_declarations() -> dict[str, dict]:
+    """{GA codelist name: its declaration in codelists.toml (file, and key/begin/end where not the usual)}."""
+    return tomllib.loads((HERE / "codelists.toml").read_text(encoding="utf-8"))["codelists"]
+
+
+def _codelist_specs() -> dict:
+    """The declarations as `Standard.codelists` takes them, where this disval has codelist declarations.
+
+    `CodelistSpec` (disval.core.codelists) arrives with the real-codelist work of issue 9; until then
+    the standard names its lists as the headers do and the declarations wait in codelists.toml.
+    """
+    try:
+        from disval.core.codelists import CodelistSpec
+    except ImportError:
+        return {}
+    out = {}
+    for name, raw in codelist_declarations().items():
+        raw = dict(raw)
+        if "key" in raw:
+            raw["key"] = tuple(raw["key"])
+        out[name] = CodelistSpec(name=name, **raw)
+    return out
+
+
 @lru_cache(maxsize=1)
 def standard() -> Standard:
     """The GA DBC-GGZ 9.0 standard."""
     rules = resources.files("disval.rules")
+    extra = {}
+    if "codelists" in {f.name for f in dataclasses.fields(Standard)}:
+        extra["codelists"] = _codelist_specs()
     return Standard(
         id=STANDARD_ID,
         title="GA DBC-GGZ 9.0 v1.0 (NZa, DIS DBC-GGZ)",
@@ -64,9 +93,19 @@ def standard() -> Standard:
         policies={"dis": DIS_POLICY},
         default_policy="dis",
         identifying=IDENTIFYING,
+        **extra,
     )
 
 
 @hookimpl
 def disval_standards():
     return [standard()]
+
+
+@hookimpl(trylast=True)
+def disval_delivery_generator(standard):
+    if standard.id != STANDARD_ID:
+        return None
+    from .generate import GgzGenerator
+
+    return GgzGenerator()
