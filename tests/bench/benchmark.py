@@ -2,6 +2,7 @@
 
     python tests/bench/benchmark.py              # 100k, 1M and 4M profiles (a few minutes)
     python tests/bench/benchmark.py --quick      # 100k only
+    python tests/bench/benchmark.py --ggz 1M [--codelists DIR]   # a GA DBC-GGZ 9.0 delivery instead
 
 For each size it generates (seeded, with `disval generate`) a clean delivery,
 a variant with about 1% faulty records and one in which every record violates
@@ -66,6 +67,32 @@ def generate(out: Path, trajects: int, profiles: int) -> Path:
     return Path(path)
 
 
+def generate_ggz(out: Path, records: int) -> Path:
+    cmd = [sys.executable, "-m", "disval.core.cli", "generate", "--standard", "GA-DBC-GGZ-9.0", "--records",
+           str(records), "--seed", "2026", "-o", str(out)]
+    path = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    return Path(path)
+
+
+def ggz(size: str, work: Path, runs: int, codelists: str | None) -> list[list[str]]:
+    """Decompress-only against validate for a clean GA DBC-GGZ 9.0 delivery of `size` activity records."""
+    import zipfile
+
+    from disval.plugins.ga_dbc_ggz import standard
+
+    clean = generate_ggz(work / f"ggz-{size}", SIZES[size][1])
+    layout = standard().layout
+    with zipfile.ZipFile(clean) as zf:
+        records = sum(i.file_size // (layout.file(i.filename).record_length + 2) for i in zf.infolist())
+    base, base_rss = median_run([sys.executable, "-c", DECOMPRESS, str(clean)], runs)
+    cmd = [sys.executable, "-m", "disval.core.cli", "validate", str(clean), "--format", "json", "--no-progress"]
+    wall, rss = median_run(cmd + (["--codelists", codelists] if codelists else []), runs)
+    what = f"GGZ {size} activities ({records:,} records)"
+    return [[what, "decompress only", f"{base:.2f}", "1.00", f"{records / base:,.0f}", f"{base_rss >> 20}"],
+            [what, f"disval validate, clean{'' if codelists else ', no codelists'}", f"{wall:.2f}",
+             f"{wall / base:.2f}", f"{records / wall:,.0f}", f"{rss >> 20}"]]
+
+
 def faulty(clean: Path, out: Path, share: float) -> Path:
     """A copy in which `share` of the profile records get a fault (negative minutes, unknown code or a
     bad date); with share 1 every record of both files violates a rule (every traject's 4046 too)."""
@@ -96,7 +123,18 @@ def main() -> int:
     parser.add_argument("--sizes", default=None, help="comma-separated: 100k,1M,4M")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--keep", type=Path, help="keep the generated deliveries in this directory")
+    parser.add_argument("--ggz", metavar="SIZE", help="time a GA DBC-GGZ 9.0 delivery of SIZE activity records "
+                                                      "(100k, 1M, 4M) instead")
+    parser.add_argument("--codelists", metavar="DIR", help="with --ggz: the codelists to validate against")
     args = parser.parse_args()
+    if args.ggz:
+        work = args.keep or Path(tempfile.mkdtemp(prefix="disval-bench-"))
+        rows = ggz(args.ggz, work, args.runs, args.codelists)
+        print(tabulate(rows, headers=["size", "what", "wall s", "x decompress", "records/s", "peak RSS MB"]))
+        if not args.keep:
+            import shutil
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     sizes = ["100k"] if args.quick else (args.sizes.split(",") if args.sizes else list(SIZES))
     work = args.keep or Path(tempfile.mkdtemp(prefix="disval-bench-"))
     rows, one_m = [], None
