@@ -143,7 +143,9 @@ class _Codes:
                     if found is None:
                         raise ValueError(f"codelist {name} is not in {self.source.describe()}")
                     lists.append(found)
-                self._cache[key] = syn.CodePicker(fld, lists, self.days, accept or (lambda code: True))
+                wanted = accept or (lambda code: True)
+                self._cache[key] = syn.CodePicker(fld, lists, self.days,
+                                                  lambda code: wanted(code) and _for_ggz(lists, code))
         return self._cache[key]
 
     def activity(self, ddid: str, soort: str):
@@ -153,8 +155,7 @@ class _Codes:
         lists = [self.source.codelist(n, self.created) for n in self.layout.field(ddid).codelists]
 
         def of_kind(code):
-            kinds = {(getattr(row, "attributes", None) or {}).get("soort") for cl in lists if cl
-                     for row in cl.entries.get(code, ())}
+            kinds = _values(lists, code, "soort")
             return kinds == {None} or soort in kinds
 
         return self.picker(ddid, f"{ddid}:{soort}", of_kind)
@@ -172,6 +173,18 @@ class _Codes:
                         if len(part) == 3 and part.isdigit():
                             groups.add(part)
         return syn.FixedCodes(fld, sorted(groups) or FALLBACK_CODES["hoofdgroep"])
+
+
+def _values(lists, code: str, column: str) -> set:
+    """The values a column has in the rows of `code` (None where the list carries no such column)."""
+    return {(getattr(row, "attributes", None) or {}).get(column) for cl in lists if cl
+            for row in cl.entries.get(code, ())}
+
+
+def _for_ggz(lists, code: str) -> bool:
+    """Whether a code serves the GGZ: branche-indicatie 0 (GGZ and FZ) or 1 (GGZ only), not 2 (FZ only)."""
+    kinds = _values(lists, code, "branche_indicatie")
+    return None in kinds or bool(kinds & {"0", "1"})
 
 
 def _patients(file, first, n, plan, parts):

@@ -50,6 +50,6 @@ def write_codelists(directory: Path) -> Path:
             prefix = name.lower()
         header = "|".join(f"{prefix}_{c}" for c in ("begindatum", "einddatum", "code", "selecteerbaar"))
         rows = [f"20100101|99991231|{code}|{sel}" for code, sel in codes]
-        (directory / f"20190101 cl {list_name} vTEST.txt").write_text("\n".join([header, *rows]) + "\n",
+        (directory / f"20190101 cl {list_name} v20190101.txt").write_text("\n".join([header, *rows]) + "\n",
                                                                      encoding="iso-8859-1")
     return directory

@@ -118,3 +118,21 @@ def test_an_empty_delivery_has_empty_files_and_zero_counts(tmp_path):
     [slip] = records(path, "PAKBON.txt")
     assert all(int(slip[d]) == 0 for d in ("1542", "1543", "1544", "1546", "1550"))
     assert validate(path).assessment == "positive"
+
+
+def test_with_the_nzas_own_codelists_it_passes_every_derived_rule(nza_dir, tmp_path):
+    import dataclasses
+    from importlib import resources
+
+    from disval.core.language.parser import parse_rules
+    from disval.core.standard import Standard
+
+    if "codelists" not in {f.name for f in dataclasses.fields(Standard)}:
+        pytest.skip("reading the NZa's GGZ lists by the GA's names needs codelist declarations (Standard.codelists)")
+    lists = nza_dir / "codelijsten-ggz-2019"
+    path = generate_delivery(tmp_path, standard=STANDARD, records=3000, seed=11, codelists=lists)
+    result = validate(path, codelists=str(lists))
+    text = resources.files("disval.rules").joinpath("ga_dbc_ggz_9_0.rules").read_text(encoding="utf-8")
+    derived = {r.number for r in parse_rules(text, source="ga_dbc_ggz_9_0.rules")}
+    assert not {n: c for n, c in result.counts.items() if n in derived}
+    assert {"410", "465", "508", "511"}.isdisjoint(r.rule for r in result.not_evaluated)
