@@ -5,9 +5,9 @@ zorgprofiel) of the four GZP files; patients, zorgtrajecten, DBC-trajecten,
 nevendiagnoses and overige verrichtingen follow in proportion. Every record
 refers to a parent that exists, and the dates nest: a zorgtraject begins
 before its DBC's, its DBC's follow one another and end before the creation
-date, each activity lies within its DBC. PATIENT.txt is written as it leaves
-the PVM (GA §2.2): names, initials, BSN and house number removed, the
-postcode cut to its four digits.
+date, each activity lies within its DBC. PATIENT.txt is written as the
+provider gives it to the PVM (GA §2.2), which is what disval validates: names,
+initials, a BSN that passes the 11-proef, a Dutch postcode and house number.
 
 Codes come from the codelists `--codelists` gives, drawn valid on the date
 they are used at; without codelists a few fixed codes are written, and the
@@ -29,6 +29,11 @@ ACTIVITY_FILES = (  # file, share of the activity records, activiteitsoort in CL
     ("GELEVERD_ZORGPROFIEL_VERBLIJFSDAGEN.txt", 4, "Verblijfsdag"),
     ("GELEVERD_ZORGPROFIEL_VERRICHTINGEN.txt", 6, "Verrichting"),
 )
+# Activiteitnummers are unique across the four files (GA 1357/1358: "binnen de totale aanlevering").
+ACTIVITY_PREFIX = {"Tijdschrijven": b"TS", "Dagbesteding": b"DB", "Verblijfsdag": b"VB", "Verrichting": b"VR"}
+SURNAMES = [("Jansen", ""), ("Vries", "de"), ("Bakker", ""), ("Visser", ""), ("Berg", "van den"), ("Smit", ""),
+            ("Meijer", ""), ("Dijk", "van"), ("Mulder", ""), ("Bos", "")]
+INITIALS = ["A.", "J.M.", "P.", "H.J.", "M.", "E.C.", "W."]
 # Written when no codelist source is given: codes of the NZa's 2019 GGZ lists.
 FALLBACK_CODES = {
     "CL_ZORGTYPE_GGZ": ["101", "106", "107"], "CL_CIRCUIT_GGZ": ["1", "2", "3"],
@@ -195,11 +200,40 @@ def _patients(file, first, n, plan, parts):
     syn.put_text(rows, f["1430"], parts["provider"])
     syn.put_text(rows, f["1431"], parts["branch"])
     syn.put_id(rows, f["1432"], b"K", index + 1, 12)
-    syn.put(rows, f["1440"], syn.digits(rng.integers(1000, 10000, n), 4))  # the PVM keeps 4 positions
+    name = rng.integers(0, len(SURNAMES), n)
+    syn.put(rows, f["1433"], _texts(f["1433"], [s for s, _ in SURNAMES])[name])
+    syn.put(rows, f["1434"], _texts(f["1434"], [p for _, p in SURNAMES])[name])
+    syn.put_text(rows, f["1435"], "2")  # naam_1 is the patient's own name
+    syn.put(rows, f["1439"], _texts(f["1439"], INITIALS)[rng.integers(0, len(INITIALS), n)])
+    postcode = np.concatenate([syn.digits(rng.integers(1000, 10000, n), 4),
+                               rng.integers(ord("A"), ord("Z") + 1, (n, 2)).astype(np.uint8)], axis=1)
+    syn.put(rows, f["1440"], postcode)
+    syn.put_number(rows, f["1441"], rng.integers(1, 300, n))
     syn.put_text(rows, f["1443"], "NL")
-    syn.put_digits(rows, f["1444"], syn.yyyymmdd(plan.created - rng.integers(19 * 365, 80 * 365, n)))
+    # Adults: GA 2324 warns for a DBC that begins before the 18th birthday.
+    syn.put_digits(rows, f["1444"], syn.yyyymmdd(plan.created - rng.integers(21 * 365, 80 * 365, n)))
     syn.put_number(rows, f["1445"], rng.integers(1, 3, n))
+    syn.put(rows, f["1446"], _bsn(rng, n))
     return rows
+
+
+def _texts(fld, texts: list[str]) -> np.ndarray:
+    """Each text padded to the field, as rows of a byte matrix to index."""
+    return np.frombuffer(b"".join(syn.fixed(fld, t).encode("iso-8859-1") for t in texts),
+                         dtype=np.uint8).reshape(len(texts), fld.length)
+
+
+def _bsn(rng, n: int) -> np.ndarray:
+    """Burgerservicenummers that pass the 11-proef: 9*d1 + 8*d2 + ... + 2*d8 - d9 is a multiple of 11."""
+    digits = rng.integers(0, 10, (n, 9))
+    digits[:, 0] = rng.integers(1, 10, n)
+    while True:
+        check = (digits[:, :8] * np.arange(9, 1, -1)).sum(axis=1) % 11
+        bad = check == 10  # no digit makes these pass: draw their eighth digit again
+        digits[:, 8] = np.where(bad, 0, check)
+        if not bad.any():
+            return (digits + ord("0")).astype(np.uint8)
+        digits[bad, 7] = rng.integers(0, 10, int(bad.sum()))
 
 
 def _zorgtrajecten(file, first, n, plan, codes):
@@ -239,7 +273,8 @@ def _dbcs(file, first, n, plan, codes):
     syn.put_number(rows, f["1471"], tariff)
     rows[:, f["1472"].start] = rng.choice(np.frombuffer(b"JN", dtype=np.uint8), n)
     syn.put_text(rows, f["1473"], "100001")
-    syn.put_text(rows, f["1474"], "100001000101")
+    # GA 2068: positions 10-12 of the prestatiecode repeat positions 4-6 of the productgroepcode.
+    syn.put_text(rows, f["1474"], "100001000001")
     syn.put_text(rows, f["1475"], "000101")
     syn.put_number(rows, f["1476"], tariff)
     syn.put_number(rows, f["1477"], tariff)
@@ -259,7 +294,7 @@ def _activities(file, first, n, plan, codes, soort):
     when = plan.within(begin, end)
     index = np.arange(first, first + n, dtype=np.int64)
     syn.put_id(rows, by_name["dbc-trajectnummer"], b"DBC", dbc + 1, 12)
-    syn.put_id(rows, by_name["activiteitnummer"], soort[:2].upper().encode(), index + 1, 12)
+    syn.put_id(rows, by_name["activiteitnummer"], ACTIVITY_PREFIX[soort], index + 1, 12)
     code = by_name["activiteitcode"]
     syn.put(rows, code, codes.activity(code.ddid, soort).draw(rng, when))
     if soort == "Verblijfsdag":

@@ -75,10 +75,13 @@ def test_every_reference_has_its_parent_and_the_dates_nest(delivery):
     assert {r["1527"] for r in records(delivery, "OVERIGE_VERRICHTING.txt")} <= patients
 
 
-def test_the_patient_file_is_as_the_pvm_leaves_it(delivery):
+def test_the_patient_file_is_as_the_provider_gives_it_to_the_pvm(delivery):
     for p in records(delivery, "PATIENT.txt"):
-        assert not (p["1433"] + p["1439"] + p["1446"] + p["1441"]).strip()  # names, initials, BSN, house number
-        assert p["1440"][:4].isdigit() and p["1440"][4:] == "  "
+        assert p["1433"].strip() and not p["1433"].startswith(" ") and p["1439"].strip()  # name, initials
+        assert p["1435"] == "2" and p["1443"] == "NL"
+        assert p["1440"][:4].isdigit() and p["1440"][0] != "0" and p["1440"][4:].isalpha()  # 9999XX
+        bsn = [int(c) for c in p["1446"]]
+        assert len(bsn) == 9 and sum(d * w for d, w in zip(bsn, range(9, 1, -1))) % 11 == bsn[8]  # 11-proef
 
 
 def test_a_generated_delivery_validates_clean_with_its_codelists(delivery, lists):
