@@ -61,10 +61,10 @@ def plant_fault(zip_path, out_path, file: str, line: int, ddid: str, raw_value: 
     or a record that does not exist, is a ValueError.
     """
     if standard is None:
-        from .generate import _standard
+        from .generate import resolve_standard
         from .plugins import get_plugin_manager
 
-        standard = _standard(get_plugin_manager(), None)
+        standard = resolve_standard(get_plugin_manager(), None)
     layout = standard.layout.file(file)
     if layout is None:
         raise ValueError(f"standard {standard.id} has no file {file}")

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from .plugins import get_plugin_manager
-from .synthetic import COMPRESSLEVEL  # noqa: F401  (faults.py and older callers import it from here)
 
 # The standard `disval generate` writes when none is named: the first one disval shipped, so that
 # scripts written before there were two keep working.
@@ -58,7 +57,7 @@ def generate_delivery(
     The same arguments always give the same bytes.
     """
     pm = pm or get_plugin_manager()
-    std = _standard(pm, standard)
+    std = resolve_standard(pm, standard)
     generator = pm.hook.disval_delivery_generator(standard=std)
     if generator is None:
         raise ValueError(f"no installed plugin generates deliveries of {std.id}")
@@ -78,7 +77,8 @@ def generate_delivery(
     )
 
 
-def _standard(pm, standard):
+def resolve_standard(pm, standard):
+    """`standard` itself if it is a Standard, else the installed one with that id (None: `DEFAULT_STANDARD`)."""
     from .pipeline import standards
 
     if standard is not None and not isinstance(standard, str):

@@ -31,7 +31,6 @@ language cannot state. Nothing is emitted that pretends to check something.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 
