@@ -183,3 +183,15 @@ def test_the_shipped_table_of_underived_numbers_is_current(imported):
     _, out = imported
     assert (out / "underived.md").read_text(encoding="utf-8") == \
         (ga_dbc_ggz.HERE / "underived.md").read_text(encoding="utf-8")
+
+
+def test_a_second_import_never_overwrites_the_hand_written_rules(workbook_path, tmp_path):
+    out = tmp_path / "std"
+    import_workbook(workbook_path, out)
+    hand = out / "ga_dbc_ggz_9_0_hand.rules"
+    hand.write_text("# my own rules\n", encoding="utf-8")
+    (out / "ga_dbc_ggz_9_0.rules").write_text("# stale\n", encoding="utf-8")
+    result = import_workbook(workbook_path, out)
+    assert hand.read_text(encoding="utf-8") == "# my own rules\n"
+    assert hand not in result.written
+    assert (out / "ga_dbc_ggz_9_0.rules").read_text(encoding="utf-8").count(" => ") == 186
