@@ -107,27 +107,37 @@ def add_generate_command(subparsers) -> argparse.ArgumentParser:
         description="Write a synthetic delivery that passes every rule of its standard, and print its path.",
     )
     p.add_argument("--standard", metavar="ID", help=f"the standard's id ({DEFAULT_STANDARD})")
-    p.add_argument("--trajects", type=_count, metavar="N", help="GA OHW-GBG: BEHANDELTRAJECT records (1000)")
-    p.add_argument("--profiles", type=_count, metavar="N", help="GA OHW-GBG: GELEVERD_ZORGPROFIEL records (4000)")
-    p.add_argument("--records", type=_count, metavar="N",
-                   help="GA DBC-GGZ: activity records (geleverd zorgprofiel), with patients, zorgtrajecten, "
-                        "DBC-trajecten, diagnoses and overige verrichtingen in proportion (1000)")
+    sizes = _installed_sizes()
+    for name, helps in sizes.items():
+        p.add_argument(f"--{name}", type=_count, metavar="N", help="; ".join(helps))
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed; same seed, same bytes (0)")
     p.add_argument("--phase", choices=("test", "production"), default="test")
     p.add_argument("--provider", default="94001234", metavar="AGB", help="AGB code, 8 digits (94001234)")
     p.add_argument("--branch", default="00", metavar="II", help="instelling volgnr DIS, 2 digits (00)")
     p.add_argument("--created", type=_date, metavar="YYYY-MM-DD",
-                   help="creation date (GA OHW-GBG: 2018-02-01; GA DBC-GGZ: 2019-06-03)")
+                   help="creation date (default: one the standard is valid on)")
     p.add_argument("--sequence", default="01", metavar="NN", help="volgnummer, 2 digits (01)")
     p.add_argument("--codelists", metavar="DIR", help="NZa codelist files to draw codes from (the shipped ones)")
     p.add_argument("-o", "--output", default=".", metavar="DIR", help="directory to write the zip in (.)")
-    p.set_defaults(func=_run_generate)
+    p.set_defaults(func=_run_generate, size_options=tuple(sizes))
     return p
 
 
+def _installed_sizes() -> dict[str, list[str]]:
+    """{count name: ["<standard>: what it counts (default)", ...]} over every installed generator."""
+    from .pipeline import standards
+
+    pm = get_plugin_manager()
+    out: dict[str, list[str]] = {}
+    for std_id, std in sorted(standards(pm).items()):
+        generator = pm.hook.disval_delivery_generator(standard=std)
+        for name, size in (generator.sizes.items() if generator else ()):
+            out.setdefault(name, []).append(f"{std_id}: {size.help} ({size.default})")
+    return out
+
+
 def _run_generate(args) -> int:
-    sizes = {name: getattr(args, name) for name in ("trajects", "profiles", "records")
-             if getattr(args, name) is not None}
+    sizes = {name: getattr(args, name) for name in args.size_options if getattr(args, name) is not None}
     try:
         path = generate_delivery(
             args.output, standard=args.standard, seed=args.seed, phase=args.phase, provider=args.provider,
