@@ -8,13 +8,13 @@ matrix without a Python loop; a chunk with a bad line is cut line by line.
 from __future__ import annotations
 
 import zipfile
-import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Iterator, Protocol
 
 import numpy as np
 
+from .delivery_zip import MemberStream, Unreadable, display_name, is_folder, method_problem, name_problem, open_archive
 from .findings import ZIP_LEVEL, Finding
 from .layout import FileLayout
 from .standard import Standard, ZipName
@@ -67,7 +67,19 @@ class Delivery:
     findings: list[Finding] = field(default_factory=list)  # zip-level findings without a number
     unreadable: set[str] = field(default_factory=set)  # layout file names that could not be read whole
 
+    def open_member(self, name: str) -> MemberStream:
+        """The uncompressed bytes of the member that holds layout file `name`; reading it
+        raises `Unreadable` (never anything else) when its bytes are broken."""
+        return MemberStream(self.archive, self.members[name])
+
+    def unreadable_member(self, name: str, problem: Unreadable | str) -> None:
+        """Record that the member holding layout file `name` could not be read, and why."""
+        self.findings.append(zip_finding("ZIP-UNREADABLE", file=self.found_as.get(name, name),
+                                         value=self.found_as.get(name, name), detail=str(problem)))
+        self.unreadable.add(name)
+
     def close(self) -> None:
+        """Close the zip."""
         if self.archive is not None:
             self.archive.close()
 
@@ -93,14 +105,13 @@ def open_delivery(path: Path, standard: Standard, limits: Limits = Limits()) -> 
     if delivery.zip_name is None:
         delivery.findings.append(zip_finding("ZIP-NAME", value=path.name))
     try:
-        archive = zipfile.ZipFile(path)
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        archive, infos = open_archive(path)
+    except Unreadable as exc:
         delivery.findings.append(zip_finding("ZIP-UNREADABLE", value=path.name, detail=str(exc)))
         delivery.unreadable.update(standard.members)  # what it holds cannot be told: no 726
         return delivery
     delivery.archive = archive
-    files = [i for i in infos if not i.is_dir()]
+    files = [i for i in infos if not is_folder(i)]
     if not files:
         delivery.findings.append(zip_finding("ZIP-EMPTY", value=path.name))
     total = sum(i.file_size for i in files)
@@ -118,10 +129,10 @@ def open_delivery(path: Path, standard: Standard, limits: Limits = Limits()) -> 
 
 
 def _admit(delivery: Delivery, info: zipfile.ZipInfo, limits: Limits) -> None:
-    name = info.filename
-    pure = PurePosixPath(name.replace("\\", "/"))
-    if info.is_dir() or len(pure.parts) != 1 or name.startswith("/") or ".." in pure.parts:
-        delivery.findings.append(zip_finding("ZIP-PATH", file=name, value=name))
+    name = display_name(info)
+    problem = name_problem(info)
+    if problem:
+        delivery.findings.append(zip_finding("ZIP-PATH", file=name, value=name, detail=problem))
         return
     layout = delivery.standard.layout.file(name)
     if layout is None:
@@ -138,6 +149,11 @@ def _admit(delivery: Delivery, info: zipfile.ZipInfo, limits: Limits) -> None:
         delivery.findings.append(zip_finding(
             "ZIP-BOMB", file=name, value=name,
             detail=f"{info.file_size} bytes from {info.compress_size}, ratio limit {limits.max_ratio}"))
+        delivery.unreadable.add(layout.name)
+        return
+    problem = method_problem(info)
+    if problem:
+        delivery.findings.append(zip_finding("ZIP-UNREADABLE", file=name, value=name, detail=problem))
         delivery.unreadable.add(layout.name)
         return
     delivery.members[layout.name] = info
@@ -160,30 +176,23 @@ class RecordReader(Protocol):
 def read_records(delivery: Delivery, layout: FileLayout, limits: Limits = Limits(),
                  batch_records: int = BATCH_RECORDS) -> Iterator[RecordChunk]:
     """Stream the records of one member in chunks. A read error ends the member with a finding."""
-    info = delivery.members[layout.name]
     width = layout.record_length
     try:
-        with delivery.archive.open(info) as stream:
-            yield from _cut(stream, width, info.file_size, limits, batch_records * (width + 2))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
-        delivery.findings.append(zip_finding("ZIP-UNREADABLE", file=delivery.found_as[layout.name],
-                                             detail=f"{type(exc).__name__}: {exc}"))
-        delivery.unreadable.add(layout.name)
+        with delivery.open_member(layout.name) as stream:
+            yield from _cut(stream, width, limits, batch_records * (width + 2))
+    except Unreadable as exc:
+        delivery.unreadable_member(layout.name, exc)
 
 
-def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Iterator[RecordChunk]:
+def _cut(stream: MemberStream, width: int, limits: Limits, chunk: int) -> Iterator[RecordChunk]:
     stride = width + 2
     chunk = max(stride, chunk // stride * stride)
     pending = b""
     line = 0  # records emitted so far
-    read = 0
     long_line = 0  # line number of an over-long line being skipped (0: none)
     long_bytes = 0
     while True:
         data = stream.read(chunk)
-        read += len(data)
-        if read > declared:
-            raise zipfile.BadZipFile("member unpacks past its declared size")
         if not data:
             break
         buf = pending + data if pending else data
