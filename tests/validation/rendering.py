@@ -22,12 +22,17 @@ from disval.core.reports import ReportOptions, formats_by_name, report_kind
 RAW_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def render_every_format(report, options: ReportOptions | None = None) -> dict[str, bytes]:
-    """format name -> output, for every installed format that writes this kind of report."""
+_FORMATS: dict = {}
+
+
+def render_every_format(report, options: ReportOptions | None = None, skip=()) -> dict[str, bytes]:
+    """format name -> output, for every installed format (but `skip`) that writes this kind of report."""
+    if not _FORMATS:
+        _FORMATS.update(formats_by_name(get_plugin_manager()))
     options = options or ReportOptions()
     kind = report_kind(report)
-    return {name: fmt.render(report, options) for name, fmt in formats_by_name(get_plugin_manager()).items()
-            if kind in fmt.kinds}
+    return {name: fmt.render(report, options) for name, fmt in _FORMATS.items()
+            if kind in fmt.kinds and name not in skip}
 
 
 def problems(name: str, data: bytes) -> list[str]:
