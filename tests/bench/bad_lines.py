@@ -48,7 +48,9 @@ def _write(path: Path, blocks, total: int) -> Path:
             if name != GZ:
                 zf.writestr(name, data)
                 continue
-            with zf.open(zipfile.ZipInfo(GZ, date_time=(2018, 2, 1, 0, 0, 0)), "w", force_zip64=True) as out:
+            info = zipfile.ZipInfo(GZ, date_time=(2018, 2, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as out:
                 for block in blocks:
                     out.write(block)
     return path
