@@ -75,8 +75,8 @@ class DeliveryRecords:
                 return
             for chunk in readers[layout.name](delivery, layout, Limits(), self.batch_records):
                 if count:
-                    self.processed[layout.name] += len(chunk.lines) + len(chunk.bad)
-                    self.rejected[layout.name] += len(chunk.bad)
+                    self.processed[layout.name] += chunk.line_count
+                    self.rejected[layout.name] += len(chunk.bad_lines)
                 if not len(chunk.lines):
                     continue
                 columns = [_texts(chunk.rows, f) for f in layout.fields]

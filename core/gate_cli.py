@@ -19,6 +19,7 @@ from tabulate import tabulate
 from .gate import DEFAULT_FORMATS, revalidate, submit_many, write_stored_reports
 from .pipeline import UsageError
 from .plugins import get_plugin_manager
+from .report_view import visible
 from .reports import ReportOptions, emit, formats_by_name, write_atomically
 from .store import StoreError, default_store_url, open_store
 
@@ -191,9 +192,10 @@ def _submit(args, store) -> int:
         verdict = (f"rejected at receipt: {'; '.join(f'{r.rule} {r.message}' for r in o.reasons)}"
                    if o.receipt == "rejected" else f"{o.status}, assessed {o.assessment}")
         imported = ", ".join(f"{n} {file}" for file, n in o.imported.items())
-        print(f"{o.name} (delivery {o.delivery}): {verdict}" + (f"; imported {imported}" if imported else ""))
+        # Names and reasons come from the delivery: no terminal escape of theirs reaches the terminal.
+        print(visible(f"{o.name} (delivery {o.delivery}): {verdict}" + (f"; imported {imported}" if imported else "")))
         for name in o.discarded:
-            print(f"  discarded with it: {name}")
+            print(f"  discarded with it: {visible(name)}")
     return max(o.exit_code for o in outcomes)
 
 
@@ -205,14 +207,14 @@ def _deliveries(args, store) -> int:
         print(json.dumps({"provider": {"agb": args.agb, "branch": args.branch}, "deliveries": rows},
                          ensure_ascii=False, indent=2))
         return 0
-    table = [[r["id"], r["name"], r["phase"], r["status"], r["assessment"] or "",
+    table = [[r["id"], visible(r["name"]), r["phase"], r["status"], r["assessment"] or "",
               " ".join(f"{k}={v}" for k, v in r["findings"].items()), sum(r["imported"].values()) or "",
               _short_time(r["submitted_at"]), _short_time(r["processed_at"]), len(r["reports"])] for r in rows]
     print(tabulate(table, headers=["id", "name", "phase", "status", "assessment", "findings", "imported",
                                    "submitted", "processed", "reports"]))
     for r in rows:
         for reason in r["reasons"]:
-            print(f"{r['id']}: {reason}")
+            print(f"{r['id']}: {visible(reason)}")
     return 0
 
 

@@ -225,11 +225,11 @@ class _Run:
             return
         self.ctx.counts[f.name] = 0
         for chunk in self.readers[f.name](self.delivery, f, self.limits, self.batch_records):
-            self.ctx.counts[f.name] += len(chunk.lines) + len(chunk.bad)
+            self.ctx.counts[f.name] += chunk.line_count
             yield chunk
 
     def _take_slip(self, slip, chunks: list[RecordChunk]) -> None:
-        total = sum(len(ch.lines) + len(ch.bad) for ch in chunks)
+        total = sum(ch.line_count for ch in chunks)
         good = [ch for ch in chunks if len(ch.lines)]
         if total == 1 and good:
             self.ctx.slip_row = good[0].rows[0].tobytes()
@@ -238,12 +238,16 @@ class _Run:
         name = f.name
         file_name = self.delivery.found_as.get(name, name)
         length_rule = self.lengths.get(name)
-        if chunk.bad and length_rule is not None:
-            self.marks.mark(name, length_rule.rule.severity, np.array([b.line for b in chunk.bad]))
-            for b in chunk.bad:
-                self.collector.add(record_finding(length_rule, b.line, f"{b.length}"))
-        if chunk.eol:
-            self._reader_findings("REC-EOL", name, file_name, np.array(chunk.eol), None, "V")
+        bad, lengths = chunk.bad_lines, chunk.bad_lengths
+        if len(bad) and length_rule is not None:
+            self.marks.mark(name, length_rule.rule.severity, bad)
+            # Counted whole, built only as far as they are listed: a member of bare line ends
+            # has millions of them.
+            self.collector.add_many(length_rule.number, len(bad), lambda limit: (
+                record_finding(length_rule, line, f"{length}")
+                for line, length in zip(bad[:limit].tolist(), lengths[:limit].tolist())))
+        if len(chunk.eol):
+            self._reader_findings("REC-EOL", name, file_name, chunk.eol, None, "V")
         if len(chunk.lines):
             hit, cols = columns.non_printable(chunk.rows)
             if len(hit):

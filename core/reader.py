@@ -3,18 +3,20 @@
 Nothing is extracted to disk and no member is held in memory whole: members
 are decompressed in chunks and cut into records. A chunk of well-formed
 records (every line exactly the record length plus CR/LF) becomes a byte
-matrix without a Python loop; a chunk with a bad line is cut line by line.
+matrix without a Python loop; a chunk with a bad line is cut with array
+operations too, into chunks of at most a batch of lines, so neither time nor
+memory depends on how many lines are malformed.
 """
 from __future__ import annotations
 
 import zipfile
-import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Iterator, Protocol
 
 import numpy as np
 
+from .delivery_zip import MemberStream, Unreadable, display_name, is_folder, method_problem, name_problem, open_archive
 from .findings import ZIP_LEVEL, Finding
 from .layout import FileLayout
 from .standard import Standard, ZipName
@@ -40,14 +42,39 @@ class BadRecord:
     length: int
 
 
+def _ints(values=()) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).reshape(-1)
+
+
 @dataclass
 class RecordChunk:
-    """Records read from one member: good ones as a matrix, plus the lines that were not."""
+    """Records read from one member: good ones as a matrix, plus the lines that were not.
+
+    Lines that are not a record of the file's length are kept as two arrays,
+    `bad_lines` and `bad_lengths`, so that a member of millions of bad lines
+    costs a few vector operations, never an object per line. A reader may
+    pass `bad` as a list of `BadRecord` instead; it is folded into the arrays.
+    `eol` holds the lines not ended by CR/LF.
+    """
 
     rows: np.ndarray
     lines: np.ndarray
     bad: list[BadRecord] = field(default_factory=list)
-    eol: list[int] = field(default_factory=list)  # lines not ended by CR/LF
+    eol: np.ndarray = field(default_factory=_ints)
+    bad_lines: np.ndarray = field(default_factory=_ints)
+    bad_lengths: np.ndarray = field(default_factory=_ints)
+
+    def __post_init__(self):
+        if self.bad:
+            self.bad_lines = np.concatenate([_ints(self.bad_lines), _ints([b.line for b in self.bad])])
+            self.bad_lengths = np.concatenate([_ints(self.bad_lengths), _ints([b.length for b in self.bad])])
+            self.bad = []
+        self.eol, self.bad_lines, self.bad_lengths = _ints(self.eol), _ints(self.bad_lines), _ints(self.bad_lengths)
+
+    @property
+    def line_count(self) -> int:
+        """Every line this chunk covers: records and bad lines."""
+        return len(self.lines) + len(self.bad_lines)
 
 
 @dataclass
@@ -67,7 +94,19 @@ class Delivery:
     findings: list[Finding] = field(default_factory=list)  # zip-level findings without a number
     unreadable: set[str] = field(default_factory=set)  # layout file names that could not be read whole
 
+    def open_member(self, name: str) -> MemberStream:
+        """The uncompressed bytes of the member that holds layout file `name`; reading it
+        raises `Unreadable` (never anything else) when its bytes are broken."""
+        return MemberStream(self.archive, self.members[name])
+
+    def unreadable_member(self, name: str, problem: Unreadable | str) -> None:
+        """Record that the member holding layout file `name` could not be read, and why."""
+        self.findings.append(zip_finding("ZIP-UNREADABLE", file=self.found_as.get(name, name),
+                                         value=self.found_as.get(name, name), detail=str(problem)))
+        self.unreadable.add(name)
+
     def close(self) -> None:
+        """Close the zip."""
         if self.archive is not None:
             self.archive.close()
 
@@ -93,14 +132,13 @@ def open_delivery(path: Path, standard: Standard, limits: Limits = Limits()) -> 
     if delivery.zip_name is None:
         delivery.findings.append(zip_finding("ZIP-NAME", value=path.name))
     try:
-        archive = zipfile.ZipFile(path)
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        archive, infos = open_archive(path)
+    except Unreadable as exc:
         delivery.findings.append(zip_finding("ZIP-UNREADABLE", value=path.name, detail=str(exc)))
         delivery.unreadable.update(standard.members)  # what it holds cannot be told: no 726
         return delivery
     delivery.archive = archive
-    files = [i for i in infos if not i.is_dir()]
+    files = [i for i in infos if not is_folder(i)]
     if not files:
         delivery.findings.append(zip_finding("ZIP-EMPTY", value=path.name))
     total = sum(i.file_size for i in files)
@@ -118,10 +156,10 @@ def open_delivery(path: Path, standard: Standard, limits: Limits = Limits()) -> 
 
 
 def _admit(delivery: Delivery, info: zipfile.ZipInfo, limits: Limits) -> None:
-    name = info.filename
-    pure = PurePosixPath(name.replace("\\", "/"))
-    if info.is_dir() or len(pure.parts) != 1 or name.startswith("/") or ".." in pure.parts:
-        delivery.findings.append(zip_finding("ZIP-PATH", file=name, value=name))
+    name = display_name(info)
+    problem = name_problem(info)
+    if problem:
+        delivery.findings.append(zip_finding("ZIP-PATH", file=name, value=name, detail=problem))
         return
     layout = delivery.standard.layout.file(name)
     if layout is None:
@@ -140,6 +178,11 @@ def _admit(delivery: Delivery, info: zipfile.ZipInfo, limits: Limits) -> None:
             detail=f"{info.file_size} bytes from {info.compress_size}, ratio limit {limits.max_ratio}"))
         delivery.unreadable.add(layout.name)
         return
+    problem = method_problem(info)
+    if problem:
+        delivery.findings.append(zip_finding("ZIP-UNREADABLE", file=name, value=name, detail=problem))
+        delivery.unreadable.add(layout.name)
+        return
     delivery.members[layout.name] = info
     delivery.found_as[layout.name] = name
 
@@ -149,7 +192,7 @@ class RecordReader(Protocol):
 
     Streams the records of member `layout.name` as chunks of `layout.record_length`
     bytes per record, numbered by `lines`; lines that do not make a record go to
-    `bad`. A member that cannot be read adds a finding to `delivery.findings` and
+    `bad_lines`/`bad_lengths` (or `bad`), lines not ended by CR/LF to `eol`. A member that cannot be read adds a finding to `delivery.findings` and
     its name to `delivery.unreadable`, and ends the stream; it never raises.
     """
 
@@ -160,30 +203,23 @@ class RecordReader(Protocol):
 def read_records(delivery: Delivery, layout: FileLayout, limits: Limits = Limits(),
                  batch_records: int = BATCH_RECORDS) -> Iterator[RecordChunk]:
     """Stream the records of one member in chunks. A read error ends the member with a finding."""
-    info = delivery.members[layout.name]
     width = layout.record_length
     try:
-        with delivery.archive.open(info) as stream:
-            yield from _cut(stream, width, info.file_size, limits, batch_records * (width + 2))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
-        delivery.findings.append(zip_finding("ZIP-UNREADABLE", file=delivery.found_as[layout.name],
-                                             detail=f"{type(exc).__name__}: {exc}"))
-        delivery.unreadable.add(layout.name)
+        with delivery.open_member(layout.name) as stream:
+            yield from _cut(stream, width, limits, batch_records * (width + 2), batch_records)
+    except Unreadable as exc:
+        delivery.unreadable_member(layout.name, exc)
 
 
-def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Iterator[RecordChunk]:
+def _cut(stream: MemberStream, width: int, limits: Limits, chunk: int, max_lines: int) -> Iterator[RecordChunk]:
     stride = width + 2
     chunk = max(stride, chunk // stride * stride)
     pending = b""
-    line = 0  # records emitted so far
-    read = 0
+    line = 0  # lines emitted so far
     long_line = 0  # line number of an over-long line being skipped (0: none)
     long_bytes = 0
     while True:
         data = stream.read(chunk)
-        read += len(data)
-        if read > declared:
-            raise zipfile.BadZipFile("member unpacks past its declared size")
         if not data:
             break
         buf = pending + data if pending else data
@@ -205,9 +241,8 @@ def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Itera
                 continue
         cut = buf.rfind(b"\n") + 1
         if cut:
-            out = _slow(buf[:cut], width, line)
-            line = out.lines_total
-            yield out.chunk
+            yield from _slow(buf[:cut], width, line, max_lines)
+            line += buf.count(b"\n", 0, cut)
         pending = buf[cut:]
         if len(pending) > limits.max_line_bytes:
             # An absurd line: one bad record, whose bytes are counted but not kept.
@@ -215,21 +250,22 @@ def _cut(stream, width: int, declared: int, limits: Limits, chunk: int) -> Itera
             long_line, long_bytes, pending = line, len(pending), b""
     if long_line:
         chunk_out = _long_record(long_line, long_bytes, width)
-        chunk_out.eol.append(long_line)
+        chunk_out.eol = _ints([long_line])
         yield chunk_out
     elif pending:
         # Whole lines the fast path left over (a last record of another length), and perhaps
         # a last record without LF: read them, and say so of the last (once: _slow already
         # marks a line without CR).
         ended = pending.endswith(b"\n")
-        out = _slow(pending if ended else pending + b"\n", width, line)
-        if not ended and out.lines_total not in out.chunk.eol:
-            out.chunk.eol.append(out.lines_total)
-        yield out.chunk
+        chunks = list(_slow(pending if ended else pending + b"\n", width, line, max_lines))
+        last = line + pending.count(b"\n") + (not ended)
+        if not ended and last not in chunks[-1].eol:
+            chunks[-1].eol = np.append(chunks[-1].eol, last)
+        yield from chunks
 
 
 def _long_record(line: int, length: int, width: int) -> RecordChunk:
-    return RecordChunk(np.zeros((0, width), np.uint8), np.zeros(0, np.int64), [BadRecord(line, length)])
+    return RecordChunk(np.zeros((0, width), np.uint8), _ints(), bad_lines=_ints([line]), bad_lengths=_ints([length]))
 
 
 def _fast(buf: bytes, usable: int, width: int) -> np.ndarray | None:
@@ -242,27 +278,46 @@ def _fast(buf: bytes, usable: int, width: int) -> np.ndarray | None:
     return rows
 
 
-@dataclass
-class _SlowOut:
-    chunk: RecordChunk
-    lines_total: int
+# The slow path looks at this many bytes at a time: its index arrays (8 bytes per line end
+# found) stay at a few MiB even when every byte is a line end.
+WINDOW_BYTES = 1 << 20
 
 
-def _slow(buf: bytes, width: int, line: int) -> _SlowOut:
-    good: list[bytes] = []
-    good_lines: list[int] = []
-    bad: list[BadRecord] = []
-    eol: list[int] = []
-    for raw in buf.split(b"\n")[:-1]:
-        line += 1
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        else:
-            eol.append(line)
-        if len(raw) == width:
-            good.append(raw)
-            good_lines.append(line)
-        else:
-            bad.append(BadRecord(line, len(raw)))
-    rows = np.frombuffer(b"".join(good), dtype=np.uint8).reshape(-1, width) if good else np.zeros((0, width), np.uint8)
-    return _SlowOut(RecordChunk(rows, np.array(good_lines, dtype=np.int64), bad, eol), line)
+def _slow(buf: bytes, width: int, line: int, max_lines: int) -> Iterator[RecordChunk]:
+    """Cut `buf` (whole lines, the last ended by LF) into records and bad lines, numbered after `line`.
+
+    Vectorised: line ends are found, classified and gathered with array
+    operations, a window of bytes at a time, and yielded in chunks of at most
+    `max_lines` lines, so time and memory do not depend on how the lines are
+    malformed.
+    """
+    data = np.frombuffer(buf, np.uint8)
+    pos = 0
+    while pos < len(data):
+        ends = np.flatnonzero(data[pos:pos + WINDOW_BYTES] == 10)
+        if not len(ends):  # one line longer than the window (at most max_line_bytes)
+            ends = _ints([buf.index(b"\n", pos + WINDOW_BYTES) - pos])
+        ends += pos
+        for first in range(0, len(ends), max_lines):
+            group = ends[first:first + max_lines]
+            starts = np.empty_like(group)
+            starts[0] = pos
+            starts[1:] = group[:-1] + 1
+            yield _classify(data, starts, group, width, line)
+            line += len(group)
+            pos = int(group[-1]) + 1
+
+
+def _classify(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int, line: int) -> RecordChunk:
+    """Lines from `starts` to the LF at `ends`: records of `width` bytes (+ CR), the rest bad."""
+    cr = (ends > starts) & (data[np.maximum(ends - 1, 0)] == 13)
+    lengths = ends - starts - cr
+    lines = np.arange(line + 1, line + 1 + len(ends), dtype=np.int64)
+    good = lengths == width
+    rows = np.zeros((0, width), np.uint8)
+    if good.any():
+        # Every position as the start of a width-byte row (a view), then only the good ones copied.
+        windows = np.lib.stride_tricks.sliding_window_view(data, width)
+        rows = windows[starts[good]]
+    bad = ~good
+    return RecordChunk(rows, lines[good], eol=lines[~cr], bad_lines=lines[bad], bad_lengths=lengths[bad])

@@ -6,11 +6,12 @@ The formats in plugins/reports only lay this content out.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
 from .findings import ZIP_LEVEL, Finding, RuleInfo, ValidationResult
-from .processing_reports import QualityReport
+from .processing_reports import ImportReport, QualityReport
 from .reports import ReportOptions
 
 
@@ -27,6 +28,31 @@ MASK = "***"
 # finding (REC-CHARSET), a reader has to see where they are, and XML, HTML and
 # xlsx cannot carry most of them raw.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What no report can hold as text: lone surrogates (a file name that was not UTF-8, decoded
+# with surrogateescape, cannot be encoded again) and the noncharacters XML forbids.
+_UNENCODABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape keeps the original byte here
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def visible(text: str | None, controls: bool = True) -> str | None:
+    """`text` with what a report cannot show as it is written as an escape (\\x1b, \\xff, \\ufffe).
+
+    Names and values come from the delivery, so they may hold control
+    characters (a terminal escape sequence, NUL) or bytes that were not UTF-8;
+    `controls=False` leaves control characters alone for a format that escapes
+    them itself (JSON) and only replaces what cannot be encoded at all.
+    """
+    if text is None:
+        return None
+    if controls:
+        text = _CONTROL.sub(_escape, text)
+    return _UNENCODABLE.sub(_escape, text)
 
 # Headings and fixed words, Dutch first (the GA's language), then English.
 LABELS = {
@@ -153,9 +179,7 @@ def shown_value(
         return None
     if finding.ddid in identifying and value.strip() and not options.show_identifiers:
         return MASK
-    if not escape_controls:
-        return value
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return visible(value, escape_controls)
 
 
 def finding_row(
@@ -252,7 +276,7 @@ def validation_view(
     for a format that can carry them losslessly (JSON escapes them itself).
     """
     kind = "quality" if isinstance(report, QualityReport) else "validation"
-    result = report.result if isinstance(report, QualityReport) else report
+    result = _visible_result(report.result if isinstance(report, QualityReport) else report, escape_controls)
     infos = _rule_infos(result)
     limit = options.max_examples
     by_rule: dict[str, list[dict]] = {}
@@ -286,6 +310,36 @@ def validation_view(
         kind=kind, result=result, options=options, rules=list(lines.values()), fired=fired,
         not_evaluated=[line for rule, line in lines.items() if rule in not_evaluated],
         findings=listed, by_rule=by_rule, severity_counts=severity,
+    )
+
+
+def _visible_result(result: ValidationResult, controls: bool) -> ValidationResult:
+    """The result with every name and message that came from the delivery made `visible`.
+
+    Values are left to `finding_row`, which masks identifying ones first.
+    """
+    def shown(text):
+        return visible(text, controls)
+
+    return dataclasses.replace(
+        result,
+        delivery=shown(result.delivery),
+        records={shown(name): n for name, n in result.records.items()},
+        records_with={shown(name): n for name, n in result.records_with.items()},
+        findings=[dataclasses.replace(f, file=shown(f.file), message=shown(f.message)) for f in result.findings],
+        warnings=[shown(w) for w in result.warnings],
+    )
+
+
+def visible_import(report: ImportReport, controls: bool = True) -> ImportReport:
+    """The import report with its delivery, provider, file names and warnings made `visible`."""
+    def shown(text):
+        return visible(text, controls)
+
+    return dataclasses.replace(
+        report, delivery=shown(report.delivery), provider=shown(report.provider),
+        files=[dataclasses.replace(f, file=shown(f.file)) for f in report.files],
+        warnings=[shown(w) for w in report.warnings],
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from disval.core.plugins import hookimpl
+from disval.core.report_view import visible
 
 
 class Progress:
@@ -42,5 +43,6 @@ class Progress:
     def _draw(self, now: float, file: str) -> None:
         total = sum(self.done.values())
         rate = total / max(now - self.start, 1e-9)
-        self.stream.write(f"\r{self.delivery}: {total:,} records read ({rate:,.0f}/s) {file:<30}")
+        # Names come from the delivery: no terminal escape of theirs reaches the terminal.
+        self.stream.write(f"\r{visible(self.delivery)}: {total:,} records read ({rate:,.0f}/s) {visible(file):<30}")
         self.stream.flush()

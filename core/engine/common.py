@@ -66,30 +66,43 @@ class Batch:
 
 
 class RecordMarks:
-    """Which records of each file have at least one ERR or WRN finding (counted, never capped)."""
+    """Which records of each file have at least one ERR or WRN finding (counted, never capped).
+
+    Kept per block of 65,536 lines as packed bits (8 KiB), and a block whose
+    every line is marked as one shared constant: a member of millions of bad
+    lines costs a few bytes per block, not a byte per line.
+    """
+
+    BLOCK = 1 << 16
+    _FULL = None  # a block in which every line is marked
 
     def __init__(self):
-        self._marks: dict[tuple[str, str], np.ndarray] = {}
+        self._marks: dict[tuple[str, str], dict[int, np.ndarray | None]] = {}
 
     def mark(self, file: str, severity: str, lines: np.ndarray) -> None:
         """Mark the records at these 1-based lines."""
         if len(lines) == 0:
             return
-        key = (file, severity)
-        need = int(lines.max()) + 1
-        bits = self._marks.get(key)
-        if bits is None or len(bits) < need:
-            grown = np.zeros(max(need, 2 * (0 if bits is None else len(bits))), dtype=bool)
-            if bits is not None:
-                grown[: len(bits)] = bits
-            bits = self._marks[key] = grown
-        bits[lines] = True
+        blocks = self._marks.setdefault((file, severity), {})
+        index = np.asarray(lines, dtype=np.int64) - 1
+        if (index[1:] < index[:-1]).any():  # most callers mark lines in reading order already
+            index = np.sort(index)
+        number = index >> 16
+        cuts = np.flatnonzero(number[1:] != number[:-1]) + 1
+        for part in np.split(index, cuts):
+            block = int(part[0] >> 16)
+            if block in blocks and blocks[block] is self._FULL:
+                continue
+            bits = np.unpackbits(blocks[block]).view(bool) if block in blocks else np.zeros(self.BLOCK, bool)
+            bits[part & (self.BLOCK - 1)] = True
+            blocks[block] = self._FULL if bits.all() else np.packbits(bits)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """file -> {"ERR": records, "WRN": records}."""
         out: dict[str, dict[str, int]] = {}
-        for (file, severity), bits in self._marks.items():
-            out.setdefault(file, {})[severity] = int(bits.sum())
+        for (file, severity), blocks in self._marks.items():
+            out.setdefault(file, {})[severity] = sum(
+                self.BLOCK if bits is self._FULL else int(np.unpackbits(bits).sum()) for bits in blocks.values())
         return out
 
 

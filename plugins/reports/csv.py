@@ -19,7 +19,7 @@ import re
 from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
-from disval.core.report_view import FINDING_COLUMNS, validation_view
+from disval.core.report_view import FINDING_COLUMNS, validation_view, visible_import
 
 DELIMITER = ";"
 IMPORT_COLUMNS = ("file", "processed", "imported", "rejected", "already_present")
@@ -37,7 +37,7 @@ def render(report, options: ReportOptions) -> bytes:
     writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\r\n")
     if isinstance(report, ImportReport):
         writer.writerow(IMPORT_COLUMNS)
-        for f in report.files:
+        for f in visible_import(report).files:
             writer.writerow([_cell(f.file), f.processed, f.imported, f.rejected, f.already_present])
     else:
         writer.writerow(FINDING_COLUMNS)

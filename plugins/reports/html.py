@@ -18,7 +18,7 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text,
+    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text, visible_import,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -91,7 +91,7 @@ SCRIPT = """
 def render(report, options: ReportOptions) -> bytes:
     """The report as one UTF-8 HTML page."""
     if isinstance(report, ImportReport):
-        return _import_page(report, options).encode("utf-8")
+        return _import_page(visible_import(report), options).encode("utf-8")
     return _page(validation_view(report, options)).encode("utf-8")
 
 

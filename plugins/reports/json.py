@@ -39,7 +39,7 @@ import json
 from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
-from disval.core.report_view import ReportView, codelist_rows, validation_view
+from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import
 
 SCHEMAS = {"validation": "disval.validation/1", "quality": "disval.quality/1", "import": "disval.import/1"}
 
@@ -47,7 +47,7 @@ SCHEMAS = {"validation": "disval.validation/1", "quality": "disval.quality/1", "
 def render(report, options: ReportOptions) -> bytes:
     """The report as one JSON object, UTF-8, ending in a newline."""
     if isinstance(report, ImportReport):
-        doc = import_document(report)
+        doc = import_document(visible_import(report, controls=False))
     else:  # a value is given exactly; JSON writes a control character as \u00NN itself
         doc = document(validation_view(report, options, escape_controls=False))
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -12,7 +12,7 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text,
+    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text, visible_import,
 )
 
 TABLE = "simple"
@@ -22,7 +22,7 @@ WIDE = 70  # descriptions and hints wrap at this width
 def render(report, options: ReportOptions) -> bytes:
     """The report as UTF-8 text for a terminal."""
     if isinstance(report, ImportReport):
-        return render_import(report, options).encode("utf-8")
+        return render_import(visible_import(report), options).encode("utf-8")
     return render_view(validation_view(report, options)).encode("utf-8")
 
 

@@ -16,6 +16,7 @@ from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportOptions
 from disval.core.report_view import (
     FINDING_COLUMNS, MASK, ReportView, codelists_text, label, status_text, validation_view, versions_text,
+    visible_import,
 )
 
 BOLD = Font(bold=True)
@@ -26,7 +27,7 @@ def render(report, options: ReportOptions) -> bytes:
     """The report as an .xlsx workbook."""
     wb = Workbook()
     if isinstance(report, ImportReport):
-        _import_sheet(wb.active, report, options)
+        _import_sheet(wb.active, visible_import(report), options)
     else:
         view = validation_view(report, options)
         _summary_sheet(wb.active, view)

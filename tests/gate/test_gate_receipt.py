@@ -177,3 +177,35 @@ def test_a_missing_data_file_is_assessed_a_missing_packing_slip_rejected(connect
     assert (submit(no_profiles, connected, pm=pm).status) == "assessed_negative"  # 726, processing
     no_slip = rewrite_member(delivery(tmp_path, day="20180302"), tmp_path / "b", PAKBON, lambda lines: None)
     assert reasons(submit(no_slip, connected, pm=pm)) == ["726"]
+
+
+def _hostile(zip_path, tmp_path, attack: str):
+    """The delivery with one member's directory entry broken the way issue 11 found (see tests/validation/hostile.py)."""
+    import struct
+    import zipfile
+
+    data = bytearray(zip_path.read_bytes())
+    with zipfile.ZipFile(zip_path) as zf:
+        info = zf.getinfo(GZ)
+    if attack == "version 255":  # central directory: 'version needed to extract'
+        pos = data.find(b"PK\x01\x02")
+        while data[pos + 46:pos + 46 + len(GZ)] != GZ.encode():
+            pos = data.find(b"PK\x01\x02", pos + 4)
+        struct.pack_into("<H", data, pos + 6, 255)
+    else:  # the local header's name is not UTF-8, though its flag says it is
+        start = info.header_offset
+        data[start + 30] = 0xFF
+        struct.pack_into("<H", data, start + 6, struct.unpack_from("<H", data, start + 6)[0] | 0x800)
+    out = tmp_path / "hostile" / zip_path.name
+    out.parent.mkdir(exist_ok=True)
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("attack", ["version 255", "local name not UTF-8"])
+def test_a_zip_the_reader_cannot_parse_is_rejected_at_receipt(attack, connected, tmp_path, pm):
+    """Issue 11: a zip that made the reader raise is ZIP-UNREADABLE at receipt, and the queue goes on."""
+    o = submit(_hostile(delivery(tmp_path), tmp_path, attack), connected, pm=pm)
+    assert (o.receipt, o.status, o.exit_code) == ("rejected", "rejected", 1)
+    assert "ZIP-UNREADABLE" in reasons(o)
+    assert submit(delivery(tmp_path, day="20180302"), connected, pm=pm).status == "imported"

@@ -30,15 +30,14 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
-import zlib
 from typing import Iterator
 
 import numpy as np
 
 from disval.core.findings import Finding
+from disval.core.delivery_zip import Unreadable
 from disval.core.layout import FileLayout
-from disval.core.reader import BadRecord, Delivery, Limits, RecordChunk, zip_finding
+from disval.core.reader import BadRecord, Delivery, Limits, RecordChunk
 
 NAME = "csv"
 SEPARATOR = ";"
@@ -55,13 +54,12 @@ MESSAGES = {
 def read_csv_records(delivery: Delivery, layout: FileLayout, limits: Limits = Limits(),
                      batch_records: int = 1 << 16) -> Iterator[RecordChunk]:
     """Stream the rows of one CSV member as chunks of fixed-width records (the `RecordReader` contract)."""
-    info = delivery.members[layout.name]
     found_as = delivery.found_as[layout.name]
     fields = sorted(layout.fields, key=lambda f: f.begin)
     width = layout.record_length
     try:
-        with delivery.archive.open(info) as raw:
-            text = io.TextIOWrapper(raw, encoding=ENCODING, errors="replace", newline="")
+        with delivery.open_member(layout.name) as raw:
+            text = io.TextIOWrapper(io.BufferedReader(raw), encoding=ENCODING, errors="replace", newline="")
             rows = csv.reader(text, delimiter=SEPARATOR, quotechar='"', strict=True)
             try:
                 header = next(rows, None)
@@ -74,9 +72,8 @@ def read_csv_records(delivery: Delivery, layout: FileLayout, limits: Limits = Li
             except csv.Error as exc:
                 delivery.findings.append(_finding("CSV-SYNTAX", found_as, rows.line_num, str(exc)))
                 delivery.unreadable.add(layout.name)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
-        delivery.findings.append(zip_finding("ZIP-UNREADABLE", file=found_as, detail=f"{type(exc).__name__}: {exc}"))
-        delivery.unreadable.add(layout.name)
+    except Unreadable as exc:  # the only exception reading a member raises, whatever its bytes
+        delivery.unreadable_member(layout.name, exc)
 
 
 def _header_ok(header: list[str] | None, fields) -> bool:
