@@ -13,9 +13,11 @@ with (codelists, policy, report formats) is kept with it for that reason.
 
 Statuses: queued -> rejected (receipt) | discarded (queued behind a rejected
 one) | assessed_negative | accepted (TEST positive; PROD positive until its
-import is done) -> imported. A PROD delivery left `accepted` by a process that
-died during its import is imported by the next one to take the provider's
-lock, before anything queued behind it.
+import is done) -> imported; and failed, from any of them but imported, when
+processing raised (`disval.core.failures`: the error is kept, the provider's
+queue goes on, an operator requeues or discards it). A PROD delivery left
+`accepted` by a process that died during its import is imported by the next
+one to take the provider's lock, before anything queued behind it.
 """
 from __future__ import annotations
 
@@ -25,14 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from . import __version__, receipt
+from . import __version__, failures, receipt
 from .delivery_records import DeliveryRecords, PreviousRecords
 from .findings import ZIP_LEVEL, Finding, ValidationResult
 from .pipeline import UsageError, choose_standard, rule_files, rulebook, standards, validate
 from .plugins import get_plugin_manager
 from .processing_reports import ImportReport, quality_view
 from .reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
-from .store import Delivery, DeliveryStore
+from .store import Delivery, DeliveryStore, Failure
 
 DEFAULT_FORMATS = ("json", "text")
 DEFAULT_MAX_EXAMPLES = 1000
@@ -49,18 +51,22 @@ class SubmitOutcome:
     agb: str | None
     branch: str | None
     phase: str | None  # test | production; None when the name could not be read
-    status: str  # the store's: accepted, imported, assessed_negative, rejected, discarded
-    receipt: str  # accepted | rejected
+    status: str  # the store's: accepted, imported, assessed_negative, rejected, discarded, failed
+    receipt: str | None  # accepted | rejected; None when processing failed before the receipt was decided
     reasons: list[Finding]  # why it was rejected at receipt (zip-level ids, or the packing slip's rules)
     assessment: str | None  # positive | negative; None when rejected at receipt before validation
     imported: dict[str, int] = field(default_factory=dict)  # records imported per file
     discarded: list[str] = field(default_factory=list)  # later deliveries discarded because of this one
     reports: dict[str, str] = field(default_factory=dict)  # report file name -> sha256 in the store
     paths: list[Path] = field(default_factory=list)  # the reports written to output_dir
+    failure: Failure | None = None  # why processing raised (status failed)
 
     @property
     def exit_code(self) -> int:
-        """0 accepted (and, in production, imported), 1 rejected at receipt or assessed negative."""
+        """0 accepted (and, in production, imported), 1 rejected at receipt or assessed negative,
+        2 processing failed (status failed: not the provider's doing as far as anyone knows)."""
+        if self.status == "failed":
+            return 2
         done = "imported" if self.phase == "production" else "accepted"
         return 0 if self.receipt == "accepted" and self.assessment == "positive" and self.status == done else 1
 
@@ -77,6 +83,8 @@ class SubmitOutcome:
             "imported": self.imported,
             "discarded": self.discarded,
             "reports": {name: {"sha256": sha, "path": written.get(name)} for name, sha in self.reports.items()},
+            "failure": self.failure and {"type": self.failure.type, "message": self.failure.message,
+                                         "where": self.failure.where.splitlines()},
         }
 
 
@@ -105,13 +113,7 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
         std = choose_standard(pm, p.name)
         queued.append(store.add_delivery(p.name, p, std.naming.parse(p.name), standard=std.id,
                                          validation={"request": request}))
-    for d in queued:
-        if d.agb is None:
-            gate.process(d)  # no provider to queue under: only the receipt can be decided
-    for agb, branch in dict.fromkeys((d.agb, d.branch) for d in queued if d.agb is not None):
-        with store.lock_provider(agb, branch):
-            gate.drain(agb, branch)
-    outcomes = [outcome(store, store.delivery(d.id)) for d in queued]
+    outcomes = gate.run(queued)
     if output_dir is not None:
         for o in outcomes:
             o.paths = write_stored_reports(store, o.reports, Path(output_dir))
@@ -146,11 +148,21 @@ class Gate:
     def __init__(self, store: DeliveryStore, pm):
         self.store, self.pm = store, pm
 
+    def run(self, queued: list[Delivery]) -> list[SubmitOutcome]:
+        """Process the queues of these queued deliveries' providers, each under its lock; their outcomes."""
+        for d in queued:
+            if d.agb is None:
+                self.process(d)  # no provider to queue under: only the receipt can be decided
+        for agb, branch in dict.fromkeys((d.agb, d.branch) for d in queued if d.agb is not None):
+            with self.store.lock_provider(agb, branch):
+                self.drain(agb, branch)
+        return [outcome(self.store, self.store.delivery(d.id)) for d in queued]
+
     def drain(self, agb: str, branch: str) -> None:
         """Finish an import a killed process left undone, then process every queued delivery in order."""
         for d in self.store.deliveries(agb, branch, statuses=("accepted",)):
             if d.phase == "production" and d.assessment == "positive" and d.processed_at is None:
-                self._work(d, resume=True)
+                self._attempt(d, resume=True)
         while True:
             waiting = self.store.deliveries(agb, branch, statuses=("queued",))
             if not waiting:
@@ -158,8 +170,15 @@ class Gate:
             self.process(waiting[0])
 
     def process(self, d: Delivery) -> None:
-        """Decide one queued delivery: receipt, phase, validation, import."""
-        self._work(d, resume=False)
+        """Decide one queued delivery: receipt, phase, validation, import; or end it `failed`."""
+        self._attempt(d, resume=False)
+
+    def _attempt(self, d: Delivery, resume: bool) -> None:
+        # Whatever a delivery makes processing raise ends that delivery, not its provider's queue.
+        try:
+            self._work(d, resume)
+        except Exception as exc:
+            failures.fail(self.store, d, exc)
 
     def _work(self, d: Delivery, resume: bool) -> None:
         self.store.update_delivery(d.id, started_at=_now())
@@ -284,10 +303,27 @@ def outcome(store: DeliveryStore, d: Delivery) -> SubmitOutcome:
                      if any(r.startswith("ZIP-DISCARDED") and f"({d.name} " in r for r in x.reasons)]
     return SubmitOutcome(
         delivery=d.id, name=d.name, agb=d.agb, branch=d.branch, phase=d.phase, status=d.status,
-        receipt="rejected" if d.status in ("rejected", "discarded") else "accepted",
-        reasons=[receipt.from_reason(r) for r in d.reasons], assessment=d.assessment, imported=dict(d.imported),
-        discarded=discarded, reports=dict(d.reports),
+        receipt=_receipt(d), reasons=[receipt.from_reason(r) for r in d.reasons], assessment=d.assessment,
+        imported=dict(d.imported), discarded=discarded, reports=dict(d.reports), failure=d.failure,
     )
+
+
+def _receipt(d: Delivery) -> str | None:
+    if d.status in ("rejected", "discarded"):
+        return "rejected"
+    if d.status == "failed" and d.assessment is None:
+        return None  # it failed before it was assessed: the receipt may not have been decided
+    return "accepted"
+
+
+def requeue(delivery_ids: Iterable[int], store: DeliveryStore, *, pm=None) -> list[SubmitOutcome]:
+    """Put failed deliveries back in their providers' queues and process those queues, in the GA's order."""
+    pm = pm or get_plugin_manager()
+    ids = list(dict.fromkeys(delivery_ids))
+    for i in ids:  # all or none: refuse before changing anything
+        failures.failed_delivery(store, i, "requeued")
+    queued = [failures.requeue(store, i) for i in ids]
+    return Gate(store, pm).run(queued)
 
 
 def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: str | None = None) -> ValidationResult:

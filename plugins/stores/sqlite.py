@@ -45,10 +45,12 @@ class SqliteStore(SqlStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT)
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from None
+        # Foreign keys go on after the migrations: a migration that rebuilds a table (SQLite cannot
+        # alter a constraint) must run with them off, as SQLite's documentation prescribes.
         super().__init__(conn, SQLITE, f"{SCHEME}{self.path}", migrations)
+        conn.execute("PRAGMA foreign_keys = ON")
 
     @classmethod
     def from_url(cls, url: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> "SqliteStore":
