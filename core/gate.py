@@ -22,7 +22,7 @@ one to take the provider's lock, before anything queued behind it.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -35,6 +35,7 @@ from .plugins import get_plugin_manager
 from .processing_reports import ImportReport, quality_view
 from .reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
 from .store import Delivery, DeliveryStore, Failure
+from .workdir import NAME_MAX, fitting_name, working_directory
 
 DEFAULT_FORMATS = ("json", "text")
 DEFAULT_MAX_EXAMPLES = 1000
@@ -60,6 +61,7 @@ class SubmitOutcome:
     reports: dict[str, str] = field(default_factory=dict)  # report file name -> sha256 in the store
     paths: list[Path] = field(default_factory=list)  # the reports written to output_dir
     failure: Failure | None = None  # why processing raised (status failed)
+    output_error: str | None = None  # why the reports could not be written to output_dir (they are kept)
 
     @property
     def exit_code(self) -> int:
@@ -72,7 +74,7 @@ class SubmitOutcome:
 
     def as_dict(self) -> dict:
         """The outcome as `disval submit --format json` prints it."""
-        written = {p.name: str(p) for p in self.paths}
+        written = dict(zip(self.reports, map(str, self.paths)))  # in order; a long name was shortened
         return {
             "delivery": {"id": self.delivery, "name": self.name, "status": self.status},
             "provider": {"agb": self.agb, "branch": self.branch},
@@ -82,7 +84,9 @@ class SubmitOutcome:
             "assessment": self.assessment,
             "imported": self.imported,
             "discarded": self.discarded,
-            "reports": {name: {"sha256": sha, "path": written.get(name)} for name, sha in self.reports.items()},
+            "reports": {name: {"sha256": sha, "path": written.get(name),
+                               **({"error": self.output_error} if self.output_error else {})}
+                        for name, sha in self.reports.items()},
             "failure": self.failure and {"type": self.failure.type, "message": self.failure.message,
                                          "where": self.failure.where.splitlines()},
         }
@@ -110,14 +114,26 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     gate = Gate(store, pm)
     queued = []
     for p in paths:
-        std = choose_standard(pm, p.name)
-        queued.append(store.add_delivery(p.name, p, std.naming.parse(p.name), standard=std.id,
+        name = readable_name(p.name)
+        std = choose_standard(pm, name)
+        queued.append(store.add_delivery(name, p, std.naming.parse(name), standard=std.id,
                                          validation={"request": request}))
     outcomes = gate.run(queued)
     if output_dir is not None:
         for o in outcomes:
-            o.paths = write_stored_reports(store, o.reports, Path(output_dir))
+            try:
+                o.paths = write_stored_reports(store, o.reports, Path(output_dir))
+            except OSError as exc:  # a full disk: the delivery was processed all the same, and its reports kept
+                o.output_error = f"{exc.strerror or exc}: {exc.filename or output_dir}"
     return outcomes
+
+
+def readable_name(name: str) -> str:
+    """A zip's file name as the store keeps it: bytes that are not UTF-8 become U+FFFD.
+
+    Such a name is no GA name, so it is rejected at receipt (ZIP-NAME) like any other bad name.
+    """
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def _request(pm, paths: list[Path], codelists, policy, formats, max_examples) -> dict:
@@ -183,8 +199,8 @@ class Gate:
     def _work(self, d: Delivery, resume: bool) -> None:
         self.store.update_delivery(d.id, started_at=_now())
         std = _standard(self.pm, d)
-        with tempfile.TemporaryDirectory(prefix="disval-gate-") as tmp:
-            path = self.store.save_blob(d.sha256, Path(tmp) / d.name)
+        with working_directory("gate") as tmp:  # not left behind with its koppelnummers if we are killed
+            path = self.store.save_blob(d.sha256, tmp / fitting_name(d.name))
             if not resume:
                 reasons = receipt.before_validation(self.store, d, path, std)
                 if reasons:
@@ -284,10 +300,14 @@ class Reports:
 
 
 def write_stored_reports(store: DeliveryStore, reports: dict[str, str], output_dir: Path) -> list[Path]:
-    """Write the kept reports (file name -> sha256) into `output_dir`; return the paths."""
+    """Write the kept reports (file name -> sha256) into `output_dir`; return the paths.
+
+    A name too long for the file system (a zip named so) is shortened in the middle, with room
+    for the temporary name it is written under first.
+    """
     paths = []
     for name, sha256 in reports.items():
-        path = Path(output_dir) / name
+        path = Path(output_dir) / fitting_name(name, NAME_MAX - 24)
         write_atomically(path, store.read_blob(sha256))
         paths.append(path)
     return paths
@@ -345,7 +365,7 @@ def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: st
         raise UsageError(f"delivery {d.id} ({d.name}, {d.status}) was never validated: no rules of its time are kept")
     std = _standard(pm, d)
     request = d.validation.get("request", {})
-    with tempfile.TemporaryDirectory(prefix="disval-revalidate-") as tmp:
+    with working_directory("revalidate") as tmp:
         files = []
         for n, rules in enumerate(kept):  # a directory each: two rules files may share a name
             path = Path(tmp, "rules", str(n), rules["file"])
@@ -353,7 +373,7 @@ def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: st
             path.write_bytes(store.read_blob(rules["sha256"]))
             files.append(path)
         result = validate(
-            store.save_blob(d.sha256, Path(tmp) / d.name), pm=pm, standard=std.id,
+            store.save_blob(d.sha256, tmp / fitting_name(d.name)), pm=pm, standard=std.id,
             codelists=codelists or request.get("codelists"), policy=request.get("policy"),
             max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES), rule_files=tuple(files),
         )

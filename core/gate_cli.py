@@ -217,6 +217,10 @@ def _print_outcomes(outcomes, fmt: str) -> int:
         print(visible(f"{o.name} (delivery {o.delivery}): {verdict}" + (f"; imported {imported}" if imported else "")))
         for name in o.discarded:
             print(f"  discarded with it: {visible(name)}")
+    for o in outcomes:
+        if o.output_error:  # the outcome stands; only the copies in --output-dir are missing
+            print(visible(f"disval: the reports of delivery {o.delivery} were not written ({o.output_error}); "
+                          f"they are kept in the store: disval report {o.delivery} --output-dir DIR"), file=sys.stderr)
     return max(o.exit_code for o in outcomes)
 
 
