@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -41,6 +42,11 @@ ASSESSMENTS = ("positive", "negative")
 
 class StoreError(RuntimeError):
     """A store that cannot be opened or used as asked; the message says what to do."""
+
+
+def say_waiting(message: str) -> None:
+    """Tell the user that a command waits, and for whom (on stderr: stdout carries the command's answer)."""
+    print(f"disval: {message}", file=sys.stderr, flush=True)
 
 
 def disval_version() -> str:

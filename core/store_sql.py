@@ -66,7 +66,7 @@ class SqlStore(DeliveryStore):
         if self._in_transaction:  # part of the caller's transaction
             yield
             return
-        self._exec(self.dialect.begin)
+        self._begin()
         self._in_transaction = True
         try:
             yield
@@ -77,6 +77,10 @@ class SqlStore(DeliveryStore):
             raise
         self._in_transaction = False
         self._exec("COMMIT")
+
+    def _begin(self) -> None:
+        """Open a write transaction; a backend whose writers wait for each other may say that it waits."""
+        self._exec(self.dialect.begin)
 
     def _migrate(self, migrations: tuple[Migration, ...]) -> None:
         if [m.version for m in migrations] != list(range(1, len(migrations) + 1)):
