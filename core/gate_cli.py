@@ -99,6 +99,26 @@ def add_gate_commands(subparsers) -> None:
     drop.add_argument("deliveries", nargs="+", type=int, metavar="ID", help="failed deliveries' ids")
     drop.set_defaults(func=_guarded(_discard))
 
+    upkeep = subparsers.add_parser("store", help="look after the store itself")
+    tasks = upkeep.add_subparsers(title="actions", metavar="ACTION")
+    prune = tasks.add_parser("prune", parents=[store], help="forget the zips of providers that are not registered")
+    prune.add_argument("--unregistered-older-than", dest="days", type=_days, required=True, metavar="DAYS",
+                       help="deliveries of unregistered providers (or without a readable name) submitted more than "
+                            "DAYS days ago, once rejected, discarded or failed")
+    prune.add_argument("--dry-run", action="store_true", help="only say what would be forgotten")
+    prune.set_defaults(func=_guarded(_prune))
+    upkeep.set_defaults(func=lambda args: _usage(upkeep))
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}")
+    return days
+
 
 def _provider_args(p) -> None:
     p.add_argument("agb", metavar="AGB", help="AGB code (zorgaanbiedercode), 8 digits")
@@ -234,6 +254,18 @@ def _discard(args, store) -> int:
     for i in dict.fromkeys(args.deliveries):
         d = failures.discard(store, i)
         print(f"{d.name} (delivery {d.id}): discarded; the same zip may be submitted again")
+    return 0
+
+
+def _prune(args, store) -> int:
+    before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=args.days)
+    pruned = store.prune_unregistered(before, dry_run=args.dry_run)
+    for d in pruned:
+        who = f"{d.agb} {d.branch}" if d.agb else "no provider in its name"
+        print(f"{'would forget' if args.dry_run else 'forgot'} delivery {d.id} ({d.name}, {who}, {d.status}, "
+              f"submitted {d.submitted_at:%Y-%m-%d})")
+    total = sum(d.size for d in pruned)
+    print(f"{len(pruned)} deliveries, {total} bytes of zips{' (dry run)' if args.dry_run else ''}", file=sys.stderr)
     return 0
 
 

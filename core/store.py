@@ -262,6 +262,12 @@ class DeliveryStore(ABC):
         receipt (GA §4.3.2: "alle volgende al aangeleverde bestanden"). Returns the discarded ones."""
 
     @abstractmethod
+    def prune_unregistered(self, before: dt.datetime, dry_run: bool = False) -> list[Delivery]:
+        """Forget the deliveries submitted before `before` whose provider is not registered (or whose
+        name names none) and that are done with (rejected, discarded, failed): their rows, and the
+        zips and reports no other delivery shares. Returns them; with `dry_run`, changes nothing."""
+
+    @abstractmethod
     def put_blob(self, content: bytes | Path) -> str:
         """Keep `content` (bytes or a file) by its content hash, once; returns the sha256.
 

@@ -310,6 +310,29 @@ class SqlStore(DeliveryStore):
                 )
         return [self.delivery(d.id) for d in later]
 
+    def prune_unregistered(self, before, dry_run=False):
+        with self._transaction():
+            pruned = [_delivery(r) for r in self._exec(
+                f"SELECT {_DELIVERY} FROM deliveries d WHERE submitted_at < ?"
+                " AND status IN ('rejected', 'discarded', 'failed') AND (agb IS NULL OR NOT EXISTS"
+                " (SELECT 1 FROM providers p WHERE p.agb = d.agb AND p.branch = d.branch)) ORDER BY id",
+                (_now(before),),
+            ).fetchall()]
+            if dry_run or not pruned:
+                return pruned
+            for d in pruned:
+                self._exec("DELETE FROM deliveries WHERE id = ?", (d.id,))
+            candidates = {d.sha256 for d in pruned} | {sha for d in pruned for sha in d.reports.values()}
+            kept: set[str] = set()  # blobs are shared by content: keep what any remaining delivery refers to
+            for sha256, reports, validation in self._exec(
+                    "SELECT sha256, reports, validation FROM deliveries").fetchall():
+                kept.add(sha256)
+                kept.update(_loads(reports).values())
+                kept.update(r.get("sha256") for r in (_loads(validation) or {}).get("rules", []))
+            for sha256 in sorted(candidates - kept):
+                self._exec("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
+        return pruned
+
     # blobs
 
     def _put_blob(self, content: bytes | Path) -> tuple[str, int]:
