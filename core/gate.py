@@ -33,6 +33,7 @@ from .findings import ZIP_LEVEL, Finding, ValidationResult
 from .pipeline import UsageError, choose_standard, rule_files, rulebook, standards, validate
 from .plugins import get_plugin_manager
 from .processing_reports import ImportReport, quality_view
+from .reader import zip_finding
 from .reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
 from .store import Delivery, DeliveryStore, Failure
 from .workdir import NAME_MAX, fitting_name, working_directory
@@ -115,8 +116,8 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     queued = []
     for p in paths:
         name = readable_name(p.name)
-        std = choose_standard(pm, name)
-        queued.append(store.add_delivery(name, p, std.naming.parse(name), standard=std.id,
+        std = _claiming(pm, name)
+        queued.append(store.add_delivery(name, p, std and std.naming.parse(name), standard=std and std.id,
                                          validation={"request": request}))
     outcomes = gate.run(queued)
     if output_dir is not None:
@@ -126,6 +127,14 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
             except OSError as exc:  # a full disk: the delivery was processed all the same, and its reports kept
                 o.output_error = f"{exc.strerror or exc}: {exc.filename or output_dir}"
     return outcomes
+
+
+def _claiming(pm, name: str):
+    """The standard whose zip naming claims `name`; None when none does (or several do): ZIP-NAME."""
+    try:
+        return choose_standard(pm, name)
+    except UsageError:
+        return None
 
 
 def readable_name(name: str) -> str:
@@ -147,7 +156,8 @@ def _request(pm, paths: list[Path], codelists, policy, formats, max_examples) ->
         raise UsageError(f"unknown report format {', '.join(unknown) or '(none)'}; "
                          f"available: {', '.join(sorted(available))}")
     location = str(Path(codelists).resolve()) if codelists else None
-    for std in {choose_standard(pm, p.name).id: choose_standard(pm, p.name) for p in paths}.values():
+    claimed = [std for std in map(lambda p: _claiming(pm, p.name), paths) if std is not None]
+    for std in {std.id: std for std in claimed}.values():
         try:
             std.policy(policy)
         except KeyError as exc:
@@ -198,6 +208,8 @@ class Gate:
 
     def _work(self, d: Delivery, resume: bool) -> None:
         self.store.update_delivery(d.id, started_at=_now())
+        if d.standard is None:  # no installed standard claims its name: a bad name like any other
+            return self._reject(d, [zip_finding("ZIP-NAME", value=d.name, detail="no installed standard claims it")])
         std = _standard(self.pm, d)
         with working_directory("gate") as tmp:  # not left behind with its koppelnummers if we are killed
             path = self.store.save_blob(d.sha256, tmp / fitting_name(d.name))
