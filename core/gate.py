@@ -30,7 +30,7 @@ from typing import Iterable
 from . import __version__, failures, receipt
 from .delivery_records import DeliveryRecords, PreviousRecords
 from .findings import ZIP_LEVEL, Finding, ValidationResult
-from .pipeline import UsageError, choose_standard, rule_files, rulebook, standards, validate
+from .pipeline import UnclaimedName, UsageError, choose_standard, rule_files, rulebook, standards, validate
 from .plugins import get_plugin_manager
 from .processing_reports import ImportReport, quality_view
 from .reader import zip_finding
@@ -130,10 +130,10 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
 
 
 def _claiming(pm, name: str):
-    """The standard whose zip naming claims `name`; None when none does (or several do): ZIP-NAME."""
+    """The standard whose zip naming claims `name`; None when none of several installed does: ZIP-NAME."""
     try:
         return choose_standard(pm, name)
-    except UsageError:
+    except UnclaimedName:
         return None
 
 
