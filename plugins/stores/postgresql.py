@@ -103,6 +103,7 @@ class PostgresStore(SqlStore):
         row = self._conn.execute(
             "SELECT a.pid, a.application_name, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a"
             " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             " AND l.classid::bigint = %s AND l.objid::bigint = %s LIMIT 1",
             tuple(k & 0xFFFFFFFF for k in key),  # the two keys as the unsigned oids pg_locks shows
         ).fetchone()
