@@ -21,6 +21,7 @@ from pathlib import Path
 from .pipeline import UsageError
 from .store import Delivery, DeliveryStore, Failure
 
+MAX_ATTEMPTS = 3  # processing begun this often and never finished: the delivery itself kills the process
 FRAMES = 6  # innermost frames kept: enough to find the place, short enough to read in a table
 MAX_MESSAGE = 2000
 _PACKAGE = Path(__file__).resolve().parent.parent  # the disval package: its frames are named relative to it
@@ -47,6 +48,22 @@ def _short_path(filename: str) -> str:
         return str(Path(*path.parts[-2:])) if len(path.parts) > 1 else filename
 
 
+class Interrupted(Exception):
+    """Processing of a delivery began MAX_ATTEMPTS times and never finished: every process died at it."""
+
+
+def check_attempts(d: Delivery) -> None:
+    """Raise `Interrupted` for a delivery that every process working on it died at.
+
+    A kill during an import is survived by design (the next process finishes
+    it); but a delivery that kills whoever processes it (memory, a crash in
+    native code) would otherwise block its provider's queue for good.
+    """
+    if d.attempts >= MAX_ATTEMPTS:
+        raise Interrupted(f"its processing began {d.attempts} times and never finished: the process doing it "
+                          "died each time (killed, or out of memory?)")
+
+
 def fail(store: DeliveryStore, d: Delivery, exc: BaseException) -> Delivery:
     """End `d` in status `failed` with the error kept; returns it as stored.
 
@@ -65,7 +82,8 @@ def fail(store: DeliveryStore, d: Delivery, exc: BaseException) -> Delivery:
 def requeue(store: DeliveryStore, delivery_id: int) -> Delivery:
     """Put a failed delivery back in its provider's queue; UsageError for any other delivery."""
     d = failed_delivery(store, delivery_id, "requeued")
-    return store.update_delivery(d.id, status="queued", failure=None, started_at=None, processed_at=None)
+    return store.update_delivery(d.id, status="queued", failure=None, started_at=None, processed_at=None,
+                                 attempts=0)
 
 
 def discard(store: DeliveryStore, delivery_id: int) -> Delivery:

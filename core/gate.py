@@ -207,7 +207,8 @@ class Gate:
             failures.fail(self.store, d, exc)
 
     def _work(self, d: Delivery, resume: bool) -> None:
-        self.store.update_delivery(d.id, started_at=_now())
+        failures.check_attempts(d)
+        self.store.update_delivery(d.id, started_at=_now(), attempts=d.attempts + 1)
         if d.standard is None:  # no installed standard claims its name: a bad name like any other
             return self._reject(d, [zip_finding("ZIP-NAME", value=d.name, detail="no installed standard claims it")])
         std = _standard(self.pm, d)

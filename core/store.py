@@ -142,6 +142,7 @@ class Delivery:
     # was validated with ("rules": the rules files kept as blobs, "codelists": the releases used).
     validation: dict[str, Any] = field(default_factory=dict)
     failure: Failure | None = None  # why its processing raised (status failed; kept when discarded)
+    attempts: int = 0  # how often its processing began: more than once means a process died at it
 
     @property
     def order(self) -> tuple[dt.date | None, str | None]:
@@ -253,8 +254,8 @@ class DeliveryStore(ABC):
     @abstractmethod
     def update_delivery(self, delivery_id: int, **changes: Any) -> Delivery:
         """Record a delivery's outcome: any of status, reasons, assessment, counts, packing_slip,
-        reports, standard, validation, started_at, processed_at, failure (a `Failure`, or None to
-        clear it). Status `imported` is only ever set by `full_load`."""
+        reports, standard, validation, started_at, processed_at, attempts, failure (a `Failure`, or
+        None to clear it). Status `imported` is only ever set by `full_load`."""
 
     @abstractmethod
     def discard_after(self, delivery_id: int, reason: str) -> list[Delivery]:

@@ -13,7 +13,8 @@ Decisions, and why:
   installation needs no shared file system; one backup holds everything.
 - A delivery that processing failed on ends in status `failed` (migration 3)
   with the error in typed columns (`failure_type`, `failure_message`,
-  `failure_where`), so that one bad zip never holds up its provider's queue
+  `failure_where`; `attempts`: how often its processing began), so that one
+  bad zip never holds up its provider's queue
   and an operator can query what failed and why. SQLite cannot alter a CHECK
   constraint, so migration 3 rebuilds `deliveries` there (with foreign keys
   off while migrating, as SQLite's documentation prescribes for a rebuild;
@@ -109,6 +110,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE deliveries ADD COLUMN failure_type TEXT",
         "ALTER TABLE deliveries ADD COLUMN failure_message TEXT",
         "ALTER TABLE deliveries ADD COLUMN failure_where TEXT",
+        "ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
     ), per_backend={
         "postgresql": (
             "ALTER TABLE deliveries DROP CONSTRAINT deliveries_status_check, ADD CONSTRAINT deliveries_status_check"
@@ -124,11 +126,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             " counts {json} NOT NULL, imported {json} NOT NULL, packing_slip {json} NOT NULL,"
             " reports {json} NOT NULL, disval TEXT NOT NULL, submitted_at {timestamp} NOT NULL,"
             " processed_at {timestamp}, started_at {timestamp}, validation {json}, failure_type TEXT,"
-            " failure_message TEXT, failure_where TEXT)",
+            " failure_message TEXT, failure_where TEXT, attempts INTEGER NOT NULL DEFAULT 0)",
             "INSERT INTO deliveries_v3 SELECT id, name, sha256, size, agb, branch, phase, created, sequence,"
             " standard, status, reasons, assessment, counts, imported, packing_slip, reports, disval,"
-            " submitted_at, processed_at, started_at, validation, failure_type, failure_message, failure_where"
-            " FROM deliveries",
+            " submitted_at, processed_at, started_at, validation, failure_type, failure_message, failure_where,"
+            " attempts FROM deliveries",
             "DROP TABLE deliveries",
             "ALTER TABLE deliveries_v3 RENAME TO deliveries",
             "CREATE INDEX deliveries_name ON deliveries (name)",

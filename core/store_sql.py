@@ -30,11 +30,11 @@ _PROVIDER = "agb, branch, username, name, active, created_at, deactivated_at"
 _DELIVERY = (
     "id, name, sha256, size, agb, branch, phase, created, sequence, standard, status, reasons, assessment,"
     " counts, imported, packing_slip, reports, disval, submitted_at, processed_at, started_at, validation,"
-    " failure_type, failure_message, failure_where"
+    " failure_type, failure_message, failure_where, attempts"
 )
 _UPDATABLE = (
     "status", "reasons", "assessment", "counts", "packing_slip", "reports", "standard", "validation",
-    "started_at", "processed_at", "failure",
+    "started_at", "processed_at", "failure", "attempts",
 )
 _JSON = ("reasons", "counts", "packing_slip", "reports", "validation")
 _TIMES = ("started_at", "processed_at")
@@ -546,5 +546,5 @@ def _delivery(row) -> Delivery:
         assessment=row[12], counts=_loads(row[13]), imported=_loads(row[14]), packing_slip=_loads(row[15]),
         reports=_loads(row[16]), disval=row[17], submitted_at=_ts(row[18]), processed_at=_ts(row[19]),
         started_at=_ts(row[20]), validation=_loads(row[21]) or {},
-        failure=Failure(row[22], row[23] or "", row[24] or "") if row[22] else None,
+        failure=Failure(row[22], row[23] or "", row[24] or "") if row[22] else None, attempts=row[25] or 0,
     )

@@ -138,3 +138,24 @@ def test_the_commands_report_a_failed_delivery_and_requeue_it(connected, poison,
     poison.clear()
     assert main(["requeue", "--store", store_url, str(failed_id)]) == 0
     assert f"(delivery {failed_id}): imported" in capsys.readouterr().out
+
+
+def test_a_delivery_every_process_died_at_fails_instead_of_killing_the_next(connected, tmp_path, pm):
+    from disval.core.failures import MAX_ATTEMPTS
+    from disval.core.pipeline import choose_standard
+
+    deadly = delivery(tmp_path, day="20180302")
+    std = choose_standard(pm, deadly.name)
+    kept = connected.add_delivery(deadly.name, deadly, std.naming.parse(deadly.name), standard=std.id,
+                                  validation={"request": {}})
+    # as if MAX_ATTEMPTS processes had begun it and were killed (by the OOM killer, say) each time
+    connected.update_delivery(kept.id, attempts=MAX_ATTEMPTS, started_at=kept.submitted_at)
+
+    after = submit(delivery(tmp_path, day="20180303"), connected, pm=pm)
+    assert after.status == "imported"
+    died = connected.delivery(kept.id)
+    assert died.status == "failed" and died.failure.type.endswith("Interrupted")
+    assert f"began {MAX_ATTEMPTS} times and never finished" in died.failure.message
+
+    (again,) = requeue([kept.id], connected, pm=pm)  # the operator tries once more: a fresh count
+    assert again.reasons[0].rule == "ZIP-ORDER" and connected.delivery(kept.id).attempts == 1
