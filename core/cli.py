@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from tabulate import tabulate
@@ -18,7 +19,8 @@ from .language.compiler import ACTIVE
 from .language.parser import RuleError
 from .pipeline import ENGINES, UsageError, choose_standard, rulebook, standards, validate
 from .plugins import get_plugin_manager
-from .reports import ReportOptions, emit, formats_by_name, write_reports
+from .reports import ReportOptions, default_stem, emit, formats_by_name, write_reports
+from .workdir import NAME_MAX, fitting_name, readable_name, working_directory
 
 DEFAULT_MAX_FINDINGS = 1000
 
@@ -111,15 +113,18 @@ def _validate(args) -> int:
             raise UsageError(f"unknown report format {name!r}; available: {', '.join(sorted(available))}")
     if len(formats) > 1 and not args.output_dir:
         raise UsageError("several formats need --output-dir")
-    result = validate(
-        args.delivery, pm=pm, standard=args.standard, codelists=args.codelists, policy=args.policy,
-        max_per_rule=None if args.max_findings <= 0 else args.max_findings, extra_rules=tuple(args.rules),
-        engine=args.engine,
-    )
+    with ExitStack() as cleanup:
+        result = validate(
+            _readable(args.delivery, cleanup), pm=pm, standard=args.standard, codelists=args.codelists,
+            policy=args.policy, max_per_rule=None if args.max_findings <= 0 else args.max_findings,
+            extra_rules=tuple(args.rules), engine=args.engine,
+        )
     options = ReportOptions(lang=args.lang, show_identifiers=args.show_identifiers,
                             max_examples=None if args.max_findings <= 0 else args.max_findings)
     if args.output_dir:
-        for path in write_reports(result, formats, args.output_dir, options, pm=pm):
+        # room for the longest extension and the temporary name a report is written under first
+        stem = fitting_name(default_stem(result), NAME_MAX - 40)
+        for path in write_reports(result, formats, args.output_dir, options, pm=pm, stem=stem):
             print(path, file=sys.stderr)
     else:
         emit(available[formats[0]], result, options, args.output)
@@ -127,6 +132,17 @@ def _validate(args) -> int:
 
 
 # ---------------------------------------------------------------- rules
+
+
+def _readable(delivery: Path, cleanup: ExitStack) -> Path:
+    """The zip under a name that is UTF-8 (a link in a working directory), so that every report can
+    hold its name; the name itself is then a bad name, ZIP-NAME, like any other."""
+    name = readable_name(delivery.name)
+    if name == delivery.name or not delivery.is_file():
+        return delivery
+    link = cleanup.enter_context(working_directory("validate")) / fitting_name(name)
+    link.symlink_to(delivery.resolve())
+    return link
 
 
 def _rules(args) -> int:

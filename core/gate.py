@@ -22,7 +22,6 @@ one to take the provider's lock, before anything queued behind it.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -36,7 +35,7 @@ from .processing_reports import ImportReport, quality_view
 from .reader import zip_finding
 from .reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
 from .store import Delivery, DeliveryStore, Failure
-from .workdir import NAME_MAX, fitting_name, working_directory
+from .workdir import NAME_MAX, fitting_name, readable_name, working_directory
 
 DEFAULT_FORMATS = ("json", "text")
 DEFAULT_MAX_EXAMPLES = 1000
@@ -135,14 +134,6 @@ def _claiming(pm, name: str):
         return choose_standard(pm, name)
     except UnclaimedName:
         return None
-
-
-def readable_name(name: str) -> str:
-    """A zip's file name as the store keeps it: bytes that are not UTF-8 become U+FFFD.
-
-    Such a name is no GA name, so it is rejected at receipt (ZIP-NAME) like any other bad name.
-    """
-    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def _request(pm, paths: list[Path], codelists, policy, formats, max_examples) -> dict:

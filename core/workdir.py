@@ -1,4 +1,4 @@
-"""Private working directories that a killed process does not leave behind.
+"""Private working directories that a killed process does not leave behind; file names that fit.
 
 The gate validates a kept delivery from a copy on disk, and that copy holds
 koppelnummers. A `tempfile.TemporaryDirectory` is removed when its `with`
@@ -73,6 +73,14 @@ def _age(path: Path) -> float:
         return time.time() - path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+def readable_name(name: str) -> str:
+    """A file name as disval keeps and reports it: bytes that are not UTF-8 become U+FFFD.
+
+    Such a name is no GA name, so it is rejected (ZIP-NAME) like any other bad name.
+    """
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def fitting_name(name: str, limit: int = NAME_MAX) -> str:
