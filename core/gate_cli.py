@@ -302,6 +302,7 @@ def _delivery_row(d) -> dict:
         "sha256": d.sha256, "reports": d.reports,
         "failure": d.failure and {"type": d.failure.type, "message": d.failure.message,
                                   "where": d.failure.where.splitlines()},
+        "attempts": d.attempts,
     }
 
 
@@ -326,8 +327,8 @@ def _report(args, store) -> int:
     if d is None:
         raise UsageError(f"there is no delivery {args.delivery}")
     if d.failure is not None and args.name is None:  # on stderr: stdout stays the list of report names
-        print(f"delivery {d.id} ({d.name}) is {d.status}; its processing failed: {d.failure.type}: "
-              f"{d.failure.message}", file=sys.stderr)
+        print(visible(f"delivery {d.id} ({d.name}) is {d.status}; its processing failed: {d.failure.type}: "
+                      f"{d.failure.message}"), file=sys.stderr)
         for frame in d.failure.where.splitlines():
             print(f"  at {frame}", file=sys.stderr)
     if args.output_dir:
