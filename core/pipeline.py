@@ -120,12 +120,15 @@ def record_readers(pm, standard: Standard) -> dict[str, RecordReader]:
 def validate(path, *, pm=None, standard: str | None = None, codelists: str | None = None,
              policy: str | None = None, max_per_rule: int | None = None, extra_rules: tuple = (),
              history: History | None = None, engine: str = "columnar", limits: Limits = Limits(),
-             batch_records: int = 1 << 16, rule_files: tuple | None = None) -> ValidationResult:
+             batch_records: int = 1 << 16, rule_files: tuple | None = None,
+             today: dt.date | None = None) -> ValidationResult:
     """Validate one delivery zip as the receiving side would; never raises for a broken delivery.
 
     `rule_files` replaces every rules file (the standard's, plugins', `extra_rules`): re-validating
-    a kept delivery with the rules of its time.
+    a kept delivery with the rules of its time. `today` fixes the date rules read as `today` (default:
+    the date the run starts); the report records it, so a run can be repeated exactly.
     """
+    today = today or dt.date.today()
     pm = pm or get_plugin_manager()
     path = Path(path)
     if not path.is_file():
@@ -148,6 +151,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     with open_delivery(path, std, limits) as delivery:
         pm.hook.disval_validation_started(delivery=delivery.name, standard=std)
         run = _Run(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
+        run.ctx.today = today
         run.go(ENGINES[engine])
         for finding in delivery.findings:
             collector.add(finding)
@@ -165,7 +169,8 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         codelists=run.releases, warnings=run.warnings,
         phase=delivery.zip_name.phase if delivery.zip_name else None,
         identifying=tuple(dict.fromkeys([f.ddid for f in std.layout.fields if f.identifying] + list(std.identifying))),
-        versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources)},
+        versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources),
+                  "date": today.isoformat()},
     )
     pm.hook.disval_validation_finished(result=result)
     return result
@@ -347,9 +352,24 @@ class _Run:
 
 
 def _reading_order(layout, rules) -> list:
-    """The packing slip first (other rules read it), then files that references point to, then the rest."""
+    """The packing slip first (other rules read it), then parents before their children, then the rest.
+
+    A file's depth is the longest chain of foreign keys (`Field.references`) up from it: reading by depth
+    puts every parent before the files that refer to it, so their keys and the fields children read are
+    known when the children's batches come. Among equals, files that references point to come first.
+    """
     targets = {r.target for r in rules if r.kind == c.REFERENCE}
-    return sorted(layout.files, key=lambda f: (not f.packing_slip, f.name not in targets))
+    depth: dict[str, int] = {}
+
+    def depth_of(f, seen=frozenset()) -> int:
+        if f.name not in depth:
+            parents = {layout.field(fld.references).file for fld in f.fields
+                       if fld.references and layout.field(fld.references) is not None}
+            parents = [layout.file(p) for p in parents - {f.name} if p not in seen]
+            depth[f.name] = 1 + max((depth_of(p, seen | {f.name}) for p in parents), default=-1)
+        return depth[f.name]
+
+    return sorted(layout.files, key=lambda f: (not f.packing_slip, depth_of(f), f.name not in targets))
 
 
 def _window(rule: c.CompiledRule) -> str:

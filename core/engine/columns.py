@@ -205,3 +205,16 @@ def non_printable(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def years_between(since: np.ndarray, until: np.ndarray) -> np.ndarray:
     """Whole years from date `since` to date `until` (YYYYMMDD ints)."""
     return (until // 10000 - since // 10000) - ((until % 10000) < (since % 10000))
+
+
+def day_number(yyyymmdd: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of YYYYMMDD ints (the proleptic Gregorian calendar; any value for invalid dates)."""
+    v = np.asarray(yyyymmdd, dtype=np.int64)
+    y, m, d = v // 10000, (v // 100) % 100, v % 100
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    mp = (m + 9) % 12
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468

@@ -29,6 +29,15 @@ class Context:
     codelists: dict[str, Codelist] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # records per file, after reading
     delivery_date: dt.date | None = None
+    today: dt.date = field(default_factory=dt.date.today)  # the run's date: `today` in rules
+    where_counts: dict = field(default_factory=dict)  # CountOf(where) -> records that met it
+    parents: object = None  # the engine's lookup of parent records' fields
+    records_of: object = None  # the reference engine's records of a file (for counts with a condition)
+
+    @property
+    def today_yyyymmdd(self) -> int:
+        """The run's date as YYYYMMDD."""
+        return self.today.year * 10000 + self.today.month * 100 + self.today.day
 
     def slip_text(self, fld: Field) -> bytes | None:
         """The packing-slip field's bytes, or None without a usable packing slip."""
@@ -116,6 +125,34 @@ def record_finding(rule: CompiledRule, line: int | None, value: str | None, subj
         column_end=fld.end if fld and line is not None and fld.file == rule.file else None,
         ddid=fld.ddid if fld else None, field=fld.name if fld else None, value=value, message=r.message,
     )
+
+
+def deleted(batch: "Batch", flag: Field) -> np.ndarray:
+    """True for the batch's deletion records: status vlag 'V' (GA DBC-GGZ §5.3.1)."""
+    raw = batch.raw(flag)
+    return (raw[:, 0] == ord("V")) & (raw[:, 1:] == 0x20).all(axis=1)
+
+
+def key_block(batch: "Batch", ddids: tuple[str, ...], widths: tuple[int, ...]) -> np.ndarray:
+    """The (composite) key of each record, field-major, each part padded with spaces to its width."""
+    parts = []
+    for ddid, width in zip(ddids, widths):
+        col = batch.column(next(f for f in batch.file.fields if f.ddid == ddid))
+        if col.shape[0] < width:
+            col = np.concatenate([col, np.full((width - col.shape[0], col.shape[1]), 0x20, np.uint8)])
+        parts.append(col)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def key_text(raw: bytes, widths: tuple[int, ...]) -> str:
+    """A (composite) key as a report shows it: each part without padding, parts joined by ' / '."""
+    if len(widths) <= 1:
+        return field_text(raw)
+    out, at = [], 0
+    for w in widths:
+        out.append(field_text(raw[at:at + w]))
+        at += w
+    return " / ".join(out)
 
 
 def field_text(raw: bytes) -> str:

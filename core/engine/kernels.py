@@ -9,18 +9,39 @@ the work.
 from __future__ import annotations
 
 import operator
+import re
 
 import numpy as np
 
 from ..language import compiler as c
 from . import columns
 from .common import Batch, Context
+from .parents import cols_of
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "!=": operator.ne}
 
 
 def kernel(check, ctx: Context):
     """Compile a typed check into batch -> (violated, not violated)."""
+    if isinstance(check, (c.And, c.Or, c.Not)):
+        return _logic(check, ctx)
+    leaf = _leaf(check, ctx)
+    parent_cols = sorted({col for col in cols_of(check) if col.scope == "parent"}, key=repr)
+    if not parent_cols:
+        return leaf
+
+    def with_parents(b):
+        # A record whose parent was not delivered cannot be judged on the parent's fields (the
+        # foreign-key rule reports it): the test is neither violated nor met.
+        present = np.ones(len(b), dtype=bool)
+        for col in parent_cols:
+            present &= ctx.parents.column(b, col)[1]
+        t, f = leaf(b)
+        return t & present, f & present
+    return with_parents
+
+
+def _logic(check, ctx: Context):
     if isinstance(check, c.And):
         parts = [kernel(i, ctx) for i in check.items]
 
@@ -48,6 +69,9 @@ def kernel(check, ctx: Context):
             t, f = inner(b)
             return f, t
         return negated
+
+
+def _leaf(check, ctx: Context):
     if isinstance(check, c.Empty):
         if not ctx_has(check.col, ctx):  # no usable packing slip: neither empty nor filled, unknown
             return lambda b: (False, False)
@@ -69,6 +93,10 @@ def kernel(check, ctx: Context):
         return _not_selectable(check, ctx)
     if isinstance(check, c.Cmp):
         return _comparison(check, ctx)
+    if isinstance(check, c.Like):
+        return _like(check, ctx)
+    if isinstance(check, c.FailsElfproef):
+        return _elfproef(check, ctx)
     raise TypeError(f"no kernel for {check!r}")
 
 
@@ -82,8 +110,13 @@ def _cached(batch: Batch, key, compute):
 def _column_raw(col: c.Col, ctx: Context):
     """batch -> (width, n) bytes of the field; a slip field as one record (None without a packing slip)."""
     fld = col.field
+    if col.part is not None:
+        whole, (first, last) = _column_raw(c.Col(fld, col.scope, col.path), ctx), col.part
+        return lambda b: (lambda raw: None if raw is None else raw[first - 1:last])(whole(b))
     if col.scope == "record":
         return lambda b: b.column(fld)
+    if col.scope == "parent":
+        return lambda b: ctx.parents.column(b, col)[0]
 
     def slip(b):
         raw = ctx.slip_text(fld)
@@ -128,7 +161,7 @@ def _bad(col: c.Col, ctx: Context, kind: str):
 
 def ctx_has(col: c.Col, ctx: Context) -> bool:
     """Whether the column can be read at all (a slip field needs a usable packing slip)."""
-    return col.scope == "record" or ctx.slip_row is not None
+    return col.scope != "slip" or ctx.slip_row is not None
 
 
 def _bad_pattern(check: c.BadPattern, ctx: Context):
@@ -146,7 +179,7 @@ def _bad_pattern(check: c.BadPattern, ctx: Context):
 
 def _values(check: c.Values, ctx: Context):
     raw_of, empty = _column_raw(check.col, ctx), _empty(check.col, ctx)
-    width = check.col.field.length
+    width = check.col.width
     wanted = [columns.padded(v, width) for v in check.values]
 
     def test(b):
@@ -247,7 +280,7 @@ def _text_equality(check: c.Cmp, ctx: Context):
     if not (isinstance(col, c.Col) and col.scope == "record" and isinstance(other, c.Const)):
         return None
     raw_of, empty = _column_raw(col, ctx), _empty(col, ctx)
-    width = col.field.length
+    width = col.width
     value = _const(other, "text", ctx)
     if value is None or value.rstrip(" ") == "":  # a blank literal is an empty operand: unknown
         return lambda b: (False, False)
@@ -289,7 +322,32 @@ def _operand(node, kind: str, ctx: Context):
         placeholder = b"" if kind == "text" else 0  # the zip name lacks the part: compared, then masked
         return lambda b: (value if value is not None else placeholder, np.bool_(ok))
     if isinstance(node, c.CountOf):
+        if node.per is not None:  # counted per parent record: the aggregate batch carries the counts
+            return lambda b: (b.cache[("per", node)], np.bool_(True))
+        if node.where is not None:
+            return lambda b: (ctx.where_counts.get(node, 0), np.bool_(node.file in ctx.counts))
         return lambda b: (ctx.counts.get(node.file, 0), np.bool_(node.file in ctx.counts))
+    if isinstance(node, c.TodayDate):
+        return lambda b: (ctx.today_yyyymmdd, np.bool_(True))
+    if isinstance(node, c.DaysOf):
+        since, until = _decoded(node.since, ctx, "date"), _decoded(node.until, ctx, "date")
+
+        def days(b):
+            s, sok = since(b)
+            u, uok = until(b)
+            return columns.day_number(u) - columns.day_number(s), sok & uok
+        return days
+    if isinstance(node, c.Arith):
+        left, right = _operand(node.left, "number", ctx), _operand(node.right, "number", ctx)
+        op = operator.add if node.op == "+" else operator.sub
+
+        def arith(b):
+            lv, lok = left(b)
+            rv, rok = right(b)
+            return op(np.asarray(lv, np.int64), np.asarray(rv, np.int64)), lok & rok
+        return arith
+    if isinstance(node, c.Lookup):
+        return _lookup(node, kind, ctx)
     if isinstance(node, c.YearsOf):
         since, until = _decoded(node.since, ctx, "date"), _decoded(node.until, ctx, "date")
 
@@ -316,3 +374,119 @@ def _well_formed(col: c.Col, raw: np.ndarray, empty: np.ndarray) -> np.ndarray:
     if col.pattern is None:
         return ~empty
     return ~empty & columns.pattern_ok(raw, col.pattern)
+
+
+# ---------------------------------------------------------------- patterns, check digits, codelist columns
+
+
+def like_regex(pattern: str) -> re.Pattern:
+    """`like` pattern -> regular expression: % any run, 9 a digit, X a letter A-Z, \\c the character c."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append({"%": ".*", "9": "[0-9]", "X": "[A-Z]"}.get(ch, re.escape(ch)))
+        i += 1
+    return re.compile("".join(out), re.S)
+
+
+def _distinct(raw: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+    """(inverse, distinct values) of a field-major block, compared bytewise."""
+    w, n = raw.shape
+    if n == 0:
+        return np.zeros(0, np.int64), []
+    values = np.ascontiguousarray(raw.T).view(np.dtype((np.void, w))).reshape(-1)
+    unique, inverse = np.unique(values, return_inverse=True)
+    return inverse.reshape(-1), [bytes(u) for u in unique]
+
+
+def _like(check: c.Like, ctx: Context):
+    raw_of, empty = _column_raw(check.col, ctx), _empty(check.col, ctx)
+    regex = like_regex(check.pattern)
+
+    def test(b):
+        raw = raw_of(b)
+        if raw is None:
+            return False, False
+        inverse, values = _distinct(raw)
+        hits = np.array([regex.fullmatch(v.rstrip(b" ").decode("latin-1")) is not None for v in values], dtype=bool)
+        hit = hits[inverse] if len(values) else np.zeros(0, bool)
+        if check.negated:
+            hit = ~hit
+        filled = ~empty(b)
+        return filled & hit, filled & ~hit
+    return test
+
+
+def _elfproef(check: c.FailsElfproef, ctx: Context):
+    raw_of = _column_raw(check.col, ctx)
+
+    def test(b):
+        raw = raw_of(b)
+        if raw is None:
+            return False, False
+        n = raw.shape[0]
+        digits = np.logical_and.reduce((raw >= columns.ZERO) & (raw <= columns.NINE), axis=0)
+        weights = np.array(list(range(n, 1, -1)) + [-1], dtype=np.int64)[:, None]
+        total = ((raw.astype(np.int64) - columns.ZERO) * weights).sum(axis=0)
+        fails = total % 11 != 0
+        return digits & fails, digits & ~fails
+    return test
+
+
+def _lookup(node: c.Lookup, kind: str, ctx: Context):
+    """batch -> (values, valid): the codelist column of the row in force, read as `kind`."""
+    keys = [_column_raw(k, ctx) for k in node.keys]
+    widths = [k.width for k in node.keys]
+    at = _decoded(node.at, ctx, "date")
+    codelist = ctx.codelists[node.codelist]
+
+    def value(b):
+        blocks = [get(b) for get in keys]
+        if any(x is None for x in blocks):
+            return np.zeros(1, np.int64), np.zeros(1, bool)
+        date, date_ok = at(b)
+        n = max(block.shape[1] for block in blocks)
+        block = np.concatenate([np.broadcast_to(x, (x.shape[0], n)) for x in blocks])
+        inverse, distinct = _distinct(block)
+        date = np.broadcast_to(np.asarray(date, np.int64), (n,))
+        date_ok = np.broadcast_to(date_ok, (n,))
+        filled = np.logical_and.reduce([~columns.empty(np.broadcast_to(x, (x.shape[0], n))) for x in blocks])
+        pairs, where = np.unique(inverse.astype(np.int64) * 100_000_000 + np.where(date_ok, date, 0),
+                                 return_inverse=True)
+        out, ok = [], []
+        for pair in pairs.tolist():
+            code, day = divmod(pair, 100_000_000)
+            parts, at_ = [], 0
+            for w in widths:
+                parts.append(distinct[code][at_:at_ + w].decode("latin-1").strip())
+                at_ += w
+            row = codelist.row_at(parts[0] if len(parts) == 1 else tuple(parts), day) if day else None
+            text = None if row is None else (getattr(row, "attributes", None) or {}).get(node.attribute)
+            v = convert(text, kind)
+            out.append(v)
+            ok.append(v is not None)
+        placeholder = b"" if kind == "text" else 0
+        dtype = object if kind == "text" else np.int64
+        values = np.array([placeholder if v is None else v for v in out] or [placeholder], dtype=dtype)
+        valid = np.array(ok or [False], dtype=bool)
+        where = where.reshape(-1)
+        return values[where], valid[where] & filled & date_ok
+    return lambda b: _cached(b, ("lookup", node, kind), lambda: value(b))
+
+
+def convert(text: str | None, kind: str):
+    """A codelist column's text as a comparable value of `kind`, or None when it is not one."""
+    if text is None or text == "":
+        return None
+    if kind == "text":
+        return text.encode("latin-1", errors="replace")
+    if kind == "date":
+        return int(text) if len(text) == 8 and text.isascii() and text.isdigit() else None
+    body = text[1:] if text.startswith("-") else text
+    if not (body.isascii() and body.isdigit()):
+        return None
+    return int(text)

@@ -108,7 +108,92 @@ class Years:
         return f"years({self.since}, {self.until})"
 
 
-Operand = FieldRef | ZipPart | Number | Text | DateLiteral | Count | Years
+@dataclass(frozen=True)
+class Substring:
+    """Positions `first` to `last` (1-based, inclusive) of a text field: `1474[10..12]`."""
+
+    field: FieldRef
+    first: int
+    last: int
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"{self.field}[{self.first}..{self.last}]"
+
+
+@dataclass(frozen=True)
+class Days:
+    """Days from the first date to the second: `days(1510, 4145)` (0 on the same day)."""
+
+    since: FieldRef
+    until: FieldRef
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"days({self.since}, {self.until})"
+
+
+@dataclass(frozen=True)
+class Today:
+    """The date of the run (`today`): fixed per run and recorded in the report, so a run can be repeated."""
+
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return "today"
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """`left + right` or `left - right` on numbers."""
+
+    left: object
+    op: str
+    right: object
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"{self.left} {self.op} {self.right}"  # the grammar nests to the left only
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A column of the codelist row in force: `CL_TARIEF_GGZ(1473, 1475 at 1465).dbc_tarief_max`.
+
+    The fields give the code (several for a codelist with a composite key, in the
+    order the standard declares); `at` is the peildatum.
+    """
+
+    codelist: str
+    keys: tuple[FieldRef, ...]
+    at: FieldRef
+    attribute: str
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"{self.codelist}({', '.join(map(str, self.keys))} at {self.at}).{self.attribute}"
+
+
+@dataclass(frozen=True)
+class CountWhere:
+    """Records of a file that meet a condition, over the file or per value of a foreign key.
+
+    `count(PATIENT.txt where 1433 like 'XX%')` counts in the whole file;
+    `count(DBC_TRAJECT.txt where 1468 = '101' per 1464)` counts per parent record.
+    """
+
+    file: str
+    where: object
+    per: FieldRef | None = None
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        per = f" per {self.per}" if self.per else ""
+        return f"count({self.file} where {self.where}{per})"
+
+
+Operand = FieldRef | ZipPart | Number | Text | DateLiteral | Count | Years | Substring | Days | Today | Arithmetic \
+    | Lookup | CountWhere
 
 # ---------------------------------------------------------------- record conditions
 
@@ -223,6 +308,30 @@ class NotSelectable:
 
 
 @dataclass(frozen=True)
+class Like:
+    """`1490 like 'act_6.%'`: % any run of characters, 9 a digit, X a letter A-Z, \\c the character c."""
+
+    field: FieldRef
+    pattern: str
+    negated: bool
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"{self.field} {'not like' if self.negated else 'like'} '{self.pattern}'"
+
+
+@dataclass(frozen=True)
+class FailsElfproef:
+    """`1446 fails elfproef`: digits whose weighted sum (n..2, -1) is not a multiple of 11 (BSN)."""
+
+    field: FieldRef
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"{self.field} fails elfproef"
+
+
+@dataclass(frozen=True)
 class AllOf:
     """`a and b`."""
 
@@ -261,33 +370,53 @@ def _wrap(node, kinds) -> str:
 
 Condition = (
     Comparison | IsEmpty | IsFilled | NotDate | NotNumber | NotPattern | InValues
-    | NotInCodelist | NotSelectable | AllOf | AnyOf | Negated
+    | NotInCodelist | NotSelectable | Like | FailsElfproef | AllOf | AnyOf | Negated
 )
 
 # ---------------------------------------------------------------- whole-delivery violations
 
 
+def _key_text(fields: tuple) -> str:
+    return str(fields[0]) if len(fields) == 1 else f"({', '.join(map(str, fields))})"
+
+
 @dataclass(frozen=True)
 class NotUnique:
-    """`3257 is not unique`: reported on the second and later occurrences of a key."""
+    """`3257 is not unique` or `(1430, 1431, 1432) is not unique`: the second and later occurrences of a key.
 
-    field: FieldRef
+    With `across`, `1500 is not unique across 1489, 1508`: records whose value also occurs in one of
+    those fields of other files (GA: "niet uniek binnen de totale aanlevering").
+    """
+
+    fields: tuple[FieldRef, ...]
+    across: tuple[FieldRef, ...] = ()
     span: Span | None = _no_span()
 
+    @property
+    def field(self) -> FieldRef:
+        """The first key field: the one findings point at."""
+        return self.fields[0]
+
     def __str__(self) -> str:
-        return f"{self.field} is not unique"
+        across = f" across {', '.join(map(str, self.across))}" if self.across else ""
+        return f"{_key_text(self.fields)} is not unique{across}"
 
 
 @dataclass(frozen=True)
 class MissingReference:
-    """`3309 not in file BEHANDELTRAJECT.txt`: the value is not a key of that file."""
+    """`3309 not in file BEHANDELTRAJECT.txt`: the value (or values, for a composite key) is no key there."""
 
-    field: FieldRef
+    fields: tuple[FieldRef, ...]
     file: str
     span: Span | None = _no_span()
 
+    @property
+    def field(self) -> FieldRef:
+        """The first referring field: the one findings point at."""
+        return self.fields[0]
+
     def __str__(self) -> str:
-        return f"{self.field} not in file {self.file}"
+        return f"{_key_text(self.fields)} not in file {self.file}"
 
 
 @dataclass(frozen=True)
@@ -349,7 +478,18 @@ class AccountUnknown:
         return f"account({', '.join(str(f) for f in self.fields)}) not registered"
 
 
-HISTORY_FORMS = (StoredElsewhere, ChangedSinceLast, AccountUnknown)
+@dataclass(frozen=True)
+class DeletedNotStored:
+    """`1449 deleted but not stored`: a deletion record (status vlag 'V') for a key DIS does not hold."""
+
+    field: FieldRef
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"{self.field} deleted but not stored"
+
+
+HISTORY_FORMS = (StoredElsewhere, ChangedSinceLast, AccountUnknown, DeletedNotStored)
 
 
 # ---------------------------------------------------------------- rules
@@ -370,6 +510,7 @@ class Rule:
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     not_applicable: str = ""
+    deletions: bool = False  # `applies to deletions`: also checked on records with status vlag 'V'
     span: Span | None = _no_span()
 
     @property
@@ -389,6 +530,8 @@ class Rule:
             parts.append(f"hint {_quote(self.hint)}")
         if self.hint_en:
             parts.append(f"hint en {_quote(self.hint_en)}")
+        if self.deletions:
+            parts.append("applies to deletions")
         if self.not_applicable:
             parts.append(f"not-applicable {_quote(self.not_applicable)}")
         return " ".join(parts)
