@@ -7,10 +7,29 @@ at a rule's peildatum.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 OPEN_END = 99991231
+
+
+@dataclass(frozen=True)
+class CodelistSpec:
+    """Where a standard's codelist (by the GA's name) comes from, and how its rows are keyed.
+
+    `file` is the NZa list name as in the file name after "cl " ("tarief ggz"); `key` the columns a
+    code is looked up by (several for a composite key, in that order); `begin`, `end`, `selectable`
+    the columns of the validity window and of selecteerbaar. Column names are the header's without
+    "cl_" and the list's own prefix.
+    """
+
+    name: str
+    file: str
+    key: tuple[str, ...] = ("code",)
+    begin: str = "begindatum"
+    end: str = "einddatum"
+    selectable: str = "selecteerbaar"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +39,9 @@ class CodeRow:
     begin: int
     end: int
     selectable: int | None = None  # selecteerbaar: 0 = not selectable (a grouping level), 1 or 2
+    # Every column of the row by its name without the list's prefix (cl_activiteit_soort -> "soort"),
+    # as text without surrounding spaces: what rules read as CL_X(code at date).soort.
+    attributes: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -29,11 +51,11 @@ class Codelist:
     name: str  # e.g. CL_BEROEP_GBG
     release: dt.date | None
     source: str  # file, table or URL it came from
-    entries: dict[str, tuple[CodeRow, ...]] = field(default_factory=dict)
+    entries: dict[str | tuple[str, ...], tuple[CodeRow, ...]] = field(default_factory=dict)
     fallback: bool = False  # True when no release was dated on or before the delivery date
 
-    def row_at(self, code: str, date: int) -> CodeRow | None:
-        """The row of `code` in force at `date` (YYYYMMDD), or None."""
+    def row_at(self, code: str | tuple[str, ...], date: int) -> CodeRow | None:
+        """The row of `code` in force at `date` (YYYYMMDD), or None; a tuple of str for a composite key."""
         for row in self.entries.get(code, ()):
             if row.begin <= date <= row.end:
                 return row
