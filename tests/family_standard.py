@@ -267,3 +267,26 @@ def random_members(layout, seed: int) -> dict[str, list[bytearray]]:
     if rng.random() < 0.1:
         del members["OUDER.txt"]
     return members
+
+# One example of each grammar alternative the GA OHW-GBG standard cannot show (it has no status vlag,
+# no composite keys, no codelist columns); tests/language checks none is missing.
+FAMILY_FORMS = {
+    "not_unique_composite": "(9302, 9301) is not unique => ERR 1 UK \"m\"",
+    "not_unique_across": "9301 is not unique across 9101, 9201 => WRN 1 BR \"m\"",
+    "missing_reference_composite": "(9201, 9201) not in file KLEINKIND.txt => ERR 1 FK \"m\"",
+    "deleted_not_stored": "9201 deleted but not stored => WRN 1 BR \"m\"",
+    "like": "9206 like 'act\\_6.%' => WRN 1 BR \"m\"",
+    "not_like": "9106 not like '9999XX' => ERR 1 BR \"m\"",
+    "fails_elfproef": "9105 fails elfproef and 9105 != '999999999' => ERR 1 PVM \"m\"",
+    "add": "9207 > days(9204, 9205) + 1 => ERR 1 BR \"m\"",
+    "subtract": "9207 - 9208 < 0 => WRN 1 BR \"m\"",
+    "substring": "9206[1..2] != 9210[10..11] => ERR 1 BR \"m\"",
+    "today": "9102 > today => ERR 1 BR \"m\"",
+    "count_where": "count(OUDER.txt where 9104 like 'XX%') = count(OUDER.txt) => ERR 1 BR \"m\"",
+    "count_per": "count(KIND.txt where 9206 = 'A1' per 9203) > 1 => ERR 1 BR \"m\"",
+    "days": "days(9204, 9205) > 365 => WRN 1 BR \"m\"",
+    "lookup": "9208 > CL_TARIEF(9209, 9206 at 9204).max => WRN 1 BR \"m\"",
+    "applies_to_deletions": "9207 < 0 => ERR 1 BR \"m\" applies to deletions",
+    "parent field": "9204 < 9102 => ERR 1 BR \"m\"",
+    "grandparent field": "9303 < 9102 => ERR 1 BR \"m\"",
+}
