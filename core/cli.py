@@ -7,6 +7,7 @@ is one clear line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from contextlib import ExitStack
@@ -64,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--show-identifiers", action="store_true", help="show values of identifying fields")
     v.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress on stderr (default: only on a terminal)")
+    v.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD",
+                   help="the date rules read as 'today' (default: the date of the run; the report records it)")
     v.add_argument("--engine", choices=sorted(ENGINES), default="columnar", help=argparse.SUPPRESS)
     v.set_defaults(func=_validate)
 
@@ -99,6 +102,14 @@ def _command_modules():
 # ---------------------------------------------------------------- validate
 
 
+def _iso_date(text: str) -> dt.date:
+    """An argparse type: a calendar date written YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
 def _validate(args) -> int:
     extra = ()
     if args.progress or (args.progress is None and sys.stderr.isatty()):
@@ -117,7 +128,7 @@ def _validate(args) -> int:
         result = validate(
             _readable(args.delivery, cleanup), pm=pm, standard=args.standard, codelists=args.codelists,
             policy=args.policy, max_per_rule=None if args.max_findings <= 0 else args.max_findings,
-            extra_rules=tuple(args.rules), engine=args.engine,
+            extra_rules=tuple(args.rules), engine=args.engine, today=args.today,
         )
     options = ReportOptions(lang=args.lang, show_identifiers=args.show_identifiers,
                             max_examples=None if args.max_findings <= 0 else args.max_findings)

@@ -280,7 +280,7 @@ class Gate:
             "rules": [{"file": f.name, "sha256": self.store.put_blob(Path(f))} for f in files],
             "codelists": [{"name": c.name, "release": c.release.isoformat() if c.release else None,
                            "source": c.source} for c in result.codelists],
-            "policy": result.policy, "disval": __version__,
+            "policy": result.policy, "disval": __version__, "date": result.versions.get("date"),
         }
 
 
@@ -350,6 +350,15 @@ def requeue(delivery_ids: Iterable[int], store: DeliveryStore, *, pm=None) -> li
     return Gate(store, pm).run(queued)
 
 
+def _validated_on(d) -> dt.date | None:
+    """The date a kept delivery was validated on: rules that read `today` judge it as of then."""
+    when = d.validation.get("date") if isinstance(d.validation, dict) else None
+    if when:
+        return dt.date.fromisoformat(when)
+    moment = d.started_at or d.submitted_at
+    return moment.date() if hasattr(moment, "date") else None
+
+
 def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: str | None = None) -> ValidationResult:
     """Validate a kept delivery again, with the rules files it was validated with and its codelist source.
 
@@ -380,6 +389,7 @@ def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: st
             store.save_blob(d.sha256, tmp / fitting_name(d.name)), pm=pm, standard=std.id,
             codelists=codelists or request.get("codelists"), policy=request.get("policy"),
             max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES), rule_files=tuple(files),
+            today=_validated_on(d),
         )
     then = {c["name"]: c["release"] for c in d.validation.get("codelists", [])}
     for c in result.codelists:
