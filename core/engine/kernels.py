@@ -380,7 +380,8 @@ def _well_formed(col: c.Col, raw: np.ndarray, empty: np.ndarray) -> np.ndarray:
 
 
 def like_regex(pattern: str) -> re.Pattern:
-    """`like` pattern -> regular expression: % any run, 9 a digit, X a letter A-Z, \\c the character c."""
+    """`like` pattern -> regular expression: % any run, _ any one character, 9 a digit, X a letter A-Z,
+    \\c the character c itself."""
     out, i = [], 0
     while i < len(pattern):
         ch = pattern[i]
@@ -388,7 +389,7 @@ def like_regex(pattern: str) -> re.Pattern:
             i += 1
             out.append(re.escape(pattern[i]))
         else:
-            out.append({"%": ".*", "9": "[0-9]", "X": "[A-Z]"}.get(ch, re.escape(ch)))
+            out.append({"%": ".*", "_": ".", "9": "[0-9]", "X": "[A-Z]"}.get(ch, re.escape(ch)))
         i += 1
     return re.compile("".join(out), re.S)
 

@@ -358,7 +358,8 @@ def _lookup(node: c.Lookup, kind: str, record: bytes | None, ctx: Context):
 
 
 def like(value: str, pattern: str) -> bool:
-    """Whether `value` follows a `like` pattern: % any run, 9 a digit, X a letter A-Z, \\c the character c."""
+    """Whether `value` follows a `like` pattern: % any run, _ any one character, 9 a digit, X a letter A-Z,
+    \\c the character c itself."""
     if not pattern:
         return value == ""
     head, rest = pattern[0], pattern[1:]
@@ -368,7 +369,9 @@ def like(value: str, pattern: str) -> bool:
         return False
     if head == "\\" and rest:
         return value[0] == rest[0] and like(value[1:], rest[1:])
-    if head == "9":
+    if head == "_":
+        ok = True
+    elif head == "9":
         ok = "0" <= value[0] <= "9"
     elif head == "X":
         ok = "A" <= value[0] <= "Z"

@@ -309,7 +309,7 @@ class NotSelectable:
 
 @dataclass(frozen=True)
 class Like:
-    """`1490 like 'act_6.%'`: % any run of characters, 9 a digit, X a letter A-Z, \\c the character c."""
+    """`1490 like 'act\\_6.%'`: % any run, _ any one character, 9 a digit, X a letter A-Z, \\c the character c."""
 
     field: FieldRef
     pattern: str
