@@ -17,7 +17,6 @@ of millions of records.
 """
 from __future__ import annotations
 
-import datetime as dt
 import operator
 
 import numpy as np
@@ -26,9 +25,11 @@ from ..findings import FindingCollector
 from ..language import compiler as c
 from ..layout import Field, Layout
 from .common import Batch, Context, RecordMarks, field_text, record_finding, scalar_value
+from .reference_formats import (  # noqa: F401  (the reference's own reading of the formats, used by tests too)
+    _as_calendar, _padded, as_date, as_number, code_of, is_empty, like, matches, whole_years,
+)
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "!=": operator.ne}
-_FIRST_DATE = dt.date(1900, 1, 1)  # DIS accepts dates from 1900-01-01 to 9999-12-31 (date.max)
 
 
 class ReferenceEngine:
@@ -357,90 +358,6 @@ def _lookup(node: c.Lookup, kind: str, record: bytes | None, ctx: Context):
     return -int(digits) if text.startswith("-") else int(digits)
 
 
-def like(value: str, pattern: str) -> bool:
-    """Whether `value` follows a `like` pattern: % any run, _ any one character, 9 a digit, X a letter A-Z,
-    \\c the character c itself."""
-    if not pattern:
-        return value == ""
-    head, rest = pattern[0], pattern[1:]
-    if head == "%":
-        return any(like(value[i:], rest) for i in range(len(value) + 1))
-    if not value:
-        return False
-    if head == "\\" and rest:
-        return value[0] == rest[0] and like(value[1:], rest[1:])
-    if head == "_":
-        ok = True
-    elif head == "9":
-        ok = "0" <= value[0] <= "9"
-    elif head == "X":
-        ok = "A" <= value[0] <= "Z"
-    else:
-        ok = value[0] == head
-    return ok and like(value[1:], rest)
-
-
 def _peildatum(col: c.Col, record: bytes | None, ctx: Context) -> int | None:
     raw = read(col, record, ctx)
     return None if raw is None else as_date(raw)
-
-
-# ---------------------------------------------------------------- field formats (GA §4.2)
-
-
-def is_empty(raw: bytes) -> bool:
-    """A field is empty when it holds only spaces."""
-    return raw.strip(b" ") == b""
-
-
-def as_date(raw: bytes) -> int | None:
-    """A D field (YYYYMMDD, a real date from 1900-01-01 to 9999-12-31) as an int YYYYMMDD, or None."""
-    if len(raw) != 8 or not raw.isdigit():
-        return None
-    try:
-        date = dt.date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-    except ValueError:
-        return None
-    return int(raw) if date >= _FIRST_DATE else None
-
-
-def _as_calendar(yyyymmdd: int) -> dt.date:
-    return dt.date(yyyymmdd // 10000, yyyymmdd // 100 % 100, yyyymmdd % 100)
-
-
-def whole_years(since: dt.date, until: dt.date) -> int:
-    """Completed years from `since` to `until` (an age: the birthday counts from its day on)."""
-    return until.year - since.year - ((until.month, until.day) < (since.month, since.day))
-
-
-def as_number(raw: bytes) -> int | None:
-    """An N field (leading spaces, an optional '-', then digits to the end) as an int, or None."""
-    text = raw.lstrip(b" ")
-    digits = text[1:] if text.startswith(b"-") else text
-    if not digits.isdigit():  # bytes.isdigit: ASCII digits only, and False for b""
-        return None
-    return -int(digits) if text.startswith(b"-") else int(digits)
-
-
-def matches(raw: bytes, pattern: str) -> bool:
-    """Whether the field follows the pattern: 'N' a digit, other characters literal, then spaces."""
-    for i, byte in enumerate(raw):
-        if i >= len(pattern):
-            ok = byte == 0x20
-        elif pattern[i] == "N":
-            ok = 0x30 <= byte <= 0x39
-        else:
-            ok = bytes([byte]) == pattern[i].encode("latin-1", errors="replace")
-        if not ok:
-            return False
-    return True
-
-
-def _padded(value: str, width: int) -> bytes:
-    """A listed value as it stands in a field: left-aligned, padded with spaces."""
-    return value.encode("latin-1", errors="replace").ljust(width, b" ")
-
-
-def code_of(raw: bytes) -> str:
-    """A codelist code as written in a field: the text without its padding."""
-    return raw.decode("latin-1").strip()
