@@ -13,7 +13,7 @@ import numpy as np
 from ..findings import FindingCollector
 from ..language import compiler as c
 from ..layout import Layout
-from . import keys
+from . import columns, keys
 from .aggregates import Aggregates
 from .common import Batch, Context, RecordMarks, deleted, field_text, key_block, key_text, record_finding, \
     scalar_value
@@ -143,7 +143,7 @@ class ColumnarEngine:
                 for fld in rule.target_keys:
                     h, ln, ks = self._key_column(fld.file, (fld,), other).arrays()
                     elsewhere.extend(h, ln, ks)
-                lines, values = keys.KeyIndex(elsewhere, other[0]).found(*column.arrays())
+                lines, values = _found_elsewhere(column, elsewhere, other[0])
             self._report_keys(rule, lines, values)
         # References read before their file (only when files refer to each other) are looked up now.
         # Those whose file was never read whole (missing or unreadable: 726 or ZIP-* report it) have
@@ -173,3 +173,15 @@ class ColumnarEngine:
             lambda limit: (record_finding(rule, int(lines[i]), key_text(values[i:i + 1].tobytes(), widths))
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
         )
+
+
+def _found_elsewhere(own: keys.KeyColumn, elsewhere: keys.KeyColumn, width: int):
+    """(lines, keys) of `own`'s values that occur in `elsewhere`; the smaller side is the one indexed."""
+    if len(own.arrays()[0]) <= len(elsewhere.arrays()[0]):
+        shared = keys.KeyColumn(width)
+        h, ln, ks = elsewhere.arrays()
+        _, common = keys.KeyIndex(own, width).found(h, ln, ks)  # values of both, a few at most
+        # Only the values matter in an index; the lines given with them are placeholders.
+        shared.extend(columns.hashes(common.view(np.uint8).reshape(len(common), width).T), ln[:len(common)], common)
+        return keys.KeyIndex(shared, width).found(*own.arrays())
+    return keys.KeyIndex(elsewhere, width).found(*own.arrays())

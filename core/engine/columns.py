@@ -161,12 +161,20 @@ class CodeIndex:
         ids = self._ids[pos]
         table = np.frombuffer(b"".join(self._bytes), dtype=np.uint8).reshape(len(self._bytes), -1).T
         if not (f == table[:, ids]).all():
-            raise _Collision
+            raise Collision
         return ids
 
+    @property
+    def raw(self) -> list[bytes]:
+        """The distinct values as delivered (padding included), by id."""
+        return self._bytes
 
-class _Collision(Exception):
+
+class Collision(Exception):
     """Two different codes with one hash: the caller groups this batch exactly."""
+
+
+_Collision = Collision
 
 
 def codes(f: np.ndarray, index: CodeIndex | None = None) -> tuple[np.ndarray, list[str]]:

@@ -128,7 +128,9 @@ class KeyIndex:
         keys_w = _widen(keys, self.width)
         if self.rehash:
             h = _hash_bytes(keys_w, self.width)
-        order = np.argsort(h)
+        # Sorting the queries makes the binary searches walk a big index in order; a small index stays
+        # in cache anyway, and the sort would cost more than it saves.
+        order = np.argsort(h) if len(self.hashes) > _SMALL_INDEX else np.arange(len(h))
         hs, ks = h[order], keys_w[order]
         pos = np.searchsorted(self.hashes, hs)
         inside = pos < len(self.hashes)
@@ -144,6 +146,9 @@ class KeyIndex:
         chosen = order[found if want_found else ~found]
         chosen = chosen[np.argsort(lines[chosen], kind="stable")]
         return lines[chosen], keys[chosen]
+
+
+_SMALL_INDEX = 1 << 16
 
 
 def _hash_bytes(keys: np.ndarray, width: int) -> np.ndarray:

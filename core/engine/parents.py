@@ -129,9 +129,12 @@ class Parents:
 
     def column(self, batch: Batch, col: k.Col) -> tuple[np.ndarray, np.ndarray]:
         """(field-major bytes, parent present) of a parent's field for every record of the batch."""
-        rows = self.rows(batch, col.path)
-        last = col.path[-1].key
-        return self.tables[(last.file, last.ddid)].gather(col.field, rows), rows >= 0
+        key = ("parent column", col.path, col.field.ddid)
+        if key not in batch.cache:
+            rows = self.rows(batch, col.path)
+            last = col.path[-1].key
+            batch.cache[key] = (self.tables[(last.file, last.ddid)].gather(col.field, rows), rows >= 0)
+        return batch.cache[key]
 
 
 def cols_of(check):

@@ -31,27 +31,62 @@ def like_regex(pattern: str) -> re.Pattern:
     return re.compile("".join(out), re.S)
 
 
-def _distinct(raw: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
-    """(inverse, distinct values) of a field-major block, compared bytewise."""
+_MANY = 1 << 16  # distinct values worth remembering across batches
+
+
+def _distinct(raw: np.ndarray, index: columns.CodeIndex | None = None) -> tuple[np.ndarray, list[bytes]]:
+    """(inverse, distinct values) of a field-major block, compared bytewise.
+
+    With a CodeIndex the distinct values are remembered across batches (ids stay the same), so the
+    per-value work of a kernel can be kept by id too.
+    """
     w, n = raw.shape
     if n == 0:
         return np.zeros(0, np.int64), []
+    if index is not None:
+        try:
+            return index.lookup(raw), index.raw
+        except columns.Collision:
+            pass
     values = np.ascontiguousarray(raw.T).view(np.dtype((np.void, w))).reshape(-1)
     unique, inverse = np.unique(values, return_inverse=True)
     return inverse.reshape(-1), [bytes(u) for u in unique]
 
 
-def like(check: c.Like, ctx: Context):
-    """Kernel of `F like 'P'` / `F not like 'P'`."""
-    raw_of, empty = _column_raw(check.col, ctx), _empty(check.col, ctx)
-    regex = like_regex(check.pattern)
+def _distinct_of(col: c.Col, ctx: Context):
+    """batch -> (inverse, distinct raw values) of a column, shared by the kernels that read it."""
+    raw_of, state = _column_raw(col, ctx), {"index": columns.CodeIndex()}
 
-    def test(b):
+    def get(b):
         raw = raw_of(b)
         if raw is None:
+            return None
+        index = state["index"]
+        if index is not None and len(index.raw) > _MANY:
+            state["index"] = index = None  # not a code (names, numbers): distinct per batch only
+        return _distinct(raw, index)
+    return lambda b: _cached(b, ("distinct", col), lambda: get(b))
+
+
+def like(check: c.Like, ctx: Context):
+    """Kernel of `F like 'P'` / `F not like 'P'`."""
+    distinct, empty = _distinct_of(check.col, ctx), _empty(check.col, ctx)
+    regex = like_regex(check.pattern)
+    verdicts: dict[bytes, bool] = {}  # per distinct value: codes repeat across batches
+
+    def matches(value: bytes) -> bool:
+        if len(verdicts) > _MANY:
+            verdicts.clear()
+        if value not in verdicts:
+            verdicts[value] = regex.fullmatch(value.rstrip(b" ").decode("latin-1")) is not None
+        return verdicts[value]
+
+    def test(b):
+        found = distinct(b)
+        if found is None:
             return False, False
-        inverse, values = _distinct(raw)
-        hits = np.array([regex.fullmatch(v.rstrip(b" ").decode("latin-1")) is not None for v in values], dtype=bool)
+        inverse, values = found
+        hits = np.fromiter((matches(v) for v in values), dtype=bool, count=len(values))
         hit = hits[inverse] if len(values) else np.zeros(0, bool)
         if check.negated:
             hit = ~hit
