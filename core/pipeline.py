@@ -16,6 +16,7 @@ from . import __version__
 from .engine import columns
 from .engine.columnar import ColumnarEngine
 from .engine.history import HistoryChecks
+from .engine.parents import cols_of
 from .engine.common import Batch, Context, RecordMarks, record_finding
 from .engine.reference import ReferenceEngine
 from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
@@ -220,6 +221,11 @@ class _Run:
         for rule in rules:
             if rule.kind == c.REFERENCE and rule.target not in self.read_whole:
                 self.status[rule.number] = ("not evaluated", f"{rule.target} is missing or could not be read")
+            parents = sorted({h.key.file for col in cols_of(rule.check) if col.scope == "parent" for h in col.path}
+                             - self.read_whole) if rule.check is not None and rule.kind != c.MEMBER else []
+            if parents and rule.number not in self.status:
+                # Its records have no parents to read: the rule could not say anything about them.
+                self.status[rule.number] = ("not evaluated", f"{', '.join(parents)} is missing or could not be read")
         self._members(rules)
         for engine in engines:
             engine.finish()

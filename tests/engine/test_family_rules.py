@@ -132,3 +132,13 @@ def test_random_deliveries_agree_and_every_rule_fires(family, tmp_path):
         fired.update(result.counts)
     numbers = {line.split("=>")[1].split()[1] for line in RULES.strip().splitlines()}
     assert numbers - {"F-28"} <= {n for n, count in fired.items() if count}
+
+
+def test_rules_that_read_a_missing_parent_file_are_listed_as_not_evaluated(family, tmp_path):
+    members = clean_members(family[0].layout)
+    del members["OUDER.txt"]
+    result = run_both(family, members, tmp_path)
+    reasons = {i.rule: i.reason for i in result.not_evaluated}
+    assert reasons["F-01"] == reasons["F-04"] == "OUDER.txt is missing or could not be read"
+    assert "F-03" not in reasons  # reads KIND.txt, which is there
+    assert not {"F-01", "F-04"} & set(result.counts)
