@@ -21,7 +21,7 @@ from .engine.common import Batch, Context, RecordMarks, record_finding
 from .engine.reference import ReferenceEngine
 from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
 from .history import History
-from .language import compiler as c
+from .language import ast, compiler as c
 from .plugins import by_name, get_plugin_manager
 from .reader import Delivery, Limits, RecordChunk, RecordReader, open_delivery, zip_finding
 from .standard import Standard
@@ -345,6 +345,8 @@ class _Run:
             status, reason = rule.status, rule.reason
             if rule.kind == c.HISTORY and self.history is not None:
                 status, reason = c.ACTIVE, ""
+                if isinstance(r.violation, ast.DeletedNotStored) and not hasattr(self.history, "not_stored"):
+                    status, reason = "not evaluated", "the delivery store cannot tell which keys it holds (not_stored)"
             status, reason = self.status.get(r.number, (status, reason))
             infos.append(RuleInfo(
                 rule=r.number, type=r.type, severity=r.severity, file=rule.file,

@@ -142,3 +142,35 @@ def test_rules_that_read_a_missing_parent_file_are_listed_as_not_evaluated(famil
     assert reasons["F-01"] == reasons["F-04"] == "OUDER.txt is missing or could not be read"
     assert "F-03" not in reasons  # reads KIND.txt, which is there
     assert not {"F-01", "F-04"} & set(result.counts)
+
+
+class _Store:
+    """What a delivery store answers for `deleted but not stored`: the keys it holds of each file."""
+
+    def __init__(self, held):
+        self.held = held
+        self.asked = []
+
+    def not_stored(self, file, key, values):
+        values = list(values)
+        self.asked.append((file, key, values))
+        return {v for v in values if v not in self.held}
+
+
+def test_deleted_but_not_stored_asks_the_store_about_deletion_records_only(family, tmp_path):
+    members = clean_members(family[0].layout)
+    edit = _set(K, 2, f9202="V", **BLANK_BUT_KEYS)
+    edit(members, family[0].layout)
+    store = _Store(held={"K1"})
+    result = validate(write_zip(members, tmp_path / ZIP_NAME), pm=family[1], history=store, max_per_rule=None)
+    assert store.asked == [("KIND.txt", "9201", ["K2"])]  # K1 and K3 are no deletions
+    assert [(f.rule, f.line, f.value) for f in result.findings] == [("F-28", 2, "K2")]
+    store.held.add("K2")
+    result = validate(write_zip(members, tmp_path / ZIP_NAME), pm=family[1], history=_Store({"K2"}))
+    assert result.findings == []
+
+
+def test_without_a_store_that_can_tell_the_rule_is_not_evaluated(family, tmp_path):
+    result = validate(write_zip(clean_members(family[0].layout), tmp_path / ZIP_NAME), pm=family[1],
+                      history=object())
+    assert {i.rule: i.status for i in result.not_evaluated}["F-28"] == "not evaluated"
