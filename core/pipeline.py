@@ -221,7 +221,8 @@ class _Run:
         for rule in rules:
             if rule.kind == c.REFERENCE and rule.target not in self.read_whole:
                 self.status[rule.number] = ("not evaluated", f"{rule.target} is missing or could not be read")
-            parents = sorted({h.key.file for col in cols_of(rule.check) if col.scope == "parent" for h in col.path}
+            parents = sorted({h.key.file for col in cols_of(rule.check, into_counts=False) if col.scope == "parent"
+                              for h in col.path}
                              - self.read_whole) if rule.check is not None and rule.kind != c.MEMBER else []
             if parents and rule.number not in self.status:
                 # Its records have no parents to read: the rule could not say anything about them.

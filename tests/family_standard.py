@@ -233,6 +233,8 @@ days(9204, 9205) + 1 > 365 => WRN F-13 BR "longer than a year"
 9201 deleted but not stored => WRN F-28 BR "a deletion of a child DIS does not hold"
 9206 not selectable in CL_SOORT at 9204 => ERR F-29 BR "not selectable"
 9302 not in file KIND.txt => ERR F-30 FK "the grandchild's child is not delivered"
+count(KLEINKIND.txt where 9303 < 9102) > 1 => WRN F-31 BR "a count whose condition reads the grandparent"
+count(KIND.txt where 9204 > 9103 per 9203) > 0 => WRN F-32 BR "a count per parent whose condition reads the parent"
 """
 
 

@@ -27,7 +27,8 @@ def kernel(check, ctx: Context):
     if isinstance(check, (c.And, c.Or, c.Not)):
         return _logic(check, ctx)
     leaf = _leaf(check, ctx)
-    parent_cols = sorted({col for col in cols_of(check) if col.scope == "parent"}, key=repr)
+    # A count's condition is its own kernel, run on the counted file's batches.
+    parent_cols = sorted({col for col in cols_of(check, into_counts=False) if col.scope == "parent"}, key=repr)
     if not parent_cols:
         return leaf
 

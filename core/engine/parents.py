@@ -137,13 +137,15 @@ class Parents:
         return batch.cache[key]
 
 
-def cols_of(check):
-    """Every column a typed check reads, anywhere inside it."""
+def cols_of(check, into_counts: bool = True):
+    """Every column a typed check reads, anywhere inside it (`into_counts`: also in a count's condition)."""
     if isinstance(check, k.Col):
         yield check
+        return
+    if isinstance(check, k.CountOf) and not into_counts:
         return
     for name in getattr(check, "__dataclass_fields__", {}):
         value = getattr(check, name)
         for item in value if isinstance(value, tuple) else (value,):
             if hasattr(item, "__dataclass_fields__") and not isinstance(item, (Field, k.Hop)):
-                yield from cols_of(item)
+                yield from cols_of(item, into_counts)
