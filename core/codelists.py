@@ -14,24 +14,6 @@ from typing import Protocol
 OPEN_END = 99991231
 
 
-@dataclass(frozen=True)
-class CodelistSpec:
-    """Where a standard's codelist (by the GA's name) comes from, and how its rows are keyed.
-
-    `file` is the NZa list name as in the file name after "cl " ("tarief ggz"); `key` the columns a
-    code is looked up by (several for a composite key, in that order); `begin`, `end`, `selectable`
-    the columns of the validity window and of selecteerbaar. Column names are the header's without
-    "cl_" and the list's own prefix.
-    """
-
-    name: str
-    file: str
-    key: tuple[str, ...] = ("code",)
-    begin: str = "begindatum"
-    end: str = "einddatum"
-    selectable: str = "selecteerbaar"
-
-
 @dataclass(frozen=True, slots=True)
 class CodeRow:
     """One validity window of a code; dates as YYYYMMDD integers, both ends inclusive."""

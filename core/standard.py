@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .codelists import CodelistSpec
 from .layout import Layout
 
 PHASES = ("test", "production")
@@ -115,7 +114,6 @@ class Standard:
     reader: str = "fixed-width"
     identifying: tuple[str, ...] = ()  # DDIDs masked in reports (besides layout flags)
     rule_types: tuple[str, ...] = RULE_TYPES  # the validation types its rules may have
-    codelists: dict[str, CodelistSpec] = field(default_factory=dict)  # GA codelist name -> where it comes from
 
     @property
     def members(self) -> tuple[str, ...]:

@@ -113,11 +113,14 @@ class OperandCompiler:
 
     def _lookup(self, node: ast.Lookup, scope) -> Lookup:
         self._codelist(node.codelist, node.span)
+        # A standard that declares its lists (Standard.codelists) says by how many fields each is keyed;
+        # an undeclared list is keyed by its code alone. Without declarations the key is not known here.
         spec = self.specs.get(node.codelist)
         arity = len(spec.key) if spec is not None else 1
-        if len(node.keys) != arity:
+        if self.specs and len(node.keys) != arity:
             raise _Problem(f"{node.codelist} is looked up by {arity} field(s)"
-                           + (f" ({', '.join(spec.key)})" if spec is not None else "")
+                           + (f" ({', '.join(spec.key)})" if spec is not None else " (its code; a standard declares "
+                              "a composite key in Standard.codelists)")
                            + f"; the rule names {len(node.keys)}", node.span)
         keys = tuple(self._col(k, scope) for k in node.keys)
         return Lookup(node.codelist, keys, self._date_col(node.at, scope), node.attribute)
