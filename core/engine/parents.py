@@ -8,7 +8,8 @@ fields are gathered into a column like the record's own (spaces where no
 parent was delivered; the kernels then leave the rule unevaluated).
 
 Keys are compared as bytes padded with spaces to the wider of the two
-fields (numpy 'V' values sort and compare bytewise, NUL included).
+fields (numpy 'V' values sort and compare bytewise, NUL included). A key that
+several parent records share identifies none of them.
 """
 from __future__ import annotations
 
@@ -60,8 +61,16 @@ class ParentTable:
             keys = _void(block, width)
             filled = ~columns.empty(block) if len(self.rows) else np.zeros(0, bool)
             rows = np.flatnonzero(filled)
-            order = rows[np.argsort(keys[rows], kind="stable")]  # equal keys: the first read wins
-            self._sorted[width] = (keys[order], order, filled)
+            order = rows[np.argsort(keys[rows], kind="stable")]
+            ordered = keys[order]
+            # A key two records share names no one parent: its children are not evaluated on the
+            # parent's fields (the UK rule reports the key).
+            same = np.zeros(len(order), dtype=bool)
+            if len(order) > 1:
+                eq = ordered[1:] == ordered[:-1]
+                same[1:] |= eq
+                same[:-1] |= eq
+            self._sorted[width] = (ordered[~same], order[~same], filled)
         return self._sorted[width]
 
     def lookup(self, block: np.ndarray) -> np.ndarray:

@@ -96,10 +96,15 @@ class ReferenceEngine:
             index = self.parent_index.get((hop.key.file, hop.key.ddid))
             if index is None:
                 index = self.parent_index[(hop.key.file, hop.key.ddid)] = {}
+                shared = set()
                 for _, rec in self.records.get(hop.key.file, []):
                     key = rec[hop.key.start:hop.key.end]
                     if not is_empty(key):
-                        index.setdefault(key.rstrip(b" "), rec)  # equal keys: the first read wins
+                        if key.rstrip(b" ") in index:
+                            shared.add(key.rstrip(b" "))  # several parents with one key: none is the parent
+                        index[key.rstrip(b" ")] = rec
+                for key in shared:
+                    del index[key]
             record = index.get(fk.rstrip(b" "))
         return record
 

@@ -105,6 +105,9 @@ PLANTED = {
         _both(_set(K, 1, f9202="V"), _set("PAKBON.txt", 1, f9002="0")), {"F-09": [(K, None)]}),
     "a code not selectable": (_set(K, 1, f9206="B7", f9210=""), {"F-29": [(K, 1)]}),
     "a grandchild whose child is not delivered": (_set(G, 1, f9302="K9"), {"F-30": [(G, 1)]}),
+    # O1 twice: its children have no one parent (not evaluated on its fields); O2's child dangles.
+    "two parents with one key": (
+        _both(_set(O, 2, f9101="O1"), _set(K, 1, f9204="20000101")), {"F-24": [(K, 2)]}),
 }
 
 
