@@ -107,7 +107,7 @@ PLANTED = {
     "a grandchild whose child is not delivered": (_set(G, 1, f9302="K9"), {"F-30": [(G, 1)]}),
     # O1 twice: its children have no one parent (not evaluated on its fields); O2's child dangles.
     "two parents with one key": (
-        _both(_set(O, 2, f9101="O1"), _set(K, 1, f9204="20000101")), {"F-24": [(K, 2)]}),
+        _both(_set(O, 2, f9101="O1"), _set(K, 1, f9204="20171231")), {"F-24": [(K, 2)]}),
 }
 
 
