@@ -32,12 +32,9 @@ class KeyColumn:
         """(hashes, lines, keys), concatenated in reading order; the chunks are released."""
         if not self._hashes:
             return np.empty(0, np.uint64), np.empty(0, np.uint32), np.empty(0, f"S{self.width}")
-        # One part at a time, each part's chunks released before the next is joined: the peak is
-        # the whole plus its largest part (the key bytes), not twice the whole.
-        self._hashes = [np.concatenate(self._hashes)]
-        self._lines = [np.concatenate(self._lines)]
-        self._keys = [np.concatenate(self._keys)]
-        return self._hashes[0], self._lines[0], self._keys[0]
+        out = (np.concatenate(self._hashes), np.concatenate(self._lines), np.concatenate(self._keys))
+        self._hashes, self._lines, self._keys = [out[0]], [out[1]], [out[2]]
+        return out
 
 
 def filled_keys(field: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
