@@ -77,41 +77,64 @@ class Batch:
 class RecordMarks:
     """Which records of each file have at least one ERR or WRN finding (counted, never capped).
 
-    Kept per block of 65,536 lines as packed bits (8 KiB), and a block whose
-    every line is marked as one shared constant: a member of millions of bad
-    lines costs a few bytes per block, not a byte per line.
+    Kept per block of 65,536 lines: the few blocks being marked (marks come
+    in reading order, a batch at a time) as plain booleans, the others packed
+    to bits (8 KiB), and a block whose every line is marked as one shared
+    constant. A member of millions of bad lines costs a few bytes per block,
+    not a byte per line.
     """
 
     BLOCK = 1 << 16
-    _FULL = None  # a block in which every line is marked
+    OPEN = 4  # blocks per file and severity kept unpacked
+    _FULL = "full"  # a packed block in which every line is marked
 
     def __init__(self):
-        self._marks: dict[tuple[str, str], dict[int, np.ndarray | None]] = {}
+        self._packed: dict[tuple[str, str], dict[int, np.ndarray | str]] = {}
+        self._open: dict[tuple[str, str], dict[int, np.ndarray]] = {}  # oldest first
 
     def mark(self, file: str, severity: str, lines: np.ndarray) -> None:
         """Mark the records at these 1-based lines."""
         if len(lines) == 0:
             return
-        blocks = self._marks.setdefault((file, severity), {})
+        key = (file, severity)
         index = np.asarray(lines, dtype=np.int64) - 1
         if (index[1:] < index[:-1]).any():  # most callers mark lines in reading order already
             index = np.sort(index)
         number = index >> 16
         cuts = np.flatnonzero(number[1:] != number[:-1]) + 1
-        for part in np.split(index, cuts):
-            block = int(part[0] >> 16)
-            if block in blocks and blocks[block] is self._FULL:
-                continue
-            bits = np.unpackbits(blocks[block]).view(bool) if block in blocks else np.zeros(self.BLOCK, bool)
-            bits[part & (self.BLOCK - 1)] = True
-            blocks[block] = self._FULL if bits.all() else np.packbits(bits)
+        for part in np.split(index, cuts) if len(cuts) else (index,):
+            bits = self._bits(key, int(part[0] >> 16))
+            if bits is not None:
+                bits[part & (self.BLOCK - 1)] = True
+
+    def _bits(self, key, block: int) -> np.ndarray | None:
+        """The block's marks as booleans to set, or None when every line of it is marked already."""
+        opened = self._open.setdefault(key, {})
+        bits = opened.get(block)
+        if bits is not None:
+            return bits
+        packed = self._packed.setdefault(key, {})
+        stored = packed.get(block)
+        if stored is self._FULL:
+            return None
+        packed.pop(block, None)
+        bits = opened[block] = (np.unpackbits(stored).view(bool) if stored is not None
+                                else np.zeros(self.BLOCK, bool))
+        if len(opened) > self.OPEN:
+            oldest = next(iter(opened))
+            done = opened.pop(oldest)
+            packed[oldest] = self._FULL if done.all() else np.packbits(done)
+        return bits
 
     def counts(self) -> dict[str, dict[str, int]]:
         """file -> {"ERR": records, "WRN": records}."""
         out: dict[str, dict[str, int]] = {}
-        for (file, severity), blocks in self._marks.items():
-            out.setdefault(file, {})[severity] = sum(
-                self.BLOCK if bits is self._FULL else int(np.unpackbits(bits).sum()) for bits in blocks.values())
+        for key in self._packed.keys() | self._open.keys():
+            file, severity = key
+            total = sum(self.BLOCK if bits is self._FULL else int(np.unpackbits(bits).sum())
+                        for bits in self._packed.get(key, {}).values())
+            total += sum(int(bits.sum()) for bits in self._open.get(key, {}).values())
+            out.setdefault(file, {})[severity] = total
         return out
 
 
