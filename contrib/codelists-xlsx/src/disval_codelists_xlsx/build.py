@@ -16,7 +16,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from disval.plugins.codelists_dir import DirectoryCodelistProvider
+from disval.plugins.codelists_dir import DirectoryCodelistProvider, lines_of
 
 _NUMERIC = ("begindatum", "einddatum", "selecteerbaar")
 
@@ -39,7 +39,7 @@ def build_workbook(directory, target, on: dt.date | None = None) -> Path:
     book.remove(book.active)
     for name, release in sorted(chosen.items()):
         sheet = book.create_sheet(name.lower()[:31])  # Excel's limit on a sheet title
-        lines = release.path.read_bytes().decode("iso-8859-1").splitlines()
+        lines = lines_of(release.path.read_bytes())  # not splitlines(): 0x85 is no line end
         header = lines[0].lstrip("\u00ef\u00bb\u00bf").split("|")
         numeric = [h.strip().lower().endswith(_NUMERIC) for h in header]
         sheet.append(header)

@@ -1,0 +1,123 @@
+"""The real NZa GGZ codelists of 2019 (../shared/nza/codelijsten-ggz-2019), read through declarations.
+
+The files are read where they are (the `nza_dir` fixture), never copied. The
+declarations below are the ones GA DBC-GGZ 9.0 needs; the standard's plugin
+declares the same (`Standard.codelists`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from disval.core.codelists import CodelistSpec
+from disval.plugins.codelists_dir import CodelistError, DirectoryCodelistProvider, lines_of
+
+# GA DBC-GGZ 9.0 codelist name -> the NZa list file and its columns. The tariff lists name their
+# columns after other lists (cl_productgroep_code, cl_dbc_tarief_*), so key and dates are declared.
+GGZ_2019_SPECS = {s.name: s for s in (
+    CodelistSpec("CL_ACTIVITEIT_GGZ", "activiteit"),
+    CodelistSpec("CL_ACTIVITEIT_TARIEF_GGZ", "activiteit tarief ggz", key=("activiteit_code", "declaratiecode"),
+                 begin="activiteit_tarief_begindatum", end="activiteit_tarief_einddatum"),
+    CodelistSpec("CL_BEROEP_GGZ", "beroep"),
+    CodelistSpec("CL_CIRCUIT_GGZ", "circuit"),
+    CodelistSpec("CL_DIAGNOSE_GGZ", "diagnose"),
+    CodelistSpec("CL_D5_DIAGNOSE_GGZ", "d5 diagnose"),
+    CodelistSpec("CL_DIAGNOSE_CONVERSIE_GGZ", "diagnose conversie", key=("d5_diagnose_code", "diagnose_code")),
+    CodelistSpec("CL_HOOFDBEROEPEN_GGZ", "hoofdberoepen"),
+    CodelistSpec("CL_REDENSLUITEN_GGZ", "redensluiten"),
+    CodelistSpec("CL_TARIEF_GGZ", "tarief ggz", key=("productgroep_code", "declaratiecode"),
+                 begin="dbc_tarief_begindatum", end="dbc_tarief_einddatum"),
+    CodelistSpec("CL_ZORGTYPE_GGZ", "zorgtype"),
+)}
+ON = dt.date(2019, 4, 15)  # GA DBC-GGZ 9.0 is valid from 15 April 2019
+
+
+@pytest.fixture(scope="module")
+def lists_dir(nza_dir):
+    return nza_dir / "codelijsten-ggz-2019"
+
+
+@pytest.fixture(scope="module")
+def provider(lists_dir):
+    return DirectoryCodelistProvider(lists_dir, GGZ_2019_SPECS)
+
+
+def data_lines(path) -> list[bytes]:
+    """The file's LF-terminated lines after the header, as bytes: what a reader must count as rows."""
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b"", f"{path.name} does not end with LF"
+    return [line for line in lines[1:-1] if line.strip()]
+
+
+def test_every_real_list_file_loads_through_a_declaration_with_all_its_rows(provider, lists_dir):
+    list_files = sorted(p.name for p in lists_dir.iterdir() if " cl " in p.name and p.suffix == ".txt")
+    served = set()
+    for name, spec in GGZ_2019_SPECS.items():
+        cl = provider.codelist(name, ON)
+        assert cl is not None, f"{name}: no file for list '{spec.file}'"
+        assert cl.name == name and cl.key == spec.key
+        path = lists_dir / cl.source.rsplit("/", 1)[-1]
+        served.add(path.name)
+        rows = [row for rs in cl.entries.values() for row in rs]
+        assert len(rows) == len(data_lines(path)), name
+        assert all(set(row.attributes) == set(cl.columns) for row in rows)
+    assert sorted(served) == list_files  # every list the NZa package holds, each by one declaration
+
+
+def test_the_diagnosis_list_is_not_split_at_byte_0x85(provider, lists_dir):
+    path = lists_dir / "20190101 cl diagnose v20181123.txt"
+    data = path.read_bytes()
+    # What made the bug: read as ISO-8859-1, 0x85 is U+0085, a line end to str.splitlines().
+    assert len(data.decode("iso-8859-1").splitlines()) > len(lines_of(data))
+    line_182 = data.split(b"\n")[181]
+    assert b"\x85" in line_182
+    begin, _end, code, _group, _element, description = line_182.decode("iso-8859-1").split("|")[:6]
+    row = provider.codelist("CL_DIAGNOSE_GGZ", ON).row_at(code, int(begin))
+    assert row is not None and row.begin == int(begin)
+    assert row.attributes["beschrijving"] == description.strip()
+    assert row.attributes["beschrijving"].endswith("door\x85.")
+    assert len(lines_of(data)) == len(data_lines(path)) + 1
+
+
+def test_a_real_tariff_is_found_by_its_composite_key(provider):
+    tarief = provider.codelist("CL_TARIEF_GGZ", ON)
+    # 20190101 cl tarief ggz: 0329|000165|102818|groen|181487|0|0|20140101|20141231|
+    row = tarief.row_at(("000165", "102818"), 20140601)
+    assert (row.begin, row.end) == (20140101, 20141231)
+    assert row.attributes["dbc_tarief_basis"] == "181487"
+    assert row.attributes["dbc_tarief_max"] == "0"
+    assert row.attributes["dbc_tarief_agb_code"] == "0329"
+    # 0329|000165|102818|groen|174646|0|0|20110101|20111231|: another window, another tariff
+    assert tarief.row_at(("000165", "102818"), 20110601).attributes["dbc_tarief_basis"] == "174646"
+    assert tarief.row_at(("102818", "000165"), 20140601) is None  # the key's order is the declaration's
+    assert tarief.row_at(("000165", "102818"), 20081231) is None  # before its first window
+
+
+def test_a_real_activity_code_carries_its_columns(provider):
+    activiteit = provider.codelist("CL_ACTIVITEIT_GGZ", ON)
+    # 20190101 cl activiteit: 20130101|99991231|act_1||Pré intake|Pré intake|D|1|1|20|Tijdschrijven|N|J|N|J||0
+    row = activiteit.row_at("act_1", 20190415)
+    assert row.selectable == 1
+    assert row.attributes["soort"] == "Tijdschrijven"
+    assert row.attributes["beschrijving"] == "Pré intake"
+    assert (row.attributes["mag_direct"], row.attributes["mag_indirect"]) == ("N", "J")
+    assert row.attributes["branche_indicatie"] == "0"
+    assert activiteit.row_at("act_1", 20100101).attributes["aanspraak_type"] == ""  # the earlier window
+
+
+def test_the_tariff_lists_without_a_declaration_are_a_located_error(lists_dir):
+    # Their headers imply no list name (cl_dbc_tarief_*|cl_productgroep_code|...): only a declaration reads them.
+    with pytest.raises(CodelistError, match=r"cl (activiteit )?tarief ggz v20181123\.txt:1: expected every column "
+                                            r"to share one cl_<naam>_ prefix"):
+        DirectoryCodelistProvider(lists_dir).releases()
+
+
+def test_a_declaration_naming_a_column_the_file_lacks_is_a_located_error(lists_dir):
+    wrong = CodelistSpec("CL_TARIEF_GGZ", "tarief ggz", key=("productgroep", "declaratiecode"),
+                         begin="dbc_tarief_begindatum", end="dbc_tarief_einddatum")
+    provider = DirectoryCodelistProvider(lists_dir, {**GGZ_2019_SPECS, "CL_TARIEF_GGZ": wrong})
+    with pytest.raises(CodelistError, match=r"cl tarief ggz v20181123\.txt:1: expected columns productgroep, "
+                                            r"declaratiecode, .* missing productgroep; the header has "
+                                            r"dbc_tarief_agb_code, productgroep_code"):
+        provider.codelist("CL_TARIEF_GGZ", ON)
