@@ -182,6 +182,11 @@ def shown_value(
     return visible(value, escape_controls)
 
 
+def quoted_value(value: str) -> str:
+    """A value between single quotes, as the human-readable reports show it: leading spaces stay visible."""
+    return f"'{value}'"
+
+
 def finding_row(
     finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions, escape_controls: bool = True
 ) -> dict:

@@ -18,7 +18,8 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text, visible_import,
+    MASK, ReportView, codelist_rows, column_range, label, quoted_value, status_text, validation_view, versions_text,
+    visible_import,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -200,7 +201,8 @@ def _findings(view: ReportView) -> str:
             headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
             out.append("<table>" + _tr(headers + ([lab("message")] if with_message else []), "th"))
             for row in rows:
-                value = "" if row["value"] is None else f"<code>{_e(row['value'])}</code>"
+                # Quoted, in a <code> that keeps white space: leading spaces of a value are visible.
+                value = "" if row["value"] is None else f"<code>{_e(quoted_value(row['value']))}</code>"
                 cells = [_e(row["file"] or lab("zip_level")), _e(row["line"] if row["line"] is not None else ""),
                          _e(column_range(row["column"], row["column_end"])), _e(row["ddid"] or ""),
                          _e(row["field"] or ""), value] + ([_e(row["message"])] if with_message else [])

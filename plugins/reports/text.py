@@ -12,7 +12,8 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text, visible_import,
+    MASK, ReportView, codelist_rows, column_range, label, quoted_value, status_text, validation_view, versions_text,
+    visible_import,
 )
 
 TABLE = "simple"
@@ -105,7 +106,7 @@ def _examples(view: ReportView, line, rows: list[dict]) -> str:
     table = []
     for row in rows:
         where = column_range(row["column"], row["column_end"])
-        value = "" if row["value"] is None else f"'{row['value']}'"
+        value = "" if row["value"] is None else quoted_value(row["value"])
         cells = [row["file"] or lab("zip_level"), row["line"] or "", where, row["ddid"] or "", row["field"] or "",
                  value]
         table.append(cells + [row["message"]] if with_message else cells)
