@@ -29,6 +29,7 @@ ZIP_LEVEL = {
     "ZIP-DISCARDED": "De zipfile is niet verwerkt omdat een eerder aangeleverd bestand bij ontvangst is afgewezen",
     "REC-EOL": "Regel is niet afgesloten met CR/LF",
     "REC-CHARSET": "Regel bevat tekens buiten de afdrukbare tekens van ISO-8859-1",
+    "REC-LENGTH": "Regel heeft niet de recordlengte van het bestand en kan niet gelezen worden",
 }
 
 

@@ -258,6 +258,12 @@ class _Run:
             self.collector.add_many(length_rule.number, len(bad), lambda limit: (
                 record_finding(length_rule, line, f"{length}")
                 for line, length in zip(bad[:limit].tolist(), lengths[:limit].tolist())))
+        elif len(bad):
+            # No rule of the standard judges this file's record length (now): a line that is no
+            # record still cannot pass unseen, since none of its fields was checked.
+            width = f.record_length
+            self._reader_findings("REC-LENGTH", name, file_name, bad, None, "V",
+                                  describe=lambda k: (str(lengths[k]), f": {lengths[k]} posities, verwacht {width}"))
         if len(chunk.eol):
             self._reader_findings("REC-EOL", name, file_name, chunk.eol, None, "V")
         if len(chunk.lines):
@@ -269,18 +275,21 @@ class _Run:
                 engine.record_batch(batch)
         self.pm.hook.disval_records_read(file=file_name, records=self.ctx.counts.get(name, 0))
 
-    def _reader_findings(self, rule, name, file_name, lines, where, rtype) -> None:
+    def _reader_findings(self, rule, name, file_name, lines, where, rtype, describe=None) -> None:
+        """Findings of a reader id at `lines`; `describe(k)` gives the k-th one's (value, message detail)."""
         self.marks.mark(name, "ERR", lines)
 
         def make(limit):
             for k in range(len(lines) if limit is None else min(limit, len(lines))):
-                column = value = None
+                column = None
+                value, detail = describe(k) if describe is not None else (None, "")
                 if where is not None:
                     rows, hit, cols = where
                     column = int(cols[k])
                     value = f"0x{rows[hit[k], column - 1]:02X}"
+                message = ZIP_LEVEL[rule] + detail
                 yield Finding(rule=rule, type=rtype, severity="ERR", file=file_name, line=int(lines[k]),
-                              column=column, ddid=None, value=value, message=ZIP_LEVEL[rule])
+                              column=column, ddid=None, value=value, message=message)
         self.collector.add_many(rule, len(lines), make)
 
     # -- what applies
