@@ -258,10 +258,12 @@ class _Run:
             self.collector.add_many(length_rule.number, len(bad), lambda limit: (
                 record_finding(length_rule, line, f"{length}")
                 for line, length in zip(bad[:limit].tolist(), lengths[:limit].tolist())))
-        elif len(bad):
+        elif len(bad) and not chunk.bad_reported.all():
             # No rule of the standard judges this file's record length (now): a line that is no
-            # record still cannot pass unseen, since none of its fields was checked.
-            width = f.record_length
+            # record still cannot pass unseen, since none of its fields was checked. Lines the
+            # reader reported with a finding of its own are not reported twice.
+            unseen = ~chunk.bad_reported
+            bad, lengths, width = bad[unseen], lengths[unseen], f.record_length
             self._reader_findings("REC-LENGTH", name, file_name, bad, None, "V",
                                   describe=lambda k: (str(lengths[k]), f": {lengths[k]} posities, verwacht {width}"))
         if len(chunk.eol):
