@@ -1,8 +1,7 @@
 """The real NZa GGZ codelists of 2019 (../shared/nza/codelijsten-ggz-2019), read through declarations.
 
-The files are read where they are (the `nza_dir` fixture), never copied. The
-declarations below are the ones GA DBC-GGZ 9.0 needs; the standard's plugin
-declares the same (`Standard.codelists`).
+The files are read where they are (the `nza_dir` fixture), never copied,
+through the declarations GA DBC-GGZ 9.0 needs (`nza_codelists.GGZ_2019_SPECS`).
 """
 from __future__ import annotations
 
@@ -13,23 +12,8 @@ import pytest
 from disval.core.codelists import CodelistSpec
 from disval.plugins.codelists_dir import CodelistError, DirectoryCodelistProvider, lines_of
 
-# GA DBC-GGZ 9.0 codelist name -> the NZa list file and its columns. The tariff lists name their
-# columns after other lists (cl_productgroep_code, cl_dbc_tarief_*), so key and dates are declared.
-GGZ_2019_SPECS = {s.name: s for s in (
-    CodelistSpec("CL_ACTIVITEIT_GGZ", "activiteit"),
-    CodelistSpec("CL_ACTIVITEIT_TARIEF_GGZ", "activiteit tarief ggz", key=("activiteit_code", "declaratiecode"),
-                 begin="activiteit_tarief_begindatum", end="activiteit_tarief_einddatum"),
-    CodelistSpec("CL_BEROEP_GGZ", "beroep"),
-    CodelistSpec("CL_CIRCUIT_GGZ", "circuit"),
-    CodelistSpec("CL_DIAGNOSE_GGZ", "diagnose"),
-    CodelistSpec("CL_D5_DIAGNOSE_GGZ", "d5 diagnose"),
-    CodelistSpec("CL_DIAGNOSE_CONVERSIE_GGZ", "diagnose conversie", key=("d5_diagnose_code", "diagnose_code")),
-    CodelistSpec("CL_HOOFDBEROEPEN_GGZ", "hoofdberoepen"),
-    CodelistSpec("CL_REDENSLUITEN_GGZ", "redensluiten"),
-    CodelistSpec("CL_TARIEF_GGZ", "tarief ggz", key=("productgroep_code", "declaratiecode"),
-                 begin="dbc_tarief_begindatum", end="dbc_tarief_einddatum"),
-    CodelistSpec("CL_ZORGTYPE_GGZ", "zorgtype"),
-)}
+from nza_codelists import GGZ_2019_SPECS
+
 ON = dt.date(2019, 4, 15)  # GA DBC-GGZ 9.0 is valid from 15 April 2019
 
 

@@ -21,12 +21,15 @@ from disval.plugins.codelists_dir import DirectoryCodelistProvider, lines_of
 _NUMERIC = ("begindatum", "einddatum", "selecteerbaar")
 
 
-def build_workbook(directory, target, on: dt.date | None = None) -> Path:
-    """Write the workbook; `target` is a directory (the workbook gets its dated name there) or an .xlsx path."""
+def build_workbook(directory, target, on: dt.date | None = None, specs=None) -> Path:
+    """Write the workbook; `target` is a directory (the workbook gets its dated name there) or an .xlsx path.
+
+    `specs` (a standard's codelist declarations) lets lists whose headers imply no name be read.
+    """
     import openpyxl
 
     chosen = {}
-    for release in DirectoryCodelistProvider(Path(directory)).releases():  # by name, then release date
+    for release in DirectoryCodelistProvider(Path(directory), specs).releases():  # by name, then release date
         if on is None or release.release <= on:
             chosen[release.name] = release
     if not chosen:
