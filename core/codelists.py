@@ -137,6 +137,23 @@ class Codelist:
     fallback: bool = False  # True when no release was dated on or before the delivery date
     key: tuple[str, ...] = ("code",)
     columns: tuple[str, ...] = ()
+    _indexes: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def index(self, column: str) -> dict[str, tuple[CodeRow, ...]]:
+        """Rows by the value of any one column, each value's rows sorted by begin date; built once per column.
+
+        For a rule that looks a list up by one column that is not its key, e.g.
+        whether a declaratiecode occurs in the tariff list at all.
+        """
+        if column not in self._indexes:
+            if column not in self.columns:
+                raise KeyError(f"codelist {self.name} has no column {column!r}; it has {', '.join(self.columns)}")
+            found: dict[str, list[CodeRow]] = {}
+            for rows in self.entries.values():
+                for row in rows:
+                    found.setdefault(row.attributes.get(column, ""), []).append(row)
+            self._indexes[column] = {v: tuple(sorted(rs, key=lambda r: r.begin)) for v, rs in found.items()}
+        return self._indexes[column]
 
     def row_at(self, code: CodeKey, date: int) -> CodeRow | None:
         """The row of `code` in force at `date` (YYYYMMDD), or None.

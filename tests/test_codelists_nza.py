@@ -78,6 +78,16 @@ def test_a_real_tariff_is_found_by_its_composite_key(provider):
     assert tarief.row_at(("000165", "102818"), 20081231) is None  # before its first window
 
 
+def test_a_list_is_indexed_by_any_column(provider):
+    tarief = provider.codelist("CL_TARIEF_GGZ", ON)
+    rows = tarief.index("declaratiecode")["102818"]
+    assert {r.attributes["productgroep_code"] for r in rows} == {"000165"}
+    assert [r.begin for r in rows] == sorted(r.begin for r in rows)
+    assert sum(len(rs) for rs in tarief.index("declaratiecode").values()) == sum(map(len, tarief.entries.values()))
+    with pytest.raises(KeyError, match="CL_TARIEF_GGZ has no column 'tarief'"):
+        tarief.index("tarief")
+
+
 def test_a_real_activity_code_carries_its_columns(provider):
     activiteit = provider.codelist("CL_ACTIVITEIT_GGZ", ON)
     # 20190101 cl activiteit: 20130101|99991231|act_1||Pré intake|Pré intake|D|1|1|20|Tijdschrijven|N|J|N|J||0
