@@ -115,3 +115,18 @@ def test_a_declaration_naming_a_column_the_file_lacks_is_a_located_error(lists_d
                                             r"declaratiecode, .* missing productgroep; the header has "
                                             r"dbc_tarief_agb_code, productgroep_code"):
         provider.codelist("CL_TARIEF_GGZ", ON)
+
+
+def test_the_declarations_serve_every_codelist_ga_dbc_ggz_names_that_the_package_holds(lists_dir):
+    import re
+
+    from disval.plugins.ga_dbc_ggz import standard as ggz
+
+    std = ggz()
+    named = {cl for f in std.layout.fields for cl in f.codelists}
+    for path in std.rule_files:
+        named |= set(re.findall(r"\bCL_[A-Z0-9_]+", path.read_text(encoding="utf-8")))
+    provider = DirectoryCodelistProvider(lists_dir, GGZ_2019_SPECS)
+    missing = {name for name in named if provider.codelist(name, ON) is None}
+    # The 2019 package ("Totaalbestand ggz") holds no lists of prestatiecodes, productgroepen or overige producten.
+    assert missing == {"CL_OVERIGE_PRODUCTEN", "CL_PRESTATIECODE_GGZ", "CL_PRODUCTGROEP_GGZ"}
