@@ -13,7 +13,9 @@ A list the standard declares (`Standard.codelists`, a `CodelistSpec` per GA
 name) is found by the list name in its file name and read through its
 declaration, whatever its header looks like. Any other list is found by the
 name its header implies: the columns' common prefix (`CL_BEROEP_GBG` for
-`cl_beroep_gbg_*`).
+`cl_beroep_gbg_*`). An NZa-named file whose header implies no name and that
+no declaration claims is passed over, until a list it could be is asked for:
+then its header is the error.
 
 Lines end at LF (CR/LF as well); nothing else ends a line. Descriptions hold
 Windows-1252 bytes such as 0x85 ("..."), which read as ISO-8859-1 are C1
@@ -82,6 +84,9 @@ class DirectoryCodelistProvider:
         self.directory = Path(directory)
         self.specs = {name.upper(): spec for name, spec in (specs or {}).items()}
         self._releases: list[Release] | None = None
+        # NZa-named files whose header implies no list name, with why: (CL_<list>, error), raised
+        # only when a list that file could be is asked for (see `codelist`).
+        self._unnamed: list[tuple[str, CodelistError]] = []
         self._cache: dict[tuple[str, dt.date], Codelist] = {}
 
     def describe(self) -> str:
@@ -107,6 +112,9 @@ class DirectoryCodelistProvider:
         else:
             candidates = [r for r in self.releases() if r.name == name]
         if not candidates:
+            for stem, error in self._unnamed:
+                if name == stem or name.startswith(stem + "_"):  # cl beroep could be CL_BEROEP_GBG: say why not
+                    raise error
             return None
         candidates.sort(key=lambda r: (r.release, r.path.name))
         in_force = [r for r in candidates if r.release <= delivery_date]
@@ -149,11 +157,16 @@ class DirectoryCodelistProvider:
                 continue
             try:
                 name, _kinds = _parse_header(path, first)
-            except CodelistError:
-                if list_name not in declared:
-                    raise
-                # A declared list is read through its declaration, whatever its header implies.
+            except CodelistError as error:
+                if list_name is None:
+                    raise  # named like no NZa list either: nothing else could tell what it is
                 name = "CL_" + list_name.upper().replace(" ", "_")
+                if list_name not in declared:
+                    # Not an error yet: the standard may need other lists of the directory only (the
+                    # NZa's tariff lists have headers that name other lists). Asking for it is one.
+                    self._unnamed.append((name, error))
+                    continue
+                # A declared list is read through its declaration, whatever its header implies.
             yield Release(name, release, path, list_name)
 
 

@@ -100,11 +100,17 @@ def test_a_real_activity_code_carries_its_columns(provider):
     assert activiteit.row_at("act_1", 20100101).attributes["aanspraak_type"] == ""  # the earlier window
 
 
-def test_the_tariff_lists_without_a_declaration_are_a_located_error(lists_dir):
-    # Their headers imply no list name (cl_dbc_tarief_*|cl_productgroep_code|...): only a declaration reads them.
-    with pytest.raises(CodelistError, match=r"cl (activiteit )?tarief ggz v20181123\.txt:1: expected every column "
+def test_without_declarations_the_other_lists_load_and_asking_for_a_tariff_list_says_why_not(lists_dir):
+    # The tariff lists' headers imply no list name (cl_dbc_tarief_*|cl_productgroep_code|...): only a
+    # declaration reads them. They do not stand in the way of the lists that do follow cl_<naam>_*.
+    provider = DirectoryCodelistProvider(lists_dir)
+    names = {r.name for r in provider.releases()}
+    assert {"CL_BEROEP", "CL_DIAGNOSE", "CL_ACTIVITEIT"} <= names and "CL_TARIEF_GGZ" not in names
+    assert provider.codelist("CL_DIAGNOSE", ON).row_at("as1_11.05.01", 20100101) is not None
+    assert provider.codelist("CL_BEROEP_GBG", ON) is None
+    with pytest.raises(CodelistError, match=r"cl tarief ggz v20181123\.txt:1: expected every column "
                                             r"to share one cl_<naam>_ prefix"):
-        DirectoryCodelistProvider(lists_dir).releases()
+        provider.codelist("CL_TARIEF_GGZ", ON)
 
 
 def test_a_declaration_naming_a_column_the_file_lacks_is_a_located_error(lists_dir):
