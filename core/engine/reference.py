@@ -263,7 +263,7 @@ def truth(check, record: bytes | None, ctx: Context, counts=None) -> bool | None
                        None)
             return None if row is None else row.selectable == 0
         case c.Like(_, pattern, negated):
-            return like(raw.strip(b" ").decode("latin-1"), pattern) != negated
+            return like(raw.rstrip(b" ").decode("latin-1"), pattern) != negated
         case c.FailsElfproef():
             if not raw.isdigit():
                 return None

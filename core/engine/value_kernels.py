@@ -78,7 +78,7 @@ def like(check: c.Like, ctx: Context):
         if len(verdicts) > _MANY:
             verdicts.clear()
         if value not in verdicts:
-            verdicts[value] = regex.fullmatch(value.strip(b" ").decode("latin-1")) is not None
+            verdicts[value] = regex.fullmatch(value.rstrip(b" ").decode("latin-1")) is not None
         return verdicts[value]
 
     def test(b):
