@@ -29,7 +29,7 @@ A validation report, schema `disval.validation/1`, is one object:
 otherwise exact (JSON escapes control characters itself). A quality report
 has the same shape under `disval.quality/1`. An import report,
 `disval.import/1`, is {schema, delivery, provider, standard, phase,
-timestamp, files: {file: {processed, imported, rejected, already_present}},
+timestamp, files: {file: {processed, imported, rejected, already_present, inserted, changed, deleted}},
 totals, codelists, versions, warnings}.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 
 from disval.core.plugins import hookimpl
-from disval.core.processing_reports import ImportReport
+from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import
 
@@ -93,8 +93,7 @@ def document(view: ReportView) -> dict:
 def import_document(report: ImportReport) -> dict:
     """The import report as plain JSON values."""
     def counts(f):
-        return {"processed": f.processed, "imported": f.imported, "rejected": f.rejected,
-                "already_present": f.already_present}
+        return dict(zip(IMPORT_COUNTS, f.counts()))
 
     return {
         "schema": SCHEMAS["import"],
