@@ -201,6 +201,8 @@ def test_upgrading_to_status_failed_keeps_deliveries_and_what_refers_to_them(sto
                             " VALUES (?, ?, 'F', 'K', '{}')", (provider_id, delivery_id + 99))
         with pytest.raises(Exception):  # and a status that does not
             store._exec("UPDATE deliveries SET status = 'lost' WHERE id = ?", (delivery_id,))
+    finally:
+        store.close()
 
 
 def test_a_schema_2_store_upgrades_with_its_records_moved_into_the_typed_tables(store_url):
