@@ -73,3 +73,13 @@ def test_after_a_v_import_the_key_is_unknown_and_1656_is_silent(stored):
     history = stored.history(AGB, BRANCH, standard=STD.id)
     assert unknown_deletions(history, TRAJ, "9101", np.array([b"T1"]), np.array([b"V"])).tolist() == [0]
     assert stored_elsewhere(stored, (" ", "T1", "K9")) == []  # the traject was deleted: a new one, not a move
+
+
+def test_the_rule_form_deleted_but_not_stored_against_the_typed_tables(stored):
+    (rule,) = compile_text(STD, '9101 deleted but not stored => ERR 9573 OH "9101 is geen bestaand traject"')
+    collector = FindingCollector()
+    checks = HistoryChecks([rule], STD.layout, Context(zip_parts=None, slip=None, slip_row=None),
+                           stored.history(AGB, BRANCH, standard=STD.id), collector, RecordMarks())
+    checks.record_batch(records(("V", "T1", "K1"), ("V", "T8", "K1"), (" ", "T9", "K1")))
+    checks.finish()
+    assert [(f.rule, f.line, f.value) for f in collector.findings()] == [("9573", 2, "T8")]
