@@ -46,6 +46,10 @@ class Dialect:
     analyze: str | None = None  # per staged table ({table}) before the merge reads it
     same: str = "{a} IS {b}"  # equality that holds for two NULLs
     table_options: str = ""  # after CREATE TABLE (...) of a typed table
+    # The merge writes the staged records with one INSERT ... ON CONFLICT DO UPDATE (SQLite: in place,
+    # by primary key) instead of an UPDATE ... FROM and an INSERT (PostgreSQL: its ON CONFLICT costs a
+    # speculative insert for every changed record).
+    upsert_merge: bool = False
 
     def sql(self, query: str) -> str:
         """`query`, written with `?` placeholders, in this backend's parameter style."""
