@@ -98,14 +98,16 @@ class HistoryChecks:
         self._report(rule, hit, keys, lines)
 
     def _stored_elsewhere(self, rule: CompiledRule, v: ast.StoredElsewhere) -> None:
-        chunks = self.pairs[rule.number]
+        chunks, self.pairs[rule.number] = self.pairs[rule.number], []  # freed once joined: a million records' worth
         if not chunks:
             return
         keys = np.concatenate([k for k, _, _ in chunks])
         others = np.concatenate([o for _, o, _ in chunks])
         lines = np.concatenate([n for _, _, n in chunks])
+        del chunks
         filled = (keys != b"") & (others != b"")
-        pairs = ((k.decode("latin-1"), o.decode("latin-1")) for k, o in zip(keys[filled].tolist(), others[filled].tolist()))
+        everything = bool(filled.all())
+        pairs = _decoded_pairs(keys if everything else keys[filled], others if everything else others[filled])
         moved = self.history.stored_with_other(rule.file, v.field.ddid, v.other.ddid, pairs)
         if not moved:
             return
@@ -147,6 +149,15 @@ class HistoryChecks:
     def _slip_finding(self, rule: CompiledRule, value: str) -> None:
         self.marks.mark(rule.file, rule.rule.severity, np.array([1]))
         self.collector.add(record_finding(rule, 1, value))
+
+
+def _decoded_pairs(keys: np.ndarray, others: np.ndarray, part: int = 1 << 16):
+    """(key, other) as text, a part at a time: a million records' values as Python objects at once
+    would cost a hundred MB or more (a generator's first iterable is built when the generator is)."""
+    for start in range(0, len(keys), part):
+        stop = start + part
+        for k, o in zip(keys[start:stop].tolist(), others[start:stop].tolist()):
+            yield k.decode("latin-1"), o.decode("latin-1")
 
 
 def _texts(batch: Batch, fld) -> np.ndarray:

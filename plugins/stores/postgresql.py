@@ -70,6 +70,11 @@ class PostgresStore(SqlStore):
                 "application_name": f"disval pid {os.getpid()} on {socket.gethostname()}"[:63]}))
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the PostgreSQL store: {exc}".strip()) from None
+        # A session's temporary tables (the import's stage, the history lookups) live in temp_buffers,
+        # 8 MB by default, and its sorts and hash joins in work_mem, 4 MB: for a million records both
+        # spill to disk. Raised for this session only, on the server, and only used as far as needed.
+        conn.execute("SET temp_buffers = '256MB'")
+        conn.execute("SET work_mem = '64MB'")
         super().__init__(conn, POSTGRES, url, migrations)
 
     @classmethod
