@@ -164,6 +164,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     negative = any(blocking.blocks(severity.get(rule, "ERR"), rule) for rule, n in counts.items() if n)
     result = ValidationResult(
         delivery=path.name, standard=std.id, standard_title=std.title, policy=blocking.name,
+        blocking=blocking,
         assessment="negative" if negative else "positive", records=records, findings=_as_found(collector.findings(), found_as),
         counts=counts, rules=infos, not_evaluated=[i for i in infos if i.status != c.ACTIVE],
         records_with={delivery.found_as.get(f, f): v for f, v in marks.counts().items()},
