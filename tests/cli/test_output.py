@@ -96,7 +96,7 @@ def test_a_directory_as_output_is_a_clear_error(tmp_path):
     assert "is a directory" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
 
 
-@pytest.mark.parametrize("args, code", [(("validate", str(FAULTY), "--max-findings", "0"), 1), (("rules",), 141)])
+@pytest.mark.parametrize("args, code", [(("validate", str(FAULTY), "--max-findings", "0"), 1), (("plugins",), 141)])
 def test_a_reader_that_stops_early_gets_no_traceback(args, code):
     # The read end is closed before disval writes anything, as `head -0` would: every write meets a closed pipe.
     proc = subprocess.Popen([sys.executable, "-m", "disval.core.cli", *args], stdout=subprocess.PIPE,
