@@ -171,12 +171,17 @@ class CodeIndex:
         if not known.all():
             new_h, first = np.unique(h[~known], return_index=True)
             cols = np.flatnonzero(~known)[first]
-            for hh, i in zip(new_h.tolist(), cols.tolist()):
-                raw = f[:, i].tobytes()
-                self._bytes.append(raw)
-                self.codes.append(raw.decode("latin-1").strip(" "))
-                self._hashes = np.append(self._hashes, np.uint64(hh))
-                self._ids = np.append(self._ids, len(self.codes) - 1)
+            # New codes are added in one go: a column of mostly distinct values (an identifier read by
+            # `like`) brings tens of thousands per batch, and growing the arrays one code at a time
+            # was quadratic.
+            w = f.shape[0]
+            block = np.ascontiguousarray(f[:, cols].T).tobytes()
+            raws = [block[k:k + w] for k in range(0, len(block), w)]
+            start = len(self.codes)
+            self._bytes.extend(raws)
+            self.codes.extend(raw.decode("latin-1").strip(" ") for raw in raws)
+            self._hashes = np.concatenate([self._hashes, new_h])
+            self._ids = np.concatenate([self._ids, np.arange(start, start + len(raws), dtype=np.int64)])
             order = np.argsort(self._hashes)
             self._hashes, self._ids = self._hashes[order], self._ids[order]
             pos = np.searchsorted(self._hashes, h)
