@@ -31,6 +31,61 @@ def like_regex(pattern: str) -> re.Pattern:
     return re.compile("".join(out), re.S)
 
 
+def like_positions(pattern: str) -> tuple[list, bool] | None:
+    """A `like` pattern as (one test per position, whether it ends in `%`), or None when it has another `%`.
+
+    A test is None (any byte), "9" (a digit), "X" (a letter A-Z) or a byte value (that character).
+    Patterns of this shape (`act\\_6.%`, `9999XX`) are matched on whole columns at once.
+    """
+    tokens, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            ch = pattern[i]
+            token = ord(ch)
+        elif ch == "%":
+            if i != len(pattern) - 1:
+                return None
+            return tokens, True
+        else:
+            token = {"_": None, "9": "9", "X": "X"}.get(ch, ord(ch))
+        if isinstance(token, int) and token > 0xFF:  # no latin-1 byte: leave it to the regular expression
+            return None
+        tokens.append(token)
+        i += 1
+    return tokens, False
+
+
+def like_columns(raw: np.ndarray, tokens: list, open_end: bool) -> np.ndarray:
+    """Which records of a field-major block match a `like` pattern taken apart by `like_positions`.
+
+    The same verdict as the regular expression on the value without its trailing spaces: every
+    position matches its test, and the stripped value is exactly as long (or, with a closing `%`, at
+    least as long) as the pattern.
+    """
+    width, n = raw.shape
+    if len(tokens) > width:
+        return np.zeros(n, bool)
+    hit = np.ones(n, bool)
+    for at, token in enumerate(tokens):
+        row = raw[at]
+        if token == "9":
+            hit &= (row >= columns.ZERO) & (row <= columns.NINE)
+        elif token == "X":
+            hit &= (row >= 0x41) & (row <= 0x5A)
+        elif token is not None:
+            hit &= row == token
+    if open_end:
+        if tokens:  # at least len(tokens) characters before the trailing spaces
+            hit &= (raw[len(tokens) - 1:] != 0x20).any(axis=0)
+    else:
+        hit &= (raw[len(tokens):] == 0x20).all(axis=0)
+        if tokens:
+            hit &= raw[len(tokens) - 1] != 0x20
+    return hit
+
+
 _MANY = 1 << 16  # distinct values worth remembering across batches
 
 
@@ -70,7 +125,24 @@ def _distinct_of(col: c.Col, ctx: Context):
 
 def like(check: c.Like, ctx: Context):
     """Kernel of `F like 'P'` / `F not like 'P'`."""
-    distinct, empty = _distinct_of(check.col, ctx), _empty(check.col, ctx)
+    empty = _empty(check.col, ctx)
+    positional = like_positions(check.pattern)
+    if positional is not None:
+        # One numpy comparison per pattern position over the whole column: no per-value Python work,
+        # which matters for fields of mostly distinct values (names, BSNs).
+        raw_of = _column_raw(check.col, ctx)
+
+        def test_columns(b):
+            raw = raw_of(b)
+            if raw is None:
+                return False, False
+            hit = like_columns(raw, *positional)
+            if check.negated:
+                hit = ~hit
+            filled = ~empty(b)
+            return filled & hit, filled & ~hit
+        return test_columns
+    distinct = _distinct_of(check.col, ctx)
     regex = like_regex(check.pattern)
     verdicts: dict[bytes, bool] = {}  # per distinct value: codes repeat across batches
 
