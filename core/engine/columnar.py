@@ -160,7 +160,7 @@ class ColumnarEngine:
         hash does; usually no hash is shared and nothing else is done, otherwise only the records with
         a shared hash are compared byte for byte.
         """
-        theirs = np.unique(np.concatenate([self._distinct_hashes(t) for t in targets]))
+        theirs = columns.sorted_distinct(np.concatenate([self._distinct_hashes(t) for t in targets]))
         shared = _sorted_common(self._distinct_hashes(own), theirs)
         if not len(shared):
             return np.empty(0, np.uint32), own.arrays()[2][:0]
@@ -173,7 +173,7 @@ class ColumnarEngine:
 
     def _distinct_hashes(self, column: keys.KeyColumn) -> np.ndarray:
         if column not in self._hash_sets:
-            self._hash_sets[column] = np.unique(column.arrays()[0])
+            self._hash_sets[column] = columns.sorted_distinct(column.arrays()[0])
         return self._hash_sets[column]
 
     def _report_aggregate(self, rule, lines: np.ndarray, values: list[str]) -> None:

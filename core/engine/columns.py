@@ -149,6 +149,18 @@ def hashes(f: np.ndarray) -> np.ndarray:
     return h
 
 
+def sorted_distinct(a: np.ndarray) -> np.ndarray:
+    """The distinct values of a 1-d array, sorted.
+
+    Like np.unique, but by sorting: numpy 2.3's hash-table unique takes several times longer on
+    a million 64-bit hashes than one sort does.
+    """
+    s = np.sort(a)
+    if len(s) < 2:
+        return s
+    return s[np.r_[True, s[1:] != s[:-1]]]
+
+
 class CodeIndex:
     """Distinct codes of one field across batches: each record's code as an index into `codes`.
 

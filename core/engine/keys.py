@@ -64,7 +64,7 @@ def repeated(column: KeyColumn) -> tuple[np.ndarray, np.ndarray]:
         return none
     # Only records whose hash occurs more than once can repeat. Sort those by (hash, line): within a
     # run of equal hashes every record after the first repeats it, unless the bytes differ (a collision).
-    repeats = np.unique(repeats)
+    repeats = columns.sorted_distinct(repeats)
     pos = np.minimum(np.searchsorted(repeats, h), len(repeats) - 1)
     suspects = np.flatnonzero(repeats[pos] == h)
     sub = suspects[np.lexsort((lines[suspects], h[suspects]))]
