@@ -160,8 +160,9 @@ class ColumnarEngine:
         hash does; usually no hash is shared and nothing else is done, otherwise only the records with
         a shared hash are compared byte for byte.
         """
-        theirs = columns.sorted_distinct(np.concatenate([self._distinct_hashes(t) for t in targets]))
-        shared = _sorted_common(self._distinct_hashes(own), theirs)
+        mine = self._distinct_hashes(own)
+        shared = columns.sorted_distinct(np.concatenate(
+            [mine[:0]] + [_sorted_common(mine, self._distinct_hashes(t)) for t in targets]))
         if not len(shared):
             return np.empty(0, np.uint32), own.arrays()[2][:0]
         suspects = keys.KeyColumn(width)
@@ -173,7 +174,8 @@ class ColumnarEngine:
 
     def _distinct_hashes(self, column: keys.KeyColumn) -> np.ndarray:
         if column not in self._hash_sets:
-            self._hash_sets[column] = columns.sorted_distinct(column.arrays()[0])
+            s = column.sorted_hashes()
+            self._hash_sets[column] = s[np.r_[True, s[1:] != s[:-1]]] if len(s) > 1 else s
         return self._hash_sets[column]
 
     def _report_aggregate(self, rule, lines: np.ndarray, values: list[str]) -> None:
@@ -210,9 +212,11 @@ def _found_elsewhere(own: keys.KeyColumn, elsewhere: keys.KeyColumn, width: int)
 
 
 def _sorted_common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The values of sorted unique `a` that are in sorted `b`."""
+    """The values of sorted unique `a` that are in sorted unique `b`."""
     if not len(a) or not len(b):
         return a[:0]
+    if len(a) > len(b):  # the same values either way: search with the smaller side
+        a, b = b, a
     pos = np.minimum(np.searchsorted(b, a), len(b) - 1)
     return a[b[pos] == a]
 

@@ -27,8 +27,12 @@ NON_PRINTABLE[0x7F:0xA0] = True
 _FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
 
 
-def field_major(rows: np.ndarray, block: int = 2048) -> np.ndarray:
-    """The (n, width) record matrix as a contiguous (width, n) matrix, transposed in cache-sized blocks."""
+def field_major(rows: np.ndarray, block: int = 256) -> np.ndarray:
+    """The (n, width) record matrix as a contiguous (width, n) matrix, transposed in cache-sized blocks.
+
+    256 records a block measured fastest for GGZ's records of 100 to 300 bytes (a third less time than
+    2,048: both the block and its transpose stay in the first-level caches).
+    """
     n, width = rows.shape
     out = np.empty((width, n), dtype=np.uint8)
     for i in range(0, n, block):
