@@ -190,6 +190,8 @@ def lookup(node: c.Lookup, kind: str, ctx: Context):
     widths = [k.width for k in node.keys]
     at = _decoded(node.at, ctx, "date")
     codelist = ctx.codelists[node.codelist]
+    # Codes repeat across batches: remembering them by hash spares sorting each batch's bytes values.
+    state = {"index": columns.CodeIndex()}
 
     def value(b):
         blocks = [get(b) for get in keys]
@@ -198,7 +200,10 @@ def lookup(node: c.Lookup, kind: str, ctx: Context):
         date, date_ok = at(b)
         n = max(block.shape[1] for block in blocks)
         block = np.concatenate([np.broadcast_to(x, (x.shape[0], n)) for x in blocks])
-        inverse, distinct = _distinct(block)
+        index = state["index"]
+        if index is not None and len(index.raw) > _MANY:
+            state["index"] = index = None  # not codes after all: distinct per batch only
+        inverse, distinct = _distinct(block, index)
         date = np.broadcast_to(np.asarray(date, np.int64), (n,))
         date_ok = np.broadcast_to(date_ok, (n,))
         filled = np.logical_and.reduce([~columns.empty(np.broadcast_to(x, (x.shape[0], n))) for x in blocks])
