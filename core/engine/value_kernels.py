@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 
+from ..codelists import Codelist
 from ..language import compiler as c
 from . import columns
 from .common import Context
@@ -207,6 +208,9 @@ def lookup(node: c.Lookup, kind: str, ctx: Context):
         date = np.broadcast_to(np.asarray(date, np.int64), (n,))
         date_ok = np.broadcast_to(date_ok, (n,))
         filled = np.logical_and.reduce([~columns.empty(np.broadcast_to(x, (x.shape[0], n))) for x in blocks])
+        if by_rows:
+            values, valid = _values_by_code(inverse, distinct, np.where(date_ok, date, 0))
+            return values, valid & filled & date_ok
         pairs, where = np.unique(inverse.astype(np.int64) * 100_000_000 + np.where(date_ok, date, 0),
                                  return_inverse=True)
         out, ok = [], []
@@ -227,6 +231,38 @@ def lookup(node: c.Lookup, kind: str, ctx: Context):
         valid = np.array(ok or [False], dtype=bool)
         where = where.reshape(-1)
         return values[where], valid[where] & filled & date_ok
+
+    # A codelist whose row_at is the plain one (rows per code, the first in force wins) is resolved a
+    # code at a time over all of that code's dates with array operations: real lists have hundreds of
+    # codes, and a million records bring hundreds of thousands of (code, date) pairs.
+    by_rows = type(codelist).row_at is Codelist.row_at and hasattr(codelist, "entries")
+
+    def _values_by_code(inverse, distinct, day):
+        n = len(day)
+        values = np.full(n, b"" if kind == "text" else 0, dtype=object if kind == "text" else np.int64)
+        valid = np.zeros(n, bool)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        ids, starts = np.unique(inverse[order], return_index=True)
+        for cid, idx in zip(ids.tolist(), np.split(order, starts[1:])):
+            parts, at_ = [], 0
+            for w in widths:
+                parts.append(distinct[cid][at_:at_ + w].decode("latin-1").strip())  # as row_at strips
+                at_ += w
+            rows = codelist.entries.get(parts[0] if len(parts) == 1 else tuple(parts), ())
+            d = day[idx]
+            open_ = d != 0  # no date: no row
+            for row in rows:
+                hit = open_ & (row.begin <= d) & (d <= row.end)
+                if not hit.any():
+                    continue
+                open_ &= ~hit
+                text = (getattr(row, "attributes", None) or {}).get(node.attribute)
+                v = convert(text, kind)
+                if v is not None:
+                    values[idx[hit]] = v
+                    valid[idx[hit]] = True
+        return values, valid
     return lambda b: _cached(b, ("lookup", node, kind), lambda: value(b))
 
 

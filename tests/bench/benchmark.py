@@ -67,9 +67,10 @@ def generate(out: Path, trajects: int, profiles: int) -> Path:
     return Path(path)
 
 
-def generate_ggz(out: Path, records: int) -> Path:
+def generate_ggz(out: Path, records: int, codelists: str | None = None) -> Path:
+    """A GA DBC-GGZ 9.0 delivery with codes drawn from `codelists` (the shipped lists without)."""
     cmd = [sys.executable, "-m", "disval.core.cli", "generate", "--standard", "GA-DBC-GGZ-9.0", "--records",
-           str(records), "--seed", "2026", "-o", str(out)]
+           str(records), "--seed", "2026", "-o", str(out)] + (["--codelists", codelists] if codelists else [])
     path = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     return Path(path)
 
@@ -91,7 +92,11 @@ def ggz(size: str, work: Path, runs: int, codelists: str | None) -> list[list[st
 
     from disval.plugins.ga_dbc_ggz import standard
 
-    clean = generate_ggz(work / f"ggz-{size}", SIZES[size][1])
+    try:  # codes drawn from the lists it is validated against, so that the delivery is clean
+        clean = generate_ggz(work / f"ggz-{size}", SIZES[size][1], codelists)
+    except subprocess.CalledProcessError as err:
+        print(f"generating with --codelists {codelists} failed: {err.stderr.strip()[:300]}\n")
+        clean = generate_ggz(work / f"ggz-{size}", SIZES[size][1])
     layout = standard().layout
     with zipfile.ZipFile(clean) as zf:
         records = sum(i.file_size // (layout.file(i.filename).record_length + 2) for i in zf.infolist())
