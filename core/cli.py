@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -20,7 +21,7 @@ from .language.compiler import ACTIVE
 from .language.parser import RuleError
 from .pipeline import ENGINES, UsageError, choose_standard, rulebook, standards, validate
 from .plugins import get_plugin_manager
-from .reports import ReportOptions, default_stem, emit, formats_by_name, write_reports
+from .reports import ReportOptions, default_stem, emit, format_for_output, formats_by_name, write_reports
 from .workdir import NAME_MAX, fitting_name, readable_name, working_directory
 
 DEFAULT_MAX_FINDINGS = 1000
@@ -35,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # stdout was closed by its reader (`disval rules | head`): not an error worth a word, and no traceback
+        # when Python flushes stdout at exit. 141 is what a shell reports for a command ended by SIGPIPE.
+        # (Caught before OSError, of which it is one.)
+        _quiet_stdout()
+        return 141
     except (UsageError, RuleError, ValueError, OSError) as exc:
         message = exc.render() if isinstance(exc, RuleError) else str(exc)
         print(f"disval: {message}", file=sys.stderr)
@@ -42,6 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("disval: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit cannot fail on a closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no real file (captured): nothing will be flushed to a pipe
+        pass
+    finally:
+        os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,8 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="validate a delivery zip as the receiving side would")
     v.add_argument("delivery", type=Path, help="the delivery zip")
     v.add_argument("--codelists", metavar="DIR", help="codelist source (default: the standard's shipped lists)")
-    v.add_argument("--format", default="text", help="report format(s), comma-separated (see 'disval plugins')")
-    v.add_argument("-o", "--output", type=Path, help="write the report to this file (one format)")
+    v.add_argument("--format", help="report format(s), comma-separated (see 'disval plugins'); default: the one "
+                   "-o's name ends with, else text")
+    v.add_argument("-o", "--output", type=Path, help="write the report to this file (one format; '-' is stdout)")
     v.add_argument("--output-dir", type=Path, help="write one report per format into this directory")
     v.add_argument("--standard", help="the standard's id (default: chosen by the zip name)")
     v.add_argument("--policy", help="blocking policy, e.g. 'dis' (every ERR blocks) or 'guidance'")
@@ -117,8 +136,9 @@ def _validate(args) -> int:
 
         extra = (Progress(sys.stderr),)
     pm = get_plugin_manager(extra=extra)
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
     available = formats_by_name(pm)
+    chosen = format_for_output(args.format, None if args.output_dir else args.output, available)
+    formats = [f.strip() for f in chosen.split(",") if f.strip()]
     for name in formats:
         if name not in available:
             raise UsageError(f"unknown report format {name!r}; available: {', '.join(sorted(available))}")
@@ -138,7 +158,12 @@ def _validate(args) -> int:
         for path in write_reports(result, formats, args.output_dir, options, pm=pm, stem=stem):
             print(path, file=sys.stderr)
     else:
-        emit(available[formats[0]], result, options, args.output)
+        try:
+            emit(available[formats[0]], result, options, args.output)
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): what it read is what it wanted; the exit code still says
+            # the assessment.
+            _quiet_stdout()
     return 0 if result.assessment == "positive" else 1
 
 
