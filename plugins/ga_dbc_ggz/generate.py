@@ -36,12 +36,15 @@ SURNAMES = [("Jansen", ""), ("Vries", "de"), ("Bakker", ""), ("Visser", ""), ("B
 INITIALS = ["A.", "J.M.", "P.", "H.J.", "M.", "E.C.", "W."]
 # Written when no codelist source is given: codes of the NZa's 2019 GGZ lists.
 FALLBACK_CODES = {
-    "CL_ZORGTYPE_GGZ": ["101", "106", "107"], "CL_CIRCUIT_GGZ": ["1", "2", "3"],
+    "CL_ZORGTYPE_GGZ": ["101", "106", "107"], "vervolg": ["201", "202", "203"], "CL_CIRCUIT_GGZ": ["1", "2", "3"],
     "CL_REDENSLUITEN_GGZ": ["1", "2", "3"], "CL_HOOFDBEROEPEN_GGZ": ["MB.SF.vslarts", "MB.SP.kger"],
     "CL_BEROEP_GGZ": ["MB.SF.vslarts", "MB.SP.kger"],
     "Tijdschrijven": ["act_1", "act_2.1"], "Dagbesteding": ["act_9.1"], "Verblijfsdag": ["act_8.1.1"],
     "Verrichting": ["act_10.1"], "hoofdgroep": ["004", "006", "009", "010", "013"],
 }
+# CL_ZORGTYPE_GGZ groepcode: 100 is the initial DBC, 200 a follow-up (vervolg) DBC. GA 1540 allows one
+# initial DBC per zorgtraject, so a zorgtraject opens with an initial DBC and continues with follow-ups.
+INITIAL, FOLLOW_UP = "100", "200"
 DAY = 1
 
 
@@ -113,6 +116,7 @@ class _Plan:
         self.dbc_begin = begin + rank * span // n_in
         self.dbc_end = begin + (rank + 1) * span // n_in - DAY
         self.dbc_last = rank == n_in - 1
+        self.dbc_first = rank == 0
         self.zt_closed = rng.random(zt) < 0.5 if zt else np.empty(0, bool)
         self.zt_end = np.full(zt, created, dtype=np.int64)
         last = self.dbc_last
@@ -164,6 +168,40 @@ class _Codes:
             return kinds == {None} or soort in kinds
 
         return self.picker(ddid, f"{ddid}:{soort}", of_kind)
+
+    def zorgtype(self, ddid: str, group: str):
+        """Zorgtype codes of one groepcode (initial or follow-up DBC), as CL_ZORGTYPE_GGZ groups them."""
+        if self.source is None:
+            return self.picker(ddid, "CL_ZORGTYPE_GGZ" if group == INITIAL else "vervolg")
+        lists = [self.source.codelist(n, self.created) for n in self.layout.field(ddid).codelists]
+
+        def of_group(code):
+            groups = _values(lists, code, "groepcode")
+            return groups == {None} or group in groups  # a list without groepcode cannot tell them apart
+
+        return self.picker(ddid, f"{ddid}:{group}", of_group)
+
+    def valid_in(self, name: str, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Whether each code (a row of `codes`) is valid in codelist `name` on its day, as the rules read it."""
+        if self.source is None:
+            known = {c.encode("iso-8859-1") for c in FALLBACK_CODES[name]}
+            return np.array([bytes(row).rstrip() in known for row in codes], dtype=bool)
+        cl = self.source.codelist(name, self.created)
+        if cl is None:
+            raise ValueError(f"codelist {name} is not in {self.source.describe()}")
+        on = syn.yyyymmdd(days).astype(np.int64) if len(days) else np.empty(0, np.int64)
+        found = np.zeros(len(codes), dtype=bool)
+        if not len(codes):
+            return found
+        unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for k, row in enumerate(unique):
+            rows = cl.entries.get(bytes(row).decode("iso-8859-1").strip(), ())
+            if not rows:
+                continue
+            mine = inverse == k
+            found[mine] = np.any([(on[mine] >= r.begin) & (on[mine] <= r.end) for r in rows], axis=0)
+        return found
 
     def hoofdgroep(self, ddid: str):
         """A diagnosehoofdgroep (NNN): CL_DIAGNOSE_GGZ's prestatiecodedeel where the list carries it."""
@@ -266,7 +304,10 @@ def _dbcs(file, first, n, plan, codes):
     syn.put_text(rows, f["4171"], "N")
     syn.put(rows, f["4095"], syn.digits(rng.integers(1, 5, n), 2))  # 01-04: a referrer is named (4146)
     syn.put(rows, f["4146"], syn.digits(rng.integers(10**7, 10**8, n), 8))
-    syn.put(rows, f["1468"], codes.picker("1468").draw(rng, begin))
+    first_dbc = plan.dbc_first[i]
+    zorgtype = codes.zorgtype("1468", FOLLOW_UP).draw(rng, begin)
+    zorgtype[first_dbc] = codes.zorgtype("1468", INITIAL).draw(rng, begin[first_dbc])
+    syn.put(rows, f["1468"], zorgtype)
     syn.put(rows, f["1469"], codes.picker("1469").draw(rng, begin))
     syn.put(rows, f["1470"], codes.picker("1470").draw(rng, begin))
     tariff = rng.integers(50_000, 2_000_000, n)  # cents
@@ -306,8 +347,12 @@ def _activities(file, first, n, plan, codes, soort):
     syn.put_digits(rows, by_name["activiteitdatum"], syn.yyyymmdd(when))
     if soort == "Tijdschrijven":
         syn.put(rows, by_name["behandelaarcode"], syn.digits(rng.integers(10**7, 10**8, n), 8))
-        syn.put(rows, by_name["beroepcode"], codes.picker(by_name["beroepcode"].ddid).draw(rng, when))
-        rows[:, by_name["hoofdbehandelaar"].start] = rng.choice(np.frombuffer(b"JN", dtype=np.uint8), n)
+        beroep = codes.picker(by_name["beroepcode"].ddid).draw(rng, when)
+        syn.put(rows, by_name["beroepcode"], beroep)
+        # GA 2098: 'J' (hoofdbehandelaar) only for a profession in codelist Hoofdberoep on the DBC's begin date.
+        main = codes.valid_in("CL_HOOFDBEROEPEN_GGZ", beroep, begin)
+        flag = rng.choice(np.frombuffer(b"JN", dtype=np.uint8), n)
+        rows[:, by_name["hoofdbehandelaar"].start] = np.where(main, flag, ord("N"))
         syn.put_number(rows, by_name["direct patiëntgebonden tijd (minuten)"], rng.integers(0, 181, n))
         syn.put_number(rows, by_name["indirect patiëntgebonden tijd - algemeen (minuten)"], rng.integers(0, 61, n))
         syn.put_number(rows, by_name["indirect patiëntgebonden tijd - reistijd (minuten)"], rng.integers(0, 31, n))
