@@ -31,6 +31,9 @@ class Codelist:
     source: str  # file, table or URL it came from
     entries: dict[str, tuple[CodeRow, ...]] = field(default_factory=dict)
     fallback: bool = False  # True when no release was dated on or before the delivery date
+    # True when the list is not the registry's own but made up (e.g. disval's shipped samples):
+    # reports say so loudly, and --require-real-codelists refuses a positive assessment on it.
+    sample: bool = False
 
     def row_at(self, code: str, date: int) -> CodeRow | None:
         """The row of `code` in force at `date` (YYYYMMDD), or None."""

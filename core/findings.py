@@ -86,13 +86,15 @@ class CodelistRelease:
     name: str
     release: dt.date | None
     source: str
+    sample: bool = False  # an invented list, not the registry's (see Codelist.sample)
 
 
 class FindingCollector:
     """Counts every finding and keeps the first `max_per_rule` of each rule as examples."""
 
-    def __init__(self, max_per_rule: int | None = None):
+    def __init__(self, max_per_rule: int | None = None, ignore: frozenset = frozenset()):
         self.max_per_rule = max_per_rule
+        self.ignore = ignore  # ids the user left out (--skip REC-EOL): neither counted nor kept
         self.counts: Counter[str] = Counter()
         self.examples: dict[str, list[Finding]] = {}
 
@@ -104,6 +106,8 @@ class FindingCollector:
 
     def add(self, finding: Finding) -> None:
         """Count one finding and keep it if there is room."""
+        if finding.rule in self.ignore:
+            return
         self.counts[finding.rule] += 1
         room = self.room(finding.rule)
         if room is None or room > 0:
@@ -111,7 +115,7 @@ class FindingCollector:
 
     def add_many(self, rule: str, total: int, make: Callable[[int | None], Iterable[Finding]]) -> None:
         """Count `total` findings of a rule; `make(limit)` builds at most `limit` of them (None: all)."""
-        if total <= 0:
+        if total <= 0 or rule in self.ignore:
             return
         self.counts[rule] += total
         room = self.room(rule)
@@ -146,6 +150,8 @@ class ValidationResult:
     # DDIDs whose values reports mask unless asked (privacy): the layout's identifying
     # fields plus Standard.identifying, e.g. 3258 Koppelnummer.
     identifying: tuple[str, ...] = ()
+    started: dt.datetime | None = None  # when the validation started (UTC)
+    duration: float | None = None  # how long it took, in seconds
 
     @property
     def listed_out(self) -> dict[str, int]:

@@ -29,6 +29,8 @@ def add_gate_commands(subparsers) -> None:
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument("--store", metavar="URL", help="sqlite:///PATH or postgresql://USER@HOST/DB "
                        "(default: $DISVAL_STORE, else an SQLite file in the user's data directory)")
+    store.add_argument("--create", action="store_true",
+                       help="create the SQLite store if it does not exist yet ('provider add' always may)")
 
     provider = subparsers.add_parser("provider", help="register and manage the providers that deliver")
     actions = provider.add_subparsers(title="actions", metavar="ACTION")
@@ -36,7 +38,7 @@ def add_gate_commands(subparsers) -> None:
     _provider_args(add)
     add.add_argument("--user", required=True, help="the NZa user name (gebruikersnaam, 3341) it delivers with")
     add.add_argument("--name", default="", help="the provider's name")
-    add.set_defaults(func=_guarded(_provider_add))
+    add.set_defaults(func=_guarded(_provider_add, creates=True))
     listing = actions.add_parser("list", parents=[store], help="list the registered providers")
     listing.add_argument("--format", choices=("text", "json"), default="text")
     listing.set_defaults(func=_guarded(_provider_list))
@@ -65,6 +67,9 @@ def add_gate_commands(subparsers) -> None:
     sub.add_argument("--report-formats", default=",".join(DEFAULT_FORMATS), metavar="F,F",
                      help="formats of the reports kept with each delivery (default: json,text)")
     sub.add_argument("--output-dir", type=Path, help="also write the reports into this directory")
+    sub.add_argument("--require-real-codelists", action=argparse.BooleanOptionalAction, default=True,
+                     help="assess negative when a codelist used is a sample (default: on; "
+                     "--no-require-real-codelists to try the gate with the shipped samples)")
     sub.set_defaults(func=_guarded(_submit))
 
     history = subparsers.add_parser("deliveries", parents=[store],
@@ -90,15 +95,36 @@ def add_gate_commands(subparsers) -> None:
 
 
 def _provider_args(p) -> None:
-    p.add_argument("agb", metavar="AGB", help="AGB code (zorgaanbiedercode), 8 digits")
-    p.add_argument("branch", metavar="II", help="instelling volgnr DIS, 2 digits")
+    p.add_argument("agb", metavar="AGB", type=_digits("AGB code", 8), help="AGB code (zorgaanbiedercode), 8 digits")
+    p.add_argument("branch", metavar="II", type=_digits("instelling volgnr", 2), help="instelling volgnr DIS, 2 digits")
 
 
-def _guarded(command):
-    """Open the store for `command`; a store or database problem is exit 2 with one line on stderr."""
+def _digits(what: str, n: int):
+    """An argument type that takes exactly `n` digits, as the zip name carries them."""
+    def check(text: str) -> str:
+        if len(text) != n or not text.isascii() or not text.isdigit():
+            raise argparse.ArgumentTypeError(f"{what} must be {n} digits, not {text!r}")
+        return text
+    check.__name__ = what  # argparse names the type in its messages
+    return check
+
+
+def _guarded(command, creates: bool = False):
+    """Open the store for `command`; a store or database problem is exit 2 with one line on stderr.
+
+    An SQLite store that does not exist is created only by a command that
+    `creates` (provider add) or with `--create`: a mistyped path is refused
+    instead of silently starting an empty store.
+    """
     def run(args) -> int:
+        url = args.store or default_store_url()
+        missing = missing_sqlite_store(url)
+        if missing is not None and not (creates or args.create):
+            print(f"disval: there is no store at {missing}; check --store/DISVAL_STORE, or create it with "
+                  "'disval provider add' or --create", file=sys.stderr)
+            return 2
         try:
-            store = open_store(args.store or default_store_url())
+            store = open_store(url)
         except Exception as exc:
             return _failed(exc)
         try:
@@ -108,6 +134,15 @@ def _guarded(command):
         finally:
             store.close()
     return run
+
+
+def missing_sqlite_store(url: str) -> Path | None:
+    """The path of an SQLite store URL whose file does not exist, else None (other stores: None)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or not url[len(prefix):]:
+        return None
+    path = Path(url[len(prefix):])
+    return None if path.exists() else path
 
 
 def _store_failures() -> tuple[type[BaseException], ...]:
@@ -184,7 +219,8 @@ def _submit(args, store) -> int:
     pm = get_plugin_manager()
     formats = [f.strip() for f in args.report_formats.split(",") if f.strip()]
     outcomes = submit_many(args.deliveries, store, pm=pm, codelists=args.codelists, policy=args.policy,
-                           output_dir=args.output_dir, formats=formats)
+                           output_dir=args.output_dir, formats=formats,
+                           require_real_codelists=args.require_real_codelists)
     for o in outcomes:
         if args.format == "json":
             print(json.dumps(o.as_dict(), ensure_ascii=False))

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from .engine.reference import ReferenceEngine
 from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
 from .history import History
 from .language import compiler as c
+from .notes import Note
 from .plugins import by_name, get_plugin_manager
 from .reader import Delivery, Limits, RecordChunk, RecordReader, open_delivery, zip_finding
 from .standard import Standard
@@ -120,12 +122,17 @@ def record_readers(pm, standard: Standard) -> dict[str, RecordReader]:
 def validate(path, *, pm=None, standard: str | None = None, codelists: str | None = None,
              policy: str | None = None, max_per_rule: int | None = None, extra_rules: tuple = (),
              history: History | None = None, engine: str = "columnar", limits: Limits = Limits(),
-             batch_records: int = 1 << 16, rule_files: tuple | None = None) -> ValidationResult:
+             batch_records: int = 1 << 16, rule_files: tuple | None = None,
+             require_real_codelists: bool = False, select: tuple[str, ...] = (),
+             skip: tuple[str, ...] = ()) -> ValidationResult:
     """Validate one delivery zip as the receiving side would; never raises for a broken delivery.
 
     `rule_files` replaces every rules file (the standard's, plugins', `extra_rules`): re-validating
-    a kept delivery with the rules of its time.
+    a kept delivery with the rules of its time. `require_real_codelists` makes the assessment
+    negative when a codelist used is a sample (`Codelist.sample`), with a warning that says why.
+    `select` evaluates only these rule numbers, `skip` leaves these out (see `RuleSelection`).
     """
+    started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     pm = pm or get_plugin_manager()
     path = Path(path)
     if not path.is_file():
@@ -137,17 +144,19 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         pm.hook.disval_validation_finished(result=result)
         return result
     book = rulebook(pm, std, extra_rules, rule_files)
+    chosen = RuleSelection.of(book, select, skip)
     try:
         blocking = std.policy(policy)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     provider = pm.hook.disval_codelist_provider(standard=std, location=codelists)
     readers = record_readers(pm, std)
-    collector = FindingCollector(max_per_rule)
+    collector = FindingCollector(max_per_rule, ignore=chosen.ignored_reader_ids)
     marks = RecordMarks()
     with open_delivery(path, std, limits) as delivery:
         pm.hook.disval_validation_started(delivery=delivery.name, standard=std)
         run = _Run(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
+        run.selection = chosen
         run.go(ENGINES[engine])
         for finding in delivery.findings:
             collector.add(finding)
@@ -157,6 +166,10 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     counts = dict(collector.counts)
     severity = {i.rule: i.severity for i in infos}
     negative = any(blocking.blocks(severity.get(rule, "ERR"), rule) for rule, n in counts.items() if n)
+    samples = [r.name for r in run.releases if r.sample]
+    if require_real_codelists and samples:
+        negative = True
+        run.warnings.append(Note("sample_refused", names=", ".join(samples)))
     result = ValidationResult(
         delivery=path.name, standard=std.id, standard_title=std.title, policy=blocking.name,
         assessment="negative" if negative else "positive", records=records, findings=_as_found(collector.findings(), found_as),
@@ -166,6 +179,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         phase=delivery.zip_name.phase if delivery.zip_name else None,
         identifying=tuple(dict.fromkeys([f.ddid for f in std.layout.fields if f.identifying] + list(std.identifying))),
         versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources)},
+        started=started, duration=time.perf_counter() - clock,
     )
     pm.hook.disval_validation_finished(result=result)
     return result
@@ -182,6 +196,7 @@ class _Run:
         self.status: dict[str, tuple[str, str]] = {}  # rule -> (status, reason) for rules not evaluated
         self.read_whole: set[str] = set()  # files every record of which was read
         self.releases: list[CodelistRelease] = []
+        self.selection = RuleSelection()
         self.warnings: list[str] = []
         slip = std.layout.packing_slip
         # A name that does not follow the convention still has a name (1807 compares with it).
@@ -258,6 +273,8 @@ class _Run:
         self.pm.hook.disval_records_read(file=file_name, records=self.ctx.counts.get(name, 0))
 
     def _reader_findings(self, rule, name, file_name, lines, where, rtype) -> None:
+        if rule in self.collector.ignore:
+            return
         self.marks.mark(name, "ERR", lines)
 
         def make(limit):
@@ -284,8 +301,7 @@ class _Run:
             if ok[0]:
                 v = int(value[0])
                 return dt.date(v // 10000, v // 100 % 100, v % 100)
-        self.warnings.append("the delivery's creation date is unknown (zip name and packing slip); rules and "
-                             "codelists are taken as of today")
+        self.warnings.append(Note("date_unknown"))
         return dt.date.today()
 
     def _rules_in_force(self, date: dt.date) -> list[c.CompiledRule]:
@@ -295,15 +311,22 @@ class _Run:
             if cl is None:
                 continue
             lists[name] = cl
-            self.releases.append(CodelistRelease(cl.name, cl.release, cl.source))
+            self.releases.append(CodelistRelease(cl.name, cl.release, cl.source, cl.sample))
             if cl.fallback:
-                self.warnings.append(f"no release of {name} is dated on or before {date.isoformat()}; "
-                                     f"used the oldest ({cl.release.isoformat() if cl.release else 'undated'})")
+                self.warnings.append(Note("codelist_fallback", name=name, date=date.isoformat(),
+                                          release=cl.release.isoformat() if cl.release else "undated"))
+
         self.ctx.codelists = lists
+        samples = [cl.name for cl in lists.values() if cl.sample]
+        if samples:
+            self.warnings.append(Note("codelist_sample", names=", ".join(samples)))
         out = []
         source = self.provider.describe() if self.provider is not None else "no codelist source"
         for rule in self.book.rules:
             if rule.status != c.ACTIVE and not (rule.kind == c.HISTORY and self.history is not None):
+                continue
+            if not self.selection.wants(rule.number):
+                self.status[rule.number] = ("not evaluated", self.selection.why_not(rule.number))
                 continue
             if not rule.in_force(date):
                 self.status[rule.number] = ("not in force", f"applies {_window(rule)}; the delivery is of {date}")
@@ -344,6 +367,46 @@ class _Run:
             infos.append(RuleInfo(rule=rule, type="S" if rule == "REC-CHARSET" else "V", severity="ERR", file=None,
                                   ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule)))
         return infos
+
+
+class RuleSelection:
+    """Which rules a run evaluates: all, or only `select`, and never `skip` (rule numbers).
+
+    A rule left out is reported as not evaluated, with the reason. The reader's
+    own ids (REC-EOL, REC-CHARSET) can be skipped too; ZIP-* cannot, since an
+    unreadable delivery is never positive.
+    """
+
+    READER_IDS = ("REC-EOL", "REC-CHARSET")
+
+    def __init__(self, select: frozenset = frozenset(), skip: frozenset = frozenset()):
+        self.select, self.skip = select, skip
+
+    @classmethod
+    def of(cls, book: c.RuleBook, select=(), skip=()) -> "RuleSelection":
+        """Check the numbers against the rule book; an unknown number is a usage error."""
+        select, skip = frozenset(map(str, select)), frozenset(map(str, skip))
+        known = {r.number for r in book.rules} | set(cls.READER_IDS)
+        unknown = sorted((select | skip) - known)
+        if unknown:
+            zip_ids = [u for u in unknown if u in ZIP_LEVEL]
+            if zip_ids:
+                raise UsageError(f"{', '.join(zip_ids)} cannot be left out: an unreadable delivery is never positive")
+            raise UsageError(f"no rule {', '.join(unknown)} in {book.standard.id}; see 'disval rules'")
+        return cls(select, skip)
+
+    def wants(self, number: str) -> bool:
+        """Whether the run evaluates this rule."""
+        return number not in self.skip and (not self.select or number in self.select)
+
+    def why_not(self, number: str) -> str:
+        """Why a rule is left out, for the report."""
+        return "left out with --skip" if number in self.skip else "not among --select"
+
+    @property
+    def ignored_reader_ids(self) -> frozenset:
+        """The reader's ids (REC-*) this run leaves out."""
+        return frozenset(r for r in self.READER_IDS if not self.wants(r))
 
 
 def _reading_order(layout, rules) -> list:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from .findings import ZIP_LEVEL, Finding, RuleInfo, ValidationResult
+from .notes import note_text
 from .processing_reports import ImportReport, QualityReport
 from .reports import ReportOptions
 
@@ -71,6 +73,9 @@ LABELS = {
     "codelists": ("Codelijsten", "Codelists"),
     "warnings": ("Waarschuwingen", "Warnings"),
     "timestamp": ("Tijdstip", "Time"),
+    "run": ("Uitgevoerd", "Run"),
+    "run_at": ("{start} UTC, duur {seconds} s", "{start} UTC, took {seconds} s"),
+    "sample": ("VOORBEELD, niet de lijst van de NZa", "SAMPLE, not the NZa's list"),
     "file": ("Bestand", "File"),
     "records": ("Records", "Records"),
     "records_with": ("Records met {sev}", "Records with {sev}"),
@@ -165,9 +170,31 @@ def versions_text(versions: dict[str, str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in versions.items()) or "-"
 
 
-def codelists_text(codelists) -> str:
+def codelists_text(codelists, options: ReportOptions = ReportOptions()) -> str:
     """Every codelist release on one line: 'CL_X 2018-01-01 (file); ...' or '-'."""
-    return "; ".join(f"{c['name']} {c['release'] or '?'} ({c['source']})" for c in codelist_rows(codelists)) or "-"
+    return "; ".join(codelist_lines(codelists, options)) or "-"
+
+
+def codelist_lines(codelists, options: ReportOptions = ReportOptions()) -> list[str]:
+    """One line per codelist release: name, release, file name, and loudly whether it is a sample."""
+    return [
+        f"{c['name']} {c['release'] or '?'} ({c['source']})" + (f" - {label('sample', options)}" if c["sample"] else "")
+        for c in codelist_rows(codelists)
+    ]
+
+
+def warning_texts(warnings, options: ReportOptions) -> list[str]:
+    """The run's warnings in the report's language (see `disval.core.notes`)."""
+    return [note_text(w, options.lang) for w in warnings]
+
+
+def run_text(result, options: ReportOptions) -> str:
+    """When the validation ran and how long it took: '2018-03-01 10:00:00 UTC, took 0.42 s', or '-'."""
+    started = getattr(result, "started", None)
+    if started is None:
+        return "-"
+    seconds = f"{result.duration:.2f}" if result.duration is not None else "?"
+    return label("run_at", options, start=f"{started:%Y-%m-%d %H:%M:%S}", seconds=seconds)
 
 
 def shown_value(
@@ -260,9 +287,15 @@ class ReportView:
 
 
 def codelist_rows(codelists) -> list[dict]:
-    """Codelist releases as name / release (ISO date, or None when unknown) / source file."""
+    """Codelist releases as name / release (ISO date, or None) / source / sample.
+
+    The source is its last part, the file name (or `workbook[sheet]`): which
+    release it was says enough, and a server's directory layout is none of a
+    report reader's business.
+    """
     return [
-        {"name": c.name, "release": c.release.isoformat() if c.release else None, "source": c.source}
+        {"name": c.name, "release": c.release.isoformat() if c.release else None,
+         "source": PurePath(c.source).name or c.source, "sample": bool(getattr(c, "sample", False))}
         for c in codelists
     ]
 

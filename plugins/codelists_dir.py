@@ -10,6 +10,11 @@ name; the file name only carries the release date, first:
 `20180101 cl beroep v20170701.txt`. A directory may hold several releases of
 one list; the release in force on the delivery date is used.
 
+A file whose name has the word `SAMPLE` in it (`20180101 cl beroep gbg
+SAMPLE.txt`) holds an invented list, not the NZa's: its `Codelist` is marked
+`sample=True`, reports say so, and `--require-real-codelists` refuses a
+positive assessment on it.
+
 This provider is `trylast`, so any installed `disval_codelist_provider` wins.
 """
 from __future__ import annotations
@@ -27,6 +32,8 @@ from disval.core.plugins import hookimpl
 _FILE_NAME = re.compile(r"(?P<release>\d{8})[ _-].*\.txt", re.IGNORECASE)
 _REQUIRED_KINDS = ("begindatum", "einddatum", "code")
 _UTF8_BOM = "\u00ef\u00bb\u00bf"  # a UTF-8 byte order mark read as ISO-8859-1
+# The word SAMPLE, in any case, between separators: marks an invented list.
+_SAMPLE = re.compile(r"(?:^|[ _.-])sample(?:[ _.-]|$)", re.IGNORECASE)
 
 
 class CodelistError(ValueError):
@@ -66,8 +73,8 @@ class DirectoryCodelistProvider:
         self._cache: dict[tuple[str, dt.date], Codelist] = {}
 
     def describe(self) -> str:
-        """E.g. 'NZa codelist files in /path/to/codelists'."""
-        return f"NZa codelist files in {self.directory}"
+        """E.g. 'NZa codelist files in codelists/': the directory's name, not the server's layout."""
+        return f"NZa codelist files in {self.directory.name}/"
 
     def releases(self) -> list[Release]:
         """Every codelist file in the directory, by name then release date (only headers are read)."""
@@ -100,7 +107,7 @@ class DirectoryCodelistProvider:
         cached = self._cache[key]
         if cached.fallback != fallback:
             # Same parsed entries; only the flag depends on the delivery date.
-            return Codelist(cached.name, cached.release, cached.source, cached.entries, fallback)
+            return Codelist(cached.name, cached.release, cached.source, cached.entries, fallback, cached.sample)
         return cached
 
     def _scan(self):
@@ -174,16 +181,23 @@ def _read_codelist(release: Release) -> Codelist:
     lines = text.splitlines()
     rows = ((f"{path}:{number}", line.split("|")) for number, line in enumerate(lines[1:], start=2) if line.strip())
     return codelist_from_rows(lines[0] if lines else "", rows, release=release.release, source=str(path),
-                              where=str(path))
+                              where=str(path), sample=is_sample_name(path.name))
 
 
-def codelist_from_rows(header: str, rows, *, release: dt.date | None, source: str, where: str) -> Codelist:
+def is_sample_name(file_name: str) -> bool:
+    """Whether a codelist file's name marks it as a sample (the word SAMPLE), not the NZa's list."""
+    return bool(_SAMPLE.search(Path(file_name).stem))
+
+
+def codelist_from_rows(header: str, rows, *, release: dt.date | None, source: str, where: str,
+                       sample: bool = False) -> Codelist:
     """Build one codelist release from its header (`cl_<naam>_<kolom>|...`) and its rows.
 
     `rows` yields (location, values) with one value per column; the location
     ("file:line", "workbook[sheet]:row") is what an error message names. Any
     other source of NZa codelists (a workbook, a table) can feed this, so the
-    rules for codes, dates and selecteerbaar are written once.
+    rules for codes, dates and selecteerbaar are written once. `sample` marks
+    an invented list (see `Codelist.sample`).
     """
     name, kinds = _parse_header(where, header)
     width = len(kinds)
@@ -205,7 +219,7 @@ def codelist_from_rows(header: str, rows, *, release: dt.date | None, source: st
         selectable = _selectable(at, values[i_sel]) if i_sel is not None else None
         found.setdefault(code, []).append(CodeRow(begin, end, selectable))
     entries = {code: tuple(sorted(rs, key=lambda r: r.begin)) for code, rs in found.items()}
-    return Codelist(name=name, release=release, source=source, entries=entries)
+    return Codelist(name=name, release=release, source=source, entries=entries, sample=sample)
 
 
 def _date(where: str, kind: str, raw: str, open_end: bool) -> int:

@@ -18,7 +18,8 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text, visible_import,
+    MASK, ReportView, codelist_rows, column_range, label, run_text, status_text, validation_view, versions_text,
+    visible_import, warning_texts,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -122,10 +123,10 @@ def _header(view: ReportView) -> str:
     items = [
         (lab("standard"), _e(r.standard + (f" ({r.standard_title})" if r.standard_title else ""))),
         (lab("policy"), _e(r.policy)), (lab("phase"), _e(r.phase or "-")),
-        (lab("versions"), _e(versions_text(r.versions))),
-        (lab("codelists"), _codelists(codelist_rows(r.codelists))),
+        (lab("versions"), _e(versions_text(r.versions))), (lab("run"), _e(run_text(r, view.options))),
+        (lab("codelists"), _codelists(codelist_rows(r.codelists), view.options)),
     ]
-    items += [(lab("warnings"), _e(w)) for w in r.warnings]
+    items += [(lab("warnings"), _e(w)) for w in warning_texts(r.warnings, view.options)]
     out = [
         "<header>", f"<h1>{_e(view.title)}</h1>", f'<p class="delivery"><code>{_e(r.delivery)}</code></p>',
         f'<p class="assessment {_e(r.assessment)}">{_e(lab("assessment"))}: {_e(assessment.upper())}</p>',
@@ -238,8 +239,8 @@ def _import_page(report: ImportReport, options: ReportOptions) -> str:
         (lab("provider"), _e(report.provider)), (lab("standard"), _e(report.standard or "-")),
         (lab("phase"), _e(report.phase or "-")), (lab("timestamp"), _e(report.timestamp.isoformat(timespec="seconds"))),
         (lab("versions"), _e(versions_text(report.versions))),
-        (lab("codelists"), _codelists(codelist_rows(report.codelists))),
-    ] + [(lab("warnings"), _e(w)) for w in report.warnings]
+        (lab("codelists"), _codelists(codelist_rows(report.codelists), options)),
+    ] + [(lab("warnings"), _e(w)) for w in warning_texts(report.warnings, options)]
     return "\n".join([
         _head(title, report.delivery, options), '<body data-kind="import">',
         f"<header><h1>{_e(title)}</h1>",
@@ -257,11 +258,13 @@ def _files(view: ReportView, line) -> str:
     return "|".join(sorted(files))
 
 
-def _codelists(rows: list[dict]) -> str:
+def _codelists(rows: list[dict], options: ReportOptions) -> str:
     if not rows:
         return "-"
+    sample = f' <strong class="sample">{_e(label("sample", options))}</strong>'
     items = "".join(
-        f"<li>{_e(c['name'])} {_e(c['release'] or '?')} <code>{_e(c['source'])}</code></li>" for c in rows
+        f"<li>{_e(c['name'])} {_e(c['release'] or '?')} <code>{_e(c['source'])}</code>"
+        f"{sample if c['sample'] else ''}</li>" for c in rows
     )
     return f"<ul>{items}</ul>"
 

@@ -20,9 +20,11 @@ A validation report, schema `disval.validation/1`, is one object:
     not_evaluated          [{rule, status, reason, message}]
     rules                  [{rule, type, severity, file, ddid, status, count, listed, message, hint}],
                              every rule the validation knew, so a tool can explain a number
-    codelists              [{name, release (YYYY-MM-DD or null), source}]
+    codelists              [{name, release (YYYY-MM-DD or null), source (file name), sample}]
     versions               {"disval", "standard", "rules"}
-    warnings               [text]
+    warnings               [text], in the report's language
+    started                when the validation started, ISO 8601 UTC (null if unknown)
+    duration_seconds       how long it took (null if unknown)
 
 `message` and `hint` follow `--lang` (English falls back to the GA's Dutch);
 `value` is "***" for an identifying field unless `--show-identifiers`, and is
@@ -39,7 +41,7 @@ import json
 from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
-from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import
+from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import, warning_texts
 
 SCHEMAS = {"validation": "disval.validation/1", "quality": "disval.quality/1", "import": "disval.import/1"}
 
@@ -86,7 +88,9 @@ def document(view: ReportView) -> dict:
         ],
         "codelists": view.codelist_rows(),
         "versions": dict(result.versions),
-        "warnings": list(result.warnings),
+        "warnings": warning_texts(result.warnings, view.options),
+        "started": result.started.isoformat() if result.started else None,
+        "duration_seconds": round(result.duration, 3) if result.duration is not None else None,
     }
 
 

@@ -13,7 +13,9 @@ import xml.etree.ElementTree as ET
 
 from disval.core.plugins import hookimpl
 from disval.core.reports import ReportFormat, ReportOptions
-from disval.core.report_view import ReportView, codelist_rows, column_range, validation_view, versions_text
+from disval.core.report_view import (
+    ReportView, codelist_rows, column_range, run_text, validation_view, versions_text, warning_texts,
+)
 
 
 def render(report, options: ReportOptions) -> bytes:
@@ -29,13 +31,13 @@ def render(report, options: ReportOptions) -> bytes:
     props = ET.SubElement(suite, "properties")
     for name, value in [
         ("standard", r.standard), ("assessment", r.assessment), ("policy", r.policy), ("phase", r.phase or ""),
-        ("versions", versions_text(r.versions)),
+        ("versions", versions_text(r.versions)), ("run", run_text(r, options)),
     ]:
         ET.SubElement(props, "property", {"name": name, "value": value})
     for c in codelist_rows(r.codelists):
-        value = f"{c['release'] or '?'} {c['source']}"
+        value = f"{c['release'] or '?'} {c['source']}" + (" SAMPLE" if c["sample"] else "")
         ET.SubElement(props, "property", {"name": f"codelist {c['name']}", "value": value})
-    for warning in r.warnings:
+    for warning in warning_texts(r.warnings, options):
         ET.SubElement(props, "property", {"name": "warning", "value": warning})
     for line in cases:
         name = f"{line.info.rule} {line.description}"

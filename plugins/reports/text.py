@@ -12,7 +12,8 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, status_text, validation_view, versions_text, visible_import,
+    MASK, ReportView, codelist_lines, column_range, label, run_text, status_text, validation_view,
+    versions_text, visible_import, warning_texts,
 )
 
 TABLE = "simple"
@@ -44,9 +45,10 @@ def _header(view: ReportView) -> str:
         (lab("phase"), r.phase or "-"),
         (lab("assessment"), lab(r.assessment).upper() if r.assessment in ("positive", "negative") else r.assessment),
         (lab("versions"), versions_text(r.versions)),
+        (lab("run"), run_text(r, view.options)),
     ]
-    rows += _listed(lab("codelists"), _codelist_lines(r.codelists))
-    rows += _listed(lab("warnings"), r.warnings)
+    rows += _listed(lab("codelists"), codelist_lines(r.codelists, view.options))
+    rows += _listed(lab("warnings"), warning_texts(r.warnings, view.options))
     out = [view.title, "=" * len(view.title), tabulate(rows, tablefmt="plain")]
     if r.identifying and not view.options.show_identifiers:
         out.append(view.label("masked", mask=MASK))
@@ -137,8 +139,8 @@ def render_import(report: ImportReport, options: ReportOptions) -> str:
         (lab("timestamp"), report.timestamp.isoformat(timespec="seconds")),
         (lab("versions"), versions_text(report.versions)),
     ]
-    head += _listed(lab("codelists"), _codelist_lines(report.codelists))
-    head += _listed(lab("warnings"), report.warnings)
+    head += _listed(lab("codelists"), codelist_lines(report.codelists, options))
+    head += _listed(lab("warnings"), warning_texts(report.warnings, options))
     total = report.totals
     rows = [(f.file, f.processed, f.imported, f.rejected, f.already_present) for f in report.files]
     rows.append((lab("total"), total.processed, total.imported, total.rejected, total.already_present))
@@ -153,11 +155,6 @@ def render_import(report: ImportReport, options: ReportOptions) -> str:
 def _listed(heading: str, items: list[str]) -> list[tuple[str, str]]:
     """One row per item, the heading on the first only."""
     return [(heading if i == 0 else "", item) for i, item in enumerate(items)]
-
-
-def _codelist_lines(codelists) -> list[str]:
-    """One line per codelist release used: name, release date, file."""
-    return [f"{c['name']} {c['release'] or '?'} ({c['source']})" for c in codelist_rows(codelists)]
 
 
 def _section(title: str) -> str:

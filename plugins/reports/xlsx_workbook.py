@@ -15,8 +15,8 @@ from openpyxl.utils import get_column_letter
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportOptions
 from disval.core.report_view import (
-    FINDING_COLUMNS, MASK, ReportView, codelists_text, label, status_text, validation_view, versions_text,
-    visible_import,
+    FINDING_COLUMNS, MASK, ReportView, codelists_text, label, run_text, status_text, validation_view,
+    versions_text, visible_import, warning_texts,
 )
 
 BOLD = Font(bold=True)
@@ -48,10 +48,11 @@ def _summary_sheet(ws, view: ReportView) -> None:
     for key, value in [
         ("delivery", r.delivery), ("standard", r.standard + (f" ({r.standard_title})" if r.standard_title else "")),
         ("policy", r.policy), ("phase", r.phase or "-"), ("assessment", assessment),
-        ("versions", versions_text(r.versions)), ("codelists", codelists_text(r.codelists)),
+        ("versions", versions_text(r.versions)), ("run", run_text(r, view.options)),
+        ("codelists", codelists_text(r.codelists, view.options)),
     ]:
         _append(ws, [lab(key), value], bold_first=True)
-    for warning in r.warnings:
+    for warning in warning_texts(r.warnings, view.options):
         _append(ws, [lab("warnings"), warning], bold_first=True)
     if r.identifying and not view.options.show_identifiers:
         ws.append([view.label("masked", mask=MASK)])
@@ -105,10 +106,10 @@ def _import_sheet(ws, report: ImportReport, options: ReportOptions) -> None:
     for key, value in [
         ("delivery", report.delivery), ("provider", report.provider), ("standard", report.standard or "-"),
         ("phase", report.phase or "-"), ("timestamp", report.timestamp.isoformat(timespec="seconds")),
-        ("versions", versions_text(report.versions)), ("codelists", codelists_text(report.codelists)),
+        ("versions", versions_text(report.versions)), ("codelists", codelists_text(report.codelists, options)),
     ]:
         _append(ws, [lab(key), value], bold_first=True)
-    for warning in report.warnings:
+    for warning in warning_texts(report.warnings, options):
         _append(ws, [lab("warnings"), warning], bold_first=True)
     t = report.totals
     rows = [[f.file, f.processed, f.imported, f.rejected, f.already_present] for f in report.files]
