@@ -47,13 +47,17 @@ class Finding:
     message: str
     column_end: int | None = None
     field: str | None = None  # the field's name
+    expected: str | None = None  # what the GA expects where `value` is what was found (a length, a count)
+    # The other fields the rule read, as (ddid, name, value): a two-field rule shows both values.
+    related: tuple[tuple[str, str, str | None], ...] = ()
 
     def as_dict(self) -> dict:
         """The finding as the JSON contract writes it."""
         return {
             "rule": self.rule, "type": self.type, "severity": self.severity, "file": self.file,
             "line": self.line, "column": self.column, "column_end": self.column_end, "ddid": self.ddid,
-            "field": self.field, "value": self.value, "message": self.message,
+            "field": self.field, "value": self.value, "message": self.message, "expected": self.expected,
+            "related": [{"ddid": d, "field": name, "value": v} for d, name, v in self.related],
         }
 
     def sort_key(self):
@@ -89,14 +93,35 @@ class CodelistRelease:
     sample: bool = False  # an invented list, not the registry's (see Codelist.sample)
 
 
+# Distinct failing values counted per rule; a value first seen after this many is counted as "other",
+# so that a rule failing on a million different keys does not keep a million values.
+MAX_DISTINCT = 1000
+
+
 class FindingCollector:
-    """Counts every finding and keeps the first `max_per_rule` of each rule as examples."""
+    """Counts every finding and keeps the first `max_per_rule` of each rule as examples.
+
+    It also counts, per rule, how often each distinct value failed (up to
+    MAX_DISTINCT values; the rest under `other_values`), over every finding,
+    listed or not.
+    """
 
     def __init__(self, max_per_rule: int | None = None, ignore: frozenset = frozenset()):
         self.max_per_rule = max_per_rule
         self.ignore = ignore  # ids the user left out (--skip REC-EOL): neither counted nor kept
         self.counts: Counter[str] = Counter()
         self.examples: dict[str, list[Finding]] = {}
+        self.values: dict[str, Counter] = {}
+        self.other_values: Counter[str] = Counter()
+
+    def count_values(self, rule: str, values: dict) -> None:
+        """Count failing values of a rule: {value (str or None): how many findings had it}."""
+        seen = self.values.setdefault(rule, Counter())
+        for value, n in values.items():
+            if value in seen or len(seen) < MAX_DISTINCT:
+                seen[value] += int(n)
+            else:
+                self.other_values[rule] += int(n)
 
     def room(self, rule: str) -> int | None:
         """How many more examples of this rule will be kept (None: no limit)."""
@@ -109,15 +134,21 @@ class FindingCollector:
         if finding.rule in self.ignore:
             return
         self.counts[finding.rule] += 1
+        self.count_values(finding.rule, {finding.value: 1})
         room = self.room(finding.rule)
         if room is None or room > 0:
             self.examples.setdefault(finding.rule, []).append(finding)
 
-    def add_many(self, rule: str, total: int, make: Callable[[int | None], Iterable[Finding]]) -> None:
-        """Count `total` findings of a rule; `make(limit)` builds at most `limit` of them (None: all)."""
+    def add_many(self, rule: str, total: int, make: Callable[[int | None], Iterable[Finding]],
+                 values: dict | None = None) -> None:
+        """Count `total` findings of a rule; `make(limit)` builds at most `limit` of them (None: all).
+
+        `values` counts their values ({value: n}, summing to `total`); without it, each is None.
+        """
         if total <= 0 or rule in self.ignore:
             return
         self.counts[rule] += total
+        self.count_values(rule, values if values is not None else {None: total})
         room = self.room(rule)
         if room == 0:
             return
@@ -147,6 +178,10 @@ class ValidationResult:
     warnings: list[str] = field(default_factory=list)
     phase: str | None = None
     versions: dict[str, str] = field(default_factory=dict)  # disval, standard, rules
+    # Per rule, how often each distinct value failed (every finding, listed or not), and how
+    # many findings had a value beyond the ones counted (see MAX_DISTINCT).
+    values: dict[str, dict] = field(default_factory=dict)
+    other_values: dict[str, int] = field(default_factory=dict)
     # DDIDs whose values reports mask unless asked (privacy): the layout's identifying
     # fields plus Standard.identifying, e.g. 3258 Koppelnummer.
     identifying: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -179,6 +180,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         phase=delivery.zip_name.phase if delivery.zip_name else None,
         identifying=tuple(dict.fromkeys([f.ddid for f in std.layout.fields if f.identifying] + list(std.identifying))),
         versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources)},
+        values={rule: dict(v) for rule, v in collector.values.items()}, other_values=dict(collector.other_values),
         started=started, duration=time.perf_counter() - clock,
     )
     pm.hook.disval_validation_finished(result=result)
@@ -259,7 +261,7 @@ class _Run:
             # Counted whole, built only as far as they are listed: a member of bare line ends
             # has millions of them.
             self.collector.add_many(length_rule.number, len(bad), lambda limit: (
-                record_finding(length_rule, line, f"{length}")
+                record_finding(length_rule, line, f"{length}", expected=str(f.record_length))
                 for line, length in zip(bad[:limit].tolist(), lengths[:limit].tolist())))
         if len(chunk.eol):
             self._reader_findings("REC-EOL", name, file_name, chunk.eol, None, "V")
@@ -286,7 +288,11 @@ class _Run:
                     value = f"0x{rows[hit[k], column - 1]:02X}"
                 yield Finding(rule=rule, type=rtype, severity="ERR", file=file_name, line=int(lines[k]),
                               column=column, ddid=None, value=value, message=ZIP_LEVEL[rule])
-        self.collector.add_many(rule, len(lines), make)
+        values = None
+        if where is not None:
+            rows, hit, cols = where
+            values = Counter(f"0x{b:02X}" for b in rows[hit, cols - 1].tolist())
+        self.collector.add_many(rule, len(lines), make, values)
 
     # -- what applies
     def _delivery_date(self) -> dt.date:

@@ -98,6 +98,11 @@ LABELS = {
     "ddid": ("DDID", "DDID"),
     "field": ("Veld", "Field"),
     "value": ("Waarde", "Value"),
+    "expected": ("Verwacht", "Expected"),
+    "related": ("Ook gelezen", "Also read"),
+    "values": ("Waarden", "Values"),
+    "other_values": ("{n} met andere waarden", "{n} with other values"),
+    "lines_times": ("{lines} ({n}×)", "{lines} ({n}×)"),
     "message": ("Melding", "Message"),
     "status": ("Status", "Status"),
     "reason": ("Reden", "Reason"),
@@ -156,6 +161,36 @@ def localized(dutch: str, english: str, options: ReportOptions) -> str:
     return english if options.lang == "en" and english else dutch
 
 
+def value_text(row: dict, options: ReportOptions) -> str:
+    """A listed finding's value for a table cell: "'91'", with what was expected: "'91' (verwacht 92)"."""
+    if row["value"] is None:
+        return ""
+    text = f"'{row['value']}'"
+    if row.get("expected") is not None:
+        text += f" ({label('expected', options).lower()} {row['expected']})"
+    return text
+
+
+def values_text(line: "RuleLine", options: ReportOptions) -> str:
+    """A rule's distinct failing values with their counts: "'BC99' 1000×, 'BC98' 3×; 5 with other values"."""
+    parts = [f"{'-' if v is None else repr_value(v)} {n}×" for v, n in line.values]
+    text = ", ".join(parts)
+    if line.other_values:
+        text += "; " + label("other_values", options, n=line.other_values)
+    return text
+
+
+def repr_value(value: str) -> str:
+    """A value quoted as reports quote it."""
+    return f"'{value}'"
+
+
+def related_text(related: list[dict]) -> str:
+    """The other fields a rule read, for a cell: "3233 Creatiedatum pakbon = '20180201'; ..."."""
+    return "; ".join(f"{r['ddid']} {r['field']} = " + ("-" if r["value"] is None else f"'{r['value']}'")
+                     for r in related)
+
+
 def column_range(column: int | None, column_end: int | None) -> str:
     """Columns as a reader counts them: '36-43', '36', or '' for a file- or zip-level finding."""
     if column is None:
@@ -212,13 +247,18 @@ def shown_value(
 def finding_row(
     finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions, escape_controls: bool = True
 ) -> dict:
-    """One finding with the keys of `Finding.as_dict`, its value masked and its message localized.
+    """One finding with the keys of `Finding.as_dict`, its values masked and its message localized.
 
     A finding's message may add details after the rule's own text; in English
     the rule's text is translated and the details are kept.
     """
     row = finding.as_dict()
     row["value"] = shown_value(finding, identifying, options, escape_controls)
+    row["related"] = [
+        {**r, "value": shown_value(Finding("", "", "", None, None, None, r["ddid"], r["value"], ""), identifying,
+                                   options, escape_controls)}
+        for r in row["related"]
+    ]
     message = finding.message
     if options.lang == "en" and info.message_en:
         if message.startswith(info.message):
@@ -239,6 +279,8 @@ class RuleLine:
     description: str
     hint: str
     reason: str
+    values: tuple[tuple[str | None, int], ...] = ()  # distinct failing values, most frequent first
+    other_values: int = 0  # findings whose value is not among `values`
 
     @property
     def not_listed(self) -> int:
@@ -331,6 +373,7 @@ def validation_view(
             description=localized(info.message, info.message_en, options),
             hint=localized(info.hint, info.hint_en, options),
             reason=info.reason,
+            **_value_counts(result, info, options, escape_controls),
         )
     fired = sorted(
         (line for line in lines.values() if line.count),
@@ -374,6 +417,23 @@ def visible_import(report: ImportReport, controls: bool = True) -> ImportReport:
         files=[dataclasses.replace(f, file=shown(f.file)) for f in report.files],
         warnings=[shown(w) for w in report.warnings],
     )
+
+
+# How many distinct failing values a report lists per rule; the rest are summed as "other values".
+TOP_VALUES = 20
+
+
+def _value_counts(result: ValidationResult, info: RuleInfo, options: ReportOptions, escape: bool = True) -> dict:
+    """The rule's most frequent failing values, masked like the listed ones (an identifying field's
+    values are not listed at all: one count per hidden value would still tell them apart)."""
+    counted = getattr(result, "values", {}).get(info.rule, {})
+    if not counted or (info.ddid in result.identifying and not options.show_identifiers):
+        return {}
+    ranked = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
+    shown = tuple((visible(v, escape), n)
+                  for v, n in ranked[:TOP_VALUES])
+    other = sum(n for _, n in ranked[TOP_VALUES:]) + getattr(result, "other_values", {}).get(info.rule, 0)
+    return {"values": shown, "other_values": other}
 
 
 def _rule_infos(result: ValidationResult) -> dict[str, RuleInfo]:

@@ -13,7 +13,9 @@ from ..findings import FindingCollector
 from ..language import compiler as c
 from ..layout import Layout
 from . import keys
-from .common import Batch, Context, RecordMarks, field_text, record_finding, scalar_value
+from .common import (
+    Batch, Context, RecordMarks, distinct_values, expected_count, field_text, record_finding, scalar_value,
+)
 from .kernels import kernel as compile_kernel
 
 class ColumnarEngine:
@@ -91,9 +93,14 @@ class ColumnarEngine:
                 else:
                     raw = self.ctx.slip_text(subject) if subject else None
                     value = field_text(raw) if raw is not None else None
-                yield record_finding(rule, int(batch.lines[i]), value)
+                yield record_finding(rule, int(batch.lines[i]), value, record=batch.rows[i].tobytes(), ctx=self.ctx)
 
-        self.collector.add_many(rule.number, len(idx), make)
+        if in_record:
+            values = distinct_values(batch.rows[idx, subject.start:subject.end])
+        else:
+            raw = self.ctx.slip_text(subject) if subject else None
+            values = {field_text(raw) if raw is not None else None: len(idx)}
+        self.collector.add_many(rule.number, len(idx), make, values)
 
     # -- after reading
     def finish(self) -> None:
@@ -102,7 +109,8 @@ class ColumnarEngine:
         for rule, kernel in self.scalar_rules:
             violated, _ = kernel(scalar)
             if bool(np.any(violated)):
-                self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx)))
+                self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx),
+                                                  expected=expected_count(rule.check, self.ctx)))
         for rule in self.unique:
             lines, values = keys.repeated(self._key_column(rule.file, rule.subject))
             self._report_keys(rule, lines, values)
@@ -124,6 +132,7 @@ class ColumnarEngine:
             rule.number, len(lines),
             lambda limit: (record_finding(rule, int(lines[i]), field_text(values[i:i + 1].tobytes()))
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
+            distinct_values(values),
         )
 
 

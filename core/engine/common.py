@@ -7,6 +7,7 @@ reference one that checks it.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from ..codelists import Codelist
 from ..findings import Finding
-from ..language.checks import Cmp, Const, CountOf
+from ..language.checks import Cmp, Col, Const, CountOf
 from ..language.compiler import CompiledRule
 from ..layout import Field, FileLayout
 
@@ -106,8 +107,15 @@ class RecordMarks:
         return out
 
 
-def record_finding(rule: CompiledRule, line: int | None, value: str | None, subject: Field | None = None) -> Finding:
-    """A finding of `rule` at a record (or file, when line is None)."""
+def record_finding(rule: CompiledRule, line: int | None, value: str | None, subject: Field | None = None,
+                   *, record: bytes | None = None, ctx: "Context | None" = None,
+                   expected: str | None = None) -> Finding:
+    """A finding of `rule` at a record (or file, when line is None).
+
+    With `ctx`, the finding also carries the values of the other fields the
+    rule reads (from `record`, or from the packing slip), so that the person
+    fixing the export sees every value involved.
+    """
     r = rule.rule
     fld = subject or rule.subject
     return Finding(
@@ -115,12 +123,72 @@ def record_finding(rule: CompiledRule, line: int | None, value: str | None, subj
         column=fld.begin if fld and line is not None and fld.file == rule.file else None,
         column_end=fld.end if fld and line is not None and fld.file == rule.file else None,
         ddid=fld.ddid if fld else None, field=fld.name if fld else None, value=value, message=r.message,
+        expected=expected, related=related_values(rule, fld, record, ctx) if ctx is not None else (),
     )
+
+
+def related_values(rule: CompiledRule, subject: Field | None, record: bytes | None, ctx: "Context"):
+    """(ddid, name, value) of every field the rule reads besides its subject; None where unknown."""
+    out = []
+    for col in _columns(rule.check):
+        fld = col.field
+        if subject is not None and fld.ddid == subject.ddid:
+            continue
+        if col.scope == "slip":
+            raw = ctx.slip_text(fld)
+        else:
+            raw = record[fld.start:fld.end] if record is not None and fld.file == rule.file else None
+        out.append((fld.ddid, fld.name, None if raw is None else field_text(raw)))
+    return tuple(out)
+
+
+def _columns(check) -> list[Col]:
+    """Every distinct field a check reads, in the order the rule names them."""
+    found: dict[str, Col] = {}
+
+    def walk(node):
+        if isinstance(node, Col):
+            found.setdefault(node.field.ddid, node)
+        elif dataclasses.is_dataclass(node):
+            for f in dataclasses.fields(node):
+                walk(getattr(node, f.name))
+        elif isinstance(node, (tuple, list)):
+            for item in node:
+                walk(item)
+    walk(check)
+    return list(found.values())
+
+
+def expected_count(check, ctx: "Context") -> str | None:
+    """For a count rule (`count(FILE) != 3245`): the packing slip's number, which the real count should be."""
+    if isinstance(check, Cmp):
+        for this, other in ((check.left, check.right), (check.right, check.left)):
+            if isinstance(this, CountOf) and isinstance(other, Col) and other.scope == "slip":
+                raw = ctx.slip_text(other.field)
+                return None if raw is None else field_text(raw)
+    return None
 
 
 def field_text(raw: bytes) -> str:
     """A field's value as a report shows it: decoded, without the padding spaces."""
     return raw.decode("latin-1").strip()
+
+
+def distinct_values(raw: np.ndarray) -> dict[str, int]:
+    """{value as a report shows it: how many} of field values, rows of bytes (2-D uint8) or an 'S' array."""
+    if len(raw) == 0:
+        return {}
+    if raw.dtype.kind == "S":
+        unique, counts = np.unique(raw, return_counts=True)
+        pairs = ((u.tobytes() if hasattr(u, "tobytes") else bytes(u), n) for u, n in zip(unique, counts))
+    else:
+        unique, counts = np.unique(np.ascontiguousarray(raw), axis=0, return_counts=True)
+        pairs = ((row.tobytes(), n) for row, n in zip(unique, counts))
+    out: dict[str, int] = {}
+    for value, n in pairs:
+        text = field_text(value.rstrip(b"\x00")) if raw.dtype.kind == "S" else field_text(value)
+        out[text] = out.get(text, 0) + int(n)
+    return out
 
 
 def scalar_value(check, ctx: Context) -> str | None:

@@ -25,7 +25,7 @@ import numpy as np
 from ..findings import FindingCollector
 from ..language import compiler as c
 from ..layout import Field, Layout
-from .common import Batch, Context, RecordMarks, field_text, record_finding, scalar_value
+from .common import Batch, Context, RecordMarks, expected_count, field_text, record_finding, scalar_value
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "!=": operator.ne}
 _FIRST_DATE = dt.date(1900, 1, 1)  # DIS accepts dates from 1900-01-01 to 9999-12-31 (date.max)
@@ -69,7 +69,8 @@ class ReferenceEngine:
             for rule in rules:
                 if truth(rule.check, record, self.ctx) is True:
                     hits.setdefault(rule.number, []).append(line)
-                    self.collector.add(record_finding(rule, line, self._record_value(rule, record)))
+                    self.collector.add(record_finding(rule, line, self._record_value(rule, record),
+                                                      record=record, ctx=self.ctx))
             for fld, remembered in key_fields:
                 raw = record[fld.start:fld.end]
                 if not is_empty(raw):  # blank keys are left to the M rules
@@ -96,7 +97,8 @@ class ReferenceEngine:
         """File and zip rules (record counts are known now), then uniqueness and references."""
         for rule in self.scalar_rules:
             if truth(rule.check, None, self.ctx) is True:
-                self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx)))
+                self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx),
+                                                  expected=expected_count(rule.check, self.ctx)))
         for rule in self.unique:
             seen: set[bytes] = set()
             repeats = []

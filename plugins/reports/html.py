@@ -18,8 +18,8 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, run_text, status_text, validation_view, versions_text,
-    visible_import, warning_texts,
+    MASK, ReportView, codelist_rows, column_range, label, related_text, run_text, status_text, validation_view,
+    value_text, values_text, versions_text, visible_import, warning_texts,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -196,15 +196,21 @@ def _findings(view: ReportView) -> str:
         out.append(f'<p class="counts">{_e(lab("count"))}: {x.count}, {_e(lab("listed").lower())}: {x.listed}</p>')
         if x.hint:
             out.append(f'<p class="hint"><strong>{_e(lab("hint"))}:</strong> {_e(x.hint)}</p>')
+        if x.values and (len(x.values) < x.count or x.other_values):
+            out.append(f'<p class="values"><strong>{_e(lab("values"))}:</strong> {_e(values_text(x, view.options))}</p>')
         if rows:
             with_message = any(row["message"] != x.description for row in rows)
+            with_related = any(row["related"] for row in rows)
             headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
-            out.append("<table>" + _tr(headers + ([lab("message")] if with_message else []), "th"))
+            headers += ([lab("related")] if with_related else []) + ([lab("message")] if with_message else [])
+            out.append("<table>" + _tr(headers, "th"))
             for row in rows:
-                value = "" if row["value"] is None else f"<code>{_e(row['value'])}</code>"
+                value = "" if row["value"] is None else f"<code>{_e(value_text(row, view.options))}</code>"
                 cells = [_e(row["file"] or lab("zip_level")), _e(row["line"] if row["line"] is not None else ""),
                          _e(column_range(row["column"], row["column_end"])), _e(row["ddid"] or ""),
-                         _e(row["field"] or ""), value] + ([_e(row["message"])] if with_message else [])
+                         _e(row["field"] or ""), value]
+                cells += ([_e(related_text(row["related"]))] if with_related else [])
+                cells += ([_e(row["message"])] if with_message else [])
                 out.append(f'<tr data-file="{_e(row["file"] or "")}">' + "".join(f"<td>{c}</td>" for c in cells)
                            + "</tr>")
             out.append("</table>")

@@ -13,13 +13,19 @@ A validation report, schema `disval.validation/1`, is one object:
     records_with_findings  {file: {"ERR": n, "WRN": n}}, records with at least one finding
     counts                 {"by_rule": {rule: n}, "by_severity": {"ERR": n, "WRN": n}}, never capped
     findings               [{rule, type, severity, file, line, column, column_end, ddid, field,
-                             value, message}], the listed findings in delivery order; line,
-                             column, column_end, ddid, field and value are null where a
-                             finding has none (file- and zip-level findings have no line)
+                             value, message, expected, related}], the listed findings in delivery
+                             order; line, column, column_end, ddid, field, value and expected are
+                             null where a finding has none (file- and zip-level findings have no
+                             line); expected is what the GA expects where value is what was found
+                             (a record length, the packing slip's count); related lists the other
+                             fields the rule read, [{ddid, field, value}]
     not_listed             {rule: n}, findings counted but not listed (only rules that left some out)
     not_evaluated          [{rule, status, reason, message}]
-    rules                  [{rule, type, severity, file, ddid, status, count, listed, message, hint}],
-                             every rule the validation knew, so a tool can explain a number
+    rules                  [{rule, type, severity, file, ddid, status, count, listed, message, hint,
+                             values, other_values}], every rule the validation knew, so a tool can
+                             explain a number; values: the 20 most frequent failing values
+                             [{value, count}] over all findings, listed or not (none for an
+                             identifying field), other_values: findings with any other value
     codelists              [{name, release (YYYY-MM-DD or null), source (file name), sample}]
     versions               {"disval", "standard", "rules"}
     warnings               [text], in the report's language
@@ -83,6 +89,7 @@ def document(view: ReportView) -> dict:
                 "rule": line.info.rule, "type": line.info.type, "severity": line.info.severity,
                 "file": line.info.file, "ddid": line.info.ddid, "status": line.info.status,
                 "count": line.count, "listed": line.listed, "message": line.description, "hint": line.hint,
+                "values": [{"value": v, "count": n} for v, n in line.values], "other_values": line.other_values,
             }
             for line in view.rules
         ],

@@ -12,9 +12,12 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_lines, column_range, label, run_text, status_text, validation_view,
-    versions_text, visible_import, warning_texts,
+    MASK, ReportView, codelist_lines, column_range, label, related_text, run_text, status_text, validation_view,
+    value_text, values_text, versions_text, visible_import, warning_texts,
 )
+
+# Lines listed in one grouped row before "…": identical findings are one row with their count.
+GROUP_LINES = 5
 
 TABLE = "simple"
 WIDE = 70  # descriptions and hints wrap at this width
@@ -91,6 +94,8 @@ def _listing(view: ReportView) -> str:
                 f"  {lab('count')}: {line.count}, {lab('listed').lower()}: {line.listed}"]
         if line.hint:
             out.append(f"  {lab('hint')}: {line.hint}")
+        if line.values and (len(line.values) < line.count or line.other_values):
+            out.append(f"  {lab('values')}: {values_text(line, view.options)}")
         rows = view.by_rule.get(line.info.rule, [])
         if rows:
             out.append(_indent(_examples(view, line, rows)))
@@ -100,21 +105,45 @@ def _listing(view: ReportView) -> str:
 
 
 def _examples(view: ReportView, line, rows: list[dict]) -> str:
-    """The listed findings of one rule; a message column only where a finding says more than its rule."""
+    """The listed findings of one rule, identical ones (all but the line) as one row with their count;
+    a message column only where a finding says more than its rule, a column of the other fields read
+    only where the rule reads any."""
     lab = view.label
     with_message = any(row["message"] != line.description for row in rows)
+    with_related = any(row["related"] for row in rows)
     headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
     table = []
-    for row in rows:
+    for row, lines in _grouped(rows):
         where = column_range(row["column"], row["column_end"])
-        value = "" if row["value"] is None else f"'{row['value']}'"
-        cells = [row["file"] or lab("zip_level"), row["line"] or "", where, row["ddid"] or "", row["field"] or "",
-                 value]
+        cells = [row["file"] or lab("zip_level"), _lines_text(lines, view), where, row["ddid"] or "",
+                 row["field"] or "", value_text(row, view.options)]
+        if with_related:
+            cells.append(related_text(row["related"]))
         table.append(cells + [row["message"]] if with_message else cells)
+    if with_related:
+        headers.append(lab("related"))
     if with_message:
         headers.append(lab("message"))
-    widths = [None] * 6 + ([WIDE] if with_message else [])
+    widths = [None] * 6 + ([45] if with_related else []) + ([WIDE] if with_message else [])
     return tabulate(table, headers=headers, tablefmt=TABLE, maxcolwidths=widths, disable_numparse=True)
+
+
+def _grouped(rows: list[dict]) -> list[tuple[dict, list]]:
+    """Rows that differ only in their line, as (first row, [lines]), in order of first appearance."""
+    groups: dict[tuple, tuple[dict, list]] = {}
+    for row in rows:
+        key = tuple((k, str(v)) for k, v in row.items() if k != "line")
+        groups.setdefault(key, (row, []))[1].append(row["line"])
+    return list(groups.values())
+
+
+def _lines_text(lines: list, view: ReportView) -> str:
+    """'12', or for a group '3, 5, 7, 9, 11, … (1000×)'."""
+    shown = [str(n) for n in lines[:GROUP_LINES] if n is not None]
+    if len(lines) == 1:
+        return shown[0] if shown else ""
+    text = ", ".join(shown) + (", …" if len(lines) > GROUP_LINES else "")
+    return view.label("lines_times", lines=text, n=len(lines))
 
 
 def _not_evaluated(view: ReportView) -> str:

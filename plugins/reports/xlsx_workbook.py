@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportOptions
 from disval.core.report_view import (
-    FINDING_COLUMNS, MASK, ReportView, codelists_text, label, run_text, status_text, validation_view,
+    FINDING_COLUMNS, MASK, ReportView, codelists_text, label, related_text, run_text, status_text, validation_view,
     versions_text, visible_import, warning_texts,
 )
 
@@ -80,9 +80,9 @@ def _summary_sheet(ws, view: ReportView) -> None:
 def _findings_sheet(ws, view: ReportView) -> None:
     ws.append([view.label(c) for c in FINDING_COLUMNS])
     for row in view.findings:
-        _append(ws, [row[c] for c in FINDING_COLUMNS])
+        _append(ws, [related_text(row[c]) if isinstance(row[c], list) else row[c] for c in FINDING_COLUMNS])
     _header_row(ws)
-    _widths(ws, [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90])
+    _widths(ws, [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60])
 
 
 def _rules_sheet(ws, view: ReportView) -> None:
