@@ -35,7 +35,8 @@ A validation report, schema `disval.validation/1`, is one object:
 `message` and `hint` follow `--lang` (English falls back to the GA's Dutch);
 `value` is "***" for an identifying field unless `--show-identifiers`, and is
 otherwise exact (JSON escapes control characters itself). A quality report
-has the same shape under `disval.quality/1`. An import report,
+has the same shape under `disval.quality/1`. The JSON Schemas of these
+documents ship with disval (`json_schema(kind)`, files in `schemas/`). An import report,
 `disval.import/1`, is {schema, delivery, provider, standard, phase,
 timestamp, files: {file: {processed, imported, rejected, already_present}},
 totals, codelists, versions, warnings}.
@@ -50,6 +51,16 @@ from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import, warning_texts
 
 SCHEMAS = {"validation": "disval.validation/1", "quality": "disval.quality/1", "import": "disval.import/1"}
+# The JSON Schema of each, shipped beside this module (schemas/*.schema.json).
+SCHEMA_FILES = {"validation": "disval.validation-1.schema.json", "quality": "disval.validation-1.schema.json",
+                "import": "disval.import-1.schema.json"}
+
+
+def json_schema(kind: str = "validation") -> dict:
+    """The JSON Schema (draft 2020-12) of the `kind` report ("validation", "quality" or "import")."""
+    from importlib.resources import files
+
+    return json.loads(files("disval.plugins.reports").joinpath("schemas", SCHEMA_FILES[kind]).read_text("utf-8"))
 
 
 def render(report, options: ReportOptions) -> bytes:
