@@ -30,6 +30,64 @@ ZIP_LEVEL = {
     "REC-EOL": "Regel is niet afgesloten met CR/LF",
     "REC-CHARSET": "Regel bevat tekens buiten de afdrukbare tekens van ISO-8859-1",
 }
+# How to fix each, (Dutch, English): a zip-level finding needs a hint as much as a numbered rule.
+ZIP_LEVEL_HINTS = {
+    "ZIP-NAME": ("Noem de zipfile volgens de naamgeving van de GA (§6.2.1): aanleversoort, dataset, GA-versie, "
+                 "AGB-code, volgnummer instelling, creatiedatum (een bestaande datum) en volgnummer.",
+                 "Name the zip as the GA prescribes (§6.2.1): delivery type, dataset, GA version, AGB code, "
+                 "institution sequence number, creation date (a real date) and sequence number."),
+    "ZIP-UNREADABLE": ("Maak de zipfile opnieuw met een gewoon zipprogramma (deflate, zonder wachtwoord) en "
+                       "controleer dat de overdracht hem niet afkapt.",
+                       "Make the zip again with an ordinary zip tool (deflate, no password) and check that the "
+                       "transfer does not cut it short."),
+    "ZIP-EMPTY": ("Pak de bestanden van de GA in de zipfile in.", "Put the GA's files in the zip."),
+    "ZIP-ENCRYPTED": ("Lever de zipfile zonder wachtwoord of versleuteling aan.",
+                      "Deliver the zip without a password or encryption."),
+    "ZIP-PATH": ("Zet de bestanden direct in de zipfile, niet in een map.",
+                 "Put the files in the zip itself, not in a folder."),
+    "ZIP-BOMB": ("Lever alleen de bestanden van de GA aan; een zipfile die zo groot uitpakt is vrijwel zeker "
+                 "verkeerd gemaakt.", "Deliver only the GA's files; a zip that unpacks this large was almost "
+                 "certainly made wrong."),
+    "ZIP-DUPLICATE": ("Deze aanlevering is al ontvangen. Lever nieuwe gegevens met een latere creatiedatum of "
+                      "een hoger volgnummer.", "This delivery was received before. Deliver new data with a later "
+                      "creation date or a higher sequence number."),
+    "ZIP-CUSTOMER-UNKNOWN": ("Laat de zorgaanbieder (AGB-code en volgnummer instelling) eerst registreren.",
+                             "Have the provider (AGB code and institution sequence number) registered first."),
+    "ZIP-CUSTOMER-INACTIVE": ("Het account is niet meer actief; neem contact op met de ontvanger.",
+                              "The account is no longer active; contact the receiving side."),
+    "ZIP-ORDER": ("Geef elke aanlevering een latere creatiedatum dan de vorige, of bij dezelfde datum een hoger "
+                  "volgnummer.", "Give each delivery a later creation date than the previous one, or on the "
+                  "same date a higher sequence number."),
+    "ZIP-CONTRACT": ("Lever eerst een TEST-aanlevering onder deze GA-versie die positief wordt beoordeeld "
+                     "(aansluitfase).", "First deliver a TEST delivery under this GA version that is assessed "
+                     "positive (connect phase)."),
+    "ZIP-DISCARDED": ("Los de afwijzing van de eerdere aanlevering op en lever beide daarna opnieuw aan.",
+                      "Solve the rejection of the earlier delivery, then deliver both again."),
+    "REC-EOL": ("Sluit elke regel af met CR/LF (Windows-regeleinden), ook de laatste.",
+                "End every line with CR/LF (Windows line ends), the last one too."),
+    "REC-CHARSET": ("Schrijf de bestanden in ISO-8859-1 zonder stuurtekens (tab, NUL); vervang tekens die "
+                    "ISO-8859-1 niet kent.", "Write the files in ISO-8859-1 without control characters (tab, "
+                    "NUL); replace characters ISO-8859-1 does not have."),
+}
+# The messages in English, for --lang en.
+ZIP_LEVEL_EN = {
+    "ZIP-NAME": "The zip file was delivered but does not follow the naming convention, "
+    "or the combination of delivery type, dataset and GA version number is invalid",
+    "ZIP-UNREADABLE": "File cannot be traced: it is not a (readable) zip file",
+    "ZIP-EMPTY": "The zip file was delivered empty",
+    "ZIP-ENCRYPTED": "A file in the zip file is encrypted and cannot be read",
+    "ZIP-PATH": "A file in the zip file is in a folder or has an invalid name",
+    "ZIP-BOMB": "The zip file unpacks to more than allowed (possibly a zip bomb)",
+    "ZIP-DUPLICATE": "The zip file was received but is not processed, because it was delivered before",
+    "ZIP-CUSTOMER-UNKNOWN": "Customer unknown",
+    "ZIP-CUSTOMER-INACTIVE": "Customer is no longer active",
+    "ZIP-ORDER": "Invalid combination of date and sequence number",
+    "ZIP-CONTRACT": "The zip file cannot be processed because it does not fall within the validity of a "
+    "contract, or it must be delivered under a contract for a higher GA version",
+    "ZIP-DISCARDED": "The zip file was not processed because an earlier delivered file was rejected at receipt",
+    "REC-EOL": "Line is not ended by CR/LF",
+    "REC-CHARSET": "Line contains characters outside ISO-8859-1's printable characters",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +137,8 @@ class RuleInfo:
     message_en: str = ""
     hint: str = ""
     hint_en: str = ""
-    reason: str = ""  # why not active
+    reason: str = ""  # why not active (a disval.core.notes.Note says it in either language)
+    reason_en: str = ""  # the reason in English, when `reason` is the rules file's Dutch
     source: str = ""  # the rule as written
 
 
@@ -185,6 +244,7 @@ class ValidationResult:
     # DDIDs whose values reports mask unless asked (privacy): the layout's identifying
     # fields plus Standard.identifying, e.g. 3258 Koppelnummer.
     identifying: tuple[str, ...] = ()
+    field_names_en: dict[str, str] = field(default_factory=dict)  # DDID -> English name, for --lang en
     started: dt.datetime | None = None  # when the validation started (UTC)
     duration: float | None = None  # how long it took, in seconds
 

@@ -30,6 +30,22 @@ NOTES = {
         "assessment negative: with --require-real-codelists a validation against a sample codelist "
         "({names}) does not count as positive",
     ),
+    # Why a rule was not evaluated (RuleInfo.reason).
+    "needs_store": (
+        "vraagt de gegevens van eerdere aanleveringen of het klantregister: laat de aanlevering door de "
+        "poort gaan (disval submit)",
+        "needs the delivery store (earlier deliveries or the customer registry)",
+    ),
+    "in_force_from": ("geldt vanaf {start}; de aanlevering is van {date}",
+                      "applies from {start}; the delivery is of {date}"),
+    "in_force_until": ("geldt tot en met {end}; de aanlevering is van {date}",
+                       "applies until {end}; the delivery is of {date}"),
+    "in_force_between": ("geldt van {start} tot en met {end}; de aanlevering is van {date}",
+                         "applies from {start} until {end}; the delivery is of {date}"),
+    "codelist_missing": ("codelijst {names} niet gevonden in {source}", "codelist {names} not found in {source}"),
+    "file_unread": ("{file} ontbreekt of kon niet gelezen worden", "{file} is missing or could not be read"),
+    "skipped": ("weggelaten met --skip", "left out with --skip"),
+    "not_selected": ("niet gekozen met --select", "not among --select"),
     "release_changed": (
         "codelijst {name}: nu is release {now} gebruikt, {then} toen de aanlevering op {day} werd gevalideerd",
         "codelist {name}: release {now} was used now, {then} when the delivery was validated on {day}",

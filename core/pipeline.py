@@ -20,7 +20,7 @@ from .engine.columnar import ColumnarEngine
 from .engine.history import HistoryChecks
 from .engine.common import Batch, Context, RecordMarks, record_finding
 from .engine.reference import ReferenceEngine
-from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
+from .findings import ZIP_LEVEL, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
 from .history import History
 from .language import compiler as c
 from .notes import Note
@@ -180,6 +180,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         phase=delivery.zip_name.phase if delivery.zip_name else None,
         identifying=tuple(dict.fromkeys([f.ddid for f in std.layout.fields if f.identifying] + list(std.identifying))),
         versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources)},
+        field_names_en={f.ddid: f.name_en for f in std.layout.fields if f.name_en},
         values={rule: dict(v) for rule, v in collector.values.items()}, other_values=dict(collector.other_values),
         started=started, duration=time.perf_counter() - clock,
     )
@@ -231,7 +232,7 @@ class _Run:
             self.ctx.counts.pop(name, None)
         for rule in rules:
             if rule.kind == c.REFERENCE and rule.target not in self.read_whole:
-                self.status[rule.number] = ("not evaluated", f"{rule.target} is missing or could not be read")
+                self.status[rule.number] = ("not evaluated", Note("file_unread", file=rule.target))
         self._members(rules)
         for engine in engines:
             engine.finish()
@@ -335,11 +336,12 @@ class _Run:
                 self.status[rule.number] = ("not evaluated", self.selection.why_not(rule.number))
                 continue
             if not rule.in_force(date):
-                self.status[rule.number] = ("not in force", f"applies {_window(rule)}; the delivery is of {date}")
+                self.status[rule.number] = ("not in force", _window(rule, date))
                 continue
             absent = [n for n in rule.codelists if n not in lists]
             if absent:
-                self.status[rule.number] = ("not evaluated", f"codelist {', '.join(absent)} not found in {source}")
+                self.status[rule.number] = ("not evaluated", Note("codelist_missing", names=", ".join(absent),
+                                                                  source=source))
                 continue
             out.append(rule)
         return out
@@ -360,18 +362,24 @@ class _Run:
         infos = []
         for rule in self.book.rules:
             r = rule.rule
-            status, reason = rule.status, rule.reason
+            status, reason, reason_en = rule.status, rule.reason, r.not_applicable_en
+            if status == c.NEEDS_STORE:
+                reason = Note("needs_store")
             if rule.kind == c.HISTORY and self.history is not None:
                 status, reason = c.ACTIVE, ""
-            status, reason = self.status.get(r.number, (status, reason))
+            if r.number in self.status:
+                (status, reason), reason_en = self.status[r.number], ""
             infos.append(RuleInfo(
                 rule=r.number, type=r.type, severity=r.severity, file=rule.file,
                 ddid=rule.subject.ddid if rule.subject else None, status=status, message=r.message,
-                message_en=r.message_en, hint=r.hint, hint_en=r.hint_en, reason=reason, source=str(r),
+                message_en=r.message_en, hint=r.hint, hint_en=r.hint_en, reason=reason, reason_en=reason_en,
+                source=str(r),
             ))
         for rule in sorted(set(self.collector.counts) - {i.rule for i in infos}):
             infos.append(RuleInfo(rule=rule, type="S" if rule == "REC-CHARSET" else "V", severity="ERR", file=None,
-                                  ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule)))
+                                  ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule),
+                                  message_en=ZIP_LEVEL_EN.get(rule, ""),
+                                  hint=ZIP_LEVEL_HINTS.get(rule, ("", ""))[0], hint_en=ZIP_LEVEL_HINTS.get(rule, ("", ""))[1]))
         return infos
 
 
@@ -405,9 +413,9 @@ class RuleSelection:
         """Whether the run evaluates this rule."""
         return number not in self.skip and (not self.select or number in self.select)
 
-    def why_not(self, number: str) -> str:
+    def why_not(self, number: str) -> Note:
         """Why a rule is left out, for the report."""
-        return "left out with --skip" if number in self.skip else "not among --select"
+        return Note("skipped") if number in self.skip else Note("not_selected")
 
     @property
     def ignored_reader_ids(self) -> frozenset:
@@ -421,11 +429,14 @@ def _reading_order(layout, rules) -> list:
     return sorted(layout.files, key=lambda f: (not f.packing_slip, f.name not in targets))
 
 
-def _window(rule: c.CompiledRule) -> str:
+def _window(rule: c.CompiledRule, date: dt.date) -> Note:
+    """Why a rule is not in force on the delivery's date, in either language."""
     r = rule.rule
-    start = r.valid_from.isoformat() if r.valid_from else "always"
-    end = r.valid_until.isoformat() if r.valid_until else "on"
-    return f"from {start} until {end}" if r.valid_until else f"from {start}"
+    if r.valid_from and r.valid_until:
+        return Note("in_force_between", start=r.valid_from.isoformat(), end=r.valid_until.isoformat(), date=date)
+    if r.valid_until:
+        return Note("in_force_until", end=r.valid_until.isoformat(), date=date)
+    return Note("in_force_from", start=r.valid_from.isoformat() if r.valid_from else "-", date=date)
 
 
 def _as_found(findings: list[Finding], found_as: dict[str, str]) -> list[Finding]:

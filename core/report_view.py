@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from .findings import ZIP_LEVEL, Finding, RuleInfo, ValidationResult
-from .notes import note_text
+from .findings import ZIP_LEVEL, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, Finding, RuleInfo, ValidationResult
+from .notes import Note, note_text
 from .processing_reports import ImportReport, QualityReport
 from .reports import ReportOptions
 
@@ -244,19 +244,31 @@ def shown_value(
     return visible(value, escape_controls)
 
 
+def field_name(ddid: str | None, dutch: str | None, names_en: dict[str, str], options: ReportOptions) -> str | None:
+    """A field's name in the report's language (the GA's Dutch name where there is no English one)."""
+    if options.lang == "en" and ddid in names_en:
+        return names_en[ddid]
+    return dutch
+
+
 def finding_row(
-    finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions, escape_controls: bool = True
+    finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions, escape_controls: bool = True,
+    names_en: dict[str, str] | None = None,
 ) -> dict:
     """One finding with the keys of `Finding.as_dict`, its values masked and its message localized.
 
     A finding's message may add details after the rule's own text; in English
-    the rule's text is translated and the details are kept.
+    the rule's text is translated and the details are kept. `names_en` gives
+    the fields' English names.
     """
+    names_en = names_en or {}
     row = finding.as_dict()
     row["value"] = shown_value(finding, identifying, options, escape_controls)
+    row["field"] = field_name(finding.ddid, finding.field, names_en, options)
     row["related"] = [
-        {**r, "value": shown_value(Finding("", "", "", None, None, None, r["ddid"], r["value"], ""), identifying,
-                                   options, escape_controls)}
+        {**r, "field": field_name(r["ddid"], r["field"], names_en, options),
+         "value": shown_value(Finding("", "", "", None, None, None, r["ddid"], r["value"], ""), identifying,
+                              options, escape_controls)}
         for r in row["related"]
     ]
     message = finding.message
@@ -359,7 +371,8 @@ def validation_view(
     for finding in sorted(result.findings, key=Finding.sort_key):
         rows = by_rule.setdefault(finding.rule, [])
         if limit is None or len(rows) < limit:
-            row = finding_row(finding, infos[finding.rule], result.identifying, options, escape_controls)
+            row = finding_row(finding, infos[finding.rule], result.identifying, options, escape_controls,
+                              getattr(result, "field_names_en", None))
             rows.append(row)
             listed.append(row)
     not_evaluated = {r.rule for r in result.not_evaluated}
@@ -372,7 +385,8 @@ def validation_view(
             listed=shown,
             description=localized(info.message, info.message_en, options),
             hint=localized(info.hint, info.hint_en, options),
-            reason=info.reason,
+            reason=note_text(info.reason, options.lang) if isinstance(info.reason, Note)
+            else localized(info.reason, info.reason_en, options),
             **_value_counts(result, info, options, escape_controls),
         )
     fired = sorted(
@@ -403,7 +417,7 @@ def _visible_result(result: ValidationResult, controls: bool) -> ValidationResul
         records={shown(name): n for name, n in result.records.items()},
         records_with={shown(name): n for name, n in result.records_with.items()},
         findings=[dataclasses.replace(f, file=shown(f.file), message=shown(f.message)) for f in result.findings],
-        warnings=[shown(w) for w in result.warnings],
+        warnings=[w if isinstance(w, Note) else shown(w) for w in result.warnings],  # a Note is disval's own text
     )
 
 
@@ -415,7 +429,7 @@ def visible_import(report: ImportReport, controls: bool = True) -> ImportReport:
     return dataclasses.replace(
         report, delivery=shown(report.delivery), provider=shown(report.provider),
         files=[dataclasses.replace(f, file=shown(f.file)) for f in report.files],
-        warnings=[shown(w) for w in report.warnings],
+        warnings=[w if isinstance(w, Note) else shown(w) for w in report.warnings],
     )
 
 
@@ -450,6 +464,7 @@ def _rule_infos(result: ValidationResult) -> dict[str, RuleInfo]:
             infos[rule] = RuleInfo(
                 rule=rule, type=f.type if f else "V", severity=f.severity if f else "ERR",
                 file=f.file if f else None, ddid=f.ddid if f else None, status="active",
-                message=ZIP_LEVEL.get(rule, f.message if f else rule),
+                message=ZIP_LEVEL.get(rule, f.message if f else rule), message_en=ZIP_LEVEL_EN.get(rule, ""),
+                hint=ZIP_LEVEL_HINTS.get(rule, ("", ""))[0], hint_en=ZIP_LEVEL_HINTS.get(rule, ("", ""))[1],
             )
     return infos

@@ -370,6 +370,7 @@ class Rule:
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     not_applicable: str = ""
+    not_applicable_en: str = ""  # the reason in English, when `not_applicable` is in Dutch
     span: Span | None = _no_span()
 
     @property
@@ -391,6 +392,8 @@ class Rule:
             parts.append(f"hint en {_quote(self.hint_en)}")
         if self.not_applicable:
             parts.append(f"not-applicable {_quote(self.not_applicable)}")
+        if self.not_applicable_en:
+            parts.append(f"not-applicable en {_quote(self.not_applicable_en)}")
         return " ".join(parts)
 
 

@@ -258,6 +258,9 @@ class _ToAst(Transformer):
     def not_applicable(self, meta, token):
         return ("not_applicable", _unquote(token))
 
+    def not_applicable_en(self, meta, token):
+        return ("not_applicable_en", _unquote(token))
+
     def rule(self, meta, violation, _arrow, severity, number, rtype, message, *clauses):
         options = {}
         for key, value in clauses:

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from disval.core.plugins import hookimpl
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    ReportView, codelist_rows, column_range, run_text, validation_view, versions_text, warning_texts,
+    ReportView, codelist_rows, column_range, run_text, status_text, validation_view, versions_text, warning_texts,
 )
 
 
@@ -43,7 +43,8 @@ def render(report, options: ReportOptions) -> bytes:
         name = f"{line.info.rule} {line.description}"
         case = ET.SubElement(suite, "testcase", {"classname": r.standard, "name": name})
         if line.info.rule in skipped:
-            reason = f"{line.info.status}: {line.reason}" if line.reason else line.info.status
+            status = status_text(line.info.status, options)
+            reason = f"{status}: {line.reason}" if line.reason else status
             ET.SubElement(case, "skipped", {"message": reason})
         elif line.count:
             failure = ET.SubElement(case, "failure", {
