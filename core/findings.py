@@ -108,6 +108,9 @@ class Finding:
     expected: str | None = None  # what the GA expects where `value` is what was found (a length, a count)
     # The other fields the rule read, as (ddid, name, value): a two-field rule shows both values.
     related: tuple[tuple[str, str, str | None], ...] = ()
+    # For a follow-on finding, the finding that caused it: "BEHANDELTRAJECT.txt:12 1643" (a profile
+    # fails 1987 because the traject it names is on a line of the wrong length).
+    cause: str | None = None
 
     def as_dict(self) -> dict:
         """The finding as the JSON contract writes it."""
@@ -116,6 +119,7 @@ class Finding:
             "line": self.line, "column": self.column, "column_end": self.column_end, "ddid": self.ddid,
             "field": self.field, "value": self.value, "message": self.message, "expected": self.expected,
             "related": [{"ddid": d, "field": name, "value": v} for d, name, v in self.related],
+            "cause": self.cause,
         }
 
     def sort_key(self):

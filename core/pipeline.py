@@ -200,6 +200,7 @@ class _Run:
         self.read_whole: set[str] = set()  # files every record of which was read
         self.releases: list[CodelistRelease] = []
         self.selection = RuleSelection()
+        self.broken_keys: dict[str, dict[str, str]] = {}  # file -> key on a line of the wrong length -> "file:line rule"
         self.warnings: list[str] = []
         slip = std.layout.packing_slip
         # A name that does not follow the convention still has a name (1807 compares with it).
@@ -236,6 +237,7 @@ class _Run:
         self._members(rules)
         for engine in engines:
             engine.finish()
+        self.mark_follow_ons(rules)
 
     # -- reading
     def _chunks(self, f):
@@ -264,6 +266,7 @@ class _Run:
             self.collector.add_many(length_rule.number, len(bad), lambda limit: (
                 record_finding(length_rule, line, f"{length}", expected=str(f.record_length))
                 for line, length in zip(bad[:limit].tolist(), lengths[:limit].tolist())))
+            self._remember_broken_keys(f, file_name, chunk, length_rule.number)
         if len(chunk.eol):
             self._reader_findings("REC-EOL", name, file_name, chunk.eol, None, "V")
         if len(chunk.lines):
@@ -274,6 +277,28 @@ class _Run:
             for engine in engines:
                 engine.record_batch(batch)
         self.pm.hook.disval_records_read(file=file_name, records=self.ctx.counts.get(name, 0))
+
+    def _remember_broken_keys(self, f, file_name: str, chunk: RecordChunk, rule: str) -> None:
+        """Keys still legible on lines of the wrong length: findings that refer to them are follow-ons."""
+        if len(f.key) != 1 or not len(chunk.bad_heads):
+            return
+        key = self.std.layout.field(f.key[0])
+        heads = chunk.bad_heads
+        if heads.shape[1] < key.end:
+            return
+        for line, raw in zip(chunk.bad_lines[:len(heads)].tolist(), heads[:, key.start:key.end]):
+            value = raw.tobytes().rstrip(b"\x00").decode("latin-1").strip()
+            if value:
+                self.broken_keys.setdefault(f.name, {}).setdefault(value, f"{file_name}:{line} {rule}")
+
+    def mark_follow_ons(self, rules) -> None:
+        """Give each listed reference finding whose key is on a broken line of its target that line as cause."""
+        targets = {r.number: r.target for r in rules if r.kind == c.REFERENCE and r.target in self.broken_keys}
+        for number, target in targets.items():
+            broken = self.broken_keys[target]
+            kept = self.collector.examples.get(number, [])
+            self.collector.examples[number] = [replace(x, cause=broken[x.value]) if x.value in broken else x
+                                               for x in kept]
 
     def _reader_findings(self, rule, name, file_name, lines, where, rtype) -> None:
         if rule in self.collector.ignore:

@@ -100,6 +100,9 @@ LABELS = {
     "value": ("Waarde", "Value"),
     "expected": ("Verwacht", "Expected"),
     "related": ("Ook gelezen", "Also read"),
+    "cause": ("Gevolg van", "Follow-on of"),
+    "follow_ons": ("{n} hiervan volgen uit een eerdere bevinding: {causes}",
+                   "{n} of these follow from an earlier finding: {causes}"),
     "values": ("Waarden", "Values"),
     "other_values": ("{n} met andere waarden", "{n} with other values"),
     "lines_times": ("{lines} ({n}×)", "{lines} ({n}×)"),
@@ -183,6 +186,18 @@ def values_text(line: "RuleLine", options: ReportOptions) -> str:
 def repr_value(value: str) -> str:
     """A value quoted as reports quote it."""
     return f"'{value}'"
+
+
+def follow_ons_text(rows: list[dict], options: ReportOptions) -> str:
+    """'3 of these follow from an earlier finding: BEHANDELTRAJECT.txt:12 1643 (2), ...', or ''."""
+    causes: dict[str, int] = {}
+    for row in rows:
+        if row.get("cause"):
+            causes[row["cause"]] = causes.get(row["cause"], 0) + 1
+    if not causes:
+        return ""
+    listed = ", ".join(f"{cause} ({n})" for cause, n in causes.items())
+    return label("follow_ons", options, n=sum(causes.values()), causes=listed)
 
 
 def related_text(related: list[dict]) -> str:

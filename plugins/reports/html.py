@@ -18,7 +18,7 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, related_text, run_text, status_text, validation_view,
+    MASK, ReportView, codelist_rows, column_range, follow_ons_text, label, related_text, run_text, status_text, validation_view,
     value_text, values_text, versions_text, visible_import, warning_texts,
 )
 
@@ -198,6 +198,9 @@ def _findings(view: ReportView) -> str:
             out.append(f'<p class="hint"><strong>{_e(lab("hint"))}:</strong> {_e(x.hint)}</p>')
         if x.values and (len(x.values) < x.count or x.other_values):
             out.append(f'<p class="values"><strong>{_e(lab("values"))}:</strong> {_e(values_text(x, view.options))}</p>')
+        follow_ons = follow_ons_text(rows, view.options)
+        if follow_ons:
+            out.append(f'<p class="follow-ons">{_e(follow_ons)}</p>')
         if rows:
             with_message = any(row["message"] != x.description for row in rows)
             with_related = any(row["related"] for row in rows)

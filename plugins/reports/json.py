@@ -18,7 +18,8 @@ A validation report, schema `disval.validation/1`, is one object:
                              null where a finding has none (file- and zip-level findings have no
                              line); expected is what the GA expects where value is what was found
                              (a record length, the packing slip's count); related lists the other
-                             fields the rule read, [{ddid, field, value}]
+                             fields the rule read, [{ddid, field, value}]; cause, for a
+                             follow-on finding, the finding that caused it ("FILE:LINE RULE")
     not_listed             {rule: n}, findings counted but not listed (only rules that left some out)
     not_evaluated          [{rule, status, reason, message}]
     rules                  [{rule, type, severity, file, ddid, status, count, listed, message, hint,

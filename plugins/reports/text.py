@@ -12,7 +12,7 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_lines, column_range, label, related_text, run_text, status_text, validation_view,
+    MASK, ReportView, codelist_lines, column_range, follow_ons_text, label, related_text, run_text, status_text, validation_view,
     value_text, values_text, versions_text, visible_import, warning_texts,
 )
 
@@ -97,6 +97,9 @@ def _listing(view: ReportView) -> str:
         if line.values and (len(line.values) < line.count or line.other_values):
             out.append(f"  {lab('values')}: {values_text(line, view.options)}")
         rows = view.by_rule.get(line.info.rule, [])
+        follow_ons = follow_ons_text(rows, view.options)
+        if follow_ons:
+            out.append(f"  {follow_ons}")
         if rows:
             out.append(_indent(_examples(view, line, rows)))
         if line.not_listed:
@@ -111,6 +114,7 @@ def _examples(view: ReportView, line, rows: list[dict]) -> str:
     lab = view.label
     with_message = any(row["message"] != line.description for row in rows)
     with_related = any(row["related"] for row in rows)
+    with_cause = any(row["cause"] for row in rows)
     headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
     table = []
     for row, lines in _grouped(rows):
@@ -119,12 +123,17 @@ def _examples(view: ReportView, line, rows: list[dict]) -> str:
                  row["field"] or "", value_text(row, view.options)]
         if with_related:
             cells.append(related_text(row["related"]))
+        if with_cause:
+            cells.append(row["cause"] or "")
         table.append(cells + [row["message"]] if with_message else cells)
     if with_related:
         headers.append(lab("related"))
+    if with_cause:
+        headers.append(lab("cause"))
     if with_message:
         headers.append(lab("message"))
-    widths = [None] * 6 + ([45] if with_related else []) + ([WIDE] if with_message else [])
+    widths = [None] * 6 + ([45] if with_related else []) + ([None] if with_cause else [])
+    widths += [WIDE] if with_message else []
     return tabulate(table, headers=headers, tablefmt=TABLE, maxcolwidths=widths, disable_numparse=True)
 
 

@@ -82,7 +82,7 @@ def _findings_sheet(ws, view: ReportView) -> None:
     for row in view.findings:
         _append(ws, [related_text(row[c]) if isinstance(row[c], list) else row[c] for c in FINDING_COLUMNS])
     _header_row(ws)
-    _widths(ws, [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60])
+    _widths(ws, [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60, 34])
 
 
 def _rules_sheet(ws, view: ReportView) -> None:

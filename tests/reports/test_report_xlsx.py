@@ -31,7 +31,7 @@ def test_findings_sheet_filters_and_frozen_header(render, result):
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(FINDING_COLUMNS))}{ws.max_row}"
     table = values(ws)
-    assert len(FINDING_COLUMNS) == 13 and table[0][0] == "Validatie"  # the JSON findings keys, expected and related too
+    assert len(FINDING_COLUMNS) == 14 and table[0][0] == "Validatie"  # the JSON findings keys, expected.. cause too
     assert len(table) - 1 == 12  # 15 kept; the cap of 2 leaves out one of 1801 and two of 1758
     first = dict(zip(FINDING_COLUMNS, table[1]))
     assert (first["rule"], first["line"], first["column"], first["column_end"], first["value"]) == (
