@@ -145,12 +145,9 @@ def _command_modules():
 
 
 def _validate(args) -> int:
-    extra = ()
-    if not args.quiet and (args.progress or (args.progress is None and sys.stderr.isatty())):
-        from disval.plugins.progress import Progress
+    from disval.plugins.progress import progress_plugins
 
-        extra = (Progress(sys.stderr),)
-    pm = get_plugin_manager(extra=extra)
+    pm = get_plugin_manager(extra=() if args.quiet else progress_plugins(args.progress, sys.stderr))
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     available = formats_by_name(pm)
     for name in formats:

@@ -70,6 +70,7 @@ def add_gate_commands(subparsers) -> None:
     sub.add_argument("--require-real-codelists", action=argparse.BooleanOptionalAction, default=True,
                      help="assess negative when a codelist used is a sample (default: on; "
                      "--no-require-real-codelists to try the gate with the shipped samples)")
+    _progress_option(sub)
     sub.set_defaults(func=_guarded(_submit))
 
     history = subparsers.add_parser("deliveries", parents=[store],
@@ -84,6 +85,7 @@ def add_gate_commands(subparsers) -> None:
     again.add_argument("--codelists", metavar="DIR", help="another codelist source, if the old one moved")
     again.add_argument("--format", default="text", help="report format (see 'disval plugins')")
     again.add_argument("-o", "--output", type=Path, help="write the report to this file")
+    _progress_option(again)
     again.set_defaults(func=_guarded(_revalidate))
 
     report = subparsers.add_parser("report", parents=[store], help="list or write the reports kept with a delivery")
@@ -92,6 +94,19 @@ def add_gate_commands(subparsers) -> None:
     report.add_argument("-o", "--output", type=Path, help="write it to this file (default: stdout)")
     report.add_argument("--output-dir", type=Path, help="write every report of the delivery into this directory")
     report.set_defaults(func=_guarded(_report))
+
+
+def _progress_option(p) -> None:
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress of each validation on stderr, with percentage and time left "
+                   "(default: only on a terminal)")
+
+
+def _plugins(args):
+    """The plugin manager of a command, with the progress display when asked (or on a terminal)."""
+    from disval.plugins.progress import progress_plugins
+
+    return get_plugin_manager(extra=progress_plugins(args.progress, sys.stderr))
 
 
 def _provider_args(p) -> None:
@@ -216,7 +231,7 @@ def _provider_notice(args, store) -> int:
 
 
 def _submit(args, store) -> int:
-    pm = get_plugin_manager()
+    pm = _plugins(args)
     formats = [f.strip() for f in args.report_formats.split(",") if f.strip()]
     outcomes = submit_many(args.deliveries, store, pm=pm, codelists=args.codelists, policy=args.policy,
                            output_dir=args.output_dir, formats=formats,
@@ -270,7 +285,7 @@ def _short_time(value: str | None) -> str:
 
 
 def _revalidate(args, store) -> int:
-    pm = get_plugin_manager()
+    pm = _plugins(args)
     fmt = formats_by_name(pm).get(args.format)
     if fmt is None:
         raise UsageError(f"unknown report format {args.format!r}; available: {', '.join(sorted(formats_by_name(pm)))}")

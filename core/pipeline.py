@@ -23,6 +23,7 @@ from .engine.reference import ReferenceEngine
 from .findings import ZIP_LEVEL, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
 from .history import History
 from .language import compiler as c
+from .language.checks import Cmp, Col, CountOf
 from .notes import Note
 from .plugins import by_name, get_plugin_manager
 from .reader import Delivery, Limits, RecordChunk, RecordReader, open_delivery, zip_finding
@@ -155,7 +156,6 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     collector = FindingCollector(max_per_rule, ignore=chosen.ignored_reader_ids)
     marks = RecordMarks()
     with open_delivery(path, std, limits) as delivery:
-        pm.hook.disval_validation_started(delivery=delivery.name, standard=std)
         run = _Run(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
         run.selection = chosen
         run.go(ENGINES[engine])
@@ -213,6 +213,8 @@ class _Run:
         slip_chunks = list(self._chunks(slip)) if slip is not None else []
         if slip is not None:
             self._take_slip(slip, slip_chunks)
+        self.pm.hook.disval_validation_started(delivery=self.delivery.name, standard=self.std,
+                                               expected=self.expected_records())
         date = self._delivery_date()
         self.ctx.delivery_date = date
         rules = self._rules_in_force(date)
@@ -238,6 +240,22 @@ class _Run:
         for engine in engines:
             engine.finish()
         self.mark_follow_ons(rules)
+
+    def expected_records(self) -> dict[str, int]:
+        """Records per member file by the packing slip's counts (the standard's `count(FILE) != DDID` rules)."""
+        if self.ctx.slip_row is None:
+            return {}
+        found = self.delivery.found_as
+        out = {found.get(self.std.layout.packing_slip.name, self.std.layout.packing_slip.name): 1}
+        for rule in self.book.rules:
+            if rule.kind != c.FILE or not isinstance(rule.check, Cmp):
+                continue
+            for this, other in ((rule.check.left, rule.check.right), (rule.check.right, rule.check.left)):
+                if isinstance(this, CountOf) and isinstance(other, Col) and other.scope == "slip":
+                    raw = self.ctx.slip_text(other.field).strip()
+                    if raw.isdigit():
+                        out[found.get(this.file, this.file)] = int(raw)
+        return out
 
     # -- reading
     def _chunks(self, f):
