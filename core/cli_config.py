@@ -105,7 +105,7 @@ def _commands(parser: argparse.ArgumentParser, prefix: str = ""):
 def _options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
     """The command's long options by destination; positional arguments and --help are not configurable."""
     return {a.dest: a for a in parser._actions
-            if a.option_strings and a.dest not in ("help", "func") and any(o.startswith("--") for o in a.option_strings)}
+            if a.dest not in ("help", "func") and any(o.startswith("--") for o in a.option_strings)}
 
 
 def _value(action: argparse.Action, value, path: Path, key: str):

@@ -20,7 +20,9 @@ from .engine.columnar import ColumnarEngine
 from .engine.history import HistoryChecks
 from .engine.common import Batch, Context, RecordMarks, record_finding
 from .engine.reference import ReferenceEngine
-from .findings import ZIP_LEVEL, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
+from .findings import (
+    ZIP_LEVEL, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult,
+)
 from .history import History
 from .language import compiler as c
 from .language.checks import Cmp, Col, CountOf
@@ -200,7 +202,8 @@ class _Run:
         self.read_whole: set[str] = set()  # files every record of which was read
         self.releases: list[CodelistRelease] = []
         self.selection = RuleSelection()
-        self.broken_keys: dict[str, dict[str, str]] = {}  # file -> key on a line of the wrong length -> "file:line rule"
+        # file -> key legible on a line of the wrong length -> "file:line rule" (causes of follow-ons)
+        self.broken_keys: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
         slip = std.layout.packing_slip
         # A name that does not follow the convention still has a name (1807 compares with it).
@@ -421,8 +424,8 @@ class _Run:
         for rule in sorted(set(self.collector.counts) - {i.rule for i in infos}):
             infos.append(RuleInfo(rule=rule, type="S" if rule == "REC-CHARSET" else "V", severity="ERR", file=None,
                                   ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule),
-                                  message_en=ZIP_LEVEL_EN.get(rule, ""),
-                                  hint=ZIP_LEVEL_HINTS.get(rule, ("", ""))[0], hint_en=ZIP_LEVEL_HINTS.get(rule, ("", ""))[1]))
+                                  message_en=ZIP_LEVEL_EN.get(rule, ""), hint=ZIP_LEVEL_HINTS.get(rule, ("", ""))[0],
+                                  hint_en=ZIP_LEVEL_HINTS.get(rule, ("", ""))[1]))
         return infos
 
 

@@ -267,8 +267,8 @@ def field_name(ddid: str | None, dutch: str | None, names_en: dict[str, str], op
 
 
 def finding_row(
-    finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions, escape_controls: bool = True,
-    names_en: dict[str, str] | None = None,
+    finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions,
+    escape_controls: bool = True, names_en: dict[str, str] | None = None,
 ) -> dict:
     """One finding with the keys of `Finding.as_dict`, its values masked and its message localized.
 

@@ -18,8 +18,8 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, follow_ons_text, label, related_text, run_text, status_text, validation_view,
-    value_text, values_text, versions_text, visible_import, warning_texts,
+    MASK, ReportView, codelist_rows, column_range, follow_ons_text, label, related_text, run_text, status_text,
+    validation_view, value_text, values_text, versions_text, visible_import, warning_texts,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -197,7 +197,8 @@ def _findings(view: ReportView) -> str:
         if x.hint:
             out.append(f'<p class="hint"><strong>{_e(lab("hint"))}:</strong> {_e(x.hint)}</p>')
         if x.values and (len(x.values) < x.count or x.other_values):
-            out.append(f'<p class="values"><strong>{_e(lab("values"))}:</strong> {_e(values_text(x, view.options))}</p>')
+            values = _e(values_text(x, view.options))
+            out.append(f'<p class="values"><strong>{_e(lab("values"))}:</strong> {values}</p>')
         follow_ons = follow_ons_text(rows, view.options)
         if follow_ons:
             out.append(f'<p class="follow-ons">{_e(follow_ons)}</p>')

@@ -12,8 +12,8 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_lines, column_range, follow_ons_text, label, related_text, run_text, status_text, validation_view,
-    value_text, values_text, versions_text, visible_import, warning_texts,
+    MASK, ReportView, codelist_lines, column_range, follow_ons_text, label, related_text, run_text, status_text,
+    validation_view, value_text, values_text, versions_text, visible_import, warning_texts,
 )
 
 # Lines listed in one grouped row before "…": identical findings are one row with their count.

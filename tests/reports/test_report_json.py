@@ -44,7 +44,8 @@ def test_findings_are_in_delivery_order_with_nulls_for_no_location(render, resul
     assert first == {
         "rule": "1801", "type": "BR", "severity": "ERR", "file": BT, "line": 2, "column": 36, "column_end": 43,
         "ddid": "3262", "field": "Begindatum behandeltraject", "value": "20180305",
-        "message": "3262 Begindatum behandeltraject > 3233 Creatiedatum pakbon", "expected": None, "related": [], "cause": None,
+        "message": "3262 Begindatum behandeltraject > 3233 Creatiedatum pakbon",
+        "expected": None, "related": [], "cause": None,
     }
     member = next(f for f in doc["findings"] if f["rule"] == "739")
     assert member["line"] is None and member["column"] is None and member["ddid"] is None and member["value"] is None
