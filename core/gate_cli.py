@@ -71,6 +71,8 @@ def add_gate_commands(subparsers) -> None:
                      help="assess negative when a codelist used is a sample (default: on; "
                      "--no-require-real-codelists to try the gate with the shipped samples)")
     _progress_option(sub)
+    sub.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors; the exit code tells")
+    sub.add_argument("-v", "--verbose", action="store_true", help="also name each report kept, and where written")
     sub.set_defaults(func=_guarded(_submit))
 
     history = subparsers.add_parser("deliveries", parents=[store],
@@ -237,6 +239,8 @@ def _submit(args, store) -> int:
                            output_dir=args.output_dir, formats=formats,
                            require_real_codelists=args.require_real_codelists)
     for o in outcomes:
+        if args.quiet:
+            continue
         if args.format == "json":
             print(json.dumps(o.as_dict(), ensure_ascii=False))
             continue
@@ -247,6 +251,10 @@ def _submit(args, store) -> int:
         print(visible(f"{o.name} (delivery {o.delivery}): {verdict}" + (f"; imported {imported}" if imported else "")))
         for name in o.discarded:
             print(f"  discarded with it: {visible(name)}")
+        if args.verbose:
+            written = {p.name: p for p in o.paths}
+            for name in o.reports:
+                print(visible(f"  report {name}" + (f" -> {written[name]}" if name in written else "")))
     return max(o.exit_code for o in outcomes)
 
 

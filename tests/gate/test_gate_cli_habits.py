@@ -46,3 +46,16 @@ def test_submit_refuses_a_positive_assessment_on_sample_codelists_unless_told(st
     allowed = _disval("submit", "--format", "json", "--no-require-real-codelists",
                       delivery(tmp_path, "test", "20180202"), store_url=store_url)
     assert allowed.returncode == 0 and outcome_json(allowed)["assessment"] == "positive"
+
+
+def test_submit_quiet_and_verbose(tmp_path):
+    url = f"sqlite:///{tmp_path}/disval.db"
+    assert _disval("provider", "add", AGB, BRANCH, "--user", f"gbg{AGB}", store_url=url).returncode == 0
+    quiet = _disval("submit", "-q", "--no-require-real-codelists", delivery(tmp_path, "test", "20180201"),
+                    store_url=url)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    loud = _disval("submit", "-v", "--no-require-real-codelists", "--output-dir", tmp_path / "out",
+                   delivery(tmp_path, "test", "20180202"), store_url=url)
+    assert loud.returncode == 0
+    reports = [line for line in loud.stdout.splitlines() if line.startswith("  report ")]
+    assert len(reports) == 2 and all(str(tmp_path / "out") in line for line in reports)
