@@ -177,8 +177,10 @@ class FindingCollector:
         self.values: dict[str, Counter] = {}
         self.other_values: Counter[str] = Counter()
 
-    def count_values(self, rule: str, values: dict) -> None:
-        """Count failing values of a rule: {value (str or None): how many findings had it}."""
+    def count_values(self, rule: str, values: dict, other: int = 0) -> None:
+        """Count failing values of a rule: {value (str or None): how many findings had it}, and
+        `other` findings whose values were not told apart."""
+        self.other_values[rule] += other
         seen = self.values.setdefault(rule, Counter())
         for value, n in values.items():
             if value in seen or len(seen) < MAX_DISTINCT:
@@ -203,15 +205,17 @@ class FindingCollector:
             self.examples.setdefault(finding.rule, []).append(finding)
 
     def add_many(self, rule: str, total: int, make: Callable[[int | None], Iterable[Finding]],
-                 values: dict | None = None) -> None:
+                 values: tuple[dict, int] | dict | None = None) -> None:
         """Count `total` findings of a rule; `make(limit)` builds at most `limit` of them (None: all).
 
-        `values` counts their values ({value: n}, summing to `total`); without it, each is None.
+        `values` counts their values, {value: n}, or ({value: n}, findings with other values) as
+        `disval.core.engine.common.distinct_values` gives them; without it, each value is None.
         """
         if total <= 0 or rule in self.ignore:
             return
         self.counts[rule] += total
-        self.count_values(rule, values if values is not None else {None: total})
+        counted, other = values if isinstance(values, tuple) else (values, 0)
+        self.count_values(rule, counted if counted is not None else {None: total}, other)
         room = self.room(rule)
         if room == 0:
             return

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..codelists import Codelist
-from ..findings import Finding
+from ..findings import MAX_DISTINCT, Finding
 from ..language.checks import Cmp, Col, Const, CountOf
 from ..language.compiler import CompiledRule
 from ..layout import Field, FileLayout
@@ -174,21 +174,36 @@ def field_text(raw: bytes) -> str:
     return raw.decode("latin-1").strip()
 
 
-def distinct_values(raw: np.ndarray) -> dict[str, int]:
-    """{value as a report shows it: how many} of field values, rows of bytes (2-D uint8) or an 'S' array."""
+def distinct_values(raw: np.ndarray, limit: int = MAX_DISTINCT) -> tuple[dict[str, int], int]:
+    """({value as a report shows it: how many}, how many more had other values) of field values, given
+    as rows of bytes (2-D uint8) or an 'S' array; at most `limit` values, the most frequent.
+
+    Called for every batch of violating records, so it must stay cheap: rows are packed into one
+    uint64 per row (exact up to 8 bytes, a 64-bit polynomial hash beyond, where a collision would
+    at worst merge two values' counts) and counted with one sort of integers.
+    """
     if len(raw) == 0:
-        return {}
+        return {}, 0
     if raw.dtype.kind == "S":
-        unique, counts = np.unique(raw, return_counts=True)
-        pairs = ((u.tobytes() if hasattr(u, "tobytes") else bytes(u), n) for u, n in zip(unique, counts))
-    else:
-        unique, counts = np.unique(np.ascontiguousarray(raw), axis=0, return_counts=True)
-        pairs = ((row.tobytes(), n) for row, n in zip(unique, counts))
+        raw = np.frombuffer(raw.tobytes(), np.uint8).reshape(len(raw), raw.dtype.itemsize)
+    width = raw.shape[1]
+    padded = np.zeros((len(raw), -(-width // 8) * 8), np.uint8)
+    padded[:, :width] = raw
+    words = padded.view(np.uint64)
+    keys = words[:, 0].copy()
+    for k in range(1, words.shape[1]):
+        keys = keys * np.uint64(0x100000001B3) ^ words[:, k]
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    other = 0
+    if len(counts) > limit:  # decoding every value of a million different keys would cost more than the check
+        top = np.argsort(-counts, kind="stable")[:limit]
+        other = int(len(raw) - counts[top].sum())
+        first, counts = first[top], counts[top]
     out: dict[str, int] = {}
-    for value, n in pairs:
-        text = field_text(value.rstrip(b"\x00")) if raw.dtype.kind == "S" else field_text(value)
-        out[text] = out.get(text, 0) + int(n)
-    return out
+    for i, n in zip(first.tolist(), counts.tolist()):
+        text = field_text(raw[i].tobytes().rstrip(b"\x00"))
+        out[text] = out.get(text, 0) + n
+    return out, other
 
 
 def scalar_value(check, ctx: Context) -> str | None:
