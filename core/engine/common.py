@@ -142,8 +142,21 @@ def related_values(rule: CompiledRule, subject: Field | None, record: bytes | No
     return tuple(out)
 
 
+# Per check (compiled once per process, so its id is stable while it is kept here): the fields it reads.
+_COLUMNS: dict[int, tuple[object, list[Col]]] = {}
+
+
 def _columns(check) -> list[Col]:
-    """Every distinct field a check reads, in the order the rule names them."""
+    """Every distinct field a check reads, in the order the rule names them (worked out once per check)."""
+    cached = _COLUMNS.get(id(check))
+    if cached is not None and cached[0] is check:
+        return cached[1]
+    columns = _find_columns(check)
+    _COLUMNS[id(check)] = (check, columns)
+    return columns
+
+
+def _find_columns(check) -> list[Col]:
     found: dict[str, Col] = {}
 
     def walk(node):
