@@ -7,8 +7,10 @@ is one clear line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from tabulate import tabulate
@@ -20,7 +22,8 @@ from .pipeline import ENGINES, UsageError, choose_standard, rulebook, standards,
 from .cli_config import apply_config, find_config, load_config
 from .completion import SHELLS, completion_script
 from .plugins import get_plugin_manager
-from .reports import ReportOptions, emit, formats_by_name, write_reports
+from .reports import ReportOptions, default_stem, emit, formats_by_name, write_reports
+from .workdir import NAME_MAX, fitting_name, readable_name, working_directory
 
 DEFAULT_MAX_FINDINGS = 1000
 
@@ -94,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--require-real-codelists", action=argparse.BooleanOptionalAction, default=False,
                    help="assess negative when a codelist used is a sample (default: off; on in 'submit')")
     _verbosity(v)
+    v.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD",
+                   help="the date rules read as 'today' (default: the date of the run; the report records it)")
     v.add_argument("--engine", choices=sorted(ENGINES), default="columnar", help=argparse.SUPPRESS)
     v.set_defaults(func=_validate)
 
@@ -144,6 +149,14 @@ def _command_modules():
 # ---------------------------------------------------------------- validate
 
 
+def _iso_date(text: str) -> dt.date:
+    """An argparse type: a calendar date written YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
 def _validate(args) -> int:
     from disval.plugins.progress import progress_plugins
 
@@ -168,13 +181,16 @@ def _validate(args) -> int:
     options = ReportOptions(lang=args.lang, show_identifiers=args.show_identifiers, max_examples=limit)
     worst = 0
     for delivery in args.deliveries:
-        result = validate(
-            delivery, pm=pm, standard=args.standard, codelists=args.codelists, policy=args.policy,
-            max_per_rule=limit, extra_rules=tuple(args.rules), engine=args.engine,
-            require_real_codelists=args.require_real_codelists, select=select, skip=skip,
-        )
+        with ExitStack() as cleanup:
+            result = validate(
+                _readable(delivery, cleanup), pm=pm, standard=args.standard, codelists=args.codelists,
+                policy=args.policy, max_per_rule=limit, extra_rules=tuple(args.rules), engine=args.engine,
+                require_real_codelists=args.require_real_codelists, select=select, skip=skip, today=args.today,
+            )
         if args.output_dir:
-            for path in write_reports(result, formats, args.output_dir, options, pm=pm):
+            # room for the longest extension and the temporary name a report is written under first
+            stem = fitting_name(default_stem(result), NAME_MAX - 40)
+            for path in write_reports(result, formats, args.output_dir, options, pm=pm, stem=stem):
                 if not args.quiet:
                     print(path, file=sys.stderr)
         elif not (args.quiet and not args.output):
@@ -213,6 +229,17 @@ def _say_on_stderr(result, args) -> None:
 
 
 # ---------------------------------------------------------------- rules
+
+
+def _readable(delivery: Path, cleanup: ExitStack) -> Path:
+    """The zip under a name that is UTF-8 (a link in a working directory), so that every report can
+    hold its name; the name itself is then a bad name, ZIP-NAME, like any other."""
+    name = readable_name(delivery.name)
+    if name == delivery.name or not delivery.is_file():
+        return delivery
+    link = cleanup.enter_context(working_directory("validate")) / fitting_name(name)
+    link.symlink_to(delivery.resolve())
+    return link
 
 
 def _rules(args) -> int:

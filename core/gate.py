@@ -13,27 +13,30 @@ with (codelists, policy, report formats) is kept with it for that reason.
 
 Statuses: queued -> rejected (receipt) | discarded (queued behind a rejected
 one) | assessed_negative | accepted (TEST positive; PROD positive until its
-import is done) -> imported. A PROD delivery left `accepted` by a process that
-died during its import is imported by the next one to take the provider's
-lock, before anything queued behind it.
+import is done) -> imported; and failed, from any of them but imported, when
+processing raised (`disval.core.failures`: the error is kept, the provider's
+queue goes on, an operator requeues or discards it). A PROD delivery left
+`accepted` by a process that died during its import is imported by the next
+one to take the provider's lock, before anything queued behind it.
 """
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from . import __version__, receipt
+from . import __version__, failures, receipt
 from .delivery_records import DeliveryRecords, PreviousRecords
 from .findings import ZIP_LEVEL, Finding, ValidationResult
 from .notes import Note
-from .pipeline import UsageError, choose_standard, rule_files, rulebook, standards, validate
+from .pipeline import UnclaimedName, UsageError, choose_standard, rule_files, rulebook, standards, validate
 from .plugins import get_plugin_manager
 from .processing_reports import ImportReport, quality_view
+from .reader import zip_finding
 from .reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
-from .store import Delivery, DeliveryStore
+from .store import Delivery, DeliveryStore, Failure
+from .workdir import NAME_MAX, fitting_name, readable_name, working_directory
 
 DEFAULT_FORMATS = ("json", "text")
 DEFAULT_MAX_EXAMPLES = 1000
@@ -50,24 +53,29 @@ class SubmitOutcome:
     agb: str | None
     branch: str | None
     phase: str | None  # test | production; None when the name could not be read
-    status: str  # the store's: accepted, imported, assessed_negative, rejected, discarded
-    receipt: str  # accepted | rejected
+    status: str  # the store's: accepted, imported, assessed_negative, rejected, discarded, failed
+    receipt: str | None  # accepted | rejected; None when processing failed before the receipt was decided
     reasons: list[Finding]  # why it was rejected at receipt (zip-level ids, or the packing slip's rules)
     assessment: str | None  # positive | negative; None when rejected at receipt before validation
     imported: dict[str, int] = field(default_factory=dict)  # records imported per file
     discarded: list[str] = field(default_factory=list)  # later deliveries discarded because of this one
     reports: dict[str, str] = field(default_factory=dict)  # report file name -> sha256 in the store
     paths: list[Path] = field(default_factory=list)  # the reports written to output_dir
+    failure: Failure | None = None  # why processing raised (status failed)
+    output_error: str | None = None  # why the reports could not be written to output_dir (they are kept)
 
     @property
     def exit_code(self) -> int:
-        """0 accepted (and, in production, imported), 1 rejected at receipt or assessed negative."""
+        """0 accepted (and, in production, imported), 1 rejected at receipt or assessed negative,
+        2 processing failed (status failed: not the provider's doing as far as anyone knows)."""
+        if self.status == "failed":
+            return 2
         done = "imported" if self.phase == "production" else "accepted"
         return 0 if self.receipt == "accepted" and self.assessment == "positive" and self.status == done else 1
 
     def as_dict(self) -> dict:
         """The outcome as `disval submit --format json` prints it."""
-        written = {p.name: str(p) for p in self.paths}
+        written = dict(zip(self.reports, map(str, self.paths)))  # in order; a long name was shortened
         return {
             "delivery": {"id": self.delivery, "name": self.name, "status": self.status},
             "provider": {"agb": self.agb, "branch": self.branch},
@@ -77,7 +85,11 @@ class SubmitOutcome:
             "assessment": self.assessment,
             "imported": self.imported,
             "discarded": self.discarded,
-            "reports": {name: {"sha256": sha, "path": written.get(name)} for name, sha in self.reports.items()},
+            "reports": {name: {"sha256": sha, "path": written.get(name),
+                               **({"error": self.output_error} if self.output_error else {})}
+                        for name, sha in self.reports.items()},
+            "failure": self.failure and {"type": self.failure.type, "message": self.failure.message,
+                                         "where": self.failure.where.splitlines()},
         }
 
 
@@ -108,20 +120,26 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     gate = Gate(store, pm)
     queued = []
     for p in paths:
-        std = choose_standard(pm, p.name)
-        queued.append(store.add_delivery(p.name, p, std.naming.parse(p.name), standard=std.id,
+        name = readable_name(p.name)
+        std = _claiming(pm, name)
+        queued.append(store.add_delivery(name, p, std and std.naming.parse(name), standard=std and std.id,
                                          validation={"request": request}))
-    for d in queued:
-        if d.agb is None:
-            gate.process(d)  # no provider to queue under: only the receipt can be decided
-    for agb, branch in dict.fromkeys((d.agb, d.branch) for d in queued if d.agb is not None):
-        with store.lock_provider(agb, branch):
-            gate.drain(agb, branch)
-    outcomes = [outcome(store, store.delivery(d.id)) for d in queued]
+    outcomes = gate.run(queued)
     if output_dir is not None:
         for o in outcomes:
-            o.paths = write_stored_reports(store, o.reports, Path(output_dir))
+            try:
+                o.paths = write_stored_reports(store, o.reports, Path(output_dir))
+            except OSError as exc:  # a full disk: the delivery was processed all the same, and its reports kept
+                o.output_error = f"{exc.strerror or exc}: {exc.filename or output_dir}"
     return outcomes
+
+
+def _claiming(pm, name: str):
+    """The standard whose zip naming claims `name`; None when none of several installed does: ZIP-NAME."""
+    try:
+        return choose_standard(pm, name)
+    except UnclaimedName:
+        return None
 
 
 def _request(pm, paths: list[Path], codelists, policy, formats, max_examples) -> dict:
@@ -135,7 +153,8 @@ def _request(pm, paths: list[Path], codelists, policy, formats, max_examples) ->
         raise UsageError(f"unknown report format {', '.join(unknown) or '(none)'}; "
                          f"available: {', '.join(sorted(available))}")
     location = str(Path(codelists).resolve()) if codelists else None
-    for std in {choose_standard(pm, p.name).id: choose_standard(pm, p.name) for p in paths}.values():
+    claimed = [std for std in map(lambda p: _claiming(pm, p.name), paths) if std is not None]
+    for std in {std.id: std for std in claimed}.values():
         try:
             std.policy(policy)
         except KeyError as exc:
@@ -152,11 +171,21 @@ class Gate:
     def __init__(self, store: DeliveryStore, pm):
         self.store, self.pm = store, pm
 
+    def run(self, queued: list[Delivery]) -> list[SubmitOutcome]:
+        """Process the queues of these queued deliveries' providers, each under its lock; their outcomes."""
+        for d in queued:
+            if d.agb is None:
+                self.process(d)  # no provider to queue under: only the receipt can be decided
+        for agb, branch in dict.fromkeys((d.agb, d.branch) for d in queued if d.agb is not None):
+            with self.store.lock_provider(agb, branch):
+                self.drain(agb, branch)
+        return [outcome(self.store, self.store.delivery(d.id)) for d in queued]
+
     def drain(self, agb: str, branch: str) -> None:
         """Finish an import a killed process left undone, then process every queued delivery in order."""
         for d in self.store.deliveries(agb, branch, statuses=("accepted",)):
             if d.phase == "production" and d.assessment == "positive" and d.processed_at is None:
-                self._work(d, resume=True)
+                self._attempt(d, resume=True)
         while True:
             waiting = self.store.deliveries(agb, branch, statuses=("queued",))
             if not waiting:
@@ -164,14 +193,24 @@ class Gate:
             self.process(waiting[0])
 
     def process(self, d: Delivery) -> None:
-        """Decide one queued delivery: receipt, phase, validation, import."""
-        self._work(d, resume=False)
+        """Decide one queued delivery: receipt, phase, validation, import; or end it `failed`."""
+        self._attempt(d, resume=False)
+
+    def _attempt(self, d: Delivery, resume: bool) -> None:
+        # Whatever a delivery makes processing raise ends that delivery, not its provider's queue.
+        try:
+            self._work(d, resume)
+        except Exception as exc:
+            failures.fail(self.store, d, exc)
 
     def _work(self, d: Delivery, resume: bool) -> None:
-        self.store.update_delivery(d.id, started_at=_now())
+        failures.check_attempts(d)
+        self.store.update_delivery(d.id, started_at=_now(), attempts=d.attempts + 1)
+        if d.standard is None:  # no installed standard claims its name: a bad name like any other
+            return self._reject(d, [zip_finding("ZIP-NAME", value=d.name, detail="no installed standard claims it")])
         std = _standard(self.pm, d)
-        with tempfile.TemporaryDirectory(prefix="disval-gate-") as tmp:
-            path = self.store.save_blob(d.sha256, Path(tmp) / d.name)
+        with working_directory("gate") as tmp:  # not left behind with its koppelnummers if we are killed
+            path = self.store.save_blob(d.sha256, tmp / fitting_name(d.name))
             if not resume:
                 reasons = receipt.before_validation(self.store, d, path, std)
                 if reasons:
@@ -248,7 +287,7 @@ class Gate:
             "rules": [{"file": f.name, "sha256": self.store.put_blob(Path(f))} for f in files],
             "codelists": [{"name": c.name, "release": c.release.isoformat() if c.release else None,
                            "source": c.source} for c in result.codelists],
-            "policy": result.policy, "disval": __version__,
+            "policy": result.policy, "disval": __version__, "date": result.versions.get("date"),
         }
 
 
@@ -272,10 +311,14 @@ class Reports:
 
 
 def write_stored_reports(store: DeliveryStore, reports: dict[str, str], output_dir: Path) -> list[Path]:
-    """Write the kept reports (file name -> sha256) into `output_dir`; return the paths."""
+    """Write the kept reports (file name -> sha256) into `output_dir`; return the paths.
+
+    A name too long for the file system (a zip named so) is shortened in the middle, with room
+    for the temporary name it is written under first.
+    """
     paths = []
     for name, sha256 in reports.items():
-        path = Path(output_dir) / name
+        path = Path(output_dir) / fitting_name(name, NAME_MAX - 24)
         write_atomically(path, store.read_blob(sha256))
         paths.append(path)
     return paths
@@ -291,10 +334,36 @@ def outcome(store: DeliveryStore, d: Delivery) -> SubmitOutcome:
                      if any(r.startswith("ZIP-DISCARDED") and f"({d.name} " in r for r in x.reasons)]
     return SubmitOutcome(
         delivery=d.id, name=d.name, agb=d.agb, branch=d.branch, phase=d.phase, status=d.status,
-        receipt="rejected" if d.status in ("rejected", "discarded") else "accepted",
-        reasons=[receipt.from_reason(r) for r in d.reasons], assessment=d.assessment, imported=dict(d.imported),
-        discarded=discarded, reports=dict(d.reports),
+        receipt=_receipt(d), reasons=[receipt.from_reason(r) for r in d.reasons], assessment=d.assessment,
+        imported=dict(d.imported), discarded=discarded, reports=dict(d.reports), failure=d.failure,
     )
+
+
+def _receipt(d: Delivery) -> str | None:
+    if d.status in ("rejected", "discarded"):
+        return "rejected"
+    if d.status == "failed" and d.assessment is None:
+        return None  # it failed before it was assessed: the receipt may not have been decided
+    return "accepted"
+
+
+def requeue(delivery_ids: Iterable[int], store: DeliveryStore, *, pm=None) -> list[SubmitOutcome]:
+    """Put failed deliveries back in their providers' queues and process those queues, in the GA's order."""
+    pm = pm or get_plugin_manager()
+    ids = list(dict.fromkeys(delivery_ids))
+    for i in ids:  # all or none: refuse before changing anything
+        failures.failed_delivery(store, i, "requeued")
+    queued = [failures.requeue(store, i) for i in ids]
+    return Gate(store, pm).run(queued)
+
+
+def _validated_on(d) -> dt.date | None:
+    """The date a kept delivery was validated on: rules that read `today` judge it as of then."""
+    when = d.validation.get("date") if isinstance(d.validation, dict) else None
+    if when:
+        return dt.date.fromisoformat(when)
+    moment = d.started_at or d.submitted_at
+    return moment.date() if hasattr(moment, "date") else None
 
 
 def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: str | None = None) -> ValidationResult:
@@ -316,7 +385,7 @@ def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: st
         raise UsageError(f"delivery {d.id} ({d.name}, {d.status}) was never validated: no rules of its time are kept")
     std = _standard(pm, d)
     request = d.validation.get("request", {})
-    with tempfile.TemporaryDirectory(prefix="disval-revalidate-") as tmp:
+    with working_directory("revalidate") as tmp:
         files = []
         for n, rules in enumerate(kept):  # a directory each: two rules files may share a name
             path = Path(tmp, "rules", str(n), rules["file"])
@@ -324,10 +393,11 @@ def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: st
             path.write_bytes(store.read_blob(rules["sha256"]))
             files.append(path)
         result = validate(
-            store.save_blob(d.sha256, Path(tmp) / d.name), pm=pm, standard=std.id,
+            store.save_blob(d.sha256, tmp / fitting_name(d.name)), pm=pm, standard=std.id,
             codelists=codelists or request.get("codelists"), policy=request.get("policy"),
             max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES), rule_files=tuple(files),
             require_real_codelists=request.get("require_real_codelists", False),
+            today=_validated_on(d),
         )
     then = {c["name"]: c["release"] for c in d.validation.get("codelists", [])}
     for c in result.codelists:

@@ -1,9 +1,10 @@
-"""The gate's commands: providers, submit, deliveries, revalidate, report.
+"""The gate's commands: providers, submit, deliveries, revalidate, report, requeue, discard.
 
 Every command takes `--store URL` (else DISVAL_STORE, else an SQLite file in
-the user's data directory). Exit codes of `disval submit`: 0 accepted (and, in
-production, imported), 1 rejected at receipt or assessed negative, 2 could not
-run; a problem is one line on stderr, never a traceback.
+the user's data directory). Exit codes of `disval submit` (and `requeue`): 0
+accepted (and, in production, imported), 1 rejected at receipt or assessed
+negative, 2 could not run, or processing a delivery failed (status failed, the
+outcome says why); a problem is one line on stderr, never a traceback.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .gate import DEFAULT_FORMATS, revalidate, submit_many, write_stored_reports
+from . import failures
+from .gate import DEFAULT_FORMATS, requeue, revalidate, submit_many, write_stored_reports
 from .pipeline import UsageError
 from .plugins import get_plugin_manager
 from .report_view import visible
@@ -96,6 +98,35 @@ def add_gate_commands(subparsers) -> None:
     report.add_argument("-o", "--output", type=Path, help="write it to this file (default: stdout)")
     report.add_argument("--output-dir", type=Path, help="write every report of the delivery into this directory")
     report.set_defaults(func=_guarded(_report))
+
+    back = subparsers.add_parser("requeue", parents=[store],
+                                 help="put failed deliveries back in their provider's queue and process it")
+    back.add_argument("deliveries", nargs="+", type=int, metavar="ID", help="failed deliveries' ids")
+    back.add_argument("--format", choices=("text", "json"), default="text", help="how to print the outcome")
+    back.set_defaults(func=_guarded(_requeue))
+    drop = subparsers.add_parser("discard", parents=[store], help="give up failed deliveries for good")
+    drop.add_argument("deliveries", nargs="+", type=int, metavar="ID", help="failed deliveries' ids")
+    drop.set_defaults(func=_guarded(_discard))
+
+    upkeep = subparsers.add_parser("store", help="look after the store itself")
+    tasks = upkeep.add_subparsers(title="actions", metavar="ACTION")
+    prune = tasks.add_parser("prune", parents=[store], help="forget the zips of providers that are not registered")
+    prune.add_argument("--unregistered-older-than", dest="days", type=_days, required=True, metavar="DAYS",
+                       help="deliveries of unregistered providers (or without a readable name) submitted more than "
+                            "DAYS days ago, once rejected, discarded or failed")
+    prune.add_argument("--dry-run", action="store_true", help="only say what would be forgotten")
+    prune.set_defaults(func=_guarded(_prune))
+    upkeep.set_defaults(func=lambda args: _usage(upkeep))
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}")
+    return days
 
 
 def _progress_option(p) -> None:
@@ -238,24 +269,63 @@ def _submit(args, store) -> int:
     outcomes = submit_many(args.deliveries, store, pm=pm, codelists=args.codelists, policy=args.policy,
                            output_dir=args.output_dir, formats=formats,
                            require_real_codelists=args.require_real_codelists)
+    return _print_outcomes(outcomes, args.format, quiet=args.quiet, verbose=args.verbose)
+
+
+def _print_outcomes(outcomes, fmt: str, quiet: bool = False, verbose: bool = False) -> int:
+    """Print what became of each delivery (nothing when `quiet`); the exit code is the worst of theirs."""
     for o in outcomes:
-        if args.quiet:
+        if quiet:
             continue
-        if args.format == "json":
+        if fmt == "json":
             print(json.dumps(o.as_dict(), ensure_ascii=False))
             continue
-        verdict = (f"rejected at receipt: {'; '.join(f'{r.rule} {r.message}' for r in o.reasons)}"
-                   if o.receipt == "rejected" else f"{o.status}, assessed {o.assessment}")
+        if o.status == "failed":
+            verdict = (f"failed: {o.failure.summary() if o.failure else 'no error kept'}; an operator may "
+                       f"'disval requeue {o.delivery}' or 'disval discard {o.delivery}'")
+        elif o.receipt == "rejected":
+            verdict = f"rejected at receipt: {'; '.join(f'{r.rule} {r.message}' for r in o.reasons)}"
+        else:
+            verdict = f"{o.status}, assessed {o.assessment}"
         imported = ", ".join(f"{n} {file}" for file, n in o.imported.items())
         # Names and reasons come from the delivery: no terminal escape of theirs reaches the terminal.
         print(visible(f"{o.name} (delivery {o.delivery}): {verdict}" + (f"; imported {imported}" if imported else "")))
         for name in o.discarded:
             print(f"  discarded with it: {visible(name)}")
-        if args.verbose:
+        if verbose:
             written = {p.name: p for p in o.paths}
             for name in o.reports:
                 print(visible(f"  report {name}" + (f" -> {written[name]}" if name in written else "")))
+    for o in outcomes:
+        if o.output_error:  # the outcome stands; only the copies in --output-dir are missing
+            print(visible(f"disval: the reports of delivery {o.delivery} were not written ({o.output_error}); "
+                          f"they are kept in the store: disval report {o.delivery} --output-dir DIR"), file=sys.stderr)
     return max(o.exit_code for o in outcomes)
+
+
+def _requeue(args, store) -> int:
+    return _print_outcomes(requeue(args.deliveries, store, pm=get_plugin_manager()), args.format)
+
+
+def _discard(args, store) -> int:
+    for i in dict.fromkeys(args.deliveries):  # all or none: refuse before changing anything
+        failures.failed_delivery(store, i, "discarded")
+    for i in dict.fromkeys(args.deliveries):
+        d = failures.discard(store, i)
+        print(f"{d.name} (delivery {d.id}): discarded; the same zip may be submitted again")
+    return 0
+
+
+def _prune(args, store) -> int:
+    before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=args.days)
+    pruned = store.prune_unregistered(before, dry_run=args.dry_run)
+    for d in pruned:
+        who = f"{d.agb} {d.branch}" if d.agb else "no provider in its name"
+        print(f"{'would forget' if args.dry_run else 'forgot'} delivery {d.id} ({d.name}, {who}, {d.status}, "
+              f"submitted {d.submitted_at:%Y-%m-%d})")
+    total = sum(d.size for d in pruned)
+    print(f"{len(pruned)} deliveries, {total} bytes of zips{' (dry run)' if args.dry_run else ''}", file=sys.stderr)
+    return 0
 
 
 def _deliveries(args, store) -> int:
@@ -274,6 +344,10 @@ def _deliveries(args, store) -> int:
     for r in rows:
         for reason in r["reasons"]:
             print(f"{r['id']}: {visible(reason)}")
+        if r["failure"] and r["status"] == "failed":  # an exception's message may quote the delivery
+            print(visible(f"{r['id']}: failed: {r['failure']['type']}: {r['failure']['message']}"))
+            for frame in r["failure"]["where"]:
+                print(f"{r['id']}:   at {frame}")
     return 0
 
 
@@ -285,6 +359,9 @@ def _delivery_row(d) -> dict:
         "started_at": d.started_at.isoformat() if d.started_at else None,
         "processed_at": d.processed_at.isoformat() if d.processed_at else None,
         "sha256": d.sha256, "reports": d.reports,
+        "failure": d.failure and {"type": d.failure.type, "message": d.failure.message,
+                                  "where": d.failure.where.splitlines()},
+        "attempts": d.attempts,
     }
 
 
@@ -308,6 +385,11 @@ def _report(args, store) -> int:
     d = store.delivery(args.delivery)
     if d is None:
         raise UsageError(f"there is no delivery {args.delivery}")
+    if d.failure is not None and args.name is None:  # on stderr: stdout stays the list of report names
+        print(visible(f"delivery {d.id} ({d.name}) is {d.status}; its processing failed: {d.failure.type}: "
+                      f"{d.failure.message}"), file=sys.stderr)
+        for frame in d.failure.where.splitlines():
+            print(f"  at {frame}", file=sys.stderr)
     if args.output_dir:
         for path in write_stored_reports(store, d.reports, args.output_dir):
             print(path)

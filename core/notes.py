@@ -44,6 +44,8 @@ NOTES = {
                          "applies from {start} until {end}; the delivery is of {date}"),
     "codelist_missing": ("codelijst {names} niet gevonden in {source}", "codelist {names} not found in {source}"),
     "file_unread": ("{file} ontbreekt of kon niet gelezen worden", "{file} is missing or could not be read"),
+    "store_cannot_tell": ("de gegevensopslag kan niet zeggen welke sleutels ze bevat (not_stored)",
+                          "the delivery store cannot tell which keys it holds (not_stored)"),
     "skipped": ("weggelaten met --skip", "left out with --skip"),
     "not_selected": ("niet gekozen met --select", "not among --select"),
     "release_changed": (

@@ -18,13 +18,14 @@ from . import __version__
 from .engine import columns
 from .engine.columnar import ColumnarEngine
 from .engine.history import HistoryChecks
+from .engine.parents import cols_of
 from .engine.common import Batch, Context, RecordMarks, record_finding
 from .engine.reference import ReferenceEngine
 from .findings import (
     ZIP_LEVEL, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult,
 )
 from .history import History
-from .language import compiler as c
+from .language import ast, compiler as c
 from .language.checks import Cmp, Col, CountOf
 from .notes import Note
 from .plugins import by_name, get_plugin_manager
@@ -128,15 +129,18 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
              history: History | None = None, engine: str = "columnar", limits: Limits = Limits(),
              batch_records: int = 1 << 16, rule_files: tuple | None = None,
              require_real_codelists: bool = False, select: tuple[str, ...] = (),
-             skip: tuple[str, ...] = ()) -> ValidationResult:
+             skip: tuple[str, ...] = (), today: dt.date | None = None) -> ValidationResult:
     """Validate one delivery zip as the receiving side would; never raises for a broken delivery.
 
     `rule_files` replaces every rules file (the standard's, plugins', `extra_rules`): re-validating
     a kept delivery with the rules of its time. `require_real_codelists` makes the assessment
     negative when a codelist used is a sample (`Codelist.sample`), with a warning that says why.
     `select` evaluates only these rule numbers, `skip` leaves these out (see `RuleSelection`).
+    `today` fixes the date rules read as `today` (default: the date the run starts); the report
+    records it, so a run can be repeated exactly.
     """
     started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
+    today = today or dt.date.today()
     pm = pm or get_plugin_manager()
     path = Path(path)
     if not path.is_file():
@@ -160,6 +164,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     with open_delivery(path, std, limits) as delivery:
         run = _Run(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
         run.selection = chosen
+        run.ctx.today = today
         run.go(ENGINES[engine])
         for finding in delivery.findings:
             collector.add(finding)
@@ -181,7 +186,8 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         codelists=run.releases, warnings=run.warnings,
         phase=delivery.zip_name.phase if delivery.zip_name else None,
         identifying=tuple(dict.fromkeys([f.ddid for f in std.layout.fields if f.identifying] + list(std.identifying))),
-        versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources)},
+        versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources),
+                  "date": today.isoformat()},
         field_names_en={f.ddid: f.name_en for f in std.layout.fields if f.name_en},
         values={rule: dict(v) for rule, v in collector.values.items()}, other_values=dict(collector.other_values),
         started=started, duration=time.perf_counter() - clock,
@@ -239,6 +245,12 @@ class _Run:
         for rule in rules:
             if rule.kind == c.REFERENCE and rule.target not in self.read_whole:
                 self.status[rule.number] = ("not evaluated", Note("file_unread", file=rule.target))
+            parents = sorted({h.key.file for col in cols_of(rule.check, into_counts=False) if col.scope == "parent"
+                              for h in col.path}
+                             - self.read_whole) if rule.check is not None and rule.kind != c.MEMBER else []
+            if parents and rule.number not in self.status:
+                # Its records have no parents to read: the rule could not say anything about them.
+                self.status[rule.number] = ("not evaluated", Note("file_unread", file=", ".join(parents)))
         self._members(rules)
         for engine in engines:
             engine.finish()
@@ -413,6 +425,8 @@ class _Run:
                 reason = Note("needs_store")
             if rule.kind == c.HISTORY and self.history is not None:
                 status, reason = c.ACTIVE, ""
+                if isinstance(r.violation, ast.DeletedNotStored) and not hasattr(self.history, "not_stored"):
+                    status, reason = "not evaluated", Note("store_cannot_tell")
             if r.number in self.status:
                 (status, reason), reason_en = self.status[r.number], ""
             infos.append(RuleInfo(
@@ -470,9 +484,24 @@ class RuleSelection:
 
 
 def _reading_order(layout, rules) -> list:
-    """The packing slip first (other rules read it), then files that references point to, then the rest."""
+    """The packing slip first (other rules read it), then parents before their children, then the rest.
+
+    A file's depth is the longest chain of foreign keys (`Field.references`) up from it: reading by depth
+    puts every parent before the files that refer to it, so their keys and the fields children read are
+    known when the children's batches come. Among equals, files that references point to come first.
+    """
     targets = {r.target for r in rules if r.kind == c.REFERENCE}
-    return sorted(layout.files, key=lambda f: (not f.packing_slip, f.name not in targets))
+    depth: dict[str, int] = {}
+
+    def depth_of(f, seen=frozenset()) -> int:
+        if f.name not in depth:
+            parents = {layout.field(fld.references).file for fld in f.fields
+                       if fld.references and layout.field(fld.references) is not None}
+            parents = [layout.file(p) for p in parents - {f.name} if p not in seen]
+            depth[f.name] = 1 + max((depth_of(p, seen | {f.name}) for p in parents), default=-1)
+        return depth[f.name]
+
+    return sorted(layout.files, key=lambda f: (not f.packing_slip, depth_of(f), f.name not in targets))
 
 
 def _window(rule: c.CompiledRule, date: dt.date) -> Note:

@@ -16,6 +16,10 @@ from .layout import Layout
 
 PHASES = ("test", "production")
 
+# The validation types (GA: type) of the GA's own tables; a standard that declares more (GA DBC-GGZ
+# has PVM) lists them in `Standard.rule_types`, and the rule compiler accepts exactly that list.
+RULE_TYPES = ("M", "S", "R", "V", "UK", "FK", "BR", "OH")
+
 
 @dataclass(frozen=True)
 class ZipName:
@@ -109,6 +113,7 @@ class Standard:
     codelists_dir: Path | None = None  # the shipped default codelists
     reader: str = "fixed-width"
     identifying: tuple[str, ...] = ()  # DDIDs masked in reports (besides layout flags)
+    rule_types: tuple[str, ...] = RULE_TYPES  # the validation types its rules may have
 
     @property
     def members(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -31,8 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # queued: kept, receipt not yet decided. accepted: passed receipt and not assessed negative (a TEST
 # delivery ends here when positive; a production one until it is imported). rejected: failed receipt.
-# discarded: queued behind a delivery that was rejected at receipt (GA §4.3.2). imported: full load done.
-STATUSES = ("queued", "accepted", "rejected", "discarded", "imported", "assessed_negative")
+# discarded: queued behind a delivery that was rejected at receipt (GA §4.3.2), or by an operator.
+# imported: full load done. failed: processing raised; the error is kept, an operator requeues or discards it.
+STATUSES = ("queued", "accepted", "rejected", "discarded", "imported", "assessed_negative", "failed")
 RECEIVED = ("accepted", "imported", "assessed_negative")  # passed receipt: what later ones must follow
 ACCEPTED = ("accepted", "imported")  # passed receipt and assessed positive (or not yet assessed)
 ASSESSMENTS = ("positive", "negative")
@@ -40,6 +42,11 @@ ASSESSMENTS = ("positive", "negative")
 
 class StoreError(RuntimeError):
     """A store that cannot be opened or used as asked; the message says what to do."""
+
+
+def say_waiting(message: str) -> None:
+    """Tell the user that a command waits, and for whom (on stderr: stdout carries the command's answer)."""
+    print(f"disval: {message}", file=sys.stderr, flush=True)
 
 
 def disval_version() -> str:
@@ -93,6 +100,20 @@ class SoftwareNotice:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """Why processing a delivery raised: the exception's type and message, and where (a short traceback)."""
+
+    type: str  # e.g. "ValueError", "zipfile.BadZipFile"
+    message: str
+    where: str  # the innermost frames, one "file:line in function" per line, innermost last
+
+    def summary(self) -> str:
+        """One line: type, message and the innermost frame."""
+        last = self.where.splitlines()[-1].strip() if self.where else ""
+        return f"{self.type}: {self.message}" + (f" (at {last})" if last else "")
+
+
+@dataclass(frozen=True)
 class Delivery:
     """One submitted zip and what became of it."""
 
@@ -120,6 +141,8 @@ class Delivery:
     # How it was asked to be validated ("request": codelists, policy, report formats) and what it
     # was validated with ("rules": the rules files kept as blobs, "codelists": the releases used).
     validation: dict[str, Any] = field(default_factory=dict)
+    failure: Failure | None = None  # why its processing raised (status failed; kept when discarded)
+    attempts: int = 0  # how often its processing began: more than once means a process died at it
 
     @property
     def order(self) -> tuple[dt.date | None, str | None]:
@@ -214,7 +237,7 @@ class DeliveryStore(ABC):
 
         Deliveries rejected at receipt or discarded do not count: they were not
         processed and may be offered again once the problem is solved (GA §4.3.2).
-        With `received`, neither do queued ones: only deliveries that passed receipt.
+        With `received`, neither do queued or failed ones: only deliveries that passed receipt.
         """
 
     @abstractmethod
@@ -231,13 +254,19 @@ class DeliveryStore(ABC):
     @abstractmethod
     def update_delivery(self, delivery_id: int, **changes: Any) -> Delivery:
         """Record a delivery's outcome: any of status, reasons, assessment, counts, packing_slip,
-        reports, standard, validation, started_at, processed_at. Status `imported` is only ever set
-        by `full_load`."""
+        reports, standard, validation, started_at, processed_at, attempts, failure (a `Failure`, or
+        None to clear it). Status `imported` is only ever set by `full_load`."""
 
     @abstractmethod
     def discard_after(self, delivery_id: int, reason: str) -> list[Delivery]:
         """Discard the provider's queued deliveries ordered after this one, which was rejected at
         receipt (GA §4.3.2: "alle volgende al aangeleverde bestanden"). Returns the discarded ones."""
+
+    @abstractmethod
+    def prune_unregistered(self, before: dt.datetime, dry_run: bool = False) -> list[Delivery]:
+        """Forget the deliveries submitted before `before` whose provider is not registered (or whose
+        name names none) and that are done with (rejected, discarded, failed): their rows, and the
+        zips and reports no other delivery shares. Returns them; with `dry_run`, changes nothing."""
 
     @abstractmethod
     def put_blob(self, content: bytes | Path) -> str:

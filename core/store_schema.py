@@ -11,6 +11,14 @@ Decisions, and why:
   parts of 1 MiB), not in a directory. A delivery row and its zip are written
   in one transaction, so neither exists without the other; a PostgreSQL
   installation needs no shared file system; one backup holds everything.
+- A delivery that processing failed on ends in status `failed` (migration 3)
+  with the error in typed columns (`failure_type`, `failure_message`,
+  `failure_where`; `attempts`: how often its processing began), so that one
+  bad zip never holds up its provider's queue
+  and an operator can query what failed and why. SQLite cannot alter a CHECK
+  constraint, so migration 3 rebuilds `deliveries` there (with foreign keys
+  off while migrating, as SQLite's documentation prescribes for a rebuild;
+  ids are kept, so the rows that refer to a delivery still do).
 - Imported records share one generic table, `records(provider, delivery, file,
   record_key, fields)`, rather than a table per layout file. A full load is
   then one DELETE of the provider's rows and batched INSERTs in the same
@@ -20,7 +28,8 @@ Decisions, and why:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,15 @@ class Migration:
     version: int
     description: str
     steps: tuple[str, ...]
+    # Steps that differ per backend, by `Dialect.name`, run after `steps`: e.g. PostgreSQL can alter a
+    # CHECK constraint, SQLite has to rebuild the table. A backend with no entry cannot take this migration.
+    per_backend: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def steps_for(self, dialect: str) -> tuple[str, ...]:
+        """Every step of this migration on the backend named `dialect`; KeyError if it has none."""
+        if not self.per_backend:
+            return self.steps
+        return (*self.steps, *self.per_backend[dialect])
 
 
 SCHEMA_VERSION_TABLE = (
@@ -88,4 +106,36 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE deliveries ADD COLUMN started_at {timestamp}",
         "ALTER TABLE deliveries ADD COLUMN validation {json}",
     )),
+    Migration(3, "status failed: a delivery whose processing raised, with the error kept", (
+        "ALTER TABLE deliveries ADD COLUMN failure_type TEXT",
+        "ALTER TABLE deliveries ADD COLUMN failure_message TEXT",
+        "ALTER TABLE deliveries ADD COLUMN failure_where TEXT",
+        "ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    ), per_backend={
+        "postgresql": (
+            "ALTER TABLE deliveries DROP CONSTRAINT deliveries_status_check, ADD CONSTRAINT deliveries_status_check"
+            " CHECK (status IN ('queued', 'accepted', 'rejected', 'discarded', 'imported', 'assessed_negative',"
+            " 'failed'))",
+        ),
+        "sqlite": (
+            "CREATE TABLE deliveries_v3 (id {id}, name TEXT NOT NULL, sha256 TEXT NOT NULL, size {bigint} NOT NULL,"
+            " agb TEXT, branch TEXT, phase TEXT CHECK (phase IN ('test', 'production')), created {date},"
+            " sequence TEXT, standard TEXT, status TEXT NOT NULL CHECK (status IN"
+            " ('queued', 'accepted', 'rejected', 'discarded', 'imported', 'assessed_negative', 'failed')),"
+            " reasons {json} NOT NULL, assessment TEXT CHECK (assessment IN ('positive', 'negative')),"
+            " counts {json} NOT NULL, imported {json} NOT NULL, packing_slip {json} NOT NULL,"
+            " reports {json} NOT NULL, disval TEXT NOT NULL, submitted_at {timestamp} NOT NULL,"
+            " processed_at {timestamp}, started_at {timestamp}, validation {json}, failure_type TEXT,"
+            " failure_message TEXT, failure_where TEXT, attempts INTEGER NOT NULL DEFAULT 0)",
+            "INSERT INTO deliveries_v3 SELECT id, name, sha256, size, agb, branch, phase, created, sequence,"
+            " standard, status, reasons, assessment, counts, imported, packing_slip, reports, disval,"
+            " submitted_at, processed_at, started_at, validation, failure_type, failure_message, failure_where,"
+            " attempts FROM deliveries",
+            "DROP TABLE deliveries",
+            "ALTER TABLE deliveries_v3 RENAME TO deliveries",
+            "CREATE INDEX deliveries_name ON deliveries (name)",
+            "CREATE INDEX deliveries_sha256 ON deliveries (sha256)",
+            "CREATE INDEX deliveries_order ON deliveries (agb, branch, created, sequence)",
+        ),
+    }),
 )

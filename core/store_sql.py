@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .store import (
-    ACCEPTED, ASSESSMENTS, RECEIVED, STATUSES, Delivery, DeliveryStore, Provider, ProviderSettings, SoftwareNotice,
-    StoreError, disval_version, redact_url,
+    ACCEPTED, ASSESSMENTS, RECEIVED, STATUSES, Delivery, DeliveryStore, Failure, Provider, ProviderSettings,
+    SoftwareNotice, StoreError, disval_version, redact_url,
 )
 from .store_schema import MIGRATIONS, SCHEMA_VERSION_TABLE, Dialect, Migration
 
@@ -29,11 +29,12 @@ KEY_BATCH = 500  # keys per IN (...) list: well under every backend's parameter 
 _PROVIDER = "agb, branch, username, name, active, created_at, deactivated_at"
 _DELIVERY = (
     "id, name, sha256, size, agb, branch, phase, created, sequence, standard, status, reasons, assessment,"
-    " counts, imported, packing_slip, reports, disval, submitted_at, processed_at, started_at, validation"
+    " counts, imported, packing_slip, reports, disval, submitted_at, processed_at, started_at, validation,"
+    " failure_type, failure_message, failure_where, attempts"
 )
 _UPDATABLE = (
     "status", "reasons", "assessment", "counts", "packing_slip", "reports", "standard", "validation",
-    "started_at", "processed_at",
+    "started_at", "processed_at", "failure", "attempts",
 )
 _JSON = ("reasons", "counts", "packing_slip", "reports", "validation")
 _TIMES = ("started_at", "processed_at")
@@ -65,7 +66,7 @@ class SqlStore(DeliveryStore):
         if self._in_transaction:  # part of the caller's transaction
             yield
             return
-        self._exec(self.dialect.begin)
+        self._begin()
         self._in_transaction = True
         try:
             yield
@@ -76,6 +77,10 @@ class SqlStore(DeliveryStore):
             raise
         self._in_transaction = False
         self._exec("COMMIT")
+
+    def _begin(self) -> None:
+        """Open a write transaction; a backend whose writers wait for each other may say that it waits."""
+        self._exec(self.dialect.begin)
 
     def _migrate(self, migrations: tuple[Migration, ...]) -> None:
         if [m.version for m in migrations] != list(range(1, len(migrations) + 1)):
@@ -92,7 +97,12 @@ class SqlStore(DeliveryStore):
             current, writer = self._read_version()  # another process may have upgraded meanwhile
             self._refuse_newer(current, writer, known)
             for migration in migrations[current:]:
-                for step in migration.steps:
+                try:
+                    steps = migration.steps_for(self.dialect.name)
+                except KeyError:
+                    raise StoreError(f"schema migration {migration.version} ({migration.description}) has no steps "
+                                     f"for the {self.dialect.name} backend") from None
+                for step in steps:
                     self._exec(step.format(**self.dialect.types))
                 self._exec(
                     "INSERT INTO schema_version (version, disval, applied_at) VALUES (?, ?, ?)",
@@ -224,7 +234,7 @@ class SqlStore(DeliveryStore):
         return [_delivery(r) for r in self._exec(query + " ORDER BY created, sequence, id", params)]
 
     def already_delivered(self, name, sha256, exclude=None, *, received=False):
-        not_counted = "('rejected', 'discarded', 'queued')" if received else "('rejected', 'discarded')"
+        not_counted = "('rejected', 'discarded', 'queued', 'failed')" if received else "('rejected', 'discarded')"
         row = self._exec(
             f"SELECT {_DELIVERY} FROM deliveries WHERE (name = ? OR sha256 = ?) AND id <> ?"
             f" AND status NOT IN {not_counted} ORDER BY id LIMIT 1",
@@ -266,8 +276,12 @@ class SqlStore(DeliveryStore):
             raise ValueError(f"assessment must be one of {ASSESSMENTS}, not {changes['assessment']!r}")
         values = {
             k: _dumps(v) if k in _JSON else (v and _now(v)) if k in _TIMES else v
-            for k, v in changes.items()
+            for k, v in changes.items() if k != "failure"
         }
+        if "failure" in changes:  # typed columns, so that an operator can query what failed and why
+            failure = changes["failure"]
+            values.update(failure_type=failure and failure.type, failure_message=failure and failure.message,
+                          failure_where=failure and failure.where)
         with self._transaction():
             if self.delivery(delivery_id) is None:
                 raise StoreError(f"there is no delivery {delivery_id}")
@@ -295,6 +309,29 @@ class SqlStore(DeliveryStore):
                     (_dumps([reason]), _now(), d.id),
                 )
         return [self.delivery(d.id) for d in later]
+
+    def prune_unregistered(self, before, dry_run=False):
+        with self._transaction():
+            pruned = [_delivery(r) for r in self._exec(
+                f"SELECT {_DELIVERY} FROM deliveries d WHERE submitted_at < ?"
+                " AND status IN ('rejected', 'discarded', 'failed') AND (agb IS NULL OR NOT EXISTS"
+                " (SELECT 1 FROM providers p WHERE p.agb = d.agb AND p.branch = d.branch)) ORDER BY id",
+                (_now(before),),
+            ).fetchall()]
+            if dry_run or not pruned:
+                return pruned
+            for d in pruned:
+                self._exec("DELETE FROM deliveries WHERE id = ?", (d.id,))
+            candidates = {d.sha256 for d in pruned} | {sha for d in pruned for sha in d.reports.values()}
+            kept: set[str] = set()  # blobs are shared by content: keep what any remaining delivery refers to
+            for sha256, reports, validation in self._exec(
+                    "SELECT sha256, reports, validation FROM deliveries").fetchall():
+                kept.add(sha256)
+                kept.update(_loads(reports).values())
+                kept.update(r.get("sha256") for r in (_loads(validation) or {}).get("rules", []))
+            for sha256 in sorted(candidates - kept):
+                self._exec("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
+        return pruned
 
     # blobs
 
@@ -509,4 +546,5 @@ def _delivery(row) -> Delivery:
         assessment=row[12], counts=_loads(row[13]), imported=_loads(row[14]), packing_slip=_loads(row[15]),
         reports=_loads(row[16]), disval=row[17], submitted_at=_ts(row[18]), processed_at=_ts(row[19]),
         started_at=_ts(row[20]), validation=_loads(row[21]) or {},
+        failure=Failure(row[22], row[23] or "", row[24] or "") if row[22] else None, attempts=row[25] or 0,
     )

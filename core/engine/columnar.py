@@ -3,7 +3,8 @@
 Each check is turned once into a kernel (kernels.py); per batch the engine
 runs the kernels of that file's rules and materialises findings only for the
 rows that violate a rule, and only as many as the collector keeps. Keys for
-uniqueness and references are remembered compactly (keys.py).
+uniqueness and references are remembered compactly (keys.py); what children
+read of their parents is kept per parent key (parents.py).
 """
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import numpy as np
 from ..findings import FindingCollector
 from ..language import compiler as c
 from ..layout import Layout
-from . import keys
+from . import columns, keys
+from .aggregates import Aggregates
 from .common import (
-    Batch, Context, RecordMarks, distinct_values, expected_count, field_text, record_finding, scalar_value,
+    Batch, Context, RecordMarks, deleted, distinct_values, expected_count, field_text, key_block, key_text,
+    record_finding, scalar_value,
 )
 from .kernels import kernel as compile_kernel
+from .parents import Parents
+
 
 class ColumnarEngine:
     """Evaluates the record, file and zip rules in force, and the uniqueness and reference checks."""
@@ -28,57 +33,81 @@ class ColumnarEngine:
         self.scalar_rules: list[tuple[c.CompiledRule, object]] = []
         self.unique = [r for r in rules if r.kind == c.UNIQUE]
         self.references = [r for r in rules if r.kind == c.REFERENCE]
+        ctx.parents = self.parents = Parents([r.check for r in rules if r.check is not None
+                                              and r.kind in (c.RECORD, c.FILE, c.AGGREGATE)], layout)
         for rule in rules:
             if rule.kind == c.RECORD:
                 self.record_rules.setdefault(rule.file, []).append((rule, compile_kernel(rule.check, ctx)))
             elif rule.kind in (c.FILE, c.ZIP):
                 self.scalar_rules.append((rule, compile_kernel(rule.check, ctx)))
-        # Key columns to remember: (file, ddid) -> KeyColumn. References are looked up as their batches
-        # come when the referenced file has been read already; otherwise they wait for `finish`.
-        self.key_columns: dict[tuple[str, str], keys.KeyColumn] = {}
-        for rule in self.unique:
-            self._key_column(rule.file, rule.subject)
-        self._targets: dict[str, tuple[keys.KeyColumn, object]] = {}
+        self.aggregates = Aggregates(rules, ctx, compile_kernel)
+        # Key columns to remember: (file, ddids, widths) -> KeyColumn. References are looked up as their
+        # batches come when the referenced file has been read already; otherwise they wait for `finish`.
+        self.key_columns: dict[tuple, keys.KeyColumn] = {}
+        self._widths: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        for rule in self.unique + self.references:
+            own = tuple(f.length for f in rule.keys)
+            other = tuple(f.length for f in rule.target_keys)
+            if rule.kind == c.REFERENCE:
+                own = other = tuple(max(a, b) for a, b in zip(own, other))
+            elif rule.target_keys:  # unique across: one width for every field compared
+                own = other = (max(own + other),)
+            self._widths[rule.number] = (own, other)
+            if rule.kind == c.UNIQUE:
+                self._key_column(rule.file, rule.keys, own)
+                for fld in rule.target_keys:
+                    self._key_column(fld.file, (fld,), other)
+            else:
+                self._key_column(rule.target, rule.target_keys, other)
         self._indexes: dict[str, keys.KeyIndex] = {}
         self._pending: dict[str, keys.KeyColumn] = {}
-        for rule in self.references:
-            target = layout.file(rule.target)
-            key_field = layout.field(target.key[0])
-            self._targets[rule.number] = (self._key_column(target.name, key_field), key_field)
 
-    def _key_column(self, file: str, fld) -> keys.KeyColumn:
-        return self.key_columns.setdefault((file, fld.ddid), keys.KeyColumn(fld.length))
+    def _key_column(self, file: str, fields, widths) -> keys.KeyColumn:
+        spec = (file, tuple(f.ddid for f in fields), tuple(widths))
+        if spec not in self.key_columns:
+            self.key_columns[spec] = keys.KeyColumn(sum(widths))
+        return self.key_columns[spec]
 
     # -- per batch
     def record_batch(self, batch: Batch) -> None:
         """Check every record rule of the batch's file and remember its keys."""
         name = batch.file.name
+        gone = None
         for rule, kernel in self.record_rules.get(name, ()):
             violated, _ = kernel(batch)
             if violated is False:
                 continue
-            idx = np.flatnonzero(np.broadcast_to(violated, (len(batch),)))
+            violated = np.broadcast_to(violated, (len(batch),))
+            if rule.skip_deleted is not None:
+                gone = deleted(batch, rule.skip_deleted) if gone is None else gone
+                violated = violated & ~gone
+            idx = np.flatnonzero(violated)
             if len(idx):
                 self._report_rows(rule, batch, idx)
-        for (file, ddid), column in self.key_columns.items():
+        self.parents.add(batch)
+        self.aggregates.record_batch(batch)
+        for (file, ddids, widths), column in self.key_columns.items():
             if file == name:
-                column.add(batch.column(_field(batch, ddid)), batch.lines)
+                column.add(key_block(batch, ddids, widths), batch.lines)
         for rule in self.references:
             if rule.file != name:
                 continue
-            field = batch.column(rule.subject)
+            own = self._widths[rule.number][0]
+            block = key_block(batch, tuple(f.ddid for f in rule.keys), own)
             index = self._indexes.get(rule.number)
             if index is None:
-                self._pending.setdefault(rule.number, keys.KeyColumn(rule.subject.length)).add(field, batch.lines)
+                self._pending.setdefault(rule.number, keys.KeyColumn(sum(own))).add(block, batch.lines)
             else:
-                self._report_keys(rule, *index.missing(*keys.filled_keys(field, batch.lines)))
+                self._report_keys(rule, *index.missing(*keys.filled_keys(block, batch.lines)))
 
     def file_finished(self, name: str) -> None:
         """Called when every record of `name` has been read (and only then): its keys can be looked up."""
+        self.parents.file_finished(name)
         for rule in self.references:
-            column, key_field = self._targets[rule.number]
             if rule.target == name and rule.number not in self._indexes:
-                self._indexes[rule.number] = keys.KeyIndex(column, max(key_field.length, rule.subject.length))
+                other = self._widths[rule.number][1]
+                column = self._key_column(rule.target, rule.target_keys, other)
+                self._indexes[rule.number] = keys.KeyIndex(column, sum(other))
 
     def _report_rows(self, rule: c.CompiledRule, batch: Batch, idx: np.ndarray) -> None:
         lines = batch.lines[idx]
@@ -91,20 +120,22 @@ class ColumnarEngine:
                 if in_record:
                     value = field_text(batch.rows[i, subject.start:subject.end].tobytes())
                 else:
-                    raw = self.ctx.slip_text(subject) if subject else None
+                    raw = self.ctx.slip_text(subject) if subject and subject.file == (
+                        self.ctx.slip.name if self.ctx.slip else None) else None
                     value = field_text(raw) if raw is not None else None
                 yield record_finding(rule, int(batch.lines[i]), value, record=batch.rows[i].tobytes(), ctx=self.ctx)
 
         if in_record:
             values = distinct_values(batch.rows[idx, subject.start:subject.end])
         else:
-            raw = self.ctx.slip_text(subject) if subject else None
+            raw = self.ctx.slip_text(subject) if subject and subject.file == (
+                self.ctx.slip.name if self.ctx.slip else None) else None
             values = {field_text(raw) if raw is not None else None: len(idx)}
         self.collector.add_many(rule.number, len(idx), make, values)
 
     # -- after reading
     def finish(self) -> None:
-        """File and zip rules (counts known now), then uniqueness and references."""
+        """File and zip rules (counts known now), then uniqueness, references and counts per parent."""
         scalar = Batch(file=None, rows=np.zeros((1, 0), np.uint8), lines=np.zeros(1, np.int64))
         for rule, kernel in self.scalar_rules:
             violated, _ = kernel(scalar)
@@ -112,7 +143,16 @@ class ColumnarEngine:
                 self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx),
                                                   expected=expected_count(rule.check, self.ctx)))
         for rule in self.unique:
-            lines, values = keys.repeated(self._key_column(rule.file, rule.subject))
+            own, other = self._widths[rule.number]
+            column = self._key_column(rule.file, rule.keys, own)
+            if not rule.target_keys:
+                lines, values = keys.repeated(column)
+            else:
+                elsewhere = keys.KeyColumn(other[0])
+                for fld in rule.target_keys:
+                    h, ln, ks = self._key_column(fld.file, (fld,), other).arrays()
+                    elsewhere.extend(h, ln, ks)
+                lines, values = _found_elsewhere(column, elsewhere, other[0])
             self._report_keys(rule, lines, values)
         # References read before their file (only when files refer to each other) are looked up now.
         # Those whose file was never read whole (missing or unreadable: 726 or ZIP-* report it) have
@@ -121,20 +161,46 @@ class ColumnarEngine:
             pending, index = self._pending.pop(rule.number, None), self._indexes.get(rule.number)
             if pending is not None and index is not None:
                 self._report_keys(rule, *index.missing(*pending.arrays()))
+        self.aggregates.finish(self._report_aggregate)
+
+    def _report_aggregate(self, rule, lines: np.ndarray, values: list[str]) -> None:
+        self.marks.mark(rule.file, rule.rule.severity, lines.astype(np.int64))
+        self.collector.add_many(
+            rule.number, len(lines),
+            lambda limit: (record_finding(rule, int(lines[i]), values[i])
+                           for i in range(len(lines) if limit is None else min(limit, len(lines)))),
+            _counted(values))
 
     def _report_keys(self, rule, lines, values) -> None:
         if not len(lines):
             return
         order = np.argsort(lines, kind="stable")
         lines, values = lines[order], values[order]
+        widths = self._widths[rule.number][0]
         self.marks.mark(rule.file, rule.rule.severity, lines.astype(np.int64))
         self.collector.add_many(
             rule.number, len(lines),
-            lambda limit: (record_finding(rule, int(lines[i]), field_text(values[i:i + 1].tobytes()))
+            lambda limit: (record_finding(rule, int(lines[i]), key_text(values[i:i + 1].tobytes(), widths))
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
-            distinct_values(values),
+            distinct_values(values, text=lambda raw: key_text(raw, widths)),
         )
 
 
-def _field(batch: Batch, ddid: str):
-    return next(f for f in batch.file.fields if f.ddid == ddid)
+def _counted(values: list[str]) -> dict[str, int]:
+    """{value: how many} of a list of values."""
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return out
+
+
+def _found_elsewhere(own: keys.KeyColumn, elsewhere: keys.KeyColumn, width: int):
+    """(lines, keys) of `own`'s values that occur in `elsewhere`; the smaller side is the one indexed."""
+    if len(own.arrays()[0]) <= len(elsewhere.arrays()[0]):
+        shared = keys.KeyColumn(width)
+        h, ln, ks = elsewhere.arrays()
+        _, common = keys.KeyIndex(own, width).found(h, ln, ks)  # values of both, a few at most
+        # Only the values matter in an index; the lines given with them are placeholders.
+        shared.extend(columns.hashes(common.view(np.uint8).reshape(len(common), width).T), ln[:len(common)], common)
+        return keys.KeyIndex(shared, width).found(*own.arrays())
+    return keys.KeyIndex(elsewhere, width).found(*own.arrays())

@@ -161,12 +161,20 @@ class CodeIndex:
         ids = self._ids[pos]
         table = np.frombuffer(b"".join(self._bytes), dtype=np.uint8).reshape(len(self._bytes), -1).T
         if not (f == table[:, ids]).all():
-            raise _Collision
+            raise Collision
         return ids
 
+    @property
+    def raw(self) -> list[bytes]:
+        """The distinct values as delivered (padding included), by id."""
+        return self._bytes
 
-class _Collision(Exception):
+
+class Collision(Exception):
     """Two different codes with one hash: the caller groups this batch exactly."""
+
+
+_Collision = Collision
 
 
 def codes(f: np.ndarray, index: CodeIndex | None = None) -> tuple[np.ndarray, list[str]]:
@@ -205,3 +213,16 @@ def non_printable(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def years_between(since: np.ndarray, until: np.ndarray) -> np.ndarray:
     """Whole years from date `since` to date `until` (YYYYMMDD ints)."""
     return (until // 10000 - since // 10000) - ((until % 10000) < (since % 10000))
+
+
+def day_number(yyyymmdd: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of YYYYMMDD ints (the proleptic Gregorian calendar; any value for invalid dates)."""
+    v = np.asarray(yyyymmdd, dtype=np.int64)
+    y, m, d = v // 10000, (v // 100) % 100, v % 100
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    mp = (m + 9) % 12
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468

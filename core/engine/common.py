@@ -30,6 +30,15 @@ class Context:
     codelists: dict[str, Codelist] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # records per file, after reading
     delivery_date: dt.date | None = None
+    today: dt.date = field(default_factory=dt.date.today)  # the run's date: `today` in rules
+    where_counts: dict = field(default_factory=dict)  # CountOf(where) -> records that met it
+    parents: object = None  # the engine's lookup of parent records' fields
+    records_of: object = None  # the reference engine's records of a file (for counts with a condition)
+
+    @property
+    def today_yyyymmdd(self) -> int:
+        """The run's date as YYYYMMDD."""
+        return self.today.year * 10000 + self.today.month * 100 + self.today.day
 
     def slip_text(self, fld: Field) -> bytes | None:
         """The packing-slip field's bytes, or None without a usable packing slip."""
@@ -69,41 +78,64 @@ class Batch:
 class RecordMarks:
     """Which records of each file have at least one ERR or WRN finding (counted, never capped).
 
-    Kept per block of 65,536 lines as packed bits (8 KiB), and a block whose
-    every line is marked as one shared constant: a member of millions of bad
-    lines costs a few bytes per block, not a byte per line.
+    Kept per block of 65,536 lines: the few blocks being marked (marks come
+    in reading order, a batch at a time) as plain booleans, the others packed
+    to bits (8 KiB), and a block whose every line is marked as one shared
+    constant. A member of millions of bad lines costs a few bytes per block,
+    not a byte per line.
     """
 
     BLOCK = 1 << 16
-    _FULL = None  # a block in which every line is marked
+    OPEN = 4  # blocks per file and severity kept unpacked
+    _FULL = "full"  # a packed block in which every line is marked
 
     def __init__(self):
-        self._marks: dict[tuple[str, str], dict[int, np.ndarray | None]] = {}
+        self._packed: dict[tuple[str, str], dict[int, np.ndarray | str]] = {}
+        self._open: dict[tuple[str, str], dict[int, np.ndarray]] = {}  # oldest first
 
     def mark(self, file: str, severity: str, lines: np.ndarray) -> None:
         """Mark the records at these 1-based lines."""
         if len(lines) == 0:
             return
-        blocks = self._marks.setdefault((file, severity), {})
+        key = (file, severity)
         index = np.asarray(lines, dtype=np.int64) - 1
         if (index[1:] < index[:-1]).any():  # most callers mark lines in reading order already
             index = np.sort(index)
         number = index >> 16
         cuts = np.flatnonzero(number[1:] != number[:-1]) + 1
-        for part in np.split(index, cuts):
-            block = int(part[0] >> 16)
-            if block in blocks and blocks[block] is self._FULL:
-                continue
-            bits = np.unpackbits(blocks[block]).view(bool) if block in blocks else np.zeros(self.BLOCK, bool)
-            bits[part & (self.BLOCK - 1)] = True
-            blocks[block] = self._FULL if bits.all() else np.packbits(bits)
+        for part in np.split(index, cuts) if len(cuts) else (index,):
+            bits = self._bits(key, int(part[0] >> 16))
+            if bits is not None:
+                bits[part & (self.BLOCK - 1)] = True
+
+    def _bits(self, key, block: int) -> np.ndarray | None:
+        """The block's marks as booleans to set, or None when every line of it is marked already."""
+        opened = self._open.setdefault(key, {})
+        bits = opened.get(block)
+        if bits is not None:
+            return bits
+        packed = self._packed.setdefault(key, {})
+        stored = packed.get(block)
+        if stored is self._FULL:
+            return None
+        packed.pop(block, None)
+        bits = opened[block] = (np.unpackbits(stored).view(bool) if stored is not None
+                                else np.zeros(self.BLOCK, bool))
+        if len(opened) > self.OPEN:
+            oldest = next(iter(opened))
+            done = opened.pop(oldest)
+            packed[oldest] = self._FULL if done.all() else np.packbits(done)
+        return bits
 
     def counts(self) -> dict[str, dict[str, int]]:
         """file -> {"ERR": records, "WRN": records}."""
         out: dict[str, dict[str, int]] = {}
-        for (file, severity), blocks in self._marks.items():
-            out.setdefault(file, {})[severity] = sum(
-                self.BLOCK if bits is self._FULL else int(np.unpackbits(bits).sum()) for bits in blocks.values())
+        for key in self._packed.keys() | self._open.keys():
+            file, severity = key
+            total = sum(self.BLOCK if bits is self._FULL else int(np.unpackbits(bits).sum())
+                        for bits in self._packed.get(key, {}).values())
+            total += sum(int(bits.sum()) for bits in self._open.get(key, {}).values())
+            out.setdefault(file, {})[severity] = total
         return out
 
 
@@ -182,19 +214,49 @@ def expected_count(check, ctx: "Context") -> str | None:
     return None
 
 
+def deleted(batch: "Batch", flag: Field) -> np.ndarray:
+    """True for the batch's deletion records: status vlag 'V' (GA DBC-GGZ §5.3.1)."""
+    raw = batch.raw(flag)
+    return (raw[:, 0] == ord("V")) & (raw[:, 1:] == 0x20).all(axis=1)
+
+
+def key_block(batch: "Batch", ddids: tuple[str, ...], widths: tuple[int, ...]) -> np.ndarray:
+    """The (composite) key of each record, field-major, each part padded with spaces to its width."""
+    parts = []
+    for ddid, width in zip(ddids, widths):
+        col = batch.column(next(f for f in batch.file.fields if f.ddid == ddid))
+        if col.shape[0] < width:
+            col = np.concatenate([col, np.full((width - col.shape[0], col.shape[1]), 0x20, np.uint8)])
+        parts.append(col)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def key_text(raw: bytes, widths: tuple[int, ...]) -> str:
+    """A (composite) key as a report shows it: each part without padding, parts joined by ' / '."""
+    if len(widths) <= 1:
+        return field_text(raw)
+    out, at = [], 0
+    for w in widths:
+        out.append(field_text(raw[at:at + w]))
+        at += w
+    return " / ".join(out)
+
+
 def field_text(raw: bytes) -> str:
     """A field's value as a report shows it: decoded, without the padding spaces."""
     return raw.decode("latin-1").strip()
 
 
-def distinct_values(raw: np.ndarray, limit: int = MAX_DISTINCT) -> tuple[dict[str, int], int]:
+def distinct_values(raw: np.ndarray, limit: int = MAX_DISTINCT, text=None) -> tuple[dict[str, int], int]:
     """({value as a report shows it: how many}, how many more had other values) of field values, given
     as rows of bytes (2-D uint8) or an 'S' array; at most `limit` values, the most frequent.
 
     Called for every batch of violating records, so it must stay cheap: rows are packed into one
     uint64 per row (exact up to 8 bytes, a 64-bit polynomial hash beyond, where a collision would
-    at worst merge two values' counts) and counted with one sort of integers.
+    at worst merge two values' counts) and counted with one sort of integers. `text(raw)` turns a
+    value's bytes into what a report shows (default `field_text`; a composite key: `key_text`).
     """
+    text = text or field_text
     if len(raw) == 0:
         return {}, 0
     if raw.dtype.kind == "S":
@@ -214,8 +276,8 @@ def distinct_values(raw: np.ndarray, limit: int = MAX_DISTINCT) -> tuple[dict[st
         first, counts = first[top], counts[top]
     out: dict[str, int] = {}
     for i, n in zip(first.tolist(), counts.tolist()):
-        text = field_text(raw[i].tobytes().rstrip(b"\x00"))
-        out[text] = out.get(text, 0) + n
+        shown = text(raw[i].tobytes().rstrip(b"\x00"))
+        out[shown] = out.get(shown, 0) + n
     return out, other
 
 

@@ -3,7 +3,10 @@
 1656/2054 (`K stored with other O`) need every (key, other) pair of the file,
 so the pairs are collected while the records stream past; 1812/1813
 (`F changed since last delivery`) and 1819 (`account(U, A, B) not registered`)
-read the packing slip.
+read the packing slip. `K deleted but not stored` (GA DBC-GGZ 357/407/573) collects
+the keys of the deletion records and asks the history's `not_stored(file, key,
+values)`, when it has one: of the key values delivered as deletions, those the
+provider has no record of.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from ..findings import FindingCollector
 from ..history import History
 from ..language import ast
 from ..language.compiler import CompiledRule
-from .common import Batch, Context, RecordMarks, field_text, record_finding
+from .common import Batch, Context, RecordMarks, deleted, field_text, record_finding
 
 
 class HistoryChecks:
@@ -26,12 +29,16 @@ class HistoryChecks:
         self.pairs: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {r.number: [] for r in rules}
 
     def record_batch(self, batch: Batch) -> None:
-        """Collect (key, other, line) of the records of files that `stored with other` rules read."""
+        """Collect (key, other, line) for `stored with other`, and (key, line) of deletion records."""
         for rule in self.rules:
             v = rule.rule.violation
             if isinstance(v, ast.StoredElsewhere) and rule.file == batch.file.name:
                 key, other = self.layout.field(v.field.ddid), self.layout.field(v.other.ddid)
                 self.pairs[rule.number].append((_texts(batch, key), _texts(batch, other), batch.lines.copy()))
+            elif isinstance(v, ast.DeletedNotStored) and rule.file == batch.file.name:
+                gone = deleted(batch, self.layout.field(batch.file.status_flag))
+                key = _texts(batch, self.layout.field(v.field.ddid))[gone]
+                self.pairs[rule.number].append((key, key, batch.lines[gone]))
 
     def file_finished(self, name: str) -> None:
         """Nothing to do between files: pairs are looked up at the end."""
@@ -46,6 +53,26 @@ class HistoryChecks:
                 self._changed(rule, v)
             elif isinstance(v, ast.AccountUnknown):
                 self._account(rule, v)
+            elif isinstance(v, ast.DeletedNotStored) and hasattr(self.history, "not_stored"):
+                self._not_stored(rule, v)
+
+    def _not_stored(self, rule: CompiledRule, v: ast.DeletedNotStored) -> None:
+        chunks = self.pairs[rule.number]
+        if not chunks:
+            return
+        keys = np.concatenate([k for k, _, _ in chunks])
+        lines = np.concatenate([n for _, _, n in chunks])
+        filled = keys != b""
+        unknown = self.history.not_stored(rule.file, v.field.ddid, (k.decode("latin-1") for k in keys[filled].tolist()))
+        if not unknown:
+            return
+        wanted = np.array(sorted(u.encode("latin-1") for u in unknown), dtype=keys.dtype)
+        hit = np.flatnonzero(filled & np.isin(keys, wanted))
+        self.marks.mark(rule.file, rule.rule.severity, lines[hit])
+        self.collector.add_many(
+            rule.number, len(hit),
+            lambda limit: (record_finding(rule, int(lines[i]), keys[i].decode("latin-1"))
+                           for i in (hit if limit is None else hit[:limit])))
 
     def _stored_elsewhere(self, rule: CompiledRule, v: ast.StoredElsewhere) -> None:
         chunks = self.pairs[rule.number]

@@ -14,13 +14,36 @@ import numpy as np
 
 from ..language import compiler as c
 from . import columns
-from .common import Batch, Context
+from .common import Context
+from .parents import cols_of
+from .reads import cached as _cached, column_raw as _column_raw, ctx_has, decoded as _decoded, empty as _empty
+from .value_kernels import elfproef as _elfproef, like as _like, lookup as _lookup
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "!=": operator.ne}
 
 
 def kernel(check, ctx: Context):
     """Compile a typed check into batch -> (violated, not violated)."""
+    if isinstance(check, (c.And, c.Or, c.Not)):
+        return _logic(check, ctx)
+    leaf = _leaf(check, ctx)
+    # A count's condition is its own kernel, run on the counted file's batches.
+    parent_cols = sorted({col for col in cols_of(check, into_counts=False) if col.scope == "parent"}, key=repr)
+    if not parent_cols:
+        return leaf
+
+    def with_parents(b):
+        # A record whose parent was not delivered cannot be judged on the parent's fields (the
+        # foreign-key rule reports it): the test is neither violated nor met.
+        present = np.ones(len(b), dtype=bool)
+        for col in parent_cols:
+            present &= ctx.parents.column(b, col)[1]
+        t, f = leaf(b)
+        return t & present, f & present
+    return with_parents
+
+
+def _logic(check, ctx: Context):
     if isinstance(check, c.And):
         parts = [kernel(i, ctx) for i in check.items]
 
@@ -48,6 +71,9 @@ def kernel(check, ctx: Context):
             t, f = inner(b)
             return f, t
         return negated
+
+
+def _leaf(check, ctx: Context):
     if isinstance(check, c.Empty):
         if not ctx_has(check.col, ctx):  # no usable packing slip: neither empty nor filled, unknown
             return lambda b: (False, False)
@@ -69,51 +95,11 @@ def kernel(check, ctx: Context):
         return _not_selectable(check, ctx)
     if isinstance(check, c.Cmp):
         return _comparison(check, ctx)
+    if isinstance(check, c.Like):
+        return _like(check, ctx)
+    if isinstance(check, c.FailsElfproef):
+        return _elfproef(check, ctx)
     raise TypeError(f"no kernel for {check!r}")
-
-
-def _cached(batch: Batch, key, compute):
-    cache = batch.cache
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
-
-
-def _column_raw(col: c.Col, ctx: Context):
-    """batch -> (width, n) bytes of the field; a slip field as one record (None without a packing slip)."""
-    fld = col.field
-    if col.scope == "record":
-        return lambda b: b.column(fld)
-
-    def slip(b):
-        raw = ctx.slip_text(fld)
-        return None if raw is None else np.frombuffer(raw, dtype=np.uint8).reshape(-1, 1)
-    return slip
-
-
-def _empty(col: c.Col, ctx: Context):
-    raw_of = _column_raw(col, ctx)
-
-    def compute(b):
-        raw = raw_of(b)
-        return np.zeros(1, bool) if raw is None else columns.empty(raw)  # None: no usable packing slip
-
-    return lambda b: _cached(b, ("empty", col), lambda: compute(b))
-
-
-def _decoded(col: c.Col, ctx: Context, kind: str):
-    """batch -> (values, valid) for a date or number field; invalid everywhere without a packing slip."""
-    raw_of = _column_raw(col, ctx)
-    decode = columns.dates if kind == "date" else columns.numbers
-
-    def get(b):
-        def compute():
-            raw = raw_of(b)
-            if raw is None:
-                return np.zeros(1, np.int64), np.zeros(1, bool)
-            return decode(raw)
-        return _cached(b, (kind, col), compute)
-    return get
 
 
 def _bad(col: c.Col, ctx: Context, kind: str):
@@ -124,11 +110,6 @@ def _bad(col: c.Col, ctx: Context, kind: str):
         filled = ~empty(b) if ctx_has(col, ctx) else np.zeros(1, bool)
         return filled & ~valid, filled & valid
     return bad
-
-
-def ctx_has(col: c.Col, ctx: Context) -> bool:
-    """Whether the column can be read at all (a slip field needs a usable packing slip)."""
-    return col.scope == "record" or ctx.slip_row is not None
 
 
 def _bad_pattern(check: c.BadPattern, ctx: Context):
@@ -146,7 +127,7 @@ def _bad_pattern(check: c.BadPattern, ctx: Context):
 
 def _values(check: c.Values, ctx: Context):
     raw_of, empty = _column_raw(check.col, ctx), _empty(check.col, ctx)
-    width = check.col.field.length
+    width = check.col.width
     wanted = [columns.padded(v, width) for v in check.values]
 
     def test(b):
@@ -247,7 +228,7 @@ def _text_equality(check: c.Cmp, ctx: Context):
     if not (isinstance(col, c.Col) and col.scope == "record" and isinstance(other, c.Const)):
         return None
     raw_of, empty = _column_raw(col, ctx), _empty(col, ctx)
-    width = col.field.length
+    width = col.width
     value = _const(other, "text", ctx)
     if value is None or value.rstrip(" ") == "":  # a blank literal is an empty operand: unknown
         return lambda b: (False, False)
@@ -289,7 +270,32 @@ def _operand(node, kind: str, ctx: Context):
         placeholder = b"" if kind == "text" else 0  # the zip name lacks the part: compared, then masked
         return lambda b: (value if value is not None else placeholder, np.bool_(ok))
     if isinstance(node, c.CountOf):
+        if node.per is not None:  # counted per parent record: the aggregate batch carries the counts
+            return lambda b: (b.cache[("per", node)], np.bool_(True))
+        if node.where is not None:
+            return lambda b: (ctx.where_counts.get(node, 0), np.bool_(node.file in ctx.counts))
         return lambda b: (ctx.counts.get(node.file, 0), np.bool_(node.file in ctx.counts))
+    if isinstance(node, c.TodayDate):
+        return lambda b: (ctx.today_yyyymmdd, np.bool_(True))
+    if isinstance(node, c.DaysOf):
+        since, until = _decoded(node.since, ctx, "date"), _decoded(node.until, ctx, "date")
+
+        def days(b):
+            s, sok = since(b)
+            u, uok = until(b)
+            return columns.day_number(u) - columns.day_number(s), sok & uok
+        return days
+    if isinstance(node, c.Arith):
+        left, right = _operand(node.left, "number", ctx), _operand(node.right, "number", ctx)
+        op = operator.add if node.op == "+" else operator.sub
+
+        def arith(b):
+            lv, lok = left(b)
+            rv, rok = right(b)
+            return op(np.asarray(lv, np.int64), np.asarray(rv, np.int64)), lok & rok
+        return arith
+    if isinstance(node, c.Lookup):
+        return _lookup(node, kind, ctx)
     if isinstance(node, c.YearsOf):
         since, until = _decoded(node.since, ctx, "date"), _decoded(node.until, ctx, "date")
 

@@ -28,6 +28,13 @@ class KeyColumn:
             self._lines.append(lines)
             self._keys.append(keys)
 
+    def extend(self, h: np.ndarray, lines: np.ndarray, keys: np.ndarray) -> None:
+        """Remember values already taken apart (another column's arrays, of the same width)."""
+        if len(lines):
+            self._hashes.append(h)
+            self._lines.append(lines)
+            self._keys.append(keys)
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hashes, lines, keys), concatenated in reading order; the chunks are released."""
         if not self._hashes:
@@ -104,15 +111,26 @@ class KeyIndex:
 
     def missing(self, h: np.ndarray, lines: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(lines, keys) of the references that are not keys of the file, in line order."""
+        return self._select(h, lines, keys, want_found=False)
+
+    def found(self, h: np.ndarray, lines: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lines, keys) of the values that are keys here too, in line order."""
+        return self._select(h, lines, keys, want_found=True)
+
+    def _select(self, h, lines, keys, want_found: bool):
         if not len(h):
             return lines, keys
+        if not len(self.hashes):  # the file has no keys at all: every reference is missing
+            if want_found:
+                return lines[:0], keys[:0]
+            order = np.argsort(lines, kind="stable")
+            return lines[order], keys[order]
         keys_w = _widen(keys, self.width)
         if self.rehash:
             h = _hash_bytes(keys_w, self.width)
-        order = np.argsort(h)
-        if not len(self.hashes):  # the file has no keys at all: every reference is missing
-            order = np.argsort(lines, kind="stable")
-            return lines[order], keys[order]
+        # Sorting the queries makes the binary searches walk a big index in order; a small index stays
+        # in cache anyway, and the sort would cost more than it saves.
+        order = np.argsort(h) if len(self.hashes) > _SMALL_INDEX else np.arange(len(h))
         hs, ks = h[order], keys_w[order]
         pos = np.searchsorted(self.hashes, hs)
         inside = pos < len(self.hashes)
@@ -125,9 +143,12 @@ class KeyIndex:
             while j < len(self.hashes) and self.hashes[j] == hs[i] and not found[i]:
                 found[i] = self.keys[j] == ks[i]
                 j += 1
-        gone = order[~found]
-        gone = gone[np.argsort(lines[gone], kind="stable")]
-        return lines[gone], keys[gone]
+        chosen = order[found if want_found else ~found]
+        chosen = chosen[np.argsort(lines[chosen], kind="stable")]
+        return lines[chosen], keys[chosen]
+
+
+_SMALL_INDEX = 1 << 16
 
 
 def _hash_bytes(keys: np.ndarray, width: int) -> np.ndarray:

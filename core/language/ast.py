@@ -6,109 +6,13 @@ shown as written, and `parse(str(rule))` gives the same tree.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .operands import (  # noqa: F401  (operands are part of the syntax tree)
+    Arithmetic, Count, CountWhere, DateLiteral, Days, FieldRef, Lookup, Number, Operand, Span, Text, Today, Years,
+    ZipPart, Substring, _no_span,
+)
 
-@dataclass(frozen=True)
-class Span:
-    """Where a node stands in its source: 1-based line and column."""
-
-    source: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}:{self.column}"
-
-
-def _no_span():
-    return field(default=None, compare=False, repr=False)
-
-
-# ---------------------------------------------------------------- operands
-
-
-@dataclass(frozen=True)
-class FieldRef:
-    """A delivered attribute, by DDID: `3262`."""
-
-    ddid: str
-    span: Span | None = _no_span()
-
-    def __str__(self) -> str:
-        return self.ddid
-
-
-@dataclass(frozen=True)
-class ZipPart:
-    """A part of the delivery's zip name: `zip.agb`."""
-
-    name: str
-    span: Span | None = _no_span()
-
-    def __str__(self) -> str:
-        return f"zip.{self.name}"
-
-
-@dataclass(frozen=True)
-class Number:
-    """An integer literal: `0`, `1_440`."""
-
-    value: int
-    span: Span | None = _no_span()
-
-    def __str__(self) -> str:
-        return f"{self.value:_d}"
-
-
-@dataclass(frozen=True)
-class Text:
-    """A text literal in single quotes, as the GA writes values: `'J'`."""
-
-    value: str
-    span: Span | None = _no_span()
-
-    def __str__(self) -> str:
-        return f"'{self.value}'"
-
-
-@dataclass(frozen=True)
-class DateLiteral:
-    """A date literal: `2016-10-01`."""
-
-    value: dt.date
-    span: Span | None = _no_span()
-
-    def __str__(self) -> str:
-        return self.value.isoformat()
-
-
-@dataclass(frozen=True)
-class Count:
-    """The number of records in a member file: `count(BEHANDELTRAJECT.txt)`."""
-
-    file: str
-    span: Span | None = _no_span()
-
-    def __str__(self) -> str:
-        return f"count({self.file})"
-
-
-@dataclass(frozen=True)
-class Years:
-    """Whole years from the first date to the second: `years(3246, 3262)`."""
-
-    since: FieldRef
-    until: FieldRef
-    span: Span | None = _no_span()
-
-    def __str__(self) -> str:
-        return f"years({self.since}, {self.until})"
-
-
-Operand = FieldRef | ZipPart | Number | Text | DateLiteral | Count | Years
 
 # ---------------------------------------------------------------- record conditions
 
@@ -223,6 +127,30 @@ class NotSelectable:
 
 
 @dataclass(frozen=True)
+class Like:
+    """`1490 like 'act\\_6.%'`: % any run, _ any one character, 9 a digit, X a letter A-Z, \\c the character c."""
+
+    field: FieldRef
+    pattern: str
+    negated: bool
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"{self.field} {'not like' if self.negated else 'like'} '{self.pattern}'"
+
+
+@dataclass(frozen=True)
+class FailsElfproef:
+    """`1446 fails elfproef`: digits whose weighted sum (n..2, -1) is not a multiple of 11 (BSN)."""
+
+    field: FieldRef
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"{self.field} fails elfproef"
+
+
+@dataclass(frozen=True)
 class AllOf:
     """`a and b`."""
 
@@ -261,33 +189,53 @@ def _wrap(node, kinds) -> str:
 
 Condition = (
     Comparison | IsEmpty | IsFilled | NotDate | NotNumber | NotPattern | InValues
-    | NotInCodelist | NotSelectable | AllOf | AnyOf | Negated
+    | NotInCodelist | NotSelectable | Like | FailsElfproef | AllOf | AnyOf | Negated
 )
 
 # ---------------------------------------------------------------- whole-delivery violations
 
 
+def _key_text(fields: tuple) -> str:
+    return str(fields[0]) if len(fields) == 1 else f"({', '.join(map(str, fields))})"
+
+
 @dataclass(frozen=True)
 class NotUnique:
-    """`3257 is not unique`: reported on the second and later occurrences of a key."""
+    """`3257 is not unique` or `(1430, 1431, 1432) is not unique`: the second and later occurrences of a key.
 
-    field: FieldRef
+    With `across`, `1500 is not unique across 1489, 1508`: records whose value also occurs in one of
+    those fields of other files (GA: "niet uniek binnen de totale aanlevering").
+    """
+
+    fields: tuple[FieldRef, ...]
+    across: tuple[FieldRef, ...] = ()
     span: Span | None = _no_span()
 
+    @property
+    def field(self) -> FieldRef:
+        """The first key field: the one findings point at."""
+        return self.fields[0]
+
     def __str__(self) -> str:
-        return f"{self.field} is not unique"
+        across = f" across {', '.join(map(str, self.across))}" if self.across else ""
+        return f"{_key_text(self.fields)} is not unique{across}"
 
 
 @dataclass(frozen=True)
 class MissingReference:
-    """`3309 not in file BEHANDELTRAJECT.txt`: the value is not a key of that file."""
+    """`3309 not in file BEHANDELTRAJECT.txt`: the value (or values, for a composite key) is no key there."""
 
-    field: FieldRef
+    fields: tuple[FieldRef, ...]
     file: str
     span: Span | None = _no_span()
 
+    @property
+    def field(self) -> FieldRef:
+        """The first referring field: the one findings point at."""
+        return self.fields[0]
+
     def __str__(self) -> str:
-        return f"{self.field} not in file {self.file}"
+        return f"{_key_text(self.fields)} not in file {self.file}"
 
 
 @dataclass(frozen=True)
@@ -349,7 +297,18 @@ class AccountUnknown:
         return f"account({', '.join(str(f) for f in self.fields)}) not registered"
 
 
-HISTORY_FORMS = (StoredElsewhere, ChangedSinceLast, AccountUnknown)
+@dataclass(frozen=True)
+class DeletedNotStored:
+    """`1449 deleted but not stored`: a deletion record (status vlag 'V') for a key DIS does not hold."""
+
+    field: FieldRef
+    span: Span | None = _no_span()
+
+    def __str__(self) -> str:
+        return f"{self.field} deleted but not stored"
+
+
+HISTORY_FORMS = (StoredElsewhere, ChangedSinceLast, AccountUnknown, DeletedNotStored)
 
 
 # ---------------------------------------------------------------- rules
@@ -371,6 +330,7 @@ class Rule:
     valid_until: dt.date | None = None
     not_applicable: str = ""
     not_applicable_en: str = ""  # the reason in English, when `not_applicable` is in Dutch
+    deletions: bool = False  # `applies to deletions`: also checked on records with status vlag 'V'
     span: Span | None = _no_span()
 
     @property
@@ -390,6 +350,8 @@ class Rule:
             parts.append(f"hint {_quote(self.hint)}")
         if self.hint_en:
             parts.append(f"hint en {_quote(self.hint_en)}")
+        if self.deletions:
+            parts.append("applies to deletions")
         if self.not_applicable:
             parts.append(f"not-applicable {_quote(self.not_applicable)}")
         if self.not_applicable_en:

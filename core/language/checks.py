@@ -13,11 +13,30 @@ from ..layout import Field
 
 
 @dataclass(frozen=True)
+class Hop:
+    """One step from a record to its parent: the foreign key and the key field it refers to."""
+
+    foreign_key: Field
+    key: Field
+
+
+@dataclass(frozen=True)
 class Col:
-    """A field read from the record being checked, or (scope 'slip') from the packing slip."""
+    """A field read from the record being checked, from the packing slip, or from a parent record.
+
+    A parent's field (scope 'parent') is reached through `path`, the foreign keys from the record's
+    file up to the parent's; `part` narrows a text field to positions first..last (1-based).
+    """
 
     field: Field
-    scope: str  # record | slip
+    scope: str  # record | slip | parent
+    path: tuple[Hop, ...] = ()
+    part: tuple[int, int] | None = None
+
+    @property
+    def width(self) -> int:
+        """Bytes read: the field's length, or the part's."""
+        return self.field.length if self.part is None else self.part[1] - self.part[0] + 1
 
     @property
     def pattern(self) -> str | None:
@@ -27,6 +46,8 @@ class Col:
         reports it), just as with a D or N field that does not hold a date or number.
         """
         p = self.field.pattern
+        if self.part is not None:
+            return None
         return p if self.field.type == "AN" and re.fullmatch(r"N[N.\-/:]*", p or "") else None
 
 
@@ -40,9 +61,45 @@ class Const:
 
 @dataclass(frozen=True)
 class CountOf:
-    """The number of records of a file."""
+    """The number of records of a file; with `where`, of those that meet it; with `per`, per parent key."""
 
     file: str
+    where: object = None
+    per: Field | None = None  # a foreign key of `file`: counted per value, compared per parent record
+    label: str = ""  # the count as written, to tell several counts of one file apart
+
+
+@dataclass(frozen=True)
+class DaysOf:
+    """Days from one date field to another."""
+
+    since: Col
+    until: Col
+
+
+@dataclass(frozen=True)
+class TodayDate:
+    """The run's date (YYYYMMDD)."""
+
+
+@dataclass(frozen=True)
+class Arith:
+    """`left + right` / `left - right`, numbers."""
+
+    left: object
+    op: str
+    right: object
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A column of the codelist row in force for the key fields at the peildatum, typed as `kind`."""
+
+    codelist: str
+    keys: tuple[Col, ...]
+    at: Col
+    attribute: str
+    kind: str = "text"  # date | number | text: how the column's text is read
 
 
 @dataclass(frozen=True)
@@ -118,6 +175,22 @@ class NotSelectableIn:
     col: Col
     codelist: str
     at: Col
+
+
+@dataclass(frozen=True)
+class Like:
+    """`F like 'P'` / `F not like 'P'`."""
+
+    col: Col
+    pattern: str
+    negated: bool
+
+
+@dataclass(frozen=True)
+class FailsElfproef:
+    """`F fails elfproef`."""
+
+    col: Col
 
 
 @dataclass(frozen=True)

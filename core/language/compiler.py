@@ -16,15 +16,17 @@ from ..layout import Field, FileLayout
 from ..standard import Standard
 from . import ast
 from .checks import (  # noqa: F401  (the typed checks are part of what the compiler returns)
-    And, BadDate, BadNumber, BadPattern, Cmp, Col, Const, CountOf, Empty, Not, NotInLists, NotSelectableIn, Or,
-    Values, YearsOf,
+    And, Arith, BadDate, BadNumber, BadPattern, Cmp, Col, Const, CountOf, DaysOf, Empty, FailsElfproef, Hop, Like,
+    Lookup, Not, NotInLists, NotSelectableIn, Or, TodayDate, Values, YearsOf,
 )
 from .parser import RuleError, parse_rules
+from .operand_compiler import OperandCompiler, Problem as _Problem, field_refs as _field_refs
+from .paths import PathError, key_fields, record_scope, referenced_fields
 
 # ---------------------------------------------------------------- compiled rules
 
-RECORD, FILE, ZIP, UNIQUE, REFERENCE, LENGTH, MEMBER, HISTORY = (
-    "record", "file", "zip", "unique", "reference", "length", "member", "history",
+RECORD, FILE, ZIP, UNIQUE, REFERENCE, LENGTH, MEMBER, HISTORY, AGGREGATE = (
+    "record", "file", "zip", "unique", "reference", "length", "member", "history", "aggregate",
 )
 ACTIVE, NOT_APPLICABLE, NEEDS_STORE = "active", "not applicable", "needs store"
 
@@ -34,14 +36,17 @@ class CompiledRule:
     """A rule with everything an engine needs to evaluate it."""
 
     rule: ast.Rule
-    kind: str  # record | file | zip | unique | reference | length | member | history
+    kind: str  # record | file | zip | unique | reference | length | member | history | aggregate
     status: str  # active | not applicable | needs store
     file: str | None = None  # the file findings are reported on
     subject: Field | None = None  # the field findings point at
-    check: object = None  # typed check (record, file, zip kinds)
+    check: object = None  # typed check (record, file, zip, aggregate kinds)
     target: str | None = None  # reference: the referenced file
     codelists: tuple[str, ...] = ()
     reason: str = ""
+    keys: tuple[Field, ...] = ()  # unique, reference: the (composite) key read from each record
+    target_keys: tuple[Field, ...] = ()  # reference: the key fields referred to; unique: fields of `across`
+    skip_deleted: Field | None = None  # the status vlag: records flagged 'V' are not checked by this rule
 
     @property
     def number(self) -> str:
@@ -103,45 +108,61 @@ def compile_text(standard: Standard, text: str, source: str = "<rules>", seen=No
     return out
 
 
-class _Problem(Exception):
-    def __init__(self, message: str, span: ast.Span | None):
-        super().__init__(message)
-        self.message, self.span = message, span
-
-
-class _Compiler:
+class _Compiler(OperandCompiler):
     """Compiles one rule."""
 
     def __init__(self, standard: Standard):
         self.standard = standard
         self.layout = standard.layout
         self.slip = self.layout.packing_slip
-        self.known_codelists = {c for f in self.layout.fields for c in f.codelists}
+        self.specs = getattr(standard, "codelists", None) or {}
+        self.known_codelists = {c for f in self.layout.fields for c in f.codelists} | set(self.specs)
 
     # -- entry
     def compile(self, rule: ast.Rule) -> CompiledRule:
         v = rule.violation
+        types = getattr(self.standard, "rule_types", None) or ()
+        if types and rule.type not in types:
+            raise _Problem(f"unknown validation type {rule.type}: {self.standard.id} declares {', '.join(types)}",
+                           rule.span)
         if rule.not_applicable:
             return CompiledRule(rule, self._kind_of(v), NOT_APPLICABLE, file=self._file_hint(v),
                                 subject=self._subject_hint(v), reason=rule.not_applicable)
         if rule.needs_store:
             fields = [self._field(f) for f in self._history_fields(v)]
+            if isinstance(v, ast.DeletedNotStored) and not self.layout.file(fields[0].file).status_flag:
+                raise _Problem(f"{fields[0].file} declares no status flag: it has no deletion records", v.span)
             return CompiledRule(rule, HISTORY, NEEDS_STORE, file=fields[0].file, subject=fields[0],
                                 reason="needs the delivery store (earlier deliveries or the customer registry)")
         if isinstance(v, ast.NotUnique):
-            fld = self._field(v.field)
-            return CompiledRule(rule, UNIQUE, ACTIVE, file=fld.file, subject=fld)
+            fields = self._same_file(v.fields, v.span)
+            across = tuple(self._field(f) for f in v.across)
+            if across and len(fields) > 1:
+                raise _Problem("'across' compares a single field with fields of other files", v.span)
+            for fld, ref in zip(across, v.across):
+                if fld.file == fields[0].file:
+                    raise _Problem(f"{fld.label} is in {fld.file} itself; name fields of other files", ref.span)
+            return CompiledRule(rule, UNIQUE, ACTIVE, file=fields[0].file, subject=fields[0], keys=fields,
+                                target_keys=across)
         if isinstance(v, ast.MissingReference):
-            fld = self._field(v.field)
+            fields = self._same_file(v.fields, v.span)
             target = self._file(v.file, v.span)
-            if not target.key:
-                raise _Problem(f"{target.name} declares no key to refer to", v.span)
-            return CompiledRule(rule, REFERENCE, ACTIVE, file=fld.file, subject=fld, target=target.name)
+            target_keys = referenced_fields(self.layout, fields, target.name)
+            if isinstance(target_keys, str):
+                raise _Problem(target_keys, v.span)
+            return CompiledRule(rule, REFERENCE, ACTIVE, file=fields[0].file, subject=fields[0], target=target.name,
+                                keys=fields, target_keys=target_keys)
         if isinstance(v, ast.WrongRecordLength):
             return CompiledRule(rule, LENGTH, ACTIVE, file=self._file(v.file, v.span).name)
         if isinstance(v, ast.MemberCheck):
             return CompiledRule(rule, MEMBER, ACTIVE, check=v.kind)
         return self._condition_rule(rule)
+
+    def _same_file(self, refs, span) -> tuple[Field, ...]:
+        fields = tuple(self._field(r) for r in refs)
+        if len({f.file for f in fields}) > 1:
+            raise _Problem("the fields of a key must be of one file", span)
+        return fields
 
     def _kind_of(self, v) -> str:
         return {ast.NotUnique: UNIQUE, ast.MissingReference: REFERENCE, ast.WrongRecordLength: LENGTH,
@@ -168,7 +189,7 @@ class _Compiler:
     def _history_fields(v):
         if isinstance(v, ast.StoredElsewhere):
             return (v.field, v.other)
-        if isinstance(v, ast.ChangedSinceLast):
+        if isinstance(v, (ast.ChangedSinceLast, ast.DeletedNotStored)):
             return (v.field,)
         return v.fields
 
@@ -194,38 +215,80 @@ class _Compiler:
     # -- conditions
     def _condition_rule(self, rule: ast.Rule) -> CompiledRule:
         v = rule.violation
-        refs = list(_field_refs(v))
-        fields = [self._field(r) for r in refs]
-        counts = list(_count_refs(v))
+        fields = [self._field(r) for r in _field_refs(v)]
+        counts = [c for c in _count_refs(v)]
+        per = [c for c in counts if isinstance(c, ast.CountWhere) and c.per is not None]
         record_files = {f.file for f in fields if not (self.slip and f.file == self.slip.name)}
-        if len(record_files) > 1:
-            raise _Problem(
-                f"the rule reads fields of {' and '.join(sorted(record_files))}; a rule reads one record at a time "
-                "(use 'not in file' to check a reference)", v.span)
+        if per:
+            return self._aggregate_rule(rule, per, fields)
         if counts:
-            files = {self._file(c.file, c.span).name for c in counts}
-            if len(files) > 1 or record_files:
+            if record_files:
                 raise _Problem("count() is compared with packing-slip fields, literals or zip parts only", v.span)
-            kind, file = FILE, files.pop()
+            kind, file = FILE, self._file(counts[0].file, counts[0].span).name
         elif record_files:
-            kind, file = RECORD, record_files.pop()
+            kind, file = RECORD, None
         elif fields:
             kind, file = RECORD, self.slip.name
         else:
             kind, file = ZIP, None
-        scope_file = file if kind == RECORD else None
-        check = self._cond(v, scope_file)
+        scope = None
+        if kind == RECORD:
+            scope = self._scope(record_files, v.span) if record_files else (file, {})
+            file = scope[0]
+        check = self._cond(v, scope)
         subject = next((f for f in fields if f.file == file), fields[0] if fields else None)
         codelists = tuple(sorted(_codelists_of(check)))
-        return CompiledRule(rule, kind, ACTIVE, file=file, subject=subject, check=check, codelists=codelists)
+        skip = self._skip_deleted(rule, file, fields) if kind == RECORD else None
+        return CompiledRule(rule, kind, ACTIVE, file=file, subject=subject, check=check, codelists=codelists,
+                            skip_deleted=skip)
 
-    def _col(self, ref: ast.FieldRef, scope_file: str | None) -> Col:
+    def _scope(self, files: set[str], span):
+        try:
+            return record_scope(self.layout, files)
+        except PathError as exc:
+            raise _Problem(str(exc), span) from None
+
+    def _skip_deleted(self, rule: ast.Rule, file: str, fields) -> Field | None:
+        """The status flag, when the rule reads more than a deletion record holds (GA DBC-GGZ §5.3)."""
+        flag = self.layout.file(file).status_flag if self.layout.file(file) else ""
+        if not flag or rule.deletions:
+            return None
+        keys = key_fields(self.layout, file)
+        if all(f.file == file and f.ddid in keys for f in fields):
+            return None  # keys and the flag only: a deletion record must fill these too
+        return self.layout.field(flag)
+
+    def _aggregate_rule(self, rule: ast.Rule, per, fields) -> CompiledRule:
+        """`count(F where C per FK) > 1`: compared per parent record, reported on it."""
+        v = rule.violation
+        outside = [f for f in _field_refs(v)]
+        if outside or any(not (isinstance(c, ast.CountWhere) and c.per) for c in _count_refs(v)):
+            raise _Problem("a count per parent record is compared with literals or other counts per the same "
+                           "parent only", v.span)
+        parents = set()
+        for c in per:
+            fk = self._field(c.per)
+            if fk.file != self._file(c.file, c.span).name or not fk.references:
+                raise _Problem(f"{fk.label} is no foreign key of {c.file}: 'per' names one", c.per.span)
+            parents.add(self.layout.field(fk.references).file)
+        if len(parents) > 1:
+            raise _Problem("the counts are per records of different files", v.span)
+        parent = parents.pop()
+        check = self._cond(v, None)
+        key = self.layout.field(self._field(per[0].per).references)
+        return CompiledRule(rule, AGGREGATE, ACTIVE, file=parent, subject=key, check=check,
+                            codelists=tuple(sorted(_codelists_of(check))))
+
+    def _col(self, ref: ast.FieldRef, scope, part=None) -> Col:
         fld = self._field(ref)
-        if scope_file is not None and fld.file == scope_file:
-            return Col(fld, "record")
+        file, paths = scope if scope is not None else (None, {})
+        if file is not None and fld.file == file:
+            return Col(fld, "record", part=part)
         if self.slip is not None and fld.file == self.slip.name:
-            return Col(fld, "slip")
-        raise _Problem(f"{fld.label} is in {fld.file}; this rule reads {scope_file or 'no record'}", ref.span)
+            return Col(fld, "slip", part=part)
+        if fld.file in paths:
+            return Col(fld, "parent", paths[fld.file], part=part)
+        raise _Problem(f"{fld.label} is in {fld.file}; this rule reads {file or 'no record'}", ref.span)
 
     def _cond(self, node, scope):
         if isinstance(node, ast.AllOf):
@@ -262,77 +325,23 @@ class _Compiler:
         if isinstance(node, ast.NotSelectable):
             self._codelist(node.codelist, node.span)
             return NotSelectableIn(self._col(node.field, scope), node.codelist, self._date_col(node.at, scope))
+        if isinstance(node, ast.Like):
+            col = self._col(node.field, scope)
+            _like_ok(node)
+            return Like(col, node.pattern, node.negated)
+        if isinstance(node, ast.FailsElfproef):
+            return FailsElfproef(self._col(node.field, scope))
         if isinstance(node, ast.Comparison):
             return self._comparison(node, scope)
         raise _Problem(f"'{node}' cannot be combined with other conditions", getattr(node, "span", None))
 
-    def _codelist(self, name: str, span) -> None:
-        if name not in self.known_codelists:
-            known = ", ".join(sorted(self.known_codelists)) or "none"
-            raise _Problem(f"unknown codelist {name}: the layout of {self.standard.id} names {known}", span)
-
-    def _date_col(self, ref: ast.FieldRef, scope) -> Col:
-        col = self._col(ref, scope)
-        if col.field.type != "D":
-            raise _Problem(f"the peildatum {col.field.label} is not a date field", ref.span)
-        return col
-
-    def _comparison(self, node: ast.Comparison, scope) -> Cmp:
-        left, lkind = self._operand(node.left, scope)
-        right, rkind = self._operand(node.right, scope)
-        if lkind != rkind:
-            raise _Problem(f"cannot compare {_describe(node.left)} ({lkind}) with {_describe(node.right)} ({rkind})",
-                           node.span)
-        for col, other in ((left, right), (right, left)):
-            if (lkind == "text" and isinstance(col, Col) and isinstance(other, Const) and not other.zip_part
-                    and len(other.value) > col.field.length):
-                raise _Problem(f"'{other.value}' does not fit in {col.field.label} ({col.field.length} positions)",
-                               node.span)
-        return Cmp(left, node.op, right, lkind)
-
-    def _operand(self, node, scope):
-        if isinstance(node, ast.FieldRef):
-            col = self._col(node, scope)
-            return col, {"D": "date", "N": "number", "AN": "text"}[col.field.type]
-        if isinstance(node, ast.Number):
-            return Const(node.value), "number"
-        if isinstance(node, ast.Text):
-            return Const(node.value), "text"
-        if isinstance(node, ast.DateLiteral):
-            d = node.value
-            return Const(d.year * 10000 + d.month * 100 + d.day), "date"
-        if isinstance(node, ast.ZipPart):
-            types = self.standard.naming.part_types
-            if node.name not in types:
-                raise _Problem(f"unknown zip part {node.name}: the zip name has {', '.join(types)}", node.span)
-            return Const(None, zip_part=node.name), "date" if types[node.name] == "D" else "text"
-        if isinstance(node, ast.Count):
-            return CountOf(self._file(node.file, node.span).name), "number"
-        if isinstance(node, ast.Years):
-            return YearsOf(self._date_col(node.since, scope), self._date_col(node.until, scope)), "number"
-        raise _Problem(f"unsupported operand {node}", getattr(node, "span", None))
-
-
-def _describe(node) -> str:
-    return str(node)
-
-
-def _field_refs(node):
-    """Every FieldRef in a violation, left to right."""
-    if isinstance(node, ast.FieldRef):
-        yield node
-        return
-    for name in getattr(node, "__dataclass_fields__", {}):
-        if name == "span":
-            continue
-        value = getattr(node, name)
-        for item in value if isinstance(value, tuple) else (value,):
-            if hasattr(item, "__dataclass_fields__"):
-                yield from _field_refs(item)
+def _like_ok(node: ast.Like) -> None:
+    if node.pattern.endswith("\\") and not node.pattern.endswith("\\\\"):
+        raise _Problem(f"pattern '{node.pattern}' ends in an escape (\\) with nothing to escape", node.span)
 
 
 def _count_refs(node):
-    if isinstance(node, ast.Count):
+    if isinstance(node, (ast.Count, ast.CountWhere)):
         yield node
         return
     for name in getattr(node, "__dataclass_fields__", {}):
@@ -343,12 +352,15 @@ def _count_refs(node):
 
 
 def _codelists_of(check) -> set[str]:
+    """Every codelist a typed check reads (anywhere inside it)."""
+    found = set()
     if isinstance(check, NotInLists):
-        return set(check.codelists)
-    if isinstance(check, NotSelectableIn):
-        return {check.codelist}
-    if isinstance(check, (And, Or)):
-        return set().union(*(_codelists_of(i) for i in check.items))
-    if isinstance(check, Not):
-        return _codelists_of(check.item)
-    return set()
+        found |= set(check.codelists)
+    elif isinstance(check, (NotSelectableIn, Lookup)):
+        found.add(check.codelist)
+    for name in getattr(check, "__dataclass_fields__", {}):
+        value = getattr(check, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if hasattr(item, "__dataclass_fields__") and not isinstance(item, (Field, Hop)):
+                found |= _codelists_of(item)
+    return found

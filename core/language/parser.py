@@ -18,7 +18,7 @@ from . import ast
 # What a user reads instead of lark's terminal names.
 _TOKEN_WORDS = {
     "ARROW": "'=>'", "SEVERITY": "a severity (ERR or WRN)", "RULE_NUMBER": "a validation number",
-    "RULE_TYPE": "a validation type (M, S, R, V, UK, FK, BR, OH)", "TEXT": 'a message in double quotes',
+    "RULE_TYPE": "a validation type (M, S, R, V, UK, FK, BR, OH, or one the standard declares)", "TEXT": 'a message in double quotes',
     "DDID": "a field id (DDID)", "NUMBER": "a number", "VALUE": "a value in single quotes",
     "DATE": "a date (YYYY-MM-DD)", "FILENAME": "a file name", "CODELIST": "a codelist (CL_...)",
     "NAME": "a name", "COMPARATOR": "a comparison (<, <=, =, !=, >=, >)", "LPAR": "'('", "RPAR": "')'",
@@ -162,6 +162,31 @@ class _ToAst(Transformer):
     def years(self, meta, since, until):
         return ast.Years(self._f(since), self._f(until), self._s(meta))
 
+    def days(self, meta, since, until):
+        return ast.Days(self._f(since), self._f(until), self._s(meta))
+
+    def today(self, meta):
+        return ast.Today(self._s(meta))
+
+    def substring(self, meta, ddid, first, last):
+        return ast.Substring(self._f(ddid), int(str(first).replace("_", "")), int(str(last).replace("_", "")),
+                             self._s(meta))
+
+    def add(self, meta, left, right):
+        return ast.Arithmetic(left, "+", right, self._s(meta))
+
+    def subtract(self, meta, left, right):
+        return ast.Arithmetic(left, "-", right, self._s(meta))
+
+    def lookup(self, meta, codelist, keys, at, attribute):
+        return ast.Lookup(str(codelist), keys, self._f(at), str(attribute), self._s(meta))
+
+    def count_where(self, meta, file, where):
+        return ast.CountWhere(str(file), where, None, self._s(meta))
+
+    def count_per(self, meta, file, where, per):
+        return ast.CountWhere(str(file), where, self._f(per), self._s(meta))
+
     # record conditions
     def comparison(self, meta, left, op, right):
         return ast.Comparison(left, str(op), right, self._s(meta))
@@ -199,6 +224,15 @@ class _ToAst(Transformer):
     def not_selectable(self, meta, ddid, codelist, at):
         return ast.NotSelectable(self._f(ddid), str(codelist), self._f(at), self._s(meta))
 
+    def like(self, meta, ddid, value):
+        return ast.Like(self._f(ddid), _unquote(value), False, self._s(meta))
+
+    def not_like(self, meta, ddid, value):
+        return ast.Like(self._f(ddid), _unquote(value), True, self._s(meta))
+
+    def fails_elfproef(self, meta, ddid):
+        return ast.FailsElfproef(self._f(ddid), self._s(meta))
+
     def all_of(self, meta, left, right):
         items = (left.items if isinstance(left, ast.AllOf) else (left,)) + (right,)
         return ast.AllOf(items, self._s(meta))
@@ -211,11 +245,23 @@ class _ToAst(Transformer):
         return ast.Negated(item, self._s(meta))
 
     # whole-delivery violations
+    def ddids(self, meta, *tokens):
+        return tuple(self._f(t) for t in tokens)
+
     def not_unique(self, meta, ddid):
-        return ast.NotUnique(self._f(ddid), self._s(meta))
+        return ast.NotUnique((self._f(ddid),), (), self._s(meta))
+
+    def not_unique_composite(self, meta, fields):
+        return ast.NotUnique(fields, (), self._s(meta))
+
+    def not_unique_across(self, meta, ddid, across):
+        return ast.NotUnique((self._f(ddid),), across, self._s(meta))
 
     def missing_reference(self, meta, ddid, file):
-        return ast.MissingReference(self._f(ddid), str(file), self._s(meta))
+        return ast.MissingReference((self._f(ddid),), str(file), self._s(meta))
+
+    def missing_reference_composite(self, meta, fields, file):
+        return ast.MissingReference(fields, str(file), self._s(meta))
 
     def wrong_record_length(self, meta, file):
         return ast.WrongRecordLength(str(file), self._s(meta))
@@ -239,6 +285,9 @@ class _ToAst(Transformer):
     def account_unknown(self, meta, a, b, c):
         return ast.AccountUnknown((self._f(a), self._f(b), self._f(c)), self._s(meta))
 
+    def deleted_not_stored(self, meta, ddid):
+        return ast.DeletedNotStored(self._f(ddid), self._s(meta))
+
     # clauses
     def valid_from(self, meta, token):
         return ("valid_from", _date(token))
@@ -260,6 +309,8 @@ class _ToAst(Transformer):
 
     def not_applicable_en(self, meta, token):
         return ("not_applicable_en", _unquote(token))
+    def applies_to_deletions(self, meta):
+        return ("deletions", True)
 
     def rule(self, meta, violation, _arrow, severity, number, rtype, message, *clauses):
         options = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from disval.core.layout import load_layout
 from disval.core.plugins import hookimpl
-from disval.core.standard import DIS_POLICY, Standard, ZipNaming
+from disval.core.standard import DIS_POLICY, RULE_TYPES, Standard, ZipNaming
 
 STANDARD_ID = "GA-DBC-GGZ-9.0"
 RULE_FILES = ("ga_dbc_ggz_9_0.rules", "ga_dbc_ggz_9_0_hand.rules")
@@ -50,6 +50,10 @@ IDENTIFYING = (
     "1444",  # date of birth
     "1446",  # burgerservicenummer
 )
+
+
+# The GA's validation types: the usual ones plus PVM (pseudonimisatie, GA §5's table of types).
+GA_RULE_TYPES = RULE_TYPES + ("PVM",)
 
 
 def codelist_declarations() -> dict[str, dict]:
@@ -93,6 +97,7 @@ def standard() -> Standard:
         policies={"dis": DIS_POLICY},
         default_policy="dis",
         identifying=IDENTIFYING,
+        rule_types=GA_RULE_TYPES,
         **extra,
     )
 

@@ -4,15 +4,19 @@ psycopg is imported only when such a URL is opened, so disval works without
 it; `pip install 'disval[postgresql]'` adds it. The per-provider processing
 lock is a session-level advisory lock: held by the connection, released when
 the process ends however it ends, and keyed per provider so that different
-providers proceed in parallel.
+providers proceed in parallel. A process that has to wait for it says so on
+stderr, naming the session that holds it: disval's sessions carry an
+application_name "disval pid PID on HOST" (unless the URL sets one).
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 from contextlib import contextmanager, suppress
 
 from disval.core.plugins import hookimpl
-from disval.core.store import StoreError
+from disval.core.store import StoreError, say_waiting
 from disval.core.store_schema import MIGRATIONS, Dialect, Migration
 from disval.core.store_sql import SqlStore
 
@@ -59,7 +63,9 @@ class PostgresStore(SqlStore):
         psycopg = _psycopg()
         self._errors = psycopg.Error
         try:
-            conn = psycopg.connect(url, autocommit=True)
+            named = "application_name" in psycopg.conninfo.conninfo_to_dict(url)
+            conn = psycopg.connect(url, autocommit=True, **({} if named else {
+                "application_name": f"disval pid {os.getpid()} on {socket.gethostname()}"[:63]}))
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the PostgreSQL store: {exc}".strip()) from None
         super().__init__(conn, POSTGRES, url, migrations)
@@ -82,12 +88,30 @@ class PostgresStore(SqlStore):
     @contextmanager
     def lock_provider(self, agb, branch):
         key = (PROVIDER_LOCKS, _int4(f"{agb}/{branch}"))
-        self._conn.execute("SELECT pg_advisory_lock(%s::integer, %s::integer)", key)
+        if not self._conn.execute("SELECT pg_try_advisory_lock(%s::integer, %s::integer)", key).fetchone()[0]:
+            say_waiting(f"waiting for provider {agb} {branch}: {self._holder(key)} is processing its deliveries")
+            self._conn.execute("SELECT pg_advisory_lock(%s::integer, %s::integer)", key)
         try:
             yield
         finally:
             with suppress(self._errors):  # a lost connection has released the lock already
                 self._conn.execute("SELECT pg_advisory_unlock(%s::integer, %s::integer)", key)
+
+
+    def _holder(self, key: tuple[int, int]) -> str:
+        """The session holding advisory lock `key`, as pg_stat_activity names it."""
+        row = self._conn.execute(
+            "SELECT a.pid, a.application_name, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a"
+            " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND l.classid::bigint = %s AND l.objid::bigint = %s LIMIT 1",
+            tuple(k & 0xFFFFFFFF for k in key),  # the two keys as the unsigned oids pg_locks shows
+        ).fetchone()
+        if row is None:
+            return "another session"
+        pid, application, client = row
+        return (f"PostgreSQL session {pid} ({application or 'no application name'}, "
+                f"from {client or 'a local socket'})")
 
 
 @hookimpl(trylast=True)

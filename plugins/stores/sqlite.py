@@ -7,22 +7,29 @@ foreign keys on. The per-provider processing lock is a `flock`ed file in
 each other, and the kernel drops the lock when its process dies, even by
 kill -9. SQLite still serialises the writes themselves (an import holds the
 write lock while it runs); other writers wait up to BUSY_TIMEOUT seconds.
+
+Waiting is never silent: after NOTICE_AFTER seconds a command says on stderr
+what it waits for and for whom, the process holding the lock as the kernel
+lists it in /proc/locks (on Linux; elsewhere "another process").
 """
 from __future__ import annotations
 
 import fcntl
+import os
 import re
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
 from disval.core.plugins import hookimpl
-from disval.core.store import StoreError
+from disval.core.store import StoreError, say_waiting
 from disval.core.store_schema import MIGRATIONS, Dialect, Migration
 from disval.core.store_sql import SqlStore
 
 SCHEME = "sqlite:///"
 BUSY_TIMEOUT = 600.0
+NOTICE_AFTER = 1.0  # seconds a write may wait for the lock before the user is told
+WAL_WRITE_LOCK = 120  # the byte of the -shm file a WAL writer locks (SQLite's os_unix.c: UNIX_SHM_BASE)
 
 SQLITE = Dialect(
     name="sqlite",
@@ -45,10 +52,12 @@ class SqliteStore(SqlStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT)
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from None
+        # Foreign keys go on after the migrations: a migration that rebuilds a table (SQLite cannot
+        # alter a constraint) must run with them off, as SQLite's documentation prescribes.
         super().__init__(conn, SQLITE, f"{SCHEME}{self.path}", migrations)
+        conn.execute("PRAGMA foreign_keys = ON")
 
     @classmethod
     def from_url(cls, url: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> "SqliteStore":
@@ -58,17 +67,77 @@ class SqliteStore(SqlStore):
             raise StoreError(f"not an SQLite store URL: {url!r} (expected sqlite:///PATH)")
         return cls(Path(path), migrations)
 
+    def _begin(self):
+        self._conn.execute(f"PRAGMA busy_timeout = {int(NOTICE_AFTER * 1000)}")
+        try:
+            self._conn.execute(SQLITE.begin)
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        shm = self.path.with_name(self.path.name + "-shm")
+        holder = lock_holder(shm, WAL_WRITE_LOCK)
+        say_waiting(f"waiting for the SQLite store {self.path}: {holder} is writing to it "
+                    f"(up to {BUSY_TIMEOUT:.0f} s)")
+        try:
+            self._conn.execute(SQLITE.begin)
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise StoreError(f"the SQLite store {self.path} stayed locked for {BUSY_TIMEOUT:.0f} s by "
+                                 f"{lock_holder(shm, WAL_WRITE_LOCK)}; try again when it is done") from None
+            raise
+
     @contextmanager
     def lock_provider(self, agb, branch):
         locks = self.path.with_name(self.path.name + ".locks")
         locks.mkdir(exist_ok=True)
         name = "_".join(re.sub(r"[^0-9A-Za-z]", "-", part) for part in (agb, branch))
         with open(locks / f"{name}.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another process is processing this provider's deliveries: say so, then wait
+                say_waiting(f"waiting for provider {agb} {branch}: {lock_holder(Path(handle.name))} is processing "
+                            "its deliveries")
+                fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def lock_holder(path: Path, start: int | None = None) -> str:
+    """Who holds the lock on `path` (at byte `start`, or a whole-file flock): "process PID (command)",
+    from /proc/locks, which a process can read without opening the locked file. Opening it is what
+    must not happen: closing any descriptor of a file drops this process's own POSIX locks on it."""
+    try:
+        inode = str(os.stat(path).st_ino)
+        with open("/proc/locks") as listing:
+            for line in listing:
+                # "7: POSIX  ADVISORY  WRITE 4242 08:01:1234567 120 120"; a waiter's line has "->" after the id
+                parts = line.split()
+                if len(parts) < 8 or parts[3] != "WRITE" or parts[5].rsplit(":", 1)[-1] != inode:
+                    continue
+                if (start is None and parts[1] == "FLOCK") or (start is not None and parts[6] == str(start)):
+                    return _process(parts[4])
+    except OSError:
+        pass
+    return "another process"
+
+
+def _process(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            command = " ".join(cmdline.read().replace(b"\0", b" ").decode("utf-8", "replace").split())
+    except OSError:
+        command = ""
+    command = command if len(command) <= 120 else command[:119] + "…"
+    return f"process {pid}" + (f" ({command})" if command else "")
 
 
 @hookimpl(trylast=True)

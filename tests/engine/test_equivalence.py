@@ -10,7 +10,8 @@ when batches are small enough that keys and rules cross batch boundaries.
 
 Next to the GA's own rules runs a file of extra rules that use the forms the
 GA needs nowhere (`not`, `or`, `years`, text ordering, field against field,
-packing-slip fields from a record rule), so that every kind of check and the
+packing-slip fields from a record rule; parent fields, counts per parent, like patterns, days,
+today, positions, the elfproef, composite and cross-file keys), so that every kind of check and the
 three-valued logic behind them are compared too.
 """
 from __future__ import annotations
@@ -62,6 +63,16 @@ years(3312, 3233) > 1 => WRN EQ-22 BR "years against the packing slip"
 (3233 is not a date or 3345 is not a number or 3234 does not match 'NN') and 3262 is filled
     => WRN EQ-26 S "packing-slip formats from a record rule"
 3348 != '  ' or 3362 = ' ' => WRN EQ-27 BR "a blank literal is an empty operand"
+3312 < 3262 or 3312 > 3263 => WRN EQ-28 BR "a profile outside its traject (the parent's fields)"
+count(GELEVERD_ZORGPROFIEL.txt where 3315 > 100 per 3309) > 1 => WRN EQ-29 BR "a count per parent"
+count(GELEVERD_ZORGPROFIEL.txt where 3311 like 'BC%1') > 5 => WRN EQ-30 V "a count"
+3311 like 'BC\\_%' or 3314 not like 'XX.99' => WRN EQ-31 BR "like patterns"
+days(3262, 3263) + 3315 - 3316 > 400 or 3312 > today => WRN EQ-32 BR "days, arithmetic and today"
+3310[3..4] = 3309[11..12] or 3266 = 4046[1..1] => WRN EQ-33 BR "positions"
+3362 fails elfproef and 3257 is filled => WRN EQ-34 BR "the elfproef (a packing-slip field)"
+(3310, 3309) is not unique => WRN EQ-35 UK "a composite key"
+3348 is not unique across 3257 => WRN EQ-36 BR "across files"
+CL_BEROEP_GBG(3314 at 3262).omschrijving = 'x' => WRN EQ-37 BR "a codelist column (none in the test lists)"
 """
 
 # ---------------------------------------------------------------- faults

@@ -29,7 +29,9 @@ def test_submit_exit_codes_and_json_outcome(store_url, tmp_path):
     ok = disval("submit", "--format", "json", "--output-dir", tmp_path / "out", test_zip, store_url=store_url)
     assert ok.returncode == 0, ok.stderr
     doc = outcome_json(ok)
-    assert set(doc) == {"delivery", "provider", "phase", "receipt", "assessment", "imported", "discarded", "reports"}
+    assert set(doc) == {"delivery", "provider", "phase", "receipt", "assessment", "imported", "discarded", "reports",
+                        "failure"}
+    assert doc["failure"] is None
     assert doc["provider"] == {"agb": AGB, "branch": BRANCH} and doc["phase"] == "test"
     assert doc["receipt"] == {"status": "accepted", "reasons": []} and doc["assessment"] == "positive"
     assert doc["delivery"]["name"] == test_zip.name and doc["imported"] == {} and doc["discarded"] == []

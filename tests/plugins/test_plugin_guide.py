@@ -82,7 +82,7 @@ def _grammar() -> tuple[lark.Lark, set[str]]:
 def test_every_form_of_the_grammar_has_an_example_in_the_guide():
     parser, aliases = _grammar()
     shown = set()
-    for block in _blocks(GUIDE, "rules"):
+    for block in _blocks(GUIDE, "rules") + _blocks(GUIDE, "rules-ggz"):
         shown |= {tree.data for tree in parser.parse(block).iter_subtrees()}
     assert aliases - shown == set(), f"forms without an example in docs/plugins.md: {sorted(aliases - shown)}"
 
@@ -90,6 +90,13 @@ def test_every_form_of_the_grammar_has_an_example_in_the_guide():
 @pytest.mark.parametrize("block", _blocks(GUIDE, "rules"), ids=lambda b: b.splitlines()[0][:40])
 def test_every_rules_example_in_the_guide_compiles_against_ga_ohw_gbg(block):
     assert compile_text(ga_standard(), block, "docs/plugins.md")
+
+
+@pytest.mark.parametrize("block", _blocks(GUIDE, "rules-ggz"), ids=lambda b: b.splitlines()[0][:40])
+def test_every_ggz_rules_example_in_the_guide_compiles_against_ga_dbc_ggz(block):
+    from disval.plugins.ga_dbc_ggz import standard as ggz_standard
+
+    assert compile_text(ggz_standard(), block, "docs/plugins.md")
 
 
 def test_the_guide_states_the_ddid_rule():

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from disval.core.store_schema import MIGRATIONS
-from store_support import AGB, BRANCH, open_url
+from store_support import AGB, BRANCH, USER, open_url
 
 WORKER = Path(__file__).with_name("store_support.py")
 
@@ -81,3 +81,37 @@ def test_processes_opening_a_new_store_at_once_create_it_once(store_url):
         assert store._exec("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
     finally:
         store.close()
+
+
+def test_a_process_that_waits_for_a_provider_says_so_and_for_whom(store_url):
+    open_url(store_url).close()
+    first = _hold(store_url, AGB, BRANCH, 2)
+    _wait_for(first, "enter")
+    second = subprocess.Popen([sys.executable, str(WORKER), "hold", store_url, AGB, BRANCH, "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = second.communicate(timeout=120)
+    first.communicate(timeout=60)
+    assert second.returncode == 0
+    assert f"waiting for provider {AGB} {BRANCH}: " in err and "is processing its deliveries" in err
+    assert f"{first.pid}" in err  # the process (SQLite) or the disval session (PostgreSQL) holding it
+
+
+def test_a_write_to_a_locked_sqlite_store_says_it_waits_and_for_whom(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/s.db"
+    open_url(url).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time\n"
+         f"c = sqlite3.connect({str(tmp_path / 's.db')!r}, isolation_level=None)\n"
+         "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(2.5); c.execute('COMMIT')"],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    store = open_url(url)
+    try:
+        store.add_provider(AGB, BRANCH, USER)  # waits for the holder, then writes
+        assert store.provider(AGB, BRANCH) is not None
+    finally:
+        store.close()
+    holder.communicate(timeout=60)
+    err = capsys.readouterr().err
+    assert f"waiting for the SQLite store {tmp_path / 's.db'}: process {holder.pid} (" in err
+    assert "is writing to it" in err

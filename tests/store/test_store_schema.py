@@ -159,3 +159,46 @@ def test_the_sqlite_store_is_in_wal_mode_with_foreign_keys(tmp_path):
         assert store._exec("PRAGMA foreign_keys").fetchone()[0] == 1
     finally:
         store.close()
+
+
+def test_upgrading_to_status_failed_keeps_deliveries_and_what_refers_to_them(store_url):
+    # A store as disval wrote it before status `failed` existed (schema 2), with a delivery that
+    # imported records and fixed a provider's settings: both refer to the delivery by id.
+    old = open_url(store_url, migrations=MIGRATIONS[:2])
+    old.add_provider(AGB, BRANCH, USER, "Praktijk De Linde")
+    with old._transaction():
+        delivery_id = old._exec(
+            "INSERT INTO deliveries (name, sha256, size, agb, branch, phase, created, sequence, standard, status,"
+            " reasons, counts, imported, packing_slip, reports, disval, submitted_at, validation)"
+            " VALUES (?, 'abc', 3, ?, ?, 'production', '2018-03-01', '01', 'x', 'imported', '[]', '{}',"
+            " '{\"BEHANDELTRAJECT.txt\": 1}', '{}', '{}', '0.1', '2026-01-01T00:00:00+00:00', '{}') RETURNING id",
+            ("DIS_GBG_OHW_PROD_010_94001234_00_20180301_01.zip", AGB, BRANCH),
+        ).fetchone()[0]
+        provider_id = old._provider_id(AGB, BRANCH)
+        old._exec("INSERT INTO records (provider_id, delivery_id, file, record_key, fields) VALUES (?, ?, ?, ?, ?)",
+                  (provider_id, delivery_id, "BEHANDELTRAJECT.txt", "T1", '{"3257": "T1"}'))
+    old._exec("UPDATE deliveries SET status = 'queued' WHERE id = ?", (delivery_id,))
+    with pytest.raises(Exception):  # what the old schema refuses
+        old._exec("UPDATE deliveries SET status = 'failed' WHERE id = ?", (delivery_id,))
+    old._exec("UPDATE deliveries SET status = 'imported' WHERE id = ?", (delivery_id,))
+    old.close()
+
+    store = open_url(store_url)
+    try:
+        assert store.schema_version() == CURRENT
+        kept = store.delivery(delivery_id)
+        assert (kept.status, kept.imported, kept.failure) == ("imported", {"BEHANDELTRAJECT.txt": 1}, None)
+        assert [key for _, key, _ in store.records(AGB, BRANCH)] == ["T1"]
+        store.fix_provider_settings(AGB, BRANCH, "x", "S", "P", delivery_id=delivery_id)
+        from disval.core.store import Failure
+
+        failed = store.update_delivery(delivery_id, status="failed", failure=Failure("ValueError", "boom", "a.py:1 in f"))
+        assert (failed.status, failed.failure.summary()) == ("failed", "ValueError: boom (at a.py:1 in f)")
+        with pytest.raises(Exception):  # the constraints still hold: a delivery that does not exist
+            with store._transaction():
+                store._exec("INSERT INTO records (provider_id, delivery_id, file, record_key, fields)"
+                            " VALUES (?, ?, 'F', 'K', '{}')", (provider_id, delivery_id + 99))
+        with pytest.raises(Exception):  # and a status that does not
+            store._exec("UPDATE deliveries SET status = 'lost' WHERE id = ?", (delivery_id,))
+    finally:
+        store.close()

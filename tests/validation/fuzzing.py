@@ -25,6 +25,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from disval.core.cli import DEFAULT_MAX_FINDINGS
 from disval.core.pipeline import validate
 from disval.core.reports import ReportOptions
 
@@ -163,7 +164,9 @@ def run_one(path: Path, xlsx: bool = True) -> list[str]:
         from disval.core.plugins import get_plugin_manager
 
         _PM.append(get_plugin_manager())
-    result = validate(path, pm=_PM[0])
+    # As many listed findings as the command line lists by default: `None` would build every one of
+    # a member's million bad lines as a Finding, which is what a caller asking for all of them gets.
+    result = validate(path, pm=_PM[0], max_per_rule=DEFAULT_MAX_FINDINGS)
     assert result.assessment in ("positive", "negative")
     found = []
     skip = () if xlsx else ("xlsx",)

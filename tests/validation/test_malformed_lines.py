@@ -92,7 +92,7 @@ def test_record_marks_count_each_record_once():
         lines = rng.integers(1, 400_000, size)
         marks.mark(GZ, "ERR", lines)
         expected.update(lines.tolist())
-    every = np.arange(1, 3 * RecordMarks.BLOCK + 10)
+    every = np.arange(1, 10 * RecordMarks.BLOCK + 10)  # more blocks than are kept open: packed and full ones too
     marks.mark(BT, "ERR", every)
     marks.mark(BT, "ERR", every[::7])
     assert marks.counts() == {GZ: {"ERR": len(expected)}, BT: {"ERR": len(every)}}

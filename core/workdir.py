@@ -1,0 +1,99 @@
+"""Private working directories that a killed process does not leave behind; file names that fit.
+
+The gate validates a kept delivery from a copy on disk, and that copy holds
+koppelnummers. A `tempfile.TemporaryDirectory` is removed when its `with`
+block ends, but not when the process is killed (kill -9, the OOM killer, a
+power cut), and the copy then stays in /tmp for good.
+
+So each working directory holds a lock file that its process keeps `flock`ed
+while it works. The kernel drops that lock when the process ends, however it
+ends. Whoever opens the next working directory first removes every directory
+whose lock it can take: their owners are gone. A directory whose lock file is
+not there yet belongs to a process that is just creating it, unless it is older
+than `UNCLAIMED_AFTER` seconds.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+PREFIX = "disval-work-"
+OWNER = ".owner"
+UNCLAIMED_AFTER = 300.0
+NAME_MAX = 255  # bytes in one file name on every file system disval runs on
+
+
+@contextmanager
+def working_directory(purpose: str, root: str | Path | None = None) -> Iterator[Path]:
+    """A private directory (mode 0700) for `purpose`, removed when the block ends or, if the
+    process is killed, by the next process that opens one."""
+    sweep(root)
+    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{purpose}-", dir=root))
+    owner = open(path / OWNER, "wb")
+    try:
+        fcntl.flock(owner, fcntl.LOCK_EX)  # held until we are done, or dropped by the kernel if we die
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        owner.close()
+
+
+def sweep(root: str | Path | None = None) -> list[Path]:
+    """Remove the working directories (in `root`, default the temporary directory) of processes
+    that are gone; returns those removed. Directories of other users or live processes stay."""
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = open(path / OWNER, "rb")
+        except FileNotFoundError:
+            if _age(path) > UNCLAIMED_AFTER:  # never claimed: its process died right after creating it
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+            continue
+        except OSError:  # another user's (0700), or not a directory: not ours to judge
+            continue
+        with owner:
+            try:
+                fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # its process is alive and working
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def readable_name(name: str) -> str:
+    """A file name as disval keeps and reports it: bytes that are not UTF-8 become U+FFFD.
+
+    Such a name is no GA name, so it is rejected (ZIP-NAME) like any other bad name.
+    """
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def fitting_name(name: str, limit: int = NAME_MAX) -> str:
+    """`name`, shortened in the middle if its UTF-8 form is longer than a file name may be.
+
+    The end (".zip", ".import.json") is kept, so that what the file is stays visible.
+    """
+    if len(os.fsencode(name)) <= limit:
+        return name
+    suffixes = Path(name).suffixes
+    tail = "".join(suffixes[-2:]) if len("".join(suffixes[-2:])) <= 32 else "".join(suffixes[-1:])
+    tail = tail if len(os.fsencode(tail)) <= 32 else ""
+    head = name[:len(name) - len(tail)]
+    budget = limit - len(os.fsencode(tail)) - len("…".encode())
+    cut = os.fsencode(head)[:budget].decode("utf-8", "ignore")  # never half a character
+    return f"{cut}…{tail}"
