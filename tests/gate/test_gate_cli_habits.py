@@ -9,8 +9,8 @@ import subprocess
 
 
 def _disval(*args, store_url: str) -> subprocess.CompletedProcess:
-    """`disval` exactly as given (gate_support.disval allows sample codelists on submit)."""
-    env = {**os.environ, "DISVAL_STORE": store_url}
+    """`disval` exactly as given, with its own defaults (no gate test configuration, see conftest.py)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "DISVAL_CONFIG"}, "DISVAL_STORE": store_url}
     return subprocess.run([*DISVAL, *map(str, args)], env=env, capture_output=True, text=True, timeout=120)
 
 
