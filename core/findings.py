@@ -29,6 +29,7 @@ ZIP_LEVEL = {
     "ZIP-DISCARDED": "De zipfile is niet verwerkt omdat een eerder aangeleverd bestand bij ontvangst is afgewezen",
     "REC-EOL": "Regel is niet afgesloten met CR/LF",
     "REC-CHARSET": "Regel bevat tekens buiten de afdrukbare tekens van ISO-8859-1",
+    "REC-LENGTH": "Regel heeft niet de recordlengte van het bestand en kan niet gelezen worden",
 }
 # How to fix each, (Dutch, English): a zip-level finding needs a hint as much as a numbered rule.
 ZIP_LEVEL_HINTS = {
@@ -68,6 +69,15 @@ ZIP_LEVEL_HINTS = {
     "REC-CHARSET": ("Schrijf de bestanden in ISO-8859-1 zonder stuurtekens (tab, NUL); vervang tekens die "
                     "ISO-8859-1 niet kent.", "Write the files in ISO-8859-1 without control characters (tab, "
                     "NUL); replace characters ISO-8859-1 does not have."),
+    "REC-LENGTH": ("Schrijf elk record met precies de recordlengte van het bestand (velden aangevuld met "
+                   "spaties of nullen), zonder regeleinden binnen een veld.",
+                   "Write every record with exactly the file's record length (fields padded with spaces or "
+                   "zeros), without line ends inside a field."),
+}
+# What a reader id's finding adds after its message, (Dutch, English), with the finding's value
+# ({found}) and `expected`: the Dutch one is in the message, reports in English show the English one.
+ZIP_LEVEL_DETAILS = {
+    "REC-LENGTH": (": {found} posities, verwacht {expected}", ": {found} positions, expected {expected}"),
 }
 # The messages in English, for --lang en.
 ZIP_LEVEL_EN = {
@@ -87,6 +97,7 @@ ZIP_LEVEL_EN = {
     "ZIP-DISCARDED": "The zip file was not processed because an earlier delivered file was rejected at receipt",
     "REC-EOL": "Line is not ended by CR/LF",
     "REC-CHARSET": "Line contains characters outside ISO-8859-1's printable characters",
+    "REC-LENGTH": "Line does not have the file's record length and cannot be read",
 }
 
 

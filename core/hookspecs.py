@@ -66,7 +66,9 @@ def disval_extra_rules(standard: "Standard") -> list["Path"]:
 def disval_codelist_provider(standard: "Standard", location: str | None) -> "CodelistProvider | None":
     """Return the source of codelists for validating against `standard`.
 
-    `location` is what the user gave with `--codelists` (or None). firstresult:
+    `location` is what the user gave with `--codelists` (or None). The
+    provider serves lists by the GA's names, reading those in
+    `standard.codelists` (`CodelistSpec`s) as declared there. firstresult:
     stops at the first non-None result; the built-in directory provider is
     `trylast`, so an installed plugin wins.
     """

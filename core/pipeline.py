@@ -22,7 +22,8 @@ from .engine.parents import cols_of
 from .engine.common import Batch, Context, RecordMarks, record_finding
 from .engine.reference import ReferenceEngine
 from .findings import (
-    ZIP_LEVEL, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult,
+    ZIP_LEVEL, ZIP_LEVEL_DETAILS, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, CodelistRelease, Finding, FindingCollector, RuleInfo,
+    ValidationResult,
 )
 from .history import History
 from .language import ast, compiler as c
@@ -300,6 +301,17 @@ class _Run:
                 record_finding(length_rule, line, f"{length}", expected=str(f.record_length))
                 for line, length in zip(bad[:limit].tolist(), lengths[:limit].tolist())))
             self._remember_broken_keys(f, file_name, chunk, length_rule.number)
+        elif len(bad) and not chunk.bad_reported.all():
+            # No rule of the standard judges this file's record length (now): a line that is no
+            # record still cannot pass unseen, since none of its fields was checked. Lines the
+            # reader reported with a finding of its own are not reported twice.
+            unseen = ~chunk.bad_reported
+            bad, lengths, width = bad[unseen], lengths[unseen], f.record_length
+            self._reader_findings("REC-LENGTH", name, file_name, bad, None, "V",
+                                  describe=lambda k: (str(lengths[k]), ZIP_LEVEL_DETAILS["REC-LENGTH"][0].format(
+                                      found=lengths[k], expected=width)),
+                                  expected=str(width), values=Counter(str(n) for n in lengths.tolist()))
+            self._remember_broken_keys(f, file_name, chunk, "REC-LENGTH")
         if len(chunk.eol):
             self._reader_findings("REC-EOL", name, file_name, chunk.eol, None, "V")
         if len(chunk.lines):
@@ -333,21 +345,28 @@ class _Run:
             self.collector.examples[number] = [replace(x, cause=broken[x.value]) if x.value in broken else x
                                                for x in kept]
 
-    def _reader_findings(self, rule, name, file_name, lines, where, rtype) -> None:
+    def _reader_findings(self, rule, name, file_name, lines, where, rtype, describe=None,
+                         expected=None, values=None) -> None:
+        """Findings of a reader id at `lines`; `describe(k)` gives the k-th one's (value, message detail).
+
+        `expected` is what the GA expects where the value is what was found (a record length);
+        `values` counts the findings' values when `where` does not give them.
+        """
         if rule in self.collector.ignore:
             return
         self.marks.mark(name, "ERR", lines)
 
         def make(limit):
             for k in range(len(lines) if limit is None else min(limit, len(lines))):
-                column = value = None
+                column = None
+                value, detail = describe(k) if describe is not None else (None, "")
                 if where is not None:
                     rows, hit, cols = where
                     column = int(cols[k])
                     value = f"0x{rows[hit[k], column - 1]:02X}"
+                message = ZIP_LEVEL[rule] + detail
                 yield Finding(rule=rule, type=rtype, severity="ERR", file=file_name, line=int(lines[k]),
-                              column=column, ddid=None, value=value, message=ZIP_LEVEL[rule])
-        values = None
+                              column=column, ddid=None, value=value, message=message, expected=expected)
         if where is not None:
             rows, hit, cols = where
             values = Counter(f"0x{b:02X}" for b in rows[hit, cols - 1].tolist())

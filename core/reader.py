@@ -36,10 +36,15 @@ class Limits:
 
 @dataclass
 class BadRecord:
-    """A line that is not a record of the file's length (GA: regellengte); it gets no field findings."""
+    """A line that is not a record of the file's length (GA: regellengte); it gets no field findings.
+
+    The standard's record-length rule reports it, else `REC-LENGTH`; a reader
+    that has reported the line with a finding of its own sets `reported`.
+    """
 
     line: int
     length: int
+    reported: bool = False
 
 
 def _ints(values=()) -> np.ndarray:
@@ -54,10 +59,12 @@ class RecordChunk:
     `bad_lines` and `bad_lengths`, so that a member of millions of bad lines
     costs a few vector operations, never an object per line. A reader may
     pass `bad` as a list of `BadRecord` instead; it is folded into the arrays.
-    `eol` holds the lines not ended by CR/LF. `bad_heads` holds the first bytes
-    (up to the record length, zero-padded) of at most MAX_BAD_HEADS of the bad
-    lines, the first ones, in the order of `bad_lines`: a key may still be read
-    from them, to name the cause of follow-on findings.
+    `bad_reported` marks the bad lines the reader already reported with a
+    finding of its own (all False unless given). `eol` holds the lines not
+    ended by CR/LF. `bad_heads` holds the first bytes (up to the record
+    length, zero-padded) of at most MAX_BAD_HEADS of the bad lines, the first
+    ones, in the order of `bad_lines`: a key may still be read from them, to
+    name the cause of follow-on findings.
     """
 
     rows: np.ndarray
@@ -67,13 +74,17 @@ class RecordChunk:
     bad_lines: np.ndarray = field(default_factory=_ints)
     bad_lengths: np.ndarray = field(default_factory=_ints)
     bad_heads: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    bad_reported: np.ndarray | None = None
 
     def __post_init__(self):
+        reported = np.zeros(len(_ints(self.bad_lines)), bool) if self.bad_reported is None else self.bad_reported
         if self.bad:
             self.bad_lines = np.concatenate([_ints(self.bad_lines), _ints([b.line for b in self.bad])])
             self.bad_lengths = np.concatenate([_ints(self.bad_lengths), _ints([b.length for b in self.bad])])
+            reported = np.concatenate([np.asarray(reported, bool), np.array([b.reported for b in self.bad], bool)])
             self.bad = []
         self.eol, self.bad_lines, self.bad_lengths = _ints(self.eol), _ints(self.bad_lines), _ints(self.bad_lengths)
+        self.bad_reported = np.asarray(reported, bool).reshape(-1)
 
     @property
     def line_count(self) -> int:
@@ -196,7 +207,10 @@ class RecordReader(Protocol):
 
     Streams the records of member `layout.name` as chunks of `layout.record_length`
     bytes per record, numbered by `lines`; lines that do not make a record go to
-    `bad_lines`/`bad_lengths` (or `bad`), lines not ended by CR/LF to `eol`. A member that cannot be read adds a finding to `delivery.findings` and
+    `bad_lines`/`bad_lengths` (or `bad`), lines not ended by CR/LF to `eol`; a
+    bad line the reader reported with a finding of its own is marked in
+    `bad_reported` (or `BadRecord.reported`), so that no `REC-LENGTH` is added.
+    A member that cannot be read adds a finding to `delivery.findings` and
     its name to `delivery.unreadable`, and ends the stream; it never raises.
     """
 

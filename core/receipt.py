@@ -140,7 +140,7 @@ def as_reason(finding: Finding) -> str:
     message = finding.message
     if not finding.rule.startswith("ZIP-"):
         where = finding.file + (f" line {finding.line}" if finding.line else "") if finding.file else ""
-        value = f", value {finding.value.strip()!r}" if finding.value and finding.value.strip() else ""
+        value = f", value {finding.value!r}" if finding.value and finding.value.strip() else ""
         message += f" ({where}{value})" if where or value else ""
     return f"{finding.rule}: {message}"
 

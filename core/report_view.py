@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from .findings import ZIP_LEVEL, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, Finding, RuleInfo, ValidationResult
+from .findings import (
+    ZIP_LEVEL, ZIP_LEVEL_DETAILS, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, Finding, RuleInfo, ValidationResult,
+)
 from .notes import Note, note_text
 from .processing_reports import ImportReport, QualityReport
 from .reports import ReportOptions
@@ -168,7 +170,7 @@ def value_text(row: dict, options: ReportOptions) -> str:
     """A listed finding's value for a table cell: "'91'", with what was expected: "'91' (verwacht 92)"."""
     if row["value"] is None:
         return ""
-    text = f"'{row['value']}'"
+    text = quoted_value(row["value"])
     if row.get("expected") is not None:
         text += f" ({label('expected', options).lower()} {row['expected']})"
     return text
@@ -184,8 +186,8 @@ def values_text(line: "RuleLine", options: ReportOptions) -> str:
 
 
 def repr_value(value: str) -> str:
-    """A value quoted as reports quote it."""
-    return f"'{value}'"
+    """A value quoted as reports quote it (see `quoted_value`)."""
+    return quoted_value(value)
 
 
 def follow_ons_text(rows: list[dict], options: ReportOptions) -> str:
@@ -202,7 +204,7 @@ def follow_ons_text(rows: list[dict], options: ReportOptions) -> str:
 
 def related_text(related: list[dict]) -> str:
     """The other fields a rule read, for a cell: "3233 Creatiedatum pakbon = '20180201'; ..."."""
-    return "; ".join(f"{r['ddid']} {r['field']} = " + ("-" if r["value"] is None else f"'{r['value']}'")
+    return "; ".join(f"{r['ddid']} {r['field']} = " + ("-" if r["value"] is None else quoted_value(r["value"]))
                      for r in related)
 
 
@@ -266,6 +268,11 @@ def field_name(ddid: str | None, dutch: str | None, names_en: dict[str, str], op
     return dutch
 
 
+def quoted_value(value: str) -> str:
+    """A value between single quotes, as the human-readable reports show it: leading spaces stay visible."""
+    return f"'{value}'"
+
+
 def finding_row(
     finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions,
     escape_controls: bool = True, names_en: dict[str, str] | None = None,
@@ -288,7 +295,11 @@ def finding_row(
     ]
     message = finding.message
     if options.lang == "en" and info.message_en:
-        if message.startswith(info.message):
+        detail = ZIP_LEVEL_DETAILS.get(finding.rule)
+        if detail is not None and message.startswith(info.message):
+            # A reader id's detail is a template of its own: its Dutch words are not kept in English.
+            message = info.message_en + detail[1].format(found=finding.value, expected=finding.expected)
+        elif message.startswith(info.message):
             message = info.message_en + message[len(info.message):]
         elif not message:
             message = info.message_en

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .codelists import CodelistSpec
 from .layout import Layout
 
 PHASES = ("test", "production")
@@ -114,6 +115,9 @@ class Standard:
     reader: str = "fixed-width"
     identifying: tuple[str, ...] = ()  # DDIDs masked in reports (besides layout flags)
     rule_types: tuple[str, ...] = RULE_TYPES  # the validation types its rules may have
+    # Per GA codelist name (CL_BEROEP_GGZ), the NZa list file that serves it and how to read its columns;
+    # a name not declared here is found by the name its file's header implies.
+    codelists: dict[str, CodelistSpec] = field(default_factory=dict)
 
     @property
     def members(self) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ import pluggy
 import pytest
 
 from disval.core import hookspecs
-from disval.core.codelists import OPEN_END, CodeRow
+from disval.core.codelists import OPEN_END, CodelistSpec, CodeRow, column_name, specs_from_table
 from disval.plugins import codelists_dir
 from disval.plugins.codelists_dir import CodelistError, DirectoryCodelistProvider, disval_codelist_provider
 from disval.plugins.ga_ohw_gbg import standard
@@ -18,9 +18,9 @@ KINDS = ("begindatum", "einddatum", "code", "omschrijving", "selecteerbaar")
 HEADER = "|".join(f"cl_beroep_gbg_{kind}" for kind in KINDS)
 
 
-def write(directory: Path, name: str, *lines: str, header: str = HEADER) -> Path:
+def write(directory: Path, name: str, *lines: str, header: str = HEADER, end: str = "\r\n") -> Path:
     path = directory / name
-    path.write_bytes(("\r\n".join((header, *lines)) + "\r\n").encode("iso-8859-1"))
+    path.write_bytes((end.join((header, *lines)) + end).encode("iso-8859-1"))
     return path
 
 
@@ -177,6 +177,124 @@ def test_other_files_such_as_a_readme_are_ignored(tmp_path):
     assert len(DirectoryCodelistProvider(tmp_path).releases()) == 1
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_only_lf_ends_a_line_so_control_bytes_in_a_description_stay_in_it(tmp_path, end):
+    # 0x85 (NEL), 0x0b, 0x0c, 0x1c-0x1e are line ends to str.splitlines(); in an NZa file they are text.
+    description = "door\x85. \x0c \x1c \x1d \x1e \x0b end"
+    write(tmp_path, "20180101 cl beroep.txt", f"20140101|99991231|A|{description}|1", "20140101|99991231|B|b|1",
+          end=end)
+    cl = DirectoryCodelistProvider(tmp_path).codelist("CL_BEROEP_GBG", dt.date(2018, 2, 1))
+    assert sorted(cl.entries) == ["A", "B"]
+    assert cl.row_at("A", 20180101).attributes["omschrijving"] == description
+
+
+def test_a_control_byte_in_a_code_is_a_located_error(tmp_path):
+    path = write(tmp_path, "20180101 cl beroep.txt", "20140101|99991231|A|a|1", "20140101|99991231|B\x00|b|1")
+    with pytest.raises(CodelistError, match=re.escape(f"{path}:3: expected a code of printable ISO-8859-1 "
+                                                      "characters in column 3 (code), found 'B\\x00'")):
+        DirectoryCodelistProvider(tmp_path).codelist("CL_BEROEP_GBG", dt.date(2018, 2, 1))
+
+
+def test_every_column_is_an_attribute_by_its_name_without_the_list_prefix(tmp_path):
+    write(tmp_path, "20180101 cl beroep.txt", "20140101|99991231| PS.01 |  GZ-psycholoog |1")
+    cl = DirectoryCodelistProvider(tmp_path).codelist("CL_BEROEP_GBG", dt.date(2018, 2, 1))
+    assert cl.columns == KINDS and cl.key == ("code",)
+    assert dict(cl.row_at("PS.01", 20180101).attributes) == {
+        "begindatum": "20140101", "einddatum": "99991231", "code": "PS.01", "omschrijving": "GZ-psycholoog",
+        "selecteerbaar": "1"}
+    assert cl.row_at("  PS.01 ", 20180101) is not None  # lookups strip, as the rules' lookups do
+
+
+@pytest.mark.parametrize("column, list_name, expected", [
+    ("cl_activiteit_soort", "activiteit", "soort"),
+    ("cl_dbc_tarief_max", "tarief ggz", "dbc_tarief_max"),
+    ("CL_D5_diagnose_code", "diagnose conversie", "d5_diagnose_code"),
+    ("cl_d5_diagnose_groep_code", "d5 diagnose", "groep_code"),
+    ("cl_beroep", "beroep", "beroep"),  # nothing would be left: the prefix stays
+    ("omschrijving", "beroep", "omschrijving"),
+])
+def test_column_names_drop_cl_and_then_the_lists_own_prefix(column, list_name, expected):
+    assert column_name(column, list_name) == expected
+
+
+TARIEF_HEADER = ("cl_dbc_tarief_agb_code|cl_productgroep_code|cl_declaratiecode|cl_dbc_tarief_max"
+                 "|cl_dbc_tarief_begindatum|cl_dbc_tarief_einddatum")
+TARIEF = CodelistSpec("CL_TARIEF_GGZ", "tarief ggz", key=("productgroep_code", "declaratiecode"),
+                      begin="dbc_tarief_begindatum", end="dbc_tarief_einddatum")
+
+
+def test_a_declared_list_is_found_by_its_file_name_and_its_release_by_the_leading_date(tmp_path):
+    for release, tariff in (("20170101", "100"), ("20190101", "300"), ("20180101", "200")):
+        write(tmp_path, f"{release} cl tarief ggz v{release}.txt", f"0329|000165|102818|{tariff}|20100101|",
+              header=TARIEF_HEADER)
+    write(tmp_path, "20180101 cl beroep v20170701.txt", "20140101|99991231|A|a|1")
+    provider = DirectoryCodelistProvider(tmp_path, {"CL_TARIEF_GGZ": TARIEF})
+    for on, tariff, fallback in ((dt.date(2018, 6, 1), "200", False), (dt.date(2019, 1, 1), "300", False),
+                                 (dt.date(2016, 1, 1), "100", True)):
+        cl = provider.codelist("cl_tarief_ggz", on)
+        assert cl.name == "CL_TARIEF_GGZ" and cl.fallback is fallback
+        assert cl.row_at(("000165", "102818"), 20180101).attributes["dbc_tarief_max"] == tariff
+    assert list(cl.entries) == [("000165", "102818")]
+    assert cl.row_at(("000165",), 20180101) is None
+    # A list the standard does not declare is still found by the name its header implies.
+    assert provider.codelist("CL_BEROEP_GBG", dt.date(2018, 6, 1)).entries.keys() == {"A"}
+
+
+def test_a_declaration_maps_a_ga_name_to_a_list_the_nza_names_without_its_branch(tmp_path):
+    write(tmp_path, "20180101 cl beroep v20170701.txt", "20140101|99991231|A|a|0",
+          header="|".join(f"cl_beroep_{k}" for k in KINDS))
+    specs = {"CL_BEROEP_GGZ": CodelistSpec("CL_BEROEP_GGZ", "beroep")}
+    cl = DirectoryCodelistProvider(tmp_path, specs).codelist("CL_BEROEP_GGZ", dt.date(2019, 4, 15))
+    assert cl.name == "CL_BEROEP_GGZ" and cl.row_at("A", 20180101).selectable == 0
+    assert DirectoryCodelistProvider(tmp_path).codelist("CL_BEROEP_GGZ", dt.date(2019, 4, 15)) is None
+
+
+@pytest.mark.parametrize("lines, message", [
+    (["0329|000165||1|20100101|"], r":2: expected a code in column 3 \(declaratiecode\), found nothing"),
+    (["0329|000165|102818|1|2010-01-01|"], r":2: expected dbc_tarief_begindatum as a date YYYYMMDD, found '2010-01-01'"),
+    (["0329|000165|102818|1|20100101|20091231"],
+     r":2: expected dbc_tarief_einddatum 20091231 on or after dbc_tarief_begindatum 20100101"),
+    (["0329|000165|102818|1|20100101"], r":2: expected 6 columns separated by '\|', found 5"),
+])
+def test_bad_rows_of_a_declared_list_are_located_errors(tmp_path, lines, message):
+    path = write(tmp_path, "20180101 cl tarief ggz v20180101.txt", *lines, header=TARIEF_HEADER)
+    with pytest.raises(CodelistError, match=re.escape(str(path)) + message):
+        DirectoryCodelistProvider(tmp_path, {"CL_TARIEF_GGZ": TARIEF}).codelist("CL_TARIEF_GGZ", dt.date(2018, 2, 1))
+
+
+@pytest.mark.parametrize("header, message", [
+    ("cl_productgroep_code|cl_declaratiecode|cl_dbc_tarief_begindatum",
+     r":1: expected columns productgroep_code, declaratiecode, dbc_tarief_begindatum, dbc_tarief_einddatum for "
+     r"CL_TARIEF_GGZ \(list 'tarief ggz'\); missing dbc_tarief_einddatum"),
+    ("cl_productgroep_code||cl_declaratiecode", r":1: expected a name for every column of the header, found none "
+                                                 r"in column 2"),
+    (TARIEF_HEADER + "|cl_declaratiecode", r":1: expected each column once, found declaratiecode twice"),
+])
+def test_a_header_that_does_not_fit_its_declaration_is_a_located_error(tmp_path, header, message):
+    path = write(tmp_path, "20180101 cl tarief ggz.txt", header=header)
+    with pytest.raises(CodelistError, match=re.escape(str(path)) + message):
+        DirectoryCodelistProvider(tmp_path, {"CL_TARIEF_GGZ": TARIEF}).codelist("CL_TARIEF_GGZ", dt.date(2018, 2, 1))
+
+
+def test_declarations_are_read_from_a_layout_table():
+    specs = specs_from_table({"cl_tarief_ggz": {"file": "tarief ggz", "key": ["productgroep_code", "Declaratiecode"],
+                                                "begin": "dbc_tarief_begindatum", "end": "dbc_tarief_einddatum"},
+                              "CL_BEROEP_GGZ": {"file": "beroep"}})
+    assert specs == {"CL_TARIEF_GGZ": TARIEF, "CL_BEROEP_GGZ": CodelistSpec("CL_BEROEP_GGZ", "beroep")}
+    for table, message in (({"CL_X": {"key": "code"}}, r"codelists\.CL_X: expected a table with file"),
+                           ({"CL_X": {"file": "x", "keys": ["a"]}}, r"codelists\.CL_X: unknown key\(s\) keys"),
+                           ({"CL_X": {"file": "x", "key": []}}, r"codelists\.CL_X: expected key as a column name"),
+                           ({"CL_X": {"file": "x", "begin": 3}}, r"codelists\.CL_X: expected begin as a column name")):
+        with pytest.raises(ValueError, match=message):
+            specs_from_table(table)
+
+
+def test_notes_beside_the_lists_are_skipped(tmp_path):
+    (tmp_path / "20180101 Toelichting Codelijsten v20170713.txt").write_text("Toelichting op de codelijsten\n")
+    write(tmp_path, "20180101 cl beroep.txt", "20140101|99991231|A|a|1")
+    assert [r.name for r in DirectoryCodelistProvider(tmp_path).releases()] == ["CL_BEROEP_GBG"]
+
+
 # ---------------------------------------------------------------- the hook
 
 
@@ -252,3 +370,12 @@ def test_the_sample_lists_say_so_and_hold_what_the_rules_and_tests_need():
     assert beroep.entries["MB.03"][-1].end == 20161231
     assert provider.codelist("CL_HOOFDBEROEPEN_GBG", on).entries
     assert provider.codelist("CL_BEHANDELCOMPONENTEN_GBG", on).entries
+
+
+def test_the_hook_gives_the_provider_the_standards_declarations(tmp_path):
+    import dataclasses
+
+    declared = dataclasses.replace(standard(), codelists={"CL_TARIEF_GGZ": TARIEF})
+    write(tmp_path, "20180101 cl tarief ggz.txt", "0329|000165|102818|1|20100101|", header=TARIEF_HEADER)
+    provider = hook_manager().hook.disval_codelist_provider(standard=declared, location=str(tmp_path))
+    assert provider.codelist("CL_TARIEF_GGZ", dt.date(2018, 2, 1)).row_at(("000165", "102818"), 20180101)

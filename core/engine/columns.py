@@ -105,6 +105,28 @@ def equals(f: np.ndarray, value: bytes) -> np.ndarray:
     return ok
 
 
+def left_aligned(f: np.ndarray) -> np.ndarray:
+    """The field with its leading spaces moved to the end: the value as compared (leading spaces do not count).
+
+    GA §4.2 aligns AN values left with trailing spaces, but §6.1.2 has AN
+    values with a digit pattern aligned right; either way only the text
+    between the spaces is the value. Returns `f` itself when no record of the
+    batch starts with a space (the usual case), else a shifted copy.
+    """
+    width, n = f.shape
+    if width == 0 or n == 0:
+        return f
+    lead = f[0] == SPACE
+    if not lead.any():
+        return f
+    blank = f == SPACE
+    shift = np.where(blank.all(axis=0), 0, blank.argmin(axis=0))  # leading spaces per record
+    source = np.arange(width)[:, None] + shift[None, :]
+    inside = source < width
+    shifted = f[np.minimum(source, width - 1), np.arange(n)[None, :]]
+    return np.where(inside, shifted, np.uint8(SPACE)).astype(np.uint8)
+
+
 def padded(text: str, width: int) -> bytes | None:
     """A text value as it stands in a field of `width` (left-aligned, trailing spaces); None if too long."""
     data = text.encode("latin-1", errors="replace")
@@ -152,7 +174,7 @@ class CodeIndex:
             for hh, i in zip(new_h.tolist(), cols.tolist()):
                 raw = f[:, i].tobytes()
                 self._bytes.append(raw)
-                self.codes.append(raw.decode("latin-1").strip())
+                self.codes.append(raw.decode("latin-1").strip(" "))
                 self._hashes = np.append(self._hashes, np.uint64(hh))
                 self._ids = np.append(self._ids, len(self.codes) - 1)
             order = np.argsort(self._hashes)
@@ -178,14 +200,14 @@ _Collision = Collision
 
 
 def codes(f: np.ndarray, index: CodeIndex | None = None) -> tuple[np.ndarray, list[str]]:
-    """(inverse, distinct): each record's code as an index into a list of distinct codes (stripped)."""
+    """(inverse, distinct): each record's code as an index into a list of distinct codes (spaces stripped)."""
     if index is not None:
         try:
             return index.lookup(f), index.codes
         except _Collision:
             pass
     _, first, inverse = np.unique(as_bytes(f), return_index=True, return_inverse=True)
-    values = [f[:, i].tobytes().decode("latin-1").strip() for i in first]
+    values = [f[:, i].tobytes().decode("latin-1").strip(" ") for i in first]
     return inverse.reshape(-1), values
 
 

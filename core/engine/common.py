@@ -243,8 +243,12 @@ def key_text(raw: bytes, widths: tuple[int, ...]) -> str:
 
 
 def field_text(raw: bytes) -> str:
-    """A field's value as a report shows it: decoded, without the padding spaces."""
-    return raw.decode("latin-1").strip()
+    """A field's value as a report shows it: as delivered, without the trailing padding.
+
+    Leading spaces stay: a value is compared without them, but a finding
+    shows what was delivered, so that a misaligned code is visible.
+    """
+    return raw.decode("latin-1").rstrip(" ")
 
 
 def distinct_values(raw: np.ndarray, limit: int = MAX_DISTINCT, text=None) -> tuple[dict[str, int], int]:

@@ -95,14 +95,15 @@ class HistoryChecks:
                            for i in (hit if limit is None else hit[:limit])))
 
     def _slip(self, ddid: str) -> str | None:
+        """A packing-slip field as compared and looked up: without its spaces (the one alignment rule)."""
         raw = self.ctx.slip_text(self.layout.field(ddid))
-        return None if raw is None else field_text(raw)
+        return None if raw is None else raw.decode("latin-1").strip(" ")
 
     def _changed(self, rule: CompiledRule, v: ast.ChangedSinceLast) -> None:
         value = self._slip(v.field.ddid)
         expected = self.history.expected_value(v.field.ddid)
-        if value and expected is not None and value != expected:
-            self._slip_finding(rule, value)
+        if value and expected is not None and value != expected.strip(" "):
+            self._slip_finding(rule, field_text(self.ctx.slip_text(self.layout.field(v.field.ddid))))
 
     def _account(self, rule: CompiledRule, v: ast.AccountUnknown) -> None:
         user, provider, branch = (self._slip(f.ddid) for f in v.fields)

@@ -125,10 +125,22 @@ def _bad_pattern(check: c.BadPattern, ctx: Context):
     return bad
 
 
+def _aligned(col: c.Col, ctx: Context):
+    """batch -> the field left-aligned (None where it cannot be read): text is compared without its spaces."""
+    raw_of = _column_raw(col, ctx)
+
+    def get(b):
+        def compute():
+            raw = raw_of(b)
+            return None if raw is None else columns.left_aligned(raw)
+        return _cached(b, ("aligned", col), compute)
+    return get
+
+
 def _values(check: c.Values, ctx: Context):
-    raw_of, empty = _column_raw(check.col, ctx), _empty(check.col, ctx)
+    raw_of, empty = _aligned(check.col, ctx), _empty(check.col, ctx)
     width = check.col.width
-    wanted = [columns.padded(v, width) for v in check.values]
+    wanted = [w for w in (columns.padded(v.strip(" "), width) for v in check.values) if w is not None]
 
     def test(b):
         raw = raw_of(b)
@@ -227,12 +239,12 @@ def _text_equality(check: c.Cmp, ctx: Context):
         col, other = other, col
     if not (isinstance(col, c.Col) and col.scope == "record" and isinstance(other, c.Const)):
         return None
-    raw_of, empty = _column_raw(col, ctx), _empty(col, ctx)
+    raw_of, aligned, empty = _column_raw(col, ctx), _aligned(col, ctx), _empty(col, ctx)
     width = col.width
     value = _const(other, "text", ctx)
-    if value is None or value.rstrip(" ") == "":  # a blank literal is an empty operand: unknown
+    if value is None or value.strip(" ") == "":  # a blank literal is an empty operand: unknown
         return lambda b: (False, False)
-    target = columns.padded(value, width)
+    target = columns.padded(value.strip(" "), width)
     equal_if = check.op == "="
 
     def compare(b):
@@ -240,7 +252,7 @@ def _text_equality(check: c.Cmp, ctx: Context):
         if target is None:  # longer than the field: never equal
             same = np.zeros(len(b), dtype=bool)
         else:
-            same = columns.equals(raw_of(b), target)
+            same = columns.equals(aligned(b), target)
         hit = same if equal_if else ~same
         return filled & hit, filled & ~hit
     return compare
@@ -263,7 +275,7 @@ def _operand(node, kind: str, ctx: Context):
     if isinstance(node, c.Const):
         value = _const(node, kind, ctx)
         if kind == "text" and value is not None:
-            value = value.rstrip(" ").encode("latin-1", errors="replace")
+            value = value.strip(" ").encode("latin-1", errors="replace")
             ok = value != b""
         else:
             ok = value is not None
@@ -307,13 +319,13 @@ def _operand(node, kind: str, ctx: Context):
     col = node
     if kind in ("date", "number"):
         return _decoded(col, ctx, kind)
-    raw_of, empty = _column_raw(col, ctx), _empty(col, ctx)
+    raw_of, aligned, empty = _column_raw(col, ctx), _aligned(col, ctx), _empty(col, ctx)
 
     def text(b):
         raw = raw_of(b)
         if raw is None:
             return np.array([b""]), np.zeros(1, bool)
-        return columns.text_values(raw), _well_formed(col, raw, empty(b))
+        return columns.text_values(aligned(b)), _well_formed(col, raw, empty(b))
     return text
 
 

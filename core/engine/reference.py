@@ -26,7 +26,7 @@ from ..language import compiler as c
 from ..layout import Field, Layout
 from .common import Batch, Context, RecordMarks, expected_count, field_text, record_finding, scalar_value
 from .reference_formats import (  # noqa: F401  (the reference's own reading of the formats, used by tests too)
-    _as_calendar, _padded, as_date, as_number, code_of, is_empty, like, matches, whole_years,
+    _as_calendar, _text, as_date, as_number, code_of, is_empty, like, matches, whole_years,
 )
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "!=": operator.ne}
@@ -247,7 +247,7 @@ def truth(check, record: bytes | None, ctx: Context, counts=None) -> bool | None
         case c.BadPattern(_, pattern):
             return not matches(raw, pattern)
         case c.Values(_, values, negated):
-            listed = any(raw == _padded(v, len(raw)) for v in values)
+            listed = any(raw.strip(b" ") == _text(v) for v in values)
             return listed != negated
         case c.NotInLists(_, names, at):
             date = _peildatum(at, record, ctx)
@@ -322,7 +322,7 @@ def operand(node, kind: str, record: bytes | None, ctx: Context, counts=None):
                 # The zip name's date was parsed as a calendar date; compare it as YYYYMMDD.
                 value = int(value) if len(value) == 8 and value.isascii() and value.isdigit() else None
         if kind == "text" and value is not None:
-            value = value.rstrip(" ").encode("latin-1", errors="replace") or None
+            value = _text(value) or None
         return value
     if isinstance(node, c.CountOf):
         return ctx.counts[node.file] if node.file in ctx.counts else None
@@ -340,7 +340,7 @@ def operand(node, kind: str, record: bytes | None, ctx: Context, counts=None):
         return as_number(raw)
     if is_empty(raw) or (node.pattern and not matches(raw, node.pattern)):
         return None  # empty or malformed: not evaluated
-    return raw.rstrip(b" ")
+    return raw.strip(b" ")  # the value without its spaces, leading or trailing (see _text)
 
 
 def _lookup(node: c.Lookup, kind: str, record: bytes | None, ctx: Context):

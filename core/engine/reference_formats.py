@@ -59,14 +59,14 @@ def matches(raw: bytes, pattern: str) -> bool:
     return True
 
 
-def _padded(value: str, width: int) -> bytes:
-    """A listed value as it stands in a field: left-aligned, padded with spaces."""
-    return value.encode("latin-1", errors="replace").ljust(width, b" ")
+def _text(value: str) -> bytes:
+    """A literal as compared: without surrounding spaces, as field values are (one rule for `=`, `in`, codelists)."""
+    return value.encode("latin-1", errors="replace").strip(b" ")
 
 
 def code_of(raw: bytes) -> str:
-    """A codelist code as written in a field: the text without its padding."""
-    return raw.decode("latin-1").strip()
+    """A codelist code as written in a field: the text without its spaces, leading or trailing."""
+    return raw.decode("latin-1").strip(" ")
 
 
 def like(value: str, pattern: str) -> bool:

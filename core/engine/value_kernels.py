@@ -137,7 +137,7 @@ def lookup(node: c.Lookup, kind: str, ctx: Context):
             code, day = divmod(pair, 100_000_000)
             parts, at_ = [], 0
             for w in widths:
-                parts.append(distinct[code][at_:at_ + w].decode("latin-1").strip())
+                parts.append(distinct[code][at_:at_ + w].decode("latin-1").strip(" "))
                 at_ += w
             row = codelist.row_at(parts[0] if len(parts) == 1 else tuple(parts), day) if day else None
             text = None if row is None else (getattr(row, "attributes", None) or {}).get(node.attribute)

@@ -37,7 +37,9 @@ class RuleError(Exception):
     def render(self) -> str:
         """The compiler-style report: location, message, the line and a caret."""
         head = f"{self.source}:{self.line}:{self.column}: error: {self.message}"
-        lines = self.text.splitlines()
+        # Lines as the parser counts them: only LF ends one (str.splitlines() would also end a line at
+        # U+0085, U+2028, a form feed ..., and show the wrong line).
+        lines = [line.removesuffix("\r") for line in self.text.split("\n")]
         if 0 < self.line <= len(lines):
             src = lines[self.line - 1]
             return f"{head}\n    {src}\n    {' ' * (self.column - 1)}^"

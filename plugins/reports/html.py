@@ -209,6 +209,7 @@ def _findings(view: ReportView) -> str:
             headers += ([lab("related")] if with_related else []) + ([lab("message")] if with_message else [])
             out.append("<table>" + _tr(headers, "th"))
             for row in rows:
+                # Quoted, in a <code> that keeps white space: leading spaces of a value are visible.
                 value = "" if row["value"] is None else f"<code>{_e(value_text(row, view.options))}</code>"
                 cells = [_e(row["file"] or lab("zip_level")), _e(row["line"] if row["line"] is not None else ""),
                          _e(column_range(row["column"], row["column_end"])), _e(row["ddid"] or ""),

@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 from disval.core.plugins import hookimpl
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    ReportView, codelist_rows, column_range, run_text, status_text, validation_view, versions_text, warning_texts,
+    ReportView, codelist_rows, column_range, quoted_value, run_text, status_text, validation_view, versions_text,
+    warning_texts,
 )
 
 
@@ -70,7 +71,7 @@ def _failure_text(view: ReportView, line) -> str:
             where += f" {lab('columns').lower()} {columns}"
         detail = " ".join(x for x in (row["ddid"], row["field"]) if x)
         if row["value"] is not None:
-            detail += f" = '{row['value']}'"
+            detail += f" = {quoted_value(row['value'])}"
         if row["message"] != line.description:
             detail += f" ({row['message']})"
         out.append(f"{where}: {detail.strip()}" if detail.strip() else where)

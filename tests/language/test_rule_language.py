@@ -162,3 +162,12 @@ def test_a_mistyped_field_id_is_never_a_literal():
         compile_text(standard(), "3315 < 33150 => ERR 1 BR \"m\"")
     (rule,) = compile_text(standard(), "3315 < 100 => ERR 1 BR \"m\"")
     assert rule.check.right.value == 100
+
+
+def test_the_line_shown_with_an_error_is_the_line_the_parser_counted():
+    # U+0085 and U+2028 in a message are text, not line ends; the caret line must still be line 2.
+    text = '3262 > 3233 => ERR 1 BR "door\u0085 en\u2028 verder"\r\n3262 > => ERR 2 BR "m"\r\n'
+    with pytest.raises(RuleError) as info:
+        compile_text(standard(), text, "org.rules")
+    assert info.value.line == 2
+    assert info.value.render().splitlines()[1].strip() == '3262 > => ERR 2 BR "m"'

@@ -143,3 +143,21 @@ def test_the_build_script(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(target)
     assert build.main([str(TEXT_LISTS), str(tmp_path), "--on", "2017-12-31"]) == 2
     assert "no codelist files dated on or before 2017-12-31" in capsys.readouterr().err
+
+
+def test_the_real_nza_lists_read_the_same_from_a_workbook_through_the_declarations(nza_dir, tmp_path):
+    from nza_codelists import GGZ_2019_SPECS
+
+    lists = nza_dir / "codelijsten-ggz-2019"
+    on = dt.date(2019, 4, 15)
+    workbook = build.build_workbook(lists, tmp_path, specs=GGZ_2019_SPECS)
+    text = DirectoryCodelistProvider(lists, GGZ_2019_SPECS)
+    book = xlsx.WorkbookCodelistProvider(workbook, GGZ_2019_SPECS)
+    assert set(GGZ_2019_SPECS) <= set(book.names())
+    for name in GGZ_2019_SPECS:
+        a, b = text.codelist(name, on), book.codelist(name, on)
+        assert (b.name, b.key, b.columns, b.entries) == (a.name, a.key, a.columns, a.entries), name
+        assert all(ra.attributes == rb.attributes
+                   for code in a.entries for ra, rb in zip(a.entries[code], b.entries[code])), name
+    row = book.codelist("CL_TARIEF_GGZ", on).row_at(("000165", "102818"), 20140601)
+    assert row.attributes["dbc_tarief_basis"] == "181487"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from disval.core.faults import rewrite_member
-from disval.core.findings import ZIP_LEVEL, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS
+from disval.core.findings import ZIP_LEVEL, ZIP_LEVEL_DETAILS, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS
 from disval.core.generate import generate_delivery
 from disval.core.language.parser import parse_rules
 from disval.core.notes import NOTES
@@ -39,6 +39,7 @@ def pairs() -> list[tuple[str, str, str]]:
     out += [(f"NOTES[{k}]", nl, en) for k, (nl, en) in NOTES.items()]
     out += [(f"ZIP_LEVEL[{k}]", ZIP_LEVEL[k], ZIP_LEVEL_EN.get(k, "")) for k in ZIP_LEVEL]
     out += [(f"ZIP_LEVEL_HINTS[{k}]", *ZIP_LEVEL_HINTS.get(k, ("", ""))) for k in ZIP_LEVEL]
+    out += [(f"ZIP_LEVEL_DETAILS[{k}]", nl, en) for k, (nl, en) in ZIP_LEVEL_DETAILS.items()]
     for rule in parse_rules(RULES.read_text(encoding="utf-8"), str(RULES)):
         out.append((f"rule {rule.number} message", rule.message, rule.message_en))
         out.append((f"rule {rule.number} hint", rule.hint, rule.hint_en))

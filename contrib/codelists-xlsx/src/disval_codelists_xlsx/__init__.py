@@ -40,4 +40,4 @@ def workbook_location(location: str | None) -> Path | None:
 def disval_codelist_provider(standard, location):
     """A provider for the workbook named by `location` or the environment, else None."""
     path = workbook_location(location)
-    return None if path is None else WorkbookCodelistProvider(path)
+    return None if path is None else WorkbookCodelistProvider(path, getattr(standard, "codelists", None))

@@ -16,17 +16,20 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from disval.plugins.codelists_dir import DirectoryCodelistProvider
+from disval.plugins.codelists_dir import DirectoryCodelistProvider, lines_of
 
 _NUMERIC = ("begindatum", "einddatum", "selecteerbaar")
 
 
-def build_workbook(directory, target, on: dt.date | None = None) -> Path:
-    """Write the workbook; `target` is a directory (the workbook gets its dated name there) or an .xlsx path."""
+def build_workbook(directory, target, on: dt.date | None = None, specs=None) -> Path:
+    """Write the workbook; `target` is a directory (the workbook gets its dated name there) or an .xlsx path.
+
+    `specs` (a standard's codelist declarations) lets lists whose headers imply no name be read.
+    """
     import openpyxl
 
     chosen = {}
-    for release in DirectoryCodelistProvider(Path(directory)).releases():  # by name, then release date
+    for release in DirectoryCodelistProvider(Path(directory), specs).releases():  # by name, then release date
         if on is None or release.release <= on:
             chosen[release.name] = release
     if not chosen:
@@ -39,7 +42,7 @@ def build_workbook(directory, target, on: dt.date | None = None) -> Path:
     book.remove(book.active)
     for name, release in sorted(chosen.items()):
         sheet = book.create_sheet(name.lower()[:31])  # Excel's limit on a sheet title
-        lines = release.path.read_bytes().decode("iso-8859-1").splitlines()
+        lines = lines_of(release.path.read_bytes())  # not splitlines(): 0x85 is no line end
         header = lines[0].lstrip("\u00ef\u00bb\u00bf").split("|")
         numeric = [h.strip().lower().endswith(_NUMERIC) for h in header]
         sheet.append(header)

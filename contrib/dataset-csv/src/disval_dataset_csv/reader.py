@@ -91,7 +91,7 @@ def _records(rows, fields, width, found_as, delivery, batch_records) -> Iterator
             continue  # a blank line is not a record
         record = _record(row, fields, found_as, line, delivery)
         if record is None:
-            bad.append(BadRecord(line, len(row)))  # counted as a record, checked no further
+            bad.append(BadRecord(line, len(row), reported=True))  # counted, checked no further: found above
         else:
             image += record
             lines.append(line)
