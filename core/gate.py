@@ -3,7 +3,9 @@
     submit -> keep the zip (queued) -> under the provider's lock, every queued
     delivery of that provider in order of creation date, then sequence number:
     receipt criteria -> [production: technical settings] -> validate with the
-    store's history -> reports -> TEST: done; PROD positive: full load
+    store's history -> reports -> TEST: done; PROD positive: import (the
+    standard's mode: full load or mutations) with its import and quality
+    reports, in one transaction
 
 A delivery is enqueued first and processed under `store.lock_provider`, by
 whichever process holds the lock: two `submit`s for one provider serialise,
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from . import __version__, failures, receipt
-from .delivery_records import DeliveryRecords, PreviousRecords
+from .delivery_records import DeliveryRecords
 from .findings import ZIP_LEVEL, Finding, ValidationResult
 from .notes import Note
 from .pipeline import UnclaimedName, UsageError, choose_standard, rule_files, rulebook, standards, validate
@@ -40,8 +42,6 @@ from .workdir import NAME_MAX, fitting_name, readable_name, working_directory
 
 DEFAULT_FORMATS = ("json", "text")
 DEFAULT_MAX_EXAMPLES = 1000
-# Packing-slip DDIDs of GA OHW-GBG that the connect phase fixes: softwareleverancier, softwarepakket.
-SOFTWARE_SUPPLIER, SOFTWARE_PACKAGE = "3339", "3334"
 
 
 @dataclass
@@ -222,11 +222,12 @@ class Gate:
 
     def _assess(self, d: Delivery, std, path: Path) -> None:
         request = d.validation.get("request", {})
+        self.store.prepare(std)  # its tables exist before the history rules read them
         files = rule_files(self.pm, std)
         result = validate(
             path, pm=self.pm, standard=std.id, codelists=request.get("codelists"), policy=request.get("policy"),
             max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES),
-            history=self.store.history(d.agb, d.branch, before=d.id), rule_files=files,
+            history=self.store.history(d.agb, d.branch, before=d.id, standard=std.id), rule_files=files,
             require_real_codelists=request.get("require_real_codelists", False),
         )
         records = DeliveryRecords(path, std, self.pm)
@@ -255,16 +256,17 @@ class Gate:
         self._import(d, std, records, result, reports)
 
     def _import(self, d: Delivery, std, records: DeliveryRecords, result: ValidationResult, reports) -> None:
-        """Full load in one transaction (store.full_load); then the import and quality reports."""
-        previous = PreviousRecords(self.store.records(d.agb, d.branch))
-        imported = self.store.full_load(d.id, previous.watch(iter(records)))
-        reports.add(ImportReport(
-            delivery=d.name, provider=f"{d.agb} {d.branch}", files=records.file_imports(imported, previous),
-            timestamp=_now(), standard=result.standard, phase=d.phase, versions=result.versions,
-            codelists=result.codelists, warnings=result.warnings,
-        ))
-        reports.add(quality_view(result, std.policy(result.policy)))
-        self.store.update_delivery(d.id, reports=reports.kept, processed_at=_now())
+        """Import in the standard's mode; the import and quality reports are kept in the same transaction."""
+        def finish(counts) -> dict:
+            reports.add(ImportReport(
+                delivery=d.name, provider=f"{d.agb} {d.branch}", files=records.file_imports(counts),
+                timestamp=_now(), standard=result.standard, phase=d.phase, versions=result.versions,
+                codelists=result.codelists, warnings=result.warnings,
+            ))
+            reports.add(quality_view(result, std.policy(result.policy)))
+            return {"reports": reports.kept}
+
+        self.store.import_delivery(d.id, std, records.batches(), finish=finish)
 
     def _reject(self, d: Delivery, reasons: list[Finding], discard: bool = True) -> None:
         """Rejected at receipt; GA §4.3.2: the provider's later deliveries already queued go with it."""
@@ -278,8 +280,9 @@ class Gate:
         """The first positive connect delivery (of a standard's release) fixes the provider's settings."""
         settings = self.store.provider_settings(d.agb, d.branch)
         if settings is None or settings.standard != std.id:
-            self.store.fix_provider_settings(d.agb, d.branch, std.id, slip.get(SOFTWARE_SUPPLIER),
-                                             slip.get(SOFTWARE_PACKAGE), delivery_id=d.id)
+            fixed = std.connect_settings  # which packing-slip fields: the standard says
+            self.store.fix_provider_settings(d.agb, d.branch, std.id, slip.get(fixed.get("supplier", "")),
+                                             slip.get(fixed.get("package", "")), delivery_id=d.id)
 
     def _validated_with(self, files, result: ValidationResult) -> dict:
         """The rules files (kept as blobs) and codelist releases, to re-validate with later."""

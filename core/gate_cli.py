@@ -55,8 +55,8 @@ def add_gate_commands(subparsers) -> None:
     notice = actions.add_parser("notify-software-change", parents=[store],
                                 help="register a new software supplier or package (lifts rules 1812/1813)")
     _provider_args(notice)
-    notice.add_argument("--supplier", help="the new software supplier (3339)")
-    notice.add_argument("--package", help="the new software package (3334)")
+    notice.add_argument("--supplier", help="the new software supplier (the packing-slip field the standard declares, e.g. GA OHW-GBG 3339)")
+    notice.add_argument("--package", help="the new software package (e.g. GA OHW-GBG 3334)")
     notice.set_defaults(func=_guarded(_provider_notice))
     provider.set_defaults(func=lambda args: _usage(provider))
 

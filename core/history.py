@@ -1,6 +1,7 @@
 """What the rules that need history ask of the delivery store.
 
-Validation 1656, 2054 (keys already stored in DIS), 1812, 1813 (software
+Validation 1656, 2054 (keys already stored in DIS), deletions of keys DIS does
+not hold (GA DBC-GGZ 573/407/357), 1812, 1813 (software
 changed without notice) and 1819 (the NZa customer registry) cannot be decided
 from one delivery. `validate(..., history=...)` evaluates them with an object
 of this shape; without one they are listed as "not evaluated".
@@ -17,6 +18,10 @@ class History(Protocol):
     def stored_with_other(self, file: str, key: str, other: str, pairs: Iterable[tuple[str, str]]) -> set[str]:
         """Of the delivered (key value, other value) pairs, the key values stored in DIS for this
         provider under a different `other` value. `key`/`other` are DDIDs of `file`."""
+
+    def not_stored(self, file: str, key: str, keys: Iterable[str]) -> set[str]:
+        """Of the delivered key values (of records with status vlag 'V'), those DIS does not hold for
+        this provider in `file`: a deletion of something never delivered (`K deleted but not stored`)."""
 
     def expected_value(self, ddid: str) -> str | None:
         """The value packing-slip field `ddid` must have: the previous accepted delivery's, unless a

@@ -2,7 +2,8 @@
 
 After a positive assessment in production the receiving side imports the
 delivery and sends back an import report (per file: records processed,
-imported, rejected, already present) and a quality report (the findings that
+imported, rejected, already present unchanged, and what the import did to the
+provider's records: inserted, changed, deleted) and a quality report (the findings that
 did not block the delivery). Delivery processing builds these values; the
 report formats behind the `disval_report_formats` hook write them, like a
 validation report.
@@ -20,6 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .standard import BlockingPolicy
 
 
+# The counts of a FileImport, in the order every import report shows them.
+IMPORT_COUNTS = ("processed", "imported", "rejected", "already_present", "inserted", "changed", "deleted")
+
+
 @dataclass(frozen=True)
 class FileImport:
     """What happened to the records of one file (GA: subbestand) during import."""
@@ -29,6 +34,13 @@ class FileImport:
     imported: int
     rejected: int = 0
     already_present: int = 0  # records the store already held unchanged (registry: "already existing")
+    inserted: int = 0  # keys the store did not hold for the provider
+    changed: int = 0  # keys it held with other values
+    deleted: int = 0  # records the import removed (full load: not delivered again; mutations: 'V', cascades)
+
+    def counts(self) -> list[int]:
+        """The counts in IMPORT_COUNTS order."""
+        return [getattr(self, name) for name in IMPORT_COUNTS]
 
 
 @dataclass
@@ -54,6 +66,9 @@ class ImportReport:
             imported=sum(f.imported for f in self.files),
             rejected=sum(f.rejected for f in self.files),
             already_present=sum(f.already_present for f in self.files),
+            inserted=sum(f.inserted for f in self.files),
+            changed=sum(f.changed for f in self.files),
+            deleted=sum(f.deleted for f in self.files),
         )
 
 

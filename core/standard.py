@@ -118,6 +118,13 @@ class Standard:
     # Per GA codelist name (CL_BEROEP_GGZ), the NZa list file that serves it and how to read its columns;
     # a name not declared here is found by the name its file's header implies.
     codelists: dict[str, CodelistSpec] = field(default_factory=dict)
+    # How a positively assessed production delivery is imported: "full" (its records replace the
+    # provider's) or "mutations" (status vlag per record; see disval.core.store_import).
+    import_mode: str = "full"
+    # The packing-slip fields whose values the first positive connect delivery fixes as the
+    # provider's technical settings (GA §4.3: "technische specificaties"): "supplier" and "package"
+    # -> DDID. A later production delivery must come with the same software (rules of the standard).
+    connect_settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def members(self) -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 Providers and their NZa accounts, every submitted zip with what became of it,
 the technical settings fixed in the connect phase, and the records imported
-from each provider's last positively assessed production delivery.
+from each provider's positively assessed production deliveries, in typed
+tables made from each standard's layout.
 
 This module is the interface and its values: `DeliveryStore`, the records it
 hands out (`Provider`, `Delivery`, ...) and how a store is found and opened
@@ -28,12 +29,13 @@ if TYPE_CHECKING:  # pragma: no cover
     import pluggy
 
     from .history import History
-    from .standard import ZipName
+    from .standard import Standard, ZipName
+    from .store_import import ColumnBatch, FileCounts, Finish
 
 # queued: kept, receipt not yet decided. accepted: passed receipt and not assessed negative (a TEST
 # delivery ends here when positive; a production one until it is imported). rejected: failed receipt.
 # discarded: queued behind a delivery that was rejected at receipt (GA §4.3.2), or by an operator.
-# imported: full load done. failed: processing raised; the error is kept, an operator requeues or discards it.
+# imported: its records are in the store (full load or mutations). failed: processing raised; the error is kept, an operator requeues or discards it.
 STATUSES = ("queued", "accepted", "rejected", "discarded", "imported", "assessed_negative", "failed")
 RECEIVED = ("accepted", "imported", "assessed_negative")  # passed receipt: what later ones must follow
 ACCEPTED = ("accepted", "imported")  # passed receipt and assessed positive (or not yet assessed)
@@ -82,8 +84,8 @@ class ProviderSettings:
     """The technical settings the first positive connect delivery fixed (standard, software)."""
 
     standard: str
-    supplier: str | None  # 3339 softwareleverancier
-    package: str | None  # 3334 softwarepakket
+    supplier: str | None  # softwareleverancier (the field is the standard's connect_settings["supplier"])
+    package: str | None  # softwarepakket (connect_settings["package"])
     delivery_id: int | None
     fixed_at: dt.datetime
 
@@ -131,7 +133,7 @@ class Delivery:
     reasons: list[str]  # receipt: the zip-level ids or messages it was rejected or discarded for
     assessment: str | None  # positive | negative
     counts: dict[str, Any]  # whatever the pipeline reports per file (processed, rejected, ...)
-    imported: dict[str, int]  # records imported per file, written by the full load itself
+    imported: dict[str, int]  # records imported per file, written by the import itself
     packing_slip: dict[str, str]  # pakbon DDID -> value, for rules 1812/1813 of later deliveries
     reports: dict[str, str]  # report file name -> sha256 of the report, kept as a blob
     disval: str  # the disval version that received it
@@ -255,7 +257,8 @@ class DeliveryStore(ABC):
     def update_delivery(self, delivery_id: int, **changes: Any) -> Delivery:
         """Record a delivery's outcome: any of status, reasons, assessment, counts, packing_slip,
         reports, standard, validation, started_at, processed_at, attempts, failure (a `Failure`, or
-        None to clear it). Status `imported` is only ever set by `full_load`."""
+        None to clear it). Status `imported` is only ever set
+        by `import_delivery`."""
 
     @abstractmethod
     def discard_after(self, delivery_id: int, reason: str) -> list[Delivery]:
@@ -286,27 +289,42 @@ class DeliveryStore(ABC):
     # imported data and history
 
     @abstractmethod
-    def full_load(
-        self, delivery_id: int, records: Iterable[tuple[str, str, dict[str, str]]], batch_size: int = 5000
-    ) -> dict[str, int]:
-        """Import an accepted production delivery: its records replace all of the provider's.
+    def import_delivery(
+        self, delivery_id: int, standard: "Standard", batches: Iterable["ColumnBatch"],
+        finish: "Finish | None" = None,
+    ) -> dict[str, "FileCounts"]:
+        """Import an accepted production delivery into `standard`'s typed tables, in its import mode.
 
-        `records` yields (file, record key value, {DDID: value}). One
-        transaction: the old records, the new ones and the delivery's status
-        `imported` change together or not at all, even if the process is killed.
-        Returns the records imported per file.
+        `batches` yields (file, {DDID: typed values}, line numbers): the records
+        column by column (`disval.core.typed_columns`). Full load: the records
+        replace all of the provider's; mutations: status vlag ' ' inserts or
+        replaces, 'V' deletes, a delivered parent replaces its children (see
+        `disval.core.store_import`). One transaction: the records, the
+        delivery's status `imported` and whatever `finish(counts)` returns
+        (its reports) change together or not at all, even if the process is
+        killed. Returns per file the records delivered, inserted, changed,
+        unchanged and deleted.
         """
+
+    def prepare(self, standard: "Standard") -> None:
+        """Make the store ready to import and answer history for `standard`: create or migrate its
+        tables, move records an older schema kept elsewhere. Called when a store is opened and before a
+        delivery is validated; cheap when there is nothing to do. A store without tables does nothing."""
 
     @abstractmethod
     def records(self, agb: str, branch: str, file: str | None = None) -> Iterator[tuple[str, str, dict]]:
-        """The provider's imported records as (file, record key, fields)."""
+        """The provider's imported records as (file, record key, {DDID: typed value}), by file and key.
+
+        The key is the file's key (its values joined by '|' when it has several).
+        """
 
     @abstractmethod
-    def history(self, agb: str, branch: str, before: int | None = None) -> "History":
+    def history(self, agb: str, branch: str, before: int | None = None, standard: str | None = None) -> "History":
         """What the store knows of this provider, for the history rules (`disval.core.history`).
 
         With `before` (the id of the delivery being validated), "previous" means
-        ordered before that delivery, which itself never counts.
+        ordered before that delivery, which itself never counts. With
+        `standard` (an id), stored records are looked up in that standard's tables only.
         """
 
     @abstractmethod
@@ -354,6 +372,15 @@ def open_store(url: str | None = None, pm: "pluggy.PluginManager | None" = None)
         raise StoreError(
             f"no store plugin handles {redact_url(url)}: use sqlite:///PATH or postgresql://USER@HOST/DB"
         )
+    prepare = getattr(store, "prepare", None)  # a plugin's store need not derive from DeliveryStore
+    if prepare is None:
+        return store
+    try:  # the standards come from plugins: known here, not in the backend
+        for std in {s.id: s for found in pm.hook.disval_standards() for s in found}.values():
+            prepare(std)
+    except BaseException:
+        store.close()
+        raise
     return store
 
 

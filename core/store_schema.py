@@ -19,12 +19,12 @@ Decisions, and why:
   constraint, so migration 3 rebuilds `deliveries` there (with foreign keys
   off while migrating, as SQLite's documentation prescribes for a rebuild;
   ids are kept, so the rows that refer to a delivery still do).
-- Imported records share one generic table, `records(provider, delivery, file,
-  record_key, fields)`, rather than a table per layout file. A full load is
-  then one DELETE of the provider's rows and batched INSERTs in the same
-  transaction, for any standard, and a new standard needs no migration. The
-  history rules look records up through the index on (provider, file,
-  record_key) and compare the other attribute in Python.
+- Imported records live in typed tables, one per data file of a standard
+  version, made from the layout (`disval.core.store_tables`): analysts query
+  them with SQL, and a new standard still needs no migration written by hand.
+  Schema 1 and 2 kept them as JSON in one generic `records` table; version 4
+  renames it `legacy_records`, and its rows move into a standard's typed
+  tables when that standard is first used with the store.
 """
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ class Dialect:
     types: dict[str, str]  # id, ref, bool, date, timestamp, json, blob, bigint
     has_table: str  # query with one parameter, the table name; a row when it exists
     migration_lock: str | None = None  # serialises concurrent upgrades, inside the transaction
-    after_import: str | None = None  # run in the import transaction, e.g. to refresh planner statistics
+    after_import: str | None = None  # per imported table ({table}), in the import transaction: planner statistics
+    analyze: str | None = None  # per staged table ({table}) before the merge reads it
+    same: str = "{a} IS {b}"  # equality that holds for two NULLs
+    table_options: str = ""  # after CREATE TABLE (...) of a typed table
 
     def sql(self, query: str) -> str:
         """`query`, written with `?` placeholders, in this backend's parameter style."""
@@ -138,4 +141,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX deliveries_order ON deliveries (agb, branch, created, sequence)",
         ),
     }),
+    Migration(4, "typed tables of imported records: their catalogue; the JSON records kept until moved", (
+        "CREATE TABLE layout_tables (standard TEXT NOT NULL, file TEXT NOT NULL, table_name TEXT NOT NULL,"
+        " view_name TEXT NOT NULL, columns {json} NOT NULL, created_at {timestamp} NOT NULL,"
+        " PRIMARY KEY (standard, file))",
+        "ALTER TABLE records RENAME TO legacy_records",
+    )),
 )

@@ -1,29 +1,31 @@
 """`DeliveryStore` implemented once, in SQL that SQLite and PostgreSQL both accept.
 
 A backend subclasses `SqlStore` with a connection, a `Dialect` and
-`lock_provider`. `StoreHistory` answers the history rules from the same
-tables. Key values are compared without trailing spaces: AN fields are padded
-on the right (GA §4.2), and a padded and a trimmed value must be the same key.
+`lock_provider`. The imported records live in typed tables made from each
+standard's layout (`store_tables`), written by `store_import` and read by
+`store_history` for the history rules.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import itertools
-import json
-from collections import Counter
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .store import (
-    ACCEPTED, ASSESSMENTS, RECEIVED, STATUSES, Delivery, DeliveryStore, Failure, Provider, ProviderSettings,
-    SoftwareNotice, StoreError, disval_version, redact_url,
+    ASSESSMENTS, RECEIVED, Delivery, DeliveryStore, ProviderSettings, SoftwareNotice, StoreError, disval_version,
+    redact_url,
+)
+from .store_history import StoreHistory
+from .store_values import (
+    _check_status, _delivery, _dumps, _loads, _marks, _now, _parts, _provider, _ts, _typed,
 )
 from .store_schema import MIGRATIONS, SCHEMA_VERSION_TABLE, Dialect, Migration
+from .store_tables import catalogue, ensure_tables
 
-BLOB_PART = 1 << 20
-KEY_BATCH = 500  # keys per IN (...) list: well under every backend's parameter limit
+KEY_SEPARATOR = "|"  # between the values of a composite key, in `records()`
 
 
 _PROVIDER = "agb, branch, username, name, active, created_at, deactivated_at"
@@ -207,7 +209,7 @@ class SqlStore(DeliveryStore):
                      validation=None):
         _check_status(status)
         if status == "imported":
-            raise StoreError("a delivery becomes imported through full_load only")
+            raise StoreError("a delivery becomes imported through import_delivery only")
         z = zip_name
         with self._transaction():
             sha256, size = self._put_blob(content)
@@ -271,7 +273,7 @@ class SqlStore(DeliveryStore):
         if "status" in changes:
             _check_status(changes["status"])
             if changes["status"] == "imported":
-                raise StoreError("a delivery becomes imported through full_load only")
+                raise StoreError("a delivery becomes imported through import_delivery only")
         if changes.get("assessment") not in (None, *ASSESSMENTS):
             raise ValueError(f"assessment must be one of {ASSESSMENTS}, not {changes['assessment']!r}")
         values = {
@@ -374,177 +376,30 @@ class SqlStore(DeliveryStore):
 
     # imported data and history
 
-    def full_load(self, delivery_id, records, batch_size=5000):
-        counts: Counter[str] = Counter()
-        with self._transaction():
-            d = self.delivery(delivery_id)
-            if d is None:
-                raise StoreError(f"there is no delivery {delivery_id}")
-            if d.phase != "production" or d.status != "accepted":
-                raise StoreError(
-                    f"delivery {delivery_id} ({d.name}) is a {d.phase} delivery with status {d.status}: only an "
-                    "accepted production delivery is imported"
-                )
-            provider_id = self._provider_id(d.agb, d.branch)
-            self._exec("DELETE FROM records WHERE provider_id = ?", (provider_id,))
-            batch: list[tuple] = []
-            for file, key, fields in records:
-                batch.append((provider_id, delivery_id, file, _key(key), _dumps(fields)))
-                counts[file] += 1
-                if len(batch) >= batch_size:
-                    self._insert_records(batch)
-                    batch.clear()
-            if batch:
-                self._insert_records(batch)
-            if self.dialect.after_import:
-                self._exec(self.dialect.after_import)
-            self._exec(
-                "UPDATE deliveries SET status = 'imported', imported = ?, processed_at = ? WHERE id = ?",
-                (_dumps(dict(counts)), _now(), delivery_id),
-            )
-        return dict(counts)
+    def prepare(self, standard):
+        ensure_tables(self, standard)
 
-    def _insert_records(self, rows: list[tuple]) -> None:
-        """Insert (provider_id, delivery_id, file, record_key, fields) rows; a backend may do it faster."""
+    def import_delivery(self, delivery_id, standard, batches, finish=None):
+        from .store_import import import_delivery
+
+        return import_delivery(self, delivery_id, standard, batches, finish)
+
+    def _stage_rows(self, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+        """Write rows into a temporary staging table; a backend may do it faster (COPY)."""
+        marks = ", ".join("?" for _ in columns)
         self._conn.cursor().executemany(
-            self.dialect.sql(
-                "INSERT INTO records (provider_id, delivery_id, file, record_key, fields) VALUES (?, ?, ?, ?, ?)"
-            ),
-            rows,
-        )
+            self.dialect.sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"), rows)
 
     def records(self, agb, branch, file=None):
-        query, params = "SELECT file, record_key, fields FROM records WHERE provider_id = ?", [
-            self._provider_id(agb, branch)
-        ]
-        if file is not None:
-            query += " AND file = ?"
-            params.append(file)
-        for row in self._exec(query + " ORDER BY file, record_key", params).fetchall():
-            yield row[0], row[1], _loads(row[2])
+        provider_id = self._provider_id(agb, branch)
+        for t in catalogue(self, file):
+            names = ", ".join(c.name for c in t.columns)
+            order = ", ".join(t.key)
+            for row in self._exec(f"SELECT {names} FROM {t.table} WHERE provider_id = ? ORDER BY {order}",
+                                  (provider_id,)).fetchall():
+                fields = {c.ddid: _typed(c, v) for c, v in zip(t.columns, row) if c.ddid}
+                key = KEY_SEPARATOR.join(str(fields.get(c.ddid, "")) for c in t.columns if c.key and c.ddid)
+                yield t.file, key, fields
 
-    def history(self, agb, branch, before=None):
-        return StoreHistory(self, agb, branch, before)
-
-
-class StoreHistory:
-    """`disval.core.history.History` answered from a `SqlStore`, for one provider."""
-
-    def __init__(self, store: SqlStore, agb: str, branch: str, before: int | None = None):
-        self._store, self.agb, self.branch, self.before = store, agb, branch, before
-
-    def stored_with_other(self, file: str, key: str, other: str, pairs: Iterable[tuple[str, str]]) -> set[str]:
-        """Of the delivered (key, other) pairs, the key values (as delivered) that the provider's
-        imported records of `file` hold under a different `other` value (rules 1656, 2054).
-
-        `key` is the DDID whose value the records were imported under (the file's primary key).
-        """
-        delivered: dict[str, list[tuple[str, str]]] = {}
-        for k, o in pairs:
-            delivered.setdefault(_key(k), []).append((k, _key(o)))
-        store = self._store
-        row = store._exec("SELECT id FROM providers WHERE agb = ? AND branch = ?", (self.agb, self.branch)).fetchone()
-        if row is None or not delivered:
-            return set()
-        provider_id, keys, hits = row[0], list(delivered), set()
-        for start in range(0, len(keys), KEY_BATCH):
-            chunk = keys[start:start + KEY_BATCH]
-            rows = store._exec(
-                "SELECT record_key, fields FROM records WHERE provider_id = ? AND file = ?"
-                f" AND record_key IN ({_marks(chunk)})",
-                [provider_id, file, *chunk],
-            ).fetchall()
-            for record_key, fields in rows:
-                stored = _key(_loads(fields).get(other) or "")
-                hits.update(k for k, o in delivered[record_key] if o != stored)
-        return hits
-
-    def expected_value(self, ddid: str) -> str | None:
-        """The previous accepted delivery's packing-slip value of `ddid` (rules 1812, 1813); None when
-        there is none, or when a software change was registered since that delivery was submitted."""
-        store = self._store
-        previous = store._latest(self.agb, self.branch, ACCEPTED, before=self.before)
-        if previous is None or ddid not in previous.packing_slip:
-            return None
-        if any(n.noticed_at > previous.submitted_at for n in store.software_notices(self.agb, self.branch)):
-            return None
-        return previous.packing_slip[ddid].rstrip()
-
-    def account_registered(self, user: str, provider: str, branch: str, on: dt.date) -> bool:
-        """Whether user + AGB + volgnr is a registered account, valid on `on` (rule 1819)."""
-        registered = self._store.provider(_key(provider), _key(branch))
-        return registered is not None and registered.username == _key(user) and registered.active_on(on)
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _marks(values) -> str:
-    return ", ".join("?" for _ in values)
-
-
-def _key(value: str) -> str:
-    return value.rstrip(" ")
-
-
-def _check_status(status: str) -> None:
-    if status not in STATUSES:
-        raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
-
-
-def _now(at: dt.datetime | str | None = None) -> str:
-    """A timestamp as both backends take it: ISO 8601 in UTC."""
-    if isinstance(at, str):
-        at = dt.datetime.fromisoformat(at)
-    at = at or dt.datetime.now(dt.timezone.utc)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone.utc)
-    return at.astimezone(dt.timezone.utc).isoformat()
-
-
-def _ts(value) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.astimezone(dt.timezone.utc)
-
-
-def _date(value) -> dt.date | None:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _loads(value):
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
-
-
-def _parts(content: bytes | Path) -> Iterator[bytes]:
-    """The zip in parts of BLOB_PART bytes; at least one part, so that an empty zip is kept too."""
-    if isinstance(content, (bytes, bytearray, memoryview)):
-        data = bytes(content)
-        yield from (data[i:i + BLOB_PART] for i in range(0, max(len(data), 1), BLOB_PART))
-        return
-    with Path(content).open("rb") as fh:
-        part = fh.read(BLOB_PART)
-        yield part
-        while part := fh.read(BLOB_PART):
-            yield part
-
-
-def _provider(row) -> Provider:
-    return Provider(row[0], row[1], row[2], row[3], bool(row[4]), _ts(row[5]), _date(row[6]))
-
-
-def _delivery(row) -> Delivery:
-    return Delivery(
-        id=row[0], name=row[1], sha256=row[2], size=row[3], agb=row[4], branch=row[5], phase=row[6],
-        created=_date(row[7]), sequence=row[8], standard=row[9], status=row[10], reasons=_loads(row[11]),
-        assessment=row[12], counts=_loads(row[13]), imported=_loads(row[14]), packing_slip=_loads(row[15]),
-        reports=_loads(row[16]), disval=row[17], submitted_at=_ts(row[18]), processed_at=_ts(row[19]),
-        started_at=_ts(row[20]), validation=_loads(row[21]) or {},
-        failure=Failure(row[22], row[23] or "", row[24] or "") if row[22] else None, attempts=row[25] or 0,
-    )
+    def history(self, agb, branch, before=None, standard=None):
+        return StoreHistory(self, agb, branch, before, standard)

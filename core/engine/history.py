@@ -3,10 +3,15 @@
 1656/2054 (`K stored with other O`) need every (key, other) pair of the file,
 so the pairs are collected while the records stream past; 1812/1813
 (`F changed since last delivery`) and 1819 (`account(U, A, B) not registered`)
-read the packing slip. `K deleted but not stored` (GA DBC-GGZ 357/407/573) collects
+read the packing slip.
+
+In a file with a status vlag (mutations) a record flagged 'V' is a deletion:
+it is not compared with the store, and a key it deletes may come back in the
+same delivery under another value (a move: 'V', then new), which is no
+contradiction. `K deleted but not stored` (GA DBC-GGZ 357/407/573) collects
 the keys of the deletion records and asks the history's `not_stored(file, key,
 values)`, when it has one: of the key values delivered as deletions, those the
-provider has no record of.
+provider has no record of (`unknown_deletions`).
 """
 from __future__ import annotations
 
@@ -16,7 +21,23 @@ from ..findings import FindingCollector
 from ..history import History
 from ..language import ast
 from ..language.compiler import CompiledRule
-from .common import Batch, Context, RecordMarks, deleted, field_text, record_finding
+from .common import Batch, Context, RecordMarks, field_text, record_finding
+
+DELETE = b"V"
+
+
+def unknown_deletions(history: History, file: str, key: str, keys: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Positions of the records flagged 'V' whose key (stripped bytes) the store does not hold for the
+    provider in `file`: deletions of something DIS never received."""
+    deleting = np.flatnonzero((flags == DELETE) & (keys != b""))
+    if not len(deleting):
+        return deleting
+    texts = [k.decode("latin-1") for k in keys[deleting].tolist()]
+    missing = history.not_stored(file, key, texts)
+    if not missing:
+        return deleting[:0]
+    wanted = np.array(sorted(m.encode("latin-1") for m in missing), dtype=keys.dtype)
+    return deleting[np.isin(keys[deleting], wanted)]
 
 
 class HistoryChecks:
@@ -27,18 +48,28 @@ class HistoryChecks:
         self.rules, self.layout, self.ctx, self.history = rules, layout, ctx, history
         self.collector, self.marks = collector, marks
         self.pairs: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {r.number: [] for r in rules}
+        self.deleted: dict[str, list[np.ndarray]] = {r.number: [] for r in rules}  # keys flagged 'V'
+        self.flagged: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {r.number: [] for r in rules}
 
     def record_batch(self, batch: Batch) -> None:
         """Collect (key, other, line) for `stored with other`, and (key, line) of deletion records."""
         for rule in self.rules:
             v = rule.rule.violation
-            if isinstance(v, ast.StoredElsewhere) and rule.file == batch.file.name:
+            if rule.file != batch.file.name:
+                continue
+            flag = self.layout.field(batch.file.status_flag) if batch.file.status_flag else None
+            flags = _texts(batch, flag) if flag is not None else None
+            if isinstance(v, ast.StoredElsewhere):
                 key, other = self.layout.field(v.field.ddid), self.layout.field(v.other.ddid)
-                self.pairs[rule.number].append((_texts(batch, key), _texts(batch, other), batch.lines.copy()))
-            elif isinstance(v, ast.DeletedNotStored) and rule.file == batch.file.name:
-                gone = deleted(batch, self.layout.field(batch.file.status_flag))
-                key = _texts(batch, self.layout.field(v.field.ddid))[gone]
-                self.pairs[rule.number].append((key, key, batch.lines[gone]))
+                keys, others, lines = _texts(batch, key), _texts(batch, other), batch.lines.copy()
+                if flags is not None:  # a deletion is not compared; its key may come back (a move)
+                    live = flags != DELETE
+                    self.deleted[rule.number].append(keys[~live])
+                    keys, others, lines = keys[live], others[live], lines[live]
+                self.pairs[rule.number].append((keys, others, lines))
+            elif isinstance(v, ast.DeletedNotStored) and flags is not None:
+                self.flagged[rule.number].append((_texts(batch, self.layout.field(v.field.ddid)), flags,
+                                                  batch.lines.copy()))
 
     def file_finished(self, name: str) -> None:
         """Nothing to do between files: pairs are looked up at the end."""
@@ -54,25 +85,17 @@ class HistoryChecks:
             elif isinstance(v, ast.AccountUnknown):
                 self._account(rule, v)
             elif isinstance(v, ast.DeletedNotStored) and hasattr(self.history, "not_stored"):
-                self._not_stored(rule, v)
+                self._deleted_unknown(rule, v)
 
-    def _not_stored(self, rule: CompiledRule, v: ast.DeletedNotStored) -> None:
-        chunks = self.pairs[rule.number]
+    def _deleted_unknown(self, rule: CompiledRule, v) -> None:
+        chunks = self.flagged[rule.number]
         if not chunks:
             return
         keys = np.concatenate([k for k, _, _ in chunks])
+        flags = np.concatenate([f for _, f, _ in chunks])
         lines = np.concatenate([n for _, _, n in chunks])
-        filled = keys != b""
-        unknown = self.history.not_stored(rule.file, v.field.ddid, (k.decode("latin-1") for k in keys[filled].tolist()))
-        if not unknown:
-            return
-        wanted = np.array(sorted(u.encode("latin-1") for u in unknown), dtype=keys.dtype)
-        hit = np.flatnonzero(filled & np.isin(keys, wanted))
-        self.marks.mark(rule.file, rule.rule.severity, lines[hit])
-        self.collector.add_many(
-            rule.number, len(hit),
-            lambda limit: (record_finding(rule, int(lines[i]), keys[i].decode("latin-1"))
-                           for i in (hit if limit is None else hit[:limit])))
+        hit = unknown_deletions(self.history, rule.file, v.field.ddid, keys, flags)
+        self._report(rule, hit, keys, lines)
 
     def _stored_elsewhere(self, rule: CompiledRule, v: ast.StoredElsewhere) -> None:
         chunks = self.pairs[rule.number]
@@ -87,7 +110,16 @@ class HistoryChecks:
         if not moved:
             return
         wanted = np.array(sorted(m.encode("latin-1") for m in moved), dtype=keys.dtype)
-        hit = np.flatnonzero(filled & np.isin(keys, wanted))
+        hit = filled & np.isin(keys, wanted)
+        deleted = [d for d in self.deleted[rule.number] if len(d)]
+        if deleted:  # deleted earlier in this delivery ('V'): delivering it anew is a move, not a clash
+            hit &= ~np.isin(keys, np.concatenate(deleted))
+        self._report(rule, np.flatnonzero(hit), keys, lines)
+
+    def _report(self, rule: CompiledRule, hit: np.ndarray, keys: np.ndarray, lines: np.ndarray) -> None:
+        """Findings of `rule` at the records `hit` (positions into keys/lines), the key as the value."""
+        if not len(hit):
+            return
         self.marks.mark(rule.file, rule.rule.severity, lines[hit])
         self.collector.add_many(
             rule.number, len(hit),

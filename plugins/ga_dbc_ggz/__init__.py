@@ -99,6 +99,8 @@ def standard() -> Standard:
         identifying=IDENTIFYING,
         rule_types=GA_RULE_TYPES,
         **extra,
+        import_mode="mutations",  # §5.3: status vlag per ZTR, DBC and OVV record; a DBC brings its GZP and DGN
+        connect_settings={"supplier": "1539", "package": "1540"},  # softwareleverancier, softwarepakket
     )
 
 

@@ -49,6 +49,8 @@ def standard() -> Standard:
         policies={"dis": DIS_POLICY, "guidance": GUIDANCE_POLICY},
         default_policy="dis",
         codelists_dir=HERE / "codelists",
+        import_mode="full",  # §5.2.1: every delivery holds all of the provider's records
+        connect_settings={"supplier": "3339", "package": "3334"},  # softwareleverancier, softwarepakket
     )
 
 

@@ -17,12 +17,12 @@ import io
 import re
 
 from disval.core.plugins import hookimpl
-from disval.core.processing_reports import ImportReport
+from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import FINDING_COLUMNS, related_text, validation_view, visible_import
 
 DELIMITER = ";"
-IMPORT_COLUMNS = ("file", "processed", "imported", "rejected", "already_present")
+IMPORT_COLUMNS = ("file", *IMPORT_COUNTS)
 
 # A cell that starts like a formula is run as one by a spreadsheet ("CSV
 # injection"); file names and values come from the delivery, so such text gets
@@ -38,7 +38,7 @@ def render(report, options: ReportOptions) -> bytes:
     if isinstance(report, ImportReport):
         writer.writerow(IMPORT_COLUMNS)
         for f in visible_import(report).files:
-            writer.writerow([_cell(f.file), f.processed, f.imported, f.rejected, f.already_present])
+            writer.writerow([_cell(f.file), *f.counts()])
     else:
         writer.writerow(FINDING_COLUMNS)
         for row in validation_view(report, options).findings:

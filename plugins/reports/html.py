@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 
 from disval.core.plugins import hookimpl
-from disval.core.processing_reports import ImportReport
+from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
     MASK, ReportView, codelist_rows, column_range, follow_ons_text, label, related_text, run_text, status_text,
@@ -243,9 +243,8 @@ def _import_page(report: ImportReport, options: ReportOptions) -> str:
     lab = lambda key, **kw: label(key, options, **kw)  # noqa: E731
     title = lab("import")
     t = report.totals
-    rows = [[_td(_e(f.file)), _n(f.processed), _n(f.imported), _n(f.rejected), _n(f.already_present)] for f in report.files]
-    rows.append([_td(f"<strong>{_e(lab('total'))}</strong>"), _n(t.processed), _n(t.imported), _n(t.rejected),
-                 _n(t.already_present)])
+    rows = [[_td(_e(f.file)), *map(_n, f.counts())] for f in report.files]
+    rows.append([_td(f"<strong>{_e(lab('total'))}</strong>"), *map(_n, t.counts())])
     items = [
         (lab("provider"), _e(report.provider)), (lab("standard"), _e(report.standard or "-")),
         (lab("phase"), _e(report.phase or "-")), (lab("timestamp"), _e(report.timestamp.isoformat(timespec="seconds"))),
@@ -256,8 +255,8 @@ def _import_page(report: ImportReport, options: ReportOptions) -> str:
         _head(title, report.delivery, options), '<body data-kind="import">',
         f"<header><h1>{_e(title)}</h1>",
         f'<p class="delivery"><code>{_e(report.delivery)}</code></p>{_dl(items)}</header>',
-        "<main>", _table([lab("file"), lab("processed"), lab("imported"), lab("rejected"), lab("already_present")],
-                         rows, table_id="import"), "</main>", "</body></html>",
+        "<main>", _table([lab("file"), *(lab(c) for c in IMPORT_COUNTS)], rows, table_id="import"),
+        "</main>", "</body></html>",
     ]) + "\n"
 
 

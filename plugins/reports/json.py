@@ -39,7 +39,7 @@ otherwise exact (JSON escapes control characters itself). A quality report
 has the same shape under `disval.quality/1`. The JSON Schemas of these
 documents ship with disval (`json_schema(kind)`, files in `schemas/`). An import report,
 `disval.import/1`, is {schema, delivery, provider, standard, phase,
-timestamp, files: {file: {processed, imported, rejected, already_present}},
+timestamp, files: {file: {processed, imported, rejected, already_present, inserted, changed, deleted}},
 totals, codelists, versions, warnings}.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ from __future__ import annotations
 import json
 
 from disval.core.plugins import hookimpl
-from disval.core.processing_reports import ImportReport
+from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import, warning_texts
 
@@ -116,8 +116,7 @@ def document(view: ReportView) -> dict:
 def import_document(report: ImportReport) -> dict:
     """The import report as plain JSON values."""
     def counts(f):
-        return {"processed": f.processed, "imported": f.imported, "rejected": f.rejected,
-                "already_present": f.already_present}
+        return dict(zip(IMPORT_COUNTS, f.counts()))
 
     return {
         "schema": SCHEMAS["import"],

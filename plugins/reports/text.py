@@ -9,7 +9,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from disval.core.plugins import hookimpl
-from disval.core.processing_reports import ImportReport
+from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
     MASK, ReportView, codelist_lines, column_range, follow_ons_text, label, related_text, run_text, status_text,
@@ -180,13 +180,12 @@ def render_import(report: ImportReport, options: ReportOptions) -> str:
     head += _listed(lab("codelists"), codelist_lines(report.codelists, options))
     head += _listed(lab("warnings"), warning_texts(report.warnings, options))
     total = report.totals
-    rows = [(f.file, f.processed, f.imported, f.rejected, f.already_present) for f in report.files]
-    rows.append((lab("total"), total.processed, total.imported, total.rejected, total.already_present))
+    rows = [(f.file, *f.counts()) for f in report.files]
+    rows.append((lab("total"), *total.counts()))
     title = lab("import")
     return "\n".join([
         title, "=" * len(title), tabulate(head, tablefmt="plain"), "",
-        tabulate(rows, headers=[lab("file"), lab("processed"), lab("imported"), lab("rejected"),
-                                lab("already_present")], tablefmt=TABLE),
+        tabulate(rows, headers=[lab("file"), *(lab(c) for c in IMPORT_COUNTS)], tablefmt=TABLE),
     ]) + "\n"
 
 

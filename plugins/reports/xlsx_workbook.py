@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from disval.core.processing_reports import ImportReport
+from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportOptions
 from disval.core.report_view import (
     FINDING_COLUMNS, MASK, ReportView, codelists_text, label, related_text, run_text, status_text, validation_view,
@@ -112,10 +112,10 @@ def _import_sheet(ws, report: ImportReport, options: ReportOptions) -> None:
     for warning in warning_texts(report.warnings, options):
         _append(ws, [lab("warnings"), warning], bold_first=True)
     t = report.totals
-    rows = [[f.file, f.processed, f.imported, f.rejected, f.already_present] for f in report.files]
-    rows.append([lab("total"), t.processed, t.imported, t.rejected, t.already_present])
-    _table(ws, [lab("file"), lab("processed"), lab("imported"), lab("rejected"), lab("already_present")], rows)
-    _widths(ws, [28, 48, 12, 12, 16])
+    rows = [[f.file, *f.counts()] for f in report.files]
+    rows.append([lab("total"), *t.counts()])
+    _table(ws, [lab("file"), *(lab(c) for c in IMPORT_COUNTS)], rows)
+    _widths(ws, [28, 48, 12, 12, 16, 12, 12, 12])
 
 
 def _append(ws, values, bold_first: bool = False) -> None:

@@ -40,6 +40,8 @@ SQLITE = Dialect(
         "timestamp": "TIMESTAMP", "json": "TEXT", "blob": "BLOB", "bigint": "INTEGER",
     },
     has_table="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+    # The rows are stored in the order of their key: one b-tree to write instead of a table and an index.
+    table_options=" WITHOUT ROWID",
 )
 
 

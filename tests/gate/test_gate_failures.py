@@ -75,17 +75,17 @@ def test_a_failure_during_the_import_keeps_the_previous_records(connected, tmp_p
     assert submit(delivery(tmp_path, day="20180301"), connected, pm=pm).status == "imported"
     before = sorted(connected.records(AGB, BRANCH))
     bad, good = delivery(tmp_path, day="20180302"), delivery(tmp_path, day="20180303")
-    real, planted = connected.full_load, {bad.name}
+    real, planted = connected.import_delivery, {bad.name}
 
-    def full_load(delivery_id, records, *args, **kwargs):  # the record stream breaks half-way for `bad`
+    def import_delivery(delivery_id, standard, batches, *args, **kwargs):  # the stream breaks for `bad`
         def broken():
-            for n, record in enumerate(records):
-                if n == 5 and connected.delivery(delivery_id).name in planted:
+            for n, batch in enumerate(batches):
+                if n == 1 and connected.delivery(delivery_id).name in planted:
                     raise Planted("the import broke")
-                yield record
-        return real(delivery_id, broken(), *args, **kwargs)
+                yield batch
+        return real(delivery_id, standard, broken(), *args, **kwargs)
 
-    monkeypatch.setattr(connected, "full_load", full_load)
+    monkeypatch.setattr(connected, "import_delivery", import_delivery)
     outcome = submit(bad, connected, pm=pm)
     assert (outcome.status, outcome.receipt, outcome.assessment) == ("failed", "accepted", "positive")
     assert sorted(connected.records(AGB, BRANCH)) == before and by_name(connected)[bad.name].imported == {}

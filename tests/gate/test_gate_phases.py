@@ -84,8 +84,10 @@ def test_a_second_production_delivery_replaces_the_first(store, tmp_path, pm):
         k: v for k, v in before.items() if k in after and k != (GZ, "BC000000000001")}
     report = json.loads(store.read_blob(second.reports[f"{second.name[:-4]}.import.json"]))
     assert report["files"] == {
-        BT: {"processed": 9, "imported": 9, "rejected": 0, "already_present": 9},
-        GZ: {"processed": 9, "imported": 9, "rejected": 0, "already_present": 8},  # one afspraaknummer changed
+        BT: {"processed": 9, "imported": 9, "rejected": 0, "already_present": 9, "inserted": 0, "changed": 0,
+             "deleted": 1},
+        GZ: {"processed": 9, "imported": 9, "rejected": 0, "already_present": 8, "inserted": 0, "changed": 1,
+             "deleted": 1},  # one afspraaknummer changed; the last records were not delivered again
     }
 
 
@@ -114,7 +116,8 @@ def test_an_imported_delivery_keeps_its_import_and_quality_reports(store, tmp_pa
     for path in o.paths:
         assert path.read_bytes() == store.read_blob(o.reports[path.name])
     imported = json.loads((tmp_path / "out" / f"{stem}.import.json").read_text())
-    assert imported["totals"] == {"processed": 20, "imported": 20, "rejected": 0, "already_present": 0}
+    assert imported["totals"] == {"processed": 20, "imported": 20, "rejected": 0, "already_present": 0,
+                                  "inserted": 20, "changed": 0, "deleted": 0}
     quality = json.loads((tmp_path / "out" / f"{stem}.quality.json").read_text())
     assert (quality["schema"], quality["counts"]["by_rule"]) == ("disval.quality/1", {})
     assert store.delivery(o.delivery).packing_slip["3339"] == "DISVAL"

@@ -24,7 +24,7 @@ def import_report() -> ImportReport:
     return ImportReport(
         delivery="DIS_GBG_OHW_PROD_010_94001234_00_20180301_01.zip",
         provider="94001234-00",
-        files=[FileImport(BT, 40, 38, 2, 0), FileImport(GZ, 120, 110, 4, 6), FileImport(PB, 1, 1)],
+        files=[FileImport(BT, 40, 38, 2, 0), FileImport(GZ, 120, 110, 4, 6, inserted=100, changed=4, deleted=3), FileImport(PB, 1, 1)],
         timestamp=dt.datetime(2018, 3, 2, 9, 30, tzinfo=dt.timezone.utc),
         standard=STANDARD,
         phase="production",

@@ -36,7 +36,8 @@ def test_kinds(result, import_report):
 
 
 def test_import_totals(import_report):
-    assert import_report.totals == FileImport("", processed=161, imported=149, rejected=6, already_present=6)
+    assert import_report.totals == FileImport("", processed=161, imported=149, rejected=6, already_present=6, inserted=100,
+                                               changed=4, deleted=3)
 
 
 def test_import_report_in_text(render, import_report):
@@ -44,7 +45,7 @@ def test_import_report_in_text(render, import_report):
     assert text.startswith("Importrapport")
     assert "94001234-00" in text and "2018-03-02T09:30:00+00:00" in text and "CL_BEROEP_GBG" in text
     row = next(line for line in text.splitlines() if line.startswith("GELEVERD_ZORGPROFIEL.txt"))
-    assert row.split() == ["GELEVERD_ZORGPROFIEL.txt", "120", "110", "4", "6"]
+    assert row.split() == ["GELEVERD_ZORGPROFIEL.txt", "120", "110", "4", "6", "100", "4", "3"]
     assert "Already present" in render("text", import_report, lang="en").decode("utf-8")
 
 

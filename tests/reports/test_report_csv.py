@@ -53,5 +53,6 @@ def test_formula_like_values_are_defused_but_negative_numbers_are_not(render, re
 def test_quality_and_import(render, result, import_report):
     assert len(rows(render("csv", quality_view(result, DIS_POLICY)))) == 2
     table = rows(render("csv", import_report))
-    assert table[0] == ["file", "processed", "imported", "rejected", "already_present"]
-    assert table[2] == ["GELEVERD_ZORGPROFIEL.txt", "120", "110", "4", "6"]
+    assert table[0] == ["file", "processed", "imported", "rejected", "already_present", "inserted", "changed",
+                        "deleted"]
+    assert table[2] == ["GELEVERD_ZORGPROFIEL.txt", "120", "110", "4", "6", "100", "4", "3"]

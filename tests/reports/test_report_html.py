@@ -122,4 +122,5 @@ def test_quality_and_import_pages(tmp_path, render, result, import_report):
     seen = text(open_in_browser(tmp_path, render("html", quality_view(result, DIS_POLICY))))
     assert "Kwaliteitsrapport" in seen and "1 van 1 validaties met bevindingen getoond" in seen
     seen = text(open_in_browser(tmp_path, render("html", import_report)))
-    assert "Importrapport" in seen and "GELEVERD_ZORGPROFIEL.txt 120 110 4 6" in seen and "Totaal 161 149 6 6" in seen
+    assert "Importrapport" in seen and "GELEVERD_ZORGPROFIEL.txt 120 110 4 6 100 4 3" in seen
+    assert "Totaal 161 149 6 6 100 4 3" in seen

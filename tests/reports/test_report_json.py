@@ -97,8 +97,10 @@ def test_quality_report_has_the_same_shape(render, result):
 def test_import_report(render, import_report):
     doc = load(render, import_report)
     assert doc["schema"] == "disval.import/1"
-    assert doc["files"][GZ] == {"processed": 120, "imported": 110, "rejected": 4, "already_present": 6}
-    assert doc["totals"] == {"processed": 161, "imported": 149, "rejected": 6, "already_present": 6}
+    assert doc["files"][GZ] == {"processed": 120, "imported": 110, "rejected": 4, "already_present": 6,
+                              "inserted": 100, "changed": 4, "deleted": 3}
+    assert doc["totals"] == {"processed": 161, "imported": 149, "rejected": 6, "already_present": 6,
+                             "inserted": 100, "changed": 4, "deleted": 3}
     assert doc["timestamp"] == "2018-03-02T09:30:00+00:00"
     assert doc["provider"] == "94001234-00" and doc["phase"] == "production"
     assert doc["codelists"][0]["name"] == "CL_BEROEP_GBG"

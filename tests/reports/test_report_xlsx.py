@@ -76,5 +76,5 @@ def test_quality_and_import(render, result, import_report):
     assert len(values(wb["Bevindingen"])) == 2
     wb = workbook(render("xlsx", import_report))
     table = values(wb.active)
-    assert ["GELEVERD_ZORGPROFIEL.txt", 120, 110, 4, 6] in [row[:5] for row in table]
-    assert ["Totaal", 161, 149, 6, 6] in [row[:5] for row in table]
+    assert ["GELEVERD_ZORGPROFIEL.txt", 120, 110, 4, 6, 100, 4, 3] in [row[:8] for row in table]
+    assert ["Totaal", 161, 149, 6, 6, 100, 4, 3] in [row[:8] for row in table]

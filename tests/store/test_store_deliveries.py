@@ -8,7 +8,8 @@ import os
 import pytest
 
 from disval.core.store import StoreError
-from disval.core.store_sql import BLOB_PART
+from disval.core.store_values import BLOB_PART
+from disval.plugins.ga_ohw_gbg import standard as ohw_gbg
 from store_support import AGB, BRANCH, USER, zip_name
 
 
@@ -18,7 +19,7 @@ def add(store, day="20180301", seq="01", status="queued", phase="PROD", content=
     content = content if content is not None else z.name.encode()
     d = store.add_delivery(z.name, content, z, status="accepted" if status == "imported" else status)
     if status == "imported":
-        store.full_load(d.id, [])
+        store.import_delivery(d.id, ohw_gbg(), [])
     return store.delivery(d.id)
 
 
@@ -114,9 +115,9 @@ def test_outcomes_are_recorded(store):
     assert (out.status, out.assessment, out.processed_at) == ("assessed_negative", "negative", done)
     assert out.counts == {"BEHANDELTRAJECT.txt": {"processed": 3}} and out.packing_slip == {"3339": "LEVERANCIER"}
     assert out.reports == {"validation": "/reports/x.pdf"}
-    with pytest.raises(StoreError, match="full_load"):
+    with pytest.raises(StoreError, match="import_delivery"):
         store.update_delivery(d.id, status="imported")
-    with pytest.raises(StoreError, match="full_load"):
+    with pytest.raises(StoreError, match="import_delivery"):
         store.add_delivery("x.zip", b"x", status="imported")
     with pytest.raises(ValueError):
         store.update_delivery(d.id, status="lost")

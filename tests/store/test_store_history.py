@@ -5,9 +5,8 @@ import datetime as dt
 
 import pytest
 
-from store_support import AGB, BRANCH, USER, zip_name
-
-TRAJECT, PROFIEL = "BEHANDELTRAJECT.txt", "GELEVERD_ZORGPROFIEL.txt"
+from disval.plugins.ga_ohw_gbg import standard as ohw_gbg
+from store_support import AGB, BRANCH, PROFIEL, TRAJECT, USER, gbg_batches, zip_name
 UTC = dt.timezone.utc
 
 
@@ -18,13 +17,13 @@ def imported(store):
     store.add_provider("03001234", "00", "ziekenhuis")
     for agb, koppel in ((AGB, "K"), ("03001234", "X")):
         z = zip_name(agb=agb)
-        d = store.add_delivery(z.name, z.name.encode(), z, status="accepted")
-        store.full_load(d.id, [
-            (TRAJECT, "T1", {"3257": "T1", "3258": f"{koppel}1"}),
-            (TRAJECT, "T2", {"3257": "T2", "3258": f"{koppel}2"}),
-            (PROFIEL, "C1", {"3310": "C1", "3309": "T1"}),
-            (PROFIEL, "C2", {"3310": "C2", "3309": "T2"}),
-        ])
+        d = store.add_delivery(z.name, z.name.encode(), z, status="accepted", standard="GA-OHW-GBG-1.0")
+        store.import_delivery(d.id, ohw_gbg(), gbg_batches(
+            (TRAJECT, {"3257": "T1", "3258": f"{koppel}1"}),
+            (TRAJECT, {"3257": "T2", "3258": f"{koppel}2"}),
+            (PROFIEL, {"3310": "C1", "3309": "T1"}),
+            (PROFIEL, {"3310": "C2", "3309": "T2"}),
+        ))
     return store
 
 
@@ -71,7 +70,7 @@ def _delivery(store, day, status, supplier="LEVERANCIER", package="PAKKET", at=N
         d.id, status="accepted" if status == "imported" else status, packing_slip={"3339": supplier, "3334": package}
     )
     if status == "imported":
-        store.full_load(d.id, [])
+        store.import_delivery(d.id, ohw_gbg(), [])
     return store.delivery(d.id)
 
 

@@ -188,7 +188,8 @@ def test_upgrading_to_status_failed_keeps_deliveries_and_what_refers_to_them(sto
         assert store.schema_version() == CURRENT
         kept = store.delivery(delivery_id)
         assert (kept.status, kept.imported, kept.failure) == ("imported", {"BEHANDELTRAJECT.txt": 1}, None)
-        assert [key for _, key, _ in store.records(AGB, BRANCH)] == ["T1"]
+        # the record of standard 'x' (installed nowhere) waits in legacy_records for its standard's tables
+        assert store._exec("SELECT record_key FROM legacy_records").fetchall() == [("T1",)]
         store.fix_provider_settings(AGB, BRANCH, "x", "S", "P", delivery_id=delivery_id)
         from disval.core.store import Failure
 
@@ -196,9 +197,62 @@ def test_upgrading_to_status_failed_keeps_deliveries_and_what_refers_to_them(sto
         assert (failed.status, failed.failure.summary()) == ("failed", "ValueError: boom (at a.py:1 in f)")
         with pytest.raises(Exception):  # the constraints still hold: a delivery that does not exist
             with store._transaction():
-                store._exec("INSERT INTO records (provider_id, delivery_id, file, record_key, fields)"
+                store._exec("INSERT INTO legacy_records (provider_id, delivery_id, file, record_key, fields)"
                             " VALUES (?, ?, 'F', 'K', '{}')", (provider_id, delivery_id + 99))
         with pytest.raises(Exception):  # and a status that does not
             store._exec("UPDATE deliveries SET status = 'lost' WHERE id = ?", (delivery_id,))
+    finally:
+        store.close()
+
+
+def test_a_schema_2_store_upgrades_with_its_records_moved_into_the_typed_tables(store_url):
+    """Today's stores (schema 2) kept imported records as JSON in `records`; they move into typed tables."""
+    import datetime as dt
+
+    from disval.core.plugins import get_plugin_manager
+
+    conn, dialect = _raw(store_url)
+    conn.execute(SCHEMA_VERSION_TABLE.format(**dialect.types))
+    for migration in MIGRATIONS[:2]:
+        for step in migration.steps:
+            conn.execute(step.format(**dialect.types))
+        conn.execute(dialect.sql("INSERT INTO schema_version VALUES (?, ?, ?)"),
+                     (migration.version, "0.1.0", "2026-01-01T00:00:00+00:00"))
+    q = dialect.sql
+    conn.execute(q("INSERT INTO providers (agb, branch, username, name, active, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+                 (AGB, BRANCH, USER, "Praktijk", True, "2026-01-01T00:00:00+00:00"))
+    conn.execute(q(
+        "INSERT INTO deliveries (name, sha256, size, agb, branch, phase, created, sequence, standard, status, reasons,"
+        " counts, imported, packing_slip, reports, disval, submitted_at) VALUES"
+        " (?, 'x', 1, ?, ?, 'production', '2018-03-01', '01', 'GA-OHW-GBG-1.0', 'imported', '[]', '{}',"
+        " '{}', '{}', '{}', '0.1.0', '2026-01-01T00:00:00+00:00')"), ("DIS_GBG_OHW_PROD_010.zip", AGB, BRANCH))
+    legacy = [
+        ("BEHANDELTRAJECT.txt", "T1", {"3257": "T1", "3258": "K1", "3262": "20180105", "3263": "", "4046": "J"}),
+        ("BEHANDELTRAJECT.txt", "T2", {"3257": "T2", "3258": "K2", "3262": "20180106"}),
+        ("GELEVERD_ZORGPROFIEL.txt", "C1", {"3310": "C1", "3309": "T1", "3312": "20180107", "3315": "0045",
+                                            "3355": "", "3316": "7"}),
+    ]
+    import json
+
+    for file, key, fields in legacy:
+        conn.execute(q("INSERT INTO records (provider_id, delivery_id, file, record_key, fields) VALUES (1, 1, ?, ?, ?)"),
+                     (file, key, json.dumps(fields)))
+    conn.close()
+
+    store = open_store(store_url, pm=get_plugin_manager())  # as `disval` opens it
+    try:
+        assert store.schema_version() == CURRENT
+        assert not _has_table(store, "legacy_records")  # every record moved
+        stored = {(f, k): fields for f, k, fields in store.records(AGB, BRANCH)}
+        assert stored[("BEHANDELTRAJECT.txt", "T1")] == {
+            "3257": "T1", "3258": "K1", "3262": dt.date(2018, 1, 5), "3263": None, "4046": "J", "3266": None,
+            "3272": None}
+        profile = stored[("GELEVERD_ZORGPROFIEL.txt", "C1")]
+        assert (profile["3309"], profile["3312"], profile["3315"], profile["3355"], profile["3316"]) == (
+            "T1", dt.date(2018, 1, 7), 45, None, 7)
+        assert len(stored) == 3
+        # and the history rules see them
+        assert store.history(AGB, BRANCH).stored_with_other("BEHANDELTRAJECT.txt", "3257", "3258",
+                                                            [("T2", "K9")]) == {"T2"}
     finally:
         store.close()

@@ -1,0 +1,333 @@
+"""Importing a delivery into the typed tables: full load or mutations, in one transaction.
+
+    stage   every record, column-wise, into a temporary table per file (no
+            lock held: SQLite temp tables live outside the database file,
+            PostgreSQL's are the session's own)
+    merge   one transaction: count what changes, apply the standard's import
+            mode, then `finish` (the gate renders the import and quality
+            reports and keeps them), then the delivery becomes `imported`
+
+A kill -9 at any moment leaves the previous state: before the merge commits
+nothing of this delivery is in the tables, and the temporary tables vanish
+with the connection. Because the reports are written inside the merge, an
+imported delivery always has them.
+
+Import modes (declared by the standard, `Standard.import_mode`):
+
+- `full`: the delivery's records replace all of the provider's records of
+  the standard (GA OHW-GBG §5.2.1).
+- `mutations` (GA DBC-GGZ §5.3): in a file with a status vlag, ' ' inserts or
+  replaces the record and 'V' deletes it with everything under it (children
+  found through the layout's foreign keys, `Field.references`, recursively);
+  a parent delivered again with ' ' replaces its dependent records, those of
+  child files without a status vlag of their own (a DBC-traject's profiles
+  and diagnoses), while children with their own status vlag stay; a file
+  without a status vlag (the patient) is only inserted or replaced; records
+  not delivered stay. Deletes and cascades are applied
+  before the inserts, so a record moved to another parent ('V' under the old,
+  ' ' under the new) ends under the new one.
+
+A row's `delivery_id` is the delivery that last inserted or changed it: a
+record delivered again exactly as stored is not written again.
+
+Counts per file, against the state before the import: delivered (records
+written), inserted (keys new to the provider), changed, unchanged, deleted.
+Records that repeat a key within one delivery (possible under a policy that
+does not block on it) count once: the last one wins.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .store import StoreError
+from .store_tables import FileTable, children, ensure_tables
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .standard import Standard
+    from .store_sql import SqlStore
+
+IMPORT_MODES = ("full", "mutations")
+DELETE = "V"
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """What an import did to one file's records of the provider."""
+
+    delivered: int = 0  # records written (each key once)
+    inserted: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts by name, as kept with the delivery."""
+        return asdict(self)
+
+
+# (file name, {DDID: typed values}, line numbers or None): a batch of records, column by column
+ColumnBatch = tuple[str, Mapping[str, Sequence], Sequence[int] | None]
+Finish = Callable[[dict[str, FileCounts]], Mapping[str, Any]]
+
+
+def import_delivery(store: "SqlStore", delivery_id: int, standard: "Standard", batches: Iterable[ColumnBatch],
+                    finish: Finish | None = None) -> dict[str, FileCounts]:
+    """Import an accepted production delivery's records (see the module docstring); returns counts per file.
+
+    `finish`, if given, is called inside the import's transaction with the
+    counts and returns more changes to the delivery (e.g. `reports`), kept in
+    the same transaction.
+    """
+    mode = standard.import_mode
+    if mode not in IMPORT_MODES:
+        raise StoreError(f"standard {standard.id} declares import mode {mode!r}; disval knows {IMPORT_MODES}")
+    _importable(store, delivery_id)
+    tables = ensure_tables(store, standard)
+    staged = _Staging(store, {t.file: t for t in tables})
+    try:
+        staged.write(batches)
+        with store._transaction():
+            d = _importable(store, delivery_id)
+            provider_id = store._provider_id(d.agb, d.branch)
+            counts = _merge(store, tables, staged, provider_id, delivery_id, mode)
+            changes = dict(finish(counts)) if finish else {}
+            _mark_imported(store, delivery_id, counts, changes)
+    finally:
+        staged.drop()
+    return counts
+
+
+def _importable(store: "SqlStore", delivery_id: int):
+    d = store.delivery(delivery_id)
+    if d is None:
+        raise StoreError(f"there is no delivery {delivery_id}")
+    if d.phase != "production" or d.status != "accepted":
+        raise StoreError(
+            f"delivery {delivery_id} ({d.name}) is a {d.phase} delivery with status {d.status}: only an "
+            "accepted production delivery is imported"
+        )
+    return d
+
+
+def _mark_imported(store: "SqlStore", delivery_id: int, counts: dict[str, FileCounts], changes: Mapping) -> None:
+    extra = {k: v for k, v in changes.items() if k in ("reports", "counts")}
+    sets, params = ["status = 'imported'", "imported = ?", "processed_at = ?"], [
+        _dumps({f: c.delivered for f, c in counts.items()}), dt.datetime.now(dt.timezone.utc).isoformat()]
+    for k, v in extra.items():
+        sets.append(f"{k} = ?")
+        params.append(_dumps(v))
+    store._exec(f"UPDATE deliveries SET {', '.join(sets)} WHERE id = ?", [*params, delivery_id])
+
+
+class _Staging:
+    """Temporary tables holding the delivery's records until the merge."""
+
+    def __init__(self, store: "SqlStore", tables: dict[str, FileTable]):
+        self.store, self.tables = store, tables
+        self.stages: dict[str, str] = {}  # file -> temporary table
+        self.hashes: dict[str, list[np.ndarray]] = {}  # key hashes of the live records, to spot repeated keys
+
+    def write(self, batches: Iterable[ColumnBatch]) -> None:
+        """Stage every batch; unknown files are an error (the layout decides what is imported)."""
+        store = self.store
+        store._exec("BEGIN")
+        try:
+            for file, columns, lines in batches:
+                t = self.tables.get(file)
+                if t is None:
+                    raise StoreError(f"{file} is not a data file of {next(iter(self.tables.values())).standard}")
+                n = len(lines) if lines is not None else len(next(iter(columns.values()), ()))
+                if n == 0:
+                    continue
+                stage = self.stages.get(file) or self._create(t)
+                line_col = lines if lines is not None else range(n)
+                flags = columns[t.status_flag] if t.status_flag else itertools.repeat(None, n)
+                values = [line_col if c.name == "record_line" else columns.get(c.ddid) or itertools.repeat(None, n)
+                          for c in t.columns]
+                store._stage_rows(stage, ["line", "flag", *t.names], zip(line_col, flags, *values))
+                keys = [line_col if k == "record_line" else columns.get(_ddid(t, k)) or itertools.repeat(None, n)
+                        for k in t.key]
+                live = zip(*keys) if len(keys) > 1 else keys[0]
+                hashes = np.fromiter(map(hash, live), np.int64, count=n)
+                if t.status_flag:
+                    hashes = hashes[np.array([f != DELETE for f in columns[t.status_flag]], bool)]
+                self.hashes.setdefault(file, []).append(hashes)
+            store._exec("COMMIT")
+        except BaseException:
+            store._exec("ROLLBACK")
+            raise
+        for file, stage in self.stages.items():
+            # The merge looks staged records up by key (deletes of what was not delivered, cascades):
+            # without an index SQLite scans the stage once per stored record.
+            store._exec(f"CREATE INDEX {stage}_key ON {stage} ({', '.join(self.tables[file].key)})")
+            if store.dialect.analyze:
+                store._exec(store.dialect.analyze.format(table=stage))
+
+    def _create(self, t: FileTable) -> str:
+        name = f"disval_stage_{len(self.stages)}"
+        cols = ", ".join(f"{c.name} {_stage_type(self.store, c)}" for c in t.columns)
+        self.store._exec(f"CREATE TEMP TABLE {name} (line {self.store.dialect.types['bigint']}, flag TEXT, {cols})")
+        self.stages[t.file] = name
+        return name
+
+    def repeats_keys(self, file: str) -> bool:
+        """Whether a key may occur twice among the live records (a hash collision only costs a dedupe)."""
+        chunks = self.hashes.get(file)
+        if not chunks:
+            return False
+        all_hashes = np.concatenate(chunks)
+        return len(np.unique(all_hashes)) < len(all_hashes)
+
+    def drop(self) -> None:
+        """Remove the temporary tables (they go with the connection anyway)."""
+        for stage in self.stages.values():
+            try:
+                self.store._exec(f"DROP TABLE IF EXISTS {stage}")
+            except Exception:  # a dead connection has dropped them already
+                break
+        self.stages.clear()
+
+
+def _ddid(t: FileTable, column: str) -> str:
+    return next(c.ddid for c in t.columns if c.name == column)
+
+
+def _stage_type(store: "SqlStore", c) -> str:
+    from .store_tables import SQL_TYPES
+
+    return SQL_TYPES[c.type].format(**store.dialect.types)
+
+
+LIVE = f"(s.flag IS NULL OR s.flag <> '{DELETE}')"
+
+
+def _merge(store: "SqlStore", tables: list[FileTable], staged: _Staging, provider_id: int, delivery_id: int,
+           mode: str) -> dict[str, FileCounts]:
+    """Count, then apply the import mode; returns the counts per file."""
+    before: dict[str, tuple[int, int, int, int]] = {}
+    for t in tables:
+        stage = staged.stages.get(t.file)
+        n_before = _count(store, t, provider_id)
+        if stage is None:
+            before[t.file] = (n_before, 0, 0, 0)
+            continue
+        if staged.repeats_keys(t.file):
+            _drop_repeats(store, t, stage)
+        has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key)
+        delivered = store._exec(f"SELECT COUNT(*) FROM {stage} s WHERE {LIVE} AND {has_key}").fetchone()[0]
+        join = " AND ".join(f"r.{k} = s.{k}" for k in t.key)
+        same = " AND ".join(store.dialect.same.format(a=f"r.{c}", b=f"s.{c}") for c in t.names if c not in t.key)
+        matched, unchanged = store._exec(
+            f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {same or '1 = 1'} THEN 1 ELSE 0 END), 0) FROM {stage} s"
+            f" JOIN {t.table} r ON r.provider_id = ? AND {join} WHERE {LIVE}", (provider_id,),
+        ).fetchone()
+        before[t.file] = (n_before, delivered, matched, unchanged)
+    if mode == "full":
+        _full_load(store, tables, staged, provider_id, delivery_id)
+    else:
+        _mutations(store, tables, staged, provider_id, delivery_id)
+    counts = {}
+    for t in tables:
+        n_before, delivered, matched, unchanged = before[t.file]
+        inserted = delivered - matched
+        n_after = _count(store, t, provider_id)
+        counts[t.file] = FileCounts(delivered, inserted, matched - unchanged, unchanged, n_before + inserted - n_after)
+        if store.dialect.after_import:
+            store._exec(store.dialect.after_import.format(table=t.table))
+    return counts
+
+
+def _count(store, t: FileTable, provider_id: int) -> int:
+    return store._exec(f"SELECT COUNT(*) FROM {t.table} WHERE provider_id = ?", (provider_id,)).fetchone()[0]
+
+
+def _drop_repeats(store, t: FileTable, stage: str) -> None:
+    """Keep the last live record of every key (a delivery imported although it repeats keys)."""
+    keys = ", ".join(t.key)
+    store._exec(
+        f"DELETE FROM {stage} WHERE (flag IS NULL OR flag <> '{DELETE}') AND line NOT IN"
+        f" (SELECT MAX(line) FROM {stage} WHERE flag IS NULL OR flag <> '{DELETE}' GROUP BY {keys})"
+    )
+
+
+def _write(store, t: FileTable, stage: str, provider_id: int, delivery_id: int) -> None:
+    """Write the staged live records: change the stored ones that differ, insert the new ones. A record
+    stored exactly so is left as it is, with the delivery that last wrote it. Set-based statements, not
+    an upsert per row: PostgreSQL's ON CONFLICT costs a speculative insert for every changed record."""
+    names = ", ".join(t.names)
+    join = " AND ".join(f"r.{k} = s.{k}" for k in t.key)
+    others = [c for c in t.names if c not in t.key]
+    if others:
+        same = " AND ".join(store.dialect.same.format(a=f"r.{c}", b=f"s.{c}") for c in others)
+        store._exec(
+            f"UPDATE {t.table} AS r SET delivery_id = ?, {', '.join(f'{c} = s.{c}' for c in others)}"
+            f" FROM {stage} AS s WHERE r.provider_id = ? AND {join} AND {LIVE} AND NOT ({same})",
+            (delivery_id, provider_id))
+    has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key)
+    store._exec(
+        f"INSERT INTO {t.table} (provider_id, delivery_id, {names}) SELECT ?, ?, {names} FROM {stage} s"
+        f" WHERE {LIVE} AND {has_key} AND NOT EXISTS (SELECT 1 FROM {t.table} r WHERE r.provider_id = ? AND {join})",
+        (provider_id, delivery_id, provider_id))
+
+
+def _full_load(store, tables, staged: _Staging, provider_id: int, delivery_id: int) -> None:
+    """Only what differs is written: a re-delivery that is mostly the same costs lookups, not writes."""
+    for t in reversed(tables):
+        stage = staged.stages.get(t.file)
+        if stage is None:
+            store._exec(f"DELETE FROM {t.table} WHERE provider_id = ?", (provider_id,))
+            continue
+        # NOT EXISTS, not NOT IN: PostgreSQL runs a NOT IN whose list exceeds work_mem row by row.
+        join = " AND ".join(f"s.{k} = {t.table}.{k}" for k in t.key)
+        store._exec(f"DELETE FROM {t.table} WHERE provider_id = ? AND NOT EXISTS"
+                    f" (SELECT 1 FROM {stage} s WHERE {join} AND {LIVE})", (provider_id,))
+    for t in tables:
+        if t.file in staged.stages:
+            _write(store, t, staged.stages[t.file], provider_id, delivery_id)
+
+
+def _mutations(store, tables, staged: _Staging, provider_id: int, delivery_id: int) -> None:
+    for t in tables:  # parents first: a parent's cascade runs before its children's own deletes
+        stage = staged.stages.get(t.file)
+        if stage is None or not t.status_flag:  # a file without a status vlag is only ever mutated
+            continue
+        # 'V': the record and everything under it go (GA DBC-GGZ §5.3.1).
+        _cascade(store, tables, t, f"FROM {stage} s WHERE s.flag = '{DELETE}'", [], provider_id, {t.file})
+        # ' ': a parent delivered again brings its whole set of dependent records (the files without a
+        # status vlag of their own, e.g. a DBC-traject's profiles and diagnoses); the stored set goes.
+        _cascade(store, tables, t, f"FROM {stage} s WHERE {LIVE}", [], provider_id, {t.file}, dependent_only=True)
+        keys = ", ".join(t.key)
+        lhs = keys if len(t.key) == 1 else f"({keys})"
+        store._exec(f"DELETE FROM {t.table} WHERE provider_id = ? AND {lhs} IN"
+                    f" (SELECT {keys} FROM {stage} WHERE flag = '{DELETE}')", (provider_id,))
+    for t in tables:
+        if t.file in staged.stages:
+            _write(store, t, staged.stages[t.file], provider_id, delivery_id)
+
+
+def _cascade(store, tables, parent: FileTable, source: str, params: list, provider_id: int, seen: set,
+             dependent_only: bool = False) -> None:
+    """Delete the provider's records of every file that refers to the parent rows `SELECT ... {source}`
+    (with `dependent_only`, only of files without a status vlag of their own), and everything under them
+    (grandchildren first, while their parents can still be found)."""
+    for child, pairs in children(tables, parent.file):
+        if child.file in seen or (dependent_only and child.status_flag):
+            continue
+        mine = ", ".join(c for c, _ in pairs)
+        theirs = ", ".join(p for _, p in pairs)
+        lhs = mine if len(pairs) == 1 else f"({mine})"
+        where = f"provider_id = ? AND {lhs} IN (SELECT {theirs} {source})"
+        child_params = [provider_id, *params]
+        _cascade(store, tables, child, f"FROM {child.table} WHERE {where}", child_params, provider_id,
+                 seen | {child.file})
+        store._exec(f"DELETE FROM {child.table} WHERE {where}", child_params)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

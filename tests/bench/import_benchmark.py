@@ -1,0 +1,118 @@
+"""Benchmark `disval submit` (validate + import) against `disval validate`, on SQLite and PostgreSQL (issue 10).
+
+    python tests/bench/import_benchmark.py                 # 250k trajects + 1M profiles
+    python tests/bench/import_benchmark.py --size 100k     # 25k + 100k, a quick look
+    DISVAL_BENCH_POSTGRES_URL=postgresql://... python tests/bench/import_benchmark.py
+
+For each backend it makes an empty store, registers the provider and passes
+its connect phase with a small TEST delivery, then times, each as its own
+process: `disval validate` of a production delivery, `disval submit` of it
+(the first import into an empty store), and `disval submit` of a second
+production delivery with the same records (a re-delivery: every key is looked
+up for 1656/2054 and found, every record counted unchanged). It prints wall
+seconds, the ratio to validate, the import's records per second (records /
+(submit - validate)) and peak RSS. Figures, not assertions: the targets
+(submit within 3x validate, peak RSS within 400 MB) are in issue 10.
+
+PostgreSQL: a database `disval_bench` is created (dropped first) through the
+server of DISVAL_BENCH_POSTGRES_URL, else DISVAL_TEST_POSTGRES_URL (the one
+`.ci/postgres.sh` starts); without either, only SQLite is measured.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tabulate import tabulate
+
+SIZES = {"100k": (25_000, 100_000), "1M": (250_000, 1_000_000)}
+AGB, BRANCH = "94001234", "00"
+DISVAL = [sys.executable, "-m", "disval.core.cli"]
+
+
+def run(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
+    """(wall seconds, peak RSS in bytes) of one process; exits if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{err}")
+    return wall, usage.ru_maxrss * 1024
+
+
+def generate(out: Path, trajects: int, profiles: int, phase: str, created: str) -> Path:
+    cmd = [*DISVAL, "generate", "--trajects", str(trajects), "--profiles", str(profiles), "--seed", "2026",
+           "--phase", phase, "--created", created, "-o", str(out)]
+    return Path(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+
+
+def postgres_url() -> str | None:
+    """A fresh `disval_bench` database on the configured server, or None."""
+    admin = os.environ.get("DISVAL_BENCH_POSTGRES_URL") or os.environ.get("DISVAL_TEST_POSTGRES_URL")
+    if not admin:
+        return None
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS disval_bench")
+        conn.execute("CREATE DATABASE disval_bench")
+    parts = urlsplit(admin)
+    return f"{parts.scheme}://{parts.netloc}/disval_bench" + (f"?{parts.query}" if parts.query else "")
+
+
+def measure(store: str, work: Path, trajects: int, profiles: int, zips: dict[str, Path]) -> list[list]:
+    env = {**os.environ, "DISVAL_STORE": store}
+    subprocess.run([*DISVAL, "provider", "add", AGB, BRANCH, "--user", f"gbg{AGB}"], env=env, check=True,
+                   capture_output=True)
+    subprocess.run([*DISVAL, "submit", str(zips["connect"])], env=env, check=True, capture_output=True)
+    records = trajects + profiles
+    validate, validate_rss = run([*DISVAL, "validate", str(zips["first"]), "--format", "json", "--no-progress"])
+    rows = [["disval validate", f"{validate:.2f}", "1.00", "", f"{validate_rss >> 20}"]]
+    for what, key in (("submit, first import", "first"), ("submit, re-delivery", "again")):
+        wall, rss = run([*DISVAL, "submit", str(zips[key])], env=env)
+        rate = records / (wall - validate) if wall > validate else float("inf")
+        rows.append([f"disval {what}", f"{wall:.2f}", f"{wall / validate:.2f}", f"{rate:,.0f}", f"{rss >> 20}"])
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=SIZES, default="1M")
+    parser.add_argument("--keep", type=Path, help="keep the deliveries and the SQLite store in this directory")
+    args = parser.parse_args()
+    trajects, profiles = SIZES[args.size]
+    work = args.keep or Path(tempfile.mkdtemp(prefix="disval-import-bench-"))
+    zips = {
+        "connect": generate(work / "connect", 100, 100, "test", "2018-02-01"),
+        "first": generate(work / "first", trajects, profiles, "production", "2018-03-01"),
+        "again": generate(work / "again", trajects, profiles, "production", "2018-04-01"),
+    }
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {trajects:,} trajects + {profiles:,} profiles\n")
+    stores = {"SQLite": f"sqlite:///{work / 'store.db'}"}
+    pg = postgres_url()
+    if pg:
+        stores["PostgreSQL"] = pg
+    headers = ["what", "wall s", "x validate", "import records/s", "peak RSS MB"]
+    for name, url in stores.items():
+        print(name)
+        print(tabulate(measure(url, work, trajects, profiles, zips), headers=headers))
+        print()
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
