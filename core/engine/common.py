@@ -210,7 +210,8 @@ def expected_count(check, ctx: "Context") -> str | None:
         for this, other in ((check.left, check.right), (check.right, check.left)):
             if isinstance(this, CountOf) and isinstance(other, Col) and other.scope == "slip":
                 raw = ctx.slip_text(other.field)
-                return None if raw is None else field_text(raw)
+                # A number right-aligned in its field: its leading spaces are padding, not part of the count.
+                return None if raw is None else field_text(raw).strip()
     return None
 
 
