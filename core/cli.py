@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -22,7 +23,7 @@ from .pipeline import ENGINES, UsageError, choose_standard, rulebook, standards,
 from .cli_config import apply_config, find_config, load_config
 from .completion import SHELLS, completion_script
 from .plugins import get_plugin_manager
-from .reports import ReportOptions, default_stem, emit, formats_by_name, write_reports
+from .reports import ReportOptions, default_stem, emit, format_for_output, formats_by_name, write_reports
 from .workdir import NAME_MAX, fitting_name, readable_name, working_directory
 
 DEFAULT_MAX_FINDINGS = 1000
@@ -42,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # stdout was closed by its reader (`disval rules | head`): not an error worth a word, and no traceback
+        # when Python flushes stdout at exit. 141 is what a shell reports for a command ended by SIGPIPE.
+        # (Caught before OSError, of which it is one.)
+        _quiet_stdout()
+        return 141
     except (UsageError, RuleError, ValueError, OSError) as exc:
         message = exc.render() if isinstance(exc, RuleError) else str(exc)
         print(f"disval: {message}", file=sys.stderr)
@@ -64,6 +71,17 @@ def _configure(parser: argparse.ArgumentParser, argv: list[str] | None) -> None:
         apply_config(parser, load_config(path), path)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit cannot fail on a closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no real file (captured): nothing will be flushed to a pipe
+        pass
+    finally:
+        os.close(devnull)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="disval", description="Validate and process DIS data deliveries.")
     p.add_argument("--version", action="version", version=f"disval {__version__}")
@@ -75,8 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="validate delivery zips as the receiving side would")
     v.add_argument("deliveries", nargs="+", type=Path, metavar="ZIP", help="the delivery zip(s)")
     v.add_argument("--codelists", metavar="DIR", help="codelist source (default: the standard's shipped lists)")
-    v.add_argument("--format", default="text", help="report format(s), comma-separated (see 'disval plugins')")
-    v.add_argument("-o", "--output", type=Path, help="write the report to this file (one format)")
+    v.add_argument("--format", help="report format(s), comma-separated (see 'disval plugins'); default: the one "
+                   "-o's name ends with, else text")
+    v.add_argument("-o", "--output", type=Path, help="write the report to this file (one format; '-' is stdout)")
     v.add_argument("--output-dir", type=Path, help="write one report per format into this directory")
     v.add_argument("--standard", help="the standard's id (default: chosen by the zip name)")
     v.add_argument("--policy", help="blocking policy, e.g. 'dis' (every ERR blocks) or 'guidance'")
@@ -161,8 +180,9 @@ def _validate(args) -> int:
     from disval.plugins.progress import progress_plugins
 
     pm = get_plugin_manager(extra=() if args.quiet else progress_plugins(args.progress, sys.stderr))
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
     available = formats_by_name(pm)
+    chosen = format_for_output(args.format, None if args.output_dir else args.output, available)
+    formats = [f.strip() for f in chosen.split(",") if f.strip()]
     for name in formats:
         if name not in available:
             raise UsageError(f"unknown report format {name!r}; available: {', '.join(sorted(available))}")
@@ -194,7 +214,12 @@ def _validate(args) -> int:
                 if not args.quiet:
                     print(path, file=sys.stderr)
         elif not (args.quiet and not args.output):
-            emit(available[formats[0]], result, options, args.output)
+            try:
+                emit(available[formats[0]], result, options, args.output)
+            except BrokenPipeError:
+                # The reader stopped early (`| head`): what it read is what it wanted; the exit code
+                # still says the assessment.
+                _quiet_stdout()
         _say_on_stderr(result, args)
         worst = max(worst, exit_code(result, args.fail_on))
     return worst

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 try:
-    import tomllib
+    import tomllib  # novermin (3.10 takes the fallback below)
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 

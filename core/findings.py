@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from .standard import BlockingPolicy
+
 # Stable ids for the zip-level validations the GA lists without a number (§6.2.2),
 # and for the reader's own findings. Documented in the README; never renumbered.
 ZIP_LEVEL = {
@@ -266,12 +268,19 @@ class ValidationResult:
     field_names_en: dict[str, str] = field(default_factory=dict)  # DDID -> English name, for --lang en
     started: dt.datetime | None = None  # when the validation started (UTC)
     duration: float | None = None  # how long it took, in seconds
+    blocking: BlockingPolicy | None = None  # the policy that decided the assessment; None when not known
 
     @property
     def listed_out(self) -> dict[str, int]:
         """Per rule, how many findings were counted but not listed."""
         listed = Counter(f.rule for f in self.findings)
         return {r: n - listed[r] for r, n in self.counts.items() if n > listed[r]}
+
+    def blocks(self, severity: str, rule: str) -> bool:
+        """Whether findings of this rule made (or would make) the assessment negative under the policy used."""
+        if self.assessment == "positive":
+            return False
+        return self.blocking is None or self.blocking.blocks(severity, rule)
 
     def severity_counts(self) -> dict[str, int]:
         """Findings per severity, from the uncapped counts."""

@@ -22,7 +22,7 @@ from .gate import DEFAULT_FORMATS, requeue, revalidate, submit_many, write_store
 from .pipeline import UsageError
 from .plugins import get_plugin_manager
 from .report_view import visible
-from .reports import ReportOptions, emit, formats_by_name, write_atomically
+from .reports import ReportOptions, emit, format_for_output, formats_by_name, write_output
 from .store import StoreError, default_store_url, open_store
 
 
@@ -87,7 +87,8 @@ def add_gate_commands(subparsers) -> None:
                                   help="validate a kept delivery again with the rules and codelists of its time")
     again.add_argument("delivery", type=int, metavar="ID", help="the delivery's id (see 'disval deliveries')")
     again.add_argument("--codelists", metavar="DIR", help="another codelist source, if the old one moved")
-    again.add_argument("--format", default="text", help="report format (see 'disval plugins')")
+    again.add_argument("--format", help="report format (see 'disval plugins'); default: the one -o's name ends "
+                       "with, else text")
     again.add_argument("-o", "--output", type=Path, help="write the report to this file")
     _progress_option(again)
     again.set_defaults(func=_guarded(_revalidate))
@@ -371,9 +372,11 @@ def _short_time(value: str | None) -> str:
 
 def _revalidate(args, store) -> int:
     pm = _plugins(args)
-    fmt = formats_by_name(pm).get(args.format)
+    available = formats_by_name(pm)
+    name = format_for_output(args.format, args.output, available)
+    fmt = available.get(name)
     if fmt is None:
-        raise UsageError(f"unknown report format {args.format!r}; available: {', '.join(sorted(formats_by_name(pm)))}")
+        raise UsageError(f"unknown report format {name!r}; available: {', '.join(sorted(available))}")
     result = revalidate(args.delivery, store, pm=pm, codelists=args.codelists)
     emit(fmt, result, ReportOptions(), args.output)
     then = store.delivery(args.delivery).assessment
@@ -402,7 +405,7 @@ def _report(args, store) -> int:
         raise UsageError(f"delivery {d.id} has no report {args.name!r}; it has {', '.join(d.reports) or 'none'}")
     data = store.read_blob(d.reports[args.name])
     if args.output:
-        write_atomically(args.output, data)
+        write_output(args.output, data)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -5,9 +5,13 @@ knows the shape: files made of fixed-width fields identified by a DDID.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    import tomllib  # novermin (3.10 takes the fallback below)
+except ImportError:  # Python 3.10: the same parser, published as tomli
+    import tomli as tomllib
 
 FIELD_TYPES = ("AN", "N", "D")
 

@@ -181,6 +181,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         run.warnings.append(Note("sample_refused", names=", ".join(samples)))
     result = ValidationResult(
         delivery=path.name, standard=std.id, standard_title=std.title, policy=blocking.name,
+        blocking=blocking,
         assessment="negative" if negative else "positive", records=records, findings=_as_found(collector.findings(), found_as),
         counts=counts, rules=infos, not_evaluated=[i for i in infos if i.status != c.ACTIVE],
         records_with={delivery.found_as.get(f, f): v for f, v in marks.counts().items()},
@@ -317,7 +318,8 @@ class _Run:
         if len(chunk.lines):
             hit, cols = columns.non_printable(chunk.rows)
             if len(hit):
-                self._reader_findings("REC-CHARSET", name, file_name, chunk.lines[hit], (chunk.rows, hit, cols), "S")
+                self._reader_findings("REC-CHARSET", name, file_name, chunk.lines[hit], (chunk.rows, hit, cols), "S",
+                                      layout=f)
             batch = Batch(f, chunk.rows, chunk.lines)
             for engine in engines:
                 engine.record_batch(batch)
@@ -346,11 +348,12 @@ class _Run:
                                                for x in kept]
 
     def _reader_findings(self, rule, name, file_name, lines, where, rtype, describe=None,
-                         expected=None, values=None) -> None:
+                         expected=None, values=None, layout=None) -> None:
         """Findings of a reader id at `lines`; `describe(k)` gives the k-th one's (value, message detail).
 
         `expected` is what the GA expects where the value is what was found (a record length);
-        `values` counts the findings' values when `where` does not give them.
+        `values` counts the findings' values when `where` does not give them; `layout` (the
+        file's) names the field a REC-CHARSET byte is in.
         """
         if rule in self.collector.ignore:
             return
@@ -358,16 +361,21 @@ class _Run:
 
         def make(limit):
             for k in range(len(lines) if limit is None else min(limit, len(lines))):
-                column = None
+                column = fld = None
                 value, detail = describe(k) if describe is not None else (None, "")
                 if where is not None:
                     rows, hit, cols = where
                     column = int(cols[k])
                     value = f"0x{rows[hit[k], column - 1]:02X}"
+                    # The byte belongs to a field: name it, so that the fixer knows where to look and reports
+                    # mask the byte when the field is identifying (a byte of a koppelnummer is part of it).
+                    fld = _field_at(layout, column)
                 message = ZIP_LEVEL[rule] + detail
                 yield Finding(rule=rule, type=rtype, severity="ERR", file=file_name, line=int(lines[k]),
-                              column=column, ddid=None, value=value, message=message, expected=expected)
+                              column=column, ddid=fld.ddid if fld else None, field=fld.name if fld else None,
+                              value=value, message=message, expected=expected)
         if where is not None:
+            # The bytes themselves (control characters, never a value's text) are counted per rule.
             rows, hit, cols = where
             values = Counter(f"0x{b:02X}" for b in rows[hit, cols - 1].tolist())
         self.collector.add_many(rule, len(lines), make, values)
@@ -539,3 +547,10 @@ def _as_found(findings: list[Finding], found_as: dict[str, str]) -> list[Finding
     if not renamed:
         return findings
     return [replace(f, file=renamed[f.file]) if f.file in renamed else f for f in findings]
+
+
+def _field_at(layout, column: int):
+    """The field of `layout` (a FileLayout, or None) that holds the 1-based `column`, or None."""
+    if layout is None:
+        return None
+    return next((fld for fld in layout.fields if fld.begin <= column <= fld.end), None)

@@ -8,6 +8,7 @@ Every format shows the same content, decided once in `report_view.py`.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -67,6 +68,59 @@ def write_atomically(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def write_output(path: Path | str, data: bytes) -> None:
+    """Write a report where the user pointed `-o`: atomically onto a regular file or a new path, directly otherwise.
+
+    `-` is standard output. A device (`/dev/null`, a terminal), a named pipe or a
+    socket is opened and written: renaming a temporary file over it, as an atomic
+    write does, would replace the device with a plain file. A symbolic link to a
+    regular file is kept, and the file it points to replaced.
+    """
+    if str(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is None:
+        write_atomically(path, data)
+    elif stat.S_ISREG(mode):
+        write_atomically(Path(os.path.realpath(path)), data)
+    elif stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"{path} is a directory; give a file name, or use --output-dir")
+    else:
+        with open(path, "wb") as out:
+            out.write(data)
+
+
+def format_for_output(requested: str | None, output: Path | str | None, available: dict[str, ReportFormat],
+                      default: str = "text") -> str:
+    """The report format to write: the one asked for, else the one `output`'s name ends with, else `default`.
+
+    A name whose suffix no format writes (`-o report.pdf`) is refused rather than filled with text.
+    """
+    if requested:
+        return requested
+    if output is None or str(output) == "-":
+        return default
+    name = Path(output).name.lower()
+    if "." not in name.lstrip("."):
+        return default  # no suffix: /dev/null, a pipe, a plain name
+    matches = [f for f in available.values() if name.endswith("." + f.extension.lower())]
+    if matches:  # the longest extension wins: junit.xml over a plain xml
+        return max(matches, key=lambda f: len(f.extension)).name
+    last = name.rsplit(".", 1)[1]
+    matches = [f for f in available.values() if f.extension.lower().rsplit(".", 1)[-1] == last]
+    if len(matches) == 1:  # report.xml: only junit.xml ends in .xml
+        return matches[0].name
+    known = ", ".join(sorted(f".{f.extension} ({f.name})" for f in available.values()))
+    raise ValueError(f"cannot tell the report format from the name {Path(output).name!r}: give --format, "
+                     f"or a name ending in one of {known}")
 
 
 def formats_by_name(pm) -> dict[str, ReportFormat]:
@@ -141,10 +195,10 @@ def write_reports(
 
 
 def emit(fmt: ReportFormat, report: Any, options: ReportOptions, output: Path | None = None) -> None:
-    """Write one rendered report to `output` (atomically), or to stdout when it is text."""
+    """Write one rendered report to `output` (see `write_output`), or to stdout when it is text."""
     data = fmt.render(report, options)
     if output:
-        write_atomically(output, data)
+        write_output(output, data)
     elif fmt.binary:
         raise ValueError(f"the {fmt.name} format is binary; write it with -o FILE")
     else:

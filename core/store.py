@@ -351,13 +351,21 @@ class DeliveryStore(ABC):
 
 
 def default_store_url(environ: dict[str, str] | None = None) -> str:
-    """`DISVAL_STORE`, else an SQLite file in the user's data directory (XDG_DATA_HOME or ~/.local/share)."""
+    """`DISVAL_STORE`, else an SQLite file in the user's data directory.
+
+    The data directory is the platform's (platformdirs): `$XDG_DATA_HOME/disval`
+    or `~/.local/share/disval` on Linux, `~/Library/Application Support/disval`
+    on macOS, `%LOCALAPPDATA%\\disval` on Windows.
+    """
     env = os.environ if environ is None else environ
     if env.get("DISVAL_STORE"):
         return env["DISVAL_STORE"]
-    base = env.get("XDG_DATA_HOME", "")
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"  # XDG: relative is ignored
-    return f"sqlite:///{root / 'disval' / 'disval.db'}"
+    import platformdirs  # here, not at import: only commands that open the default store need it
+
+    root = platformdirs.user_data_path("disval", appauthor=False)
+    if not root.is_absolute():  # a relative XDG_DATA_HOME is invalid, and the XDG spec says to ignore it
+        root = Path.home() / ".local" / "share" / "disval"
+    return f"sqlite:///{root / 'disval.db'}"
 
 
 def open_store(url: str | None = None, pm: "pluggy.PluginManager | None" = None) -> DeliveryStore:

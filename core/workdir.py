@@ -5,16 +5,15 @@ koppelnummers. A `tempfile.TemporaryDirectory` is removed when its `with`
 block ends, but not when the process is killed (kill -9, the OOM killer, a
 power cut), and the copy then stays in /tmp for good.
 
-So each working directory holds a lock file that its process keeps `flock`ed
-while it works. The kernel drops that lock when the process ends, however it
-ends. Whoever opens the next working directory first removes every directory
+So each working directory holds a lock file that its process keeps locked
+while it works (through `filelock`: flock on POSIX, msvcrt on Windows). The
+operating system drops that lock when the process ends, however it ends. Whoever opens the next working directory first removes every directory
 whose lock it can take: their owners are gone. A directory whose lock file is
 not there yet belongs to a process that is just creating it, unless it is older
 than `UNCLAIMED_AFTER` seconds.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import tempfile
@@ -22,6 +21,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from filelock import FileLock, Timeout
 
 PREFIX = "disval-work-"
 OWNER = ".owner"
@@ -35,13 +36,13 @@ def working_directory(purpose: str, root: str | Path | None = None) -> Iterator[
     process is killed, by the next process that opens one."""
     sweep(root)
     path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{purpose}-", dir=root))
-    owner = open(path / OWNER, "wb")
+    owner = FileLock(path / OWNER)
+    owner.acquire()  # held until we are done, or dropped by the operating system if we die
     try:
-        fcntl.flock(owner, fcntl.LOCK_EX)  # held until we are done, or dropped by the kernel if we die
         yield path
     finally:
+        owner.release()  # first: Windows removes no file that is open
         shutil.rmtree(path, ignore_errors=True)
-        owner.close()
 
 
 def sweep(root: str | Path | None = None) -> list[Path]:
@@ -50,21 +51,22 @@ def sweep(root: str | Path | None = None) -> list[Path]:
     removed = []
     for path in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*"):
         try:
-            owner = open(path / OWNER, "rb")
-        except FileNotFoundError:
-            if _age(path) > UNCLAIMED_AFTER:  # never claimed: its process died right after creating it
+            claimed = (path / OWNER).is_file()
+        except OSError:  # another user's (0700): not ours to judge
+            continue
+        if not claimed:
+            if path.is_dir() and _age(path) > UNCLAIMED_AFTER:  # its process died right after creating it
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
             continue
-        except OSError:  # another user's (0700), or not a directory: not ours to judge
+        owner = FileLock(path / OWNER)
+        try:
+            owner.acquire(blocking=False)
+        except (Timeout, OSError):  # its process is alive and working, or the lock is not ours to take
             continue
-        with owner:
-            try:
-                fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:  # its process is alive and working
-                continue
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
+        owner.release()  # its owner is gone; released first, as Windows removes no file that is open
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
     return removed
 
 

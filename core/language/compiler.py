@@ -19,8 +19,8 @@ from .checks import (  # noqa: F401  (the typed checks are part of what the comp
     And, Arith, BadDate, BadNumber, BadPattern, Cmp, Col, Const, CountOf, DaysOf, Empty, FailsElfproef, Hop, Like,
     Lookup, Not, NotInLists, NotSelectableIn, Or, TodayDate, Values, YearsOf,
 )
-from .parser import RuleError, parse_rules
-from .operand_compiler import OperandCompiler, Problem as _Problem, field_refs as _field_refs
+from .parser import RuleError, decode_rules, parse_rules
+from .operand_compiler import OperandCompiler, Problem as _Problem, children_of, field_refs as _field_refs
 from .paths import PathError, key_fields, record_scope, referenced_fields
 
 # ---------------------------------------------------------------- compiled rules
@@ -80,9 +80,10 @@ def compile_rulebook(standard: Standard, extra_files: tuple[Path, ...] = ()) -> 
     for path in tuple(standard.rule_files) + tuple(extra_files):
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RuleError(f"cannot read rules file: {exc}", str(path), 0, 0) from None
+            data = path.read_bytes()
+        except OSError as exc:
+            raise RuleError(f"cannot read rules file: {exc.strerror or exc}", str(path), 0, 0) from None
+        text = decode_rules(data, str(path))
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
         sources.append(f"{path.name} sha256:{digest}")
         compiled.extend(compile_text(standard, text, str(path), seen))
@@ -341,26 +342,25 @@ def _like_ok(node: ast.Like) -> None:
 
 
 def _count_refs(node):
-    if isinstance(node, (ast.Count, ast.CountWhere)):
-        yield node
-        return
-    for name in getattr(node, "__dataclass_fields__", {}):
-        value = getattr(node, name)
-        for item in value if isinstance(value, tuple) else (value,):
-            if hasattr(item, "__dataclass_fields__") and not isinstance(item, ast.Span):
-                yield from _count_refs(item)
+    """Every count in a violation, left to right; iterative, so no input is too deep."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (ast.Count, ast.CountWhere)):
+            yield item
+            continue
+        stack.extend(reversed(children_of(item, skip=(ast.Span,))))
 
 
 def _codelists_of(check) -> set[str]:
     """Every codelist a typed check reads (anywhere inside it)."""
     found = set()
-    if isinstance(check, NotInLists):
-        found |= set(check.codelists)
-    elif isinstance(check, (NotSelectableIn, Lookup)):
-        found.add(check.codelist)
-    for name in getattr(check, "__dataclass_fields__", {}):
-        value = getattr(check, name)
-        for item in value if isinstance(value, tuple) else (value,):
-            if hasattr(item, "__dataclass_fields__") and not isinstance(item, (Field, Hop)):
-                found |= _codelists_of(item)
+    stack = [check]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, NotInLists):
+            found |= set(item.codelists)
+        elif isinstance(item, (NotSelectableIn, Lookup)):
+            found.add(item.codelist)
+        stack.extend(children_of(item, skip=(Field, Hop)))
     return found

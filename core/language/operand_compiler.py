@@ -137,17 +137,27 @@ def _describe(node) -> str:
     return str(node)
 
 
-def field_refs(node):
-    """Every FieldRef a rule reads from its record, left to right (not those of a count's condition)."""
-    if isinstance(node, ast.FieldRef):
-        yield node
-        return
-    if isinstance(node, ast.CountWhere):
-        return
+def children_of(node, skip=()) -> list:
+    """The dataclass values directly inside `node` (its span and instances of `skip` left out), in order."""
+    out = []
     for name in getattr(node, "__dataclass_fields__", {}):
         if name == "span":
             continue
         value = getattr(node, name)
-        for item in value if isinstance(value, tuple) else (value,):
-            if hasattr(item, "__dataclass_fields__"):
-                yield from field_refs(item)
+        out.extend(x for x in (value if isinstance(value, tuple) else (value,))
+                   if hasattr(x, "__dataclass_fields__") and not isinstance(x, skip))
+    return out
+
+
+def field_refs(node):
+    """Every FieldRef a rule reads from its record, left to right (not those of a count's condition).
+
+    Iterative, so that no rule is too deep to walk.
+    """
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.FieldRef):
+            yield item
+        elif not isinstance(item, ast.CountWhere):
+            stack.extend(reversed(children_of(item)))

@@ -11,7 +11,8 @@ from functools import lru_cache
 from importlib import resources
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, v_args
+from lark.visitors import Transformer_NonRecursive
 
 from . import ast
 
@@ -36,7 +37,8 @@ class RuleError(Exception):
 
     def render(self) -> str:
         """The compiler-style report: location, message, the line and a caret."""
-        head = f"{self.source}:{self.line}:{self.column}: error: {self.message}"
+        where = f"{self.source}:{self.line}:{self.column}" if self.line > 0 else self.source
+        head = f"{where}: error: {self.message}"
         # Lines as the parser counts them: only LF ends one (str.splitlines() would also end a line at
         # U+0085, U+2028, a form feed ..., and show the wrong line).
         lines = [line.removesuffix("\r") for line in self.text.split("\n")]
@@ -54,6 +56,27 @@ def _parser() -> lark.Lark:
     return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, cache=True)
 
 
+# How deeply the parts of one rule may nest (`not`, `and` inside `or`, `+`, a
+# count's condition...). The GA's rules need a handful of levels; the limit keeps
+# every walk over a rule (compiler, engines, printing) far from Python's
+# recursion limit, whatever a file holds. A chain of `and` or `or` is one level.
+MAX_NESTING = 64
+
+
+def decode_rules(data: bytes, source: str) -> str:
+    """The text of a rules file, which must be UTF-8; a RuleError at the first byte that is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line = before.count(b"\n") + 1
+        line_start = before.rfind(b"\n") + 1
+        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        text = data.decode("utf-8", errors="replace")
+        raise RuleError(f"byte 0x{data[exc.start]:02X} is not UTF-8: save the rules file as UTF-8",
+                        source, line, column, text) from None
+
+
 def parse_rules(text: str, source: str = "<rules>") -> list[ast.Rule]:
     """Parse the text of a rules file; raise RuleError on the first syntax error."""
     try:
@@ -61,12 +84,38 @@ def parse_rules(text: str, source: str = "<rules>") -> list[ast.Rule]:
     except lark.exceptions.UnexpectedInput as exc:
         raise _syntax_error(exc, text, source) from None
     try:
-        return _ToAst(source).transform(tree).children
+        # Non-recursive: a rule of thousands of `not`s is a deep parse tree.
+        rules = _ToAst(source).transform(tree).children
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, RuleError):
             err = exc.orig_exc
             raise RuleError(err.message, source, err.line, err.column, text) from None
         raise
+    for rule in rules:
+        too_deep = _too_deep(rule.violation)
+        if too_deep is not None:
+            span = too_deep.span or rule.span
+            raise RuleError(f"the rule nests more than {MAX_NESTING} levels deep (not, and, or, +, -); "
+                            "split it into simpler rules", source, span.line, span.column, text)
+    return rules
+
+
+def _too_deep(node) -> object | None:
+    """The first node nested deeper than MAX_NESTING, or None; walks without recursion."""
+    stack = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return item
+        children = []
+        for name in getattr(item, "__dataclass_fields__", {}):
+            if name == "span":
+                continue
+            value = getattr(item, name)
+            children.extend(x for x in (value if isinstance(value, tuple) else (value,))
+                            if hasattr(x, "__dataclass_fields__"))
+        stack.extend((child, depth + 1) for child in reversed(children))
+    return None
 
 
 def _syntax_error(exc, text: str, source: str) -> RuleError:
@@ -129,7 +178,7 @@ def _unquote(token: Token) -> str:
 
 
 @v_args(meta=True, inline=True)
-class _ToAst(Transformer):
+class _ToAst(Transformer_NonRecursive):
     """One method per grammar alternative."""
 
     def __init__(self, source: str):
@@ -235,12 +284,13 @@ class _ToAst(Transformer):
     def fails_elfproef(self, meta, ddid):
         return ast.FailsElfproef(self._f(ddid), self._s(meta))
 
-    def all_of(self, meta, left, right):
-        items = (left.items if isinstance(left, ast.AllOf) else (left,)) + (right,)
+    def all_of(self, meta, *operands):
+        # `(a and b) and c` is `a and b and c`: one flat node prints back the same.
+        items = tuple(x for o in operands for x in (o.items if isinstance(o, ast.AllOf) else (o,)))
         return ast.AllOf(items, self._s(meta))
 
-    def any_of(self, meta, left, right):
-        items = (left.items if isinstance(left, ast.AnyOf) else (left,)) + (right,)
+    def any_of(self, meta, *operands):
+        items = tuple(x for o in operands for x in (o.items if isinstance(o, ast.AnyOf) else (o,)))
         return ast.AnyOf(items, self._s(meta))
 
     def negated(self, meta, item):

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+try:
+    import tomllib  # novermin (3.10 takes the fallback below)
+except ImportError:  # Python 3.10: the same parser, published as tomli
+    import tomli as tomllib
 
 from disval.core.layout import load_layout
 from disval.core.plugins import hookimpl

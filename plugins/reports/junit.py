@@ -1,11 +1,13 @@
-"""The JUnit XML report: every rule a test case, its findings a failure.
+"""The JUnit XML report: every rule a test case, its blocking findings a failure.
 
 A vendor runs `disval validate` on each export in CI; the CI server shows a
-rule that fires like a failing test (with the listed examples and the hint in
-the failure text) and a rule that could not be evaluated as skipped. Every
-finding counts as a failure, WRN included: the blocking policy decides the
-assessment (a suite property), while a vendor wants to see every rule that
-fires.
+rule whose findings reject the delivery like a failing test (with the listed
+examples and the hint in the failure text) and a rule that could not be
+evaluated as skipped. A rule whose findings do not block (a WRN under the
+regular DIS policy, everything but ZIP-* under `guidance`, anything at all
+when the delivery passed) is a passing test case that carries its findings in
+`<system-out>` and in its properties: the CI shows the same verdict as the
+exit code, and the warnings are still there to read.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ def render(report, options: ReportOptions) -> bytes:
     view = validation_view(report, options)
     r = view.result
     skipped = {x.info.rule for x in view.not_evaluated}
-    failures = sum(1 for x in view.fired if x.info.rule not in skipped)
+    failing = {x.info.rule for x in view.fired if x.info.rule not in skipped and r.blocks(x.info.severity, x.info.rule)}
+    failures = len(failing)
     cases = view.rules
     attrs = {"tests": str(len(cases)), "failures": str(failures), "errors": "0", "skipped": str(len(skipped))}
     root = ET.Element("testsuites", {"name": f"disval {view.kind}", **attrs})
@@ -33,6 +36,8 @@ def render(report, options: ReportOptions) -> bytes:
     for name, value in [
         ("standard", r.standard), ("assessment", r.assessment), ("policy", r.policy), ("phase", r.phase or ""),
         ("versions", versions_text(r.versions)), ("run", run_text(r, options)),
+        ("findings ERR", str(view.severity_counts.get("ERR", 0))),
+        ("findings WRN", str(view.severity_counts.get("WRN", 0))),
     ]:
         ET.SubElement(props, "property", {"name": name, "value": value})
     for c in codelist_rows(r.codelists):
@@ -47,12 +52,20 @@ def render(report, options: ReportOptions) -> bytes:
             status = status_text(line.info.status, options)
             reason = f"{status}: {line.reason}" if line.reason else status
             ET.SubElement(case, "skipped", {"message": reason})
-        elif line.count:
+        elif line.info.rule in failing:
             failure = ET.SubElement(case, "failure", {
                 "type": f"{line.info.severity} {line.info.type}",
                 "message": f"{line.count} x {line.info.severity} {line.info.rule}: {line.description}",
             })
             failure.text = _failure_text(view, line)
+        elif line.count:
+            # Findings that do not block: the case passes, and says what it found where CI servers show it.
+            case_props = ET.SubElement(case, "properties")
+            for name, value in (("severity", line.info.severity), ("count", str(line.count)), ("blocking", "no")):
+                ET.SubElement(case_props, "property", {"name": name, "value": value})
+            out = ET.SubElement(case, "system-out")
+            out.text = (f"{line.count} x {line.info.severity} {line.info.rule}: {line.description}\n"
+                        + _failure_text(view, line))
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
@@ -86,6 +99,6 @@ def disval_report_formats():
         ReportFormat(
             name="junit", extension="junit.xml", media_type="application/xml", render=render,
             kinds=("validation",),
-            description="JUnit XML: each rule a test case, its findings a failure (for a vendor's CI)",
+            description="JUnit XML: each rule a test case, its blocking findings a failure (for a vendor's CI)",
         )
     ]

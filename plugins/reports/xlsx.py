@@ -1,7 +1,7 @@
-"""The Excel report format: registered here, written by `xlsx_workbook` (openpyxl).
+"""The Excel report format: registered here, written by `xlsx_workbook` (XlsxWriter).
 
-openpyxl takes about a tenth of a second to import, so it is loaded only when
-a workbook is actually written, not at every start of the command line.
+The writer is imported only when a workbook is actually written, not at every
+start of the command line.
 """
 from __future__ import annotations
 
@@ -23,6 +23,6 @@ def disval_report_formats():
             name="xlsx", extension="xlsx",
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", render=render,
             kinds=("validation", "quality", "import"), binary=True,
-            description="Excel workbook: summary, findings (filter, frozen header) and rules sheets",
+            description="Excel workbook: summary, findings (filter, frozen header, hints) and rules sheets",
         )
     ]

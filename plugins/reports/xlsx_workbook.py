@@ -2,15 +2,21 @@
 
 Registries send this workbook beside their PDF; a data manager filters the
 findings sheet by file or rule and hands rows to the vendor. The findings
-sheet has the columns of the JSON findings, one row per listed finding.
+sheet has the columns of the JSON findings, one row per listed finding, and
+the rule's hint on how to fix the export.
+
+The workbook is written in one streaming pass with XlsxWriter's
+constant-memory mode: each row goes to disk when the next one starts and
+nothing reads a sheet back, so 100,000 listed findings take seconds and
+memory does not grow with them. What a sheet needs up front (column widths,
+the filter's range, the frozen header, the print layout) is decided before
+its first row.
 """
 from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportOptions
@@ -19,31 +25,96 @@ from disval.core.report_view import (
     versions_text, visible_import, warning_texts,
 )
 
-BOLD = Font(bold=True)
-TITLE = Font(bold=True, size=14)
+WRAP_FROM = 60  # text longer than this wraps in its cell instead of running over the next columns
+A4 = 9  # XlsxWriter's paper size code
+
+# The findings sheet: the JSON finding's columns, then the rule's hint.
+FINDINGS_SHEET_COLUMNS = (*FINDING_COLUMNS, "hint")
 
 
 def render(report, options: ReportOptions) -> bytes:
     """The report as an .xlsx workbook."""
-    wb = Workbook()
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"constant_memory": True})
+    wb.set_properties({"author": "disval", "title": "disval report"})
+    book = _Book(wb)
     if isinstance(report, ImportReport):
-        _import_sheet(wb.active, visible_import(report), options)
+        _import_sheet(book, visible_import(report), options)
     else:
         view = validation_view(report, options)
-        _summary_sheet(wb.active, view)
-        _findings_sheet(wb.create_sheet(view.label("findings")), view)
-        _rules_sheet(wb.create_sheet(view.label("rules")), view)
-    wb.properties.creator = "disval"
-    out = io.BytesIO()
-    wb.save(out)
+        _summary_sheet(book, view)
+        _findings_sheet(book, view)
+        _rules_sheet(book, view)
+    wb.close()
     return out.getvalue()
 
 
-def _summary_sheet(ws, view: ReportView) -> None:
+class _Book:
+    """The workbook with its few cell formats, and a writer for each sheet."""
+
+    def __init__(self, wb):
+        self.wb = wb
+        self.bold = wb.add_format({"bold": True})
+        self.title = wb.add_format({"bold": True, "font_size": 14})
+        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+
+    def sheet(self, title: str, widths, rows: int | None = None) -> "_Sheet":
+        """A new sheet with its column widths and print layout; with `rows`, a table with a frozen header row
+        and a filter over its `rows` rows below it."""
+        ws = self.wb.add_worksheet(title[:31])  # Excel's limit on a sheet name
+        for i, width in enumerate(widths):
+            ws.set_column(i, i, width)
+        # Printed, a sheet is as wide as the paper and as long as it needs: landscape, one page wide.
+        ws.set_landscape()
+        ws.set_paper(A4)
+        ws.fit_to_pages(1, 0)
+        if rows is not None:
+            ws.freeze_panes(1, 0)
+            ws.repeat_rows(0)  # the header on every printed page
+            ws.autofilter(0, 0, rows, len(widths) - 1)
+        return _Sheet(self, ws)
+
+
+class _Sheet:
+    """Appends rows to one worksheet, in order (constant-memory mode writes each row once)."""
+
+    def __init__(self, book: _Book, ws):
+        self.book, self.ws, self.row = book, ws, 0
+
+    def append(self, values, bold_first: bool = False, fmt=None) -> None:
+        """Write one row; text is always text, never a formula or a link."""
+        for col, value in enumerate(values):
+            cell_fmt = fmt if fmt is not None else (self.book.bold if bold_first and col == 0 else None)
+            if value is None or value == "":
+                if cell_fmt is not None:
+                    self.ws.write_blank(self.row, col, None, cell_fmt)
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                # XlsxWriter writes control characters as _xHHHH_ escapes, so any text makes valid XML.
+                text = str(value)
+                if cell_fmt is None and len(text) > WRAP_FROM:
+                    cell_fmt = self.book.wrap
+                self.ws.write_string(self.row, col, text, cell_fmt)
+            else:
+                self.ws.write_number(self.row, col, value, cell_fmt)
+        self.row += 1
+
+    def header(self, values) -> None:
+        """A bold header row."""
+        self.append(values, fmt=self.book.bold)
+
+    def table(self, headers, rows, gap: bool = True) -> None:
+        """A bold header and its rows, after an empty row unless `gap` is False."""
+        if gap:
+            self.row += 1
+        self.header(headers)
+        for row in rows:
+            self.append(row)
+
+
+def _summary_sheet(book: _Book, view: ReportView) -> None:
     r, lab = view.result, view.label
-    ws.title = lab("summary")
-    ws.append([view.title])
-    ws["A1"].font = TITLE
+    ws = book.sheet(lab("summary"), [26, 48, 16, 16, 10, 12, 70, 70])
+    ws.append([view.title], fmt=book.title)
     assessment = lab(r.assessment) if r.assessment in ("positive", "negative") else r.assessment
     for key, value in [
         ("delivery", r.delivery), ("standard", r.standard + (f" ({r.standard_title})" if r.standard_title else "")),
@@ -51,105 +122,65 @@ def _summary_sheet(ws, view: ReportView) -> None:
         ("versions", versions_text(r.versions)), ("run", run_text(r, view.options)),
         ("codelists", codelists_text(r.codelists, view.options)),
     ]:
-        _append(ws, [lab(key), value], bold_first=True)
+        ws.append([lab(key), value], bold_first=True)
     for warning in warning_texts(r.warnings, view.options):
-        _append(ws, [lab("warnings"), warning], bold_first=True)
+        ws.append([lab("warnings"), warning], bold_first=True)
     if r.identifying and not view.options.show_identifiers:
         ws.append([view.label("masked", mask=MASK)])
 
-    _table(ws, [lab("file"), lab("records"), lab("records_with", sev="ERR"), lab("records_with", sev="WRN")], [
+    ws.table([lab("file"), lab("records"), lab("records_with", sev="ERR"), lab("records_with", sev="WRN")], [
         [f, r.records.get(f), r.records_with.get(f, {}).get("ERR", 0), r.records_with.get(f, {}).get("WRN", 0)]
         for f in r.records
     ])
-    _table(ws, [lab("severity"), lab("count")], [list(kv) for kv in sorted(view.severity_counts.items())])
-    _table(ws, [lab("rule"), lab("type"), lab("severity"), lab("count"), lab("listed"), lab("not_listed"),
-                lab("description"), lab("hint")], [
+    ws.table([lab("severity"), lab("count")], [list(kv) for kv in sorted(view.severity_counts.items())])
+    ws.table([lab("rule"), lab("type"), lab("severity"), lab("count"), lab("listed"), lab("not_listed"),
+              lab("description"), lab("hint")], [
         [x.info.rule, x.info.type, x.info.severity, x.count, x.listed, x.not_listed, x.description, x.hint]
         for x in view.fired
     ])
     if view.not_evaluated:
-        ws.append([])
-        ws.append([lab("not_evaluated")])
-        ws.cell(ws.max_row, 1).font = BOLD
-        _table(ws, [lab("rule"), lab("status"), lab("reason"), lab("description")],
-               [[x.info.rule, status_text(x.info.status, view.options), x.reason, x.description]
-                for x in view.not_evaluated], gap=False)
-    _widths(ws, [26, 48, 16, 16, 10, 12, 70, 70])
+        ws.row += 1
+        ws.append([lab("not_evaluated")], fmt=book.bold)
+        ws.table([lab("rule"), lab("status"), lab("reason"), lab("description")],
+                 [[x.info.rule, status_text(x.info.status, view.options), x.reason, x.description]
+                  for x in view.not_evaluated], gap=False)
 
 
-def _findings_sheet(ws, view: ReportView) -> None:
-    ws.append([view.label(c) for c in FINDING_COLUMNS])
+def _findings_sheet(book: _Book, view: ReportView) -> None:
+    hints = {x.info.rule: x.hint for x in view.rules}
+    # The JSON finding's columns (expected, related and cause too), then the hint.
+    widths = [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60, 34, 70]
+    ws = book.sheet(view.label("findings"), widths, rows=len(view.findings))
+    ws.header([view.label(c) for c in FINDINGS_SHEET_COLUMNS])
     for row in view.findings:
-        _append(ws, [related_text(row[c]) if isinstance(row[c], list) else row[c] for c in FINDING_COLUMNS])
-    _header_row(ws)
-    _widths(ws, [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60, 34])
+        ws.append([related_text(row[c]) if isinstance(row[c], list) else row[c] for c in FINDING_COLUMNS]
+                  + [hints.get(row["rule"], "")])
 
 
-def _rules_sheet(ws, view: ReportView) -> None:
+def _rules_sheet(book: _Book, view: ReportView) -> None:
     lab = view.label
-    ws.append([lab("rule"), lab("type"), lab("severity"), lab("file"), lab("ddid"), lab("status"), lab("count"),
+    ws = book.sheet(lab("rules"), [12, 6, 8, 28, 8, 16, 8, 8, 80, 80, 50], rows=len(view.rules))
+    ws.header([lab("rule"), lab("type"), lab("severity"), lab("file"), lab("ddid"), lab("status"), lab("count"),
                lab("listed"), lab("description"), lab("hint"), lab("reason")])
     for x in view.rules:
         i = x.info
-        status = status_text(i.status, view.options)
-        _append(ws, [i.rule, i.type, i.severity, i.file, i.ddid, status, x.count, x.listed, x.description, x.hint,
-                     x.reason])
-    _header_row(ws)
-    _widths(ws, [12, 6, 8, 28, 8, 16, 8, 8, 80, 80, 50])
+        ws.append([i.rule, i.type, i.severity, i.file, i.ddid, status_text(i.status, view.options), x.count,
+                   x.listed, x.description, x.hint, x.reason])
 
 
-def _import_sheet(ws, report: ImportReport, options: ReportOptions) -> None:
+def _import_sheet(book: _Book, report: ImportReport, options: ReportOptions) -> None:
     lab = lambda key, **kw: label(key, options, **kw)  # noqa: E731
-    ws.title = lab("import")
-    ws.append([lab("import")])
-    ws["A1"].font = TITLE
+    ws = book.sheet(lab("import"), [28, 48, 12, 12, 16, 12, 12, 12])
+    ws.append([lab("import")], fmt=book.title)
     for key, value in [
         ("delivery", report.delivery), ("provider", report.provider), ("standard", report.standard or "-"),
         ("phase", report.phase or "-"), ("timestamp", report.timestamp.isoformat(timespec="seconds")),
         ("versions", versions_text(report.versions)), ("codelists", codelists_text(report.codelists, options)),
     ]:
-        _append(ws, [lab(key), value], bold_first=True)
+        ws.append([lab(key), value], bold_first=True)
     for warning in warning_texts(report.warnings, options):
-        _append(ws, [lab("warnings"), warning], bold_first=True)
+        ws.append([lab("warnings"), warning], bold_first=True)
     t = report.totals
     rows = [[f.file, *f.counts()] for f in report.files]
     rows.append([lab("total"), *t.counts()])
-    _table(ws, [lab("file"), *(lab(c) for c in IMPORT_COUNTS)], rows)
-    _widths(ws, [28, 48, 12, 12, 16, 12, 12, 12])
-
-
-def _append(ws, values, bold_first: bool = False) -> None:
-    """Append a row, keeping text text: openpyxl would store a string that starts with '=' as a formula."""
-    ws.append(list(values))
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"
-    if bold_first:
-        ws.cell(ws.max_row, 1).font = BOLD
-
-
-def _table(ws, headers, rows, gap: bool = True) -> None:
-    if gap:
-        ws.append([])
-    ws.append(headers)
-    for cell in ws[ws.max_row]:
-        cell.font = BOLD
-    for row in rows:
-        _append(ws, row)
-
-
-def _header_row(ws) -> None:
-    """Bold, frozen header with a filter over every column."""
-    for cell in ws[1]:
-        cell.font = BOLD
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(ws.max_column)}{max(ws.max_row, 1)}"
-
-
-def _widths(ws, widths) -> None:
-    for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    for row in ws.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and len(cell.value) > 60:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.table([lab("file"), *(lab(c) for c in IMPORT_COUNTS)], rows)

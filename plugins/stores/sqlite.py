@@ -2,10 +2,11 @@
 
 URL: `sqlite:///relative/path.db` or `sqlite:////absolute/path.db` (three
 slashes, then the path). WAL mode, so readers never wait for the one writer;
-foreign keys on. The per-provider processing lock is a `flock`ed file in
-`<db>.locks/`: one file per provider, so different providers never wait for
-each other, and the kernel drops the lock when its process dies, even by
-kill -9. SQLite still serialises the writes themselves (an import holds the
+foreign keys on. The per-provider processing lock is a locked file in
+`<db>.locks/` (through `filelock`: flock on POSIX, msvcrt on Windows): one
+file per provider, so different providers never wait for each other, and the
+operating system drops the lock when its process dies, even by kill -9.
+SQLite still serialises the writes themselves (an import holds the
 write lock while it runs); other writers wait up to BUSY_TIMEOUT seconds.
 
 Waiting is never silent: after NOTICE_AFTER seconds a command says on stderr
@@ -14,12 +15,13 @@ lists it in /proc/locks (on Linux; elsewhere "another process").
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from disval.core.plugins import hookimpl
 from disval.core.store import StoreError, say_waiting
@@ -96,17 +98,17 @@ class SqliteStore(SqlStore):
         locks = self.path.with_name(self.path.name + ".locks")
         locks.mkdir(exist_ok=True)
         name = "_".join(re.sub(r"[^0-9A-Za-z]", "-", part) for part in (agb, branch))
-        with open(locks / f"{name}.lock", "a+b") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # another process is processing this provider's deliveries: say so, then wait
-                say_waiting(f"waiting for provider {agb} {branch}: {lock_holder(Path(handle.name))} is processing "
-                            "its deliveries")
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        lock = FileLock(locks / f"{name}.lock")
+        try:
+            lock.acquire(blocking=False)
+        except Timeout:  # another process is processing this provider's deliveries: say so, then wait
+            say_waiting(f"waiting for provider {agb} {branch}: {lock_holder(Path(lock.lock_file))} is processing "
+                        "its deliveries")
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:

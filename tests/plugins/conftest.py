@@ -28,7 +28,10 @@ def installed(tmp_path, monkeypatch):
     and `disval plugins` then see it as an installed distribution. Returns the
     directory, to put on PYTHONPATH for a subprocess.
     """
-    import tomllib
+    try:
+        import tomllib  # novermin (3.10 takes the fallback below)
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
 
     site = tmp_path / "site"
     site.mkdir()

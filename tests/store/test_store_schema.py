@@ -138,11 +138,14 @@ def test_an_unwritable_sqlite_location_is_a_store_error(tmp_path):
 
 def test_default_store_url(monkeypatch, tmp_path):
     assert default_store_url({"DISVAL_STORE": "postgresql://dis@db/dis"}) == "postgresql://dis@db/dis"
-    assert default_store_url({"XDG_DATA_HOME": str(tmp_path)}) == f"sqlite:///{tmp_path}/disval/disval.db"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_store_url({}) == f"sqlite:///{tmp_path}/disval/disval.db"
     monkeypatch.setenv("HOME", str(tmp_path))
     expected = f"sqlite:///{tmp_path}/.local/share/disval/disval.db"
+    monkeypatch.delenv("XDG_DATA_HOME")
     assert default_store_url({}) == expected
-    assert default_store_url({"XDG_DATA_HOME": "relative/dir"}) == expected  # XDG: relative paths are ignored
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/dir")
+    assert default_store_url({}) == expected  # XDG: relative paths are ignored
     monkeypatch.setenv("DISVAL_STORE", "sqlite:///elsewhere.db")
     assert default_store_url() == "sqlite:///elsewhere.db"
 

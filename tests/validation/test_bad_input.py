@@ -283,10 +283,22 @@ def test_bytes_outside_printable_latin1(byte, clean, tmp_path):
     record = bytearray(records[line - 1])
     record[29] = byte  # column 30, inside 3258 (21-35)
     records[line - 1] = bytes(record)
-    report = check(with_member(clean, tmp_path, BT, join_records(records)))
-    [finding] = report["findings"]
+    delivery = with_member(clean, tmp_path, BT, join_records(records))
+    [finding] = check(delivery, 1, "--show-identifiers")["findings"]
     assert (finding["rule"], finding["file"], finding["line"], finding["column"]) == ("REC-CHARSET", BT, line, 30)
+    assert (finding["ddid"], finding["field"]) == ("3258", "Koppelnummer")
     assert finding["value"] == f"0x{byte:02X}"
+    # 3258 is identifying: by default a byte of it is masked like the rest of its value (issue 11, point 8)
+    [masked] = check(delivery)["findings"]
+    assert (masked["rule"], masked["line"], masked["column"], masked["ddid"]) == ("REC-CHARSET", line, 30, "3258")
+    assert masked["value"] == "***"
+
+
+def test_a_control_byte_in_a_field_that_does_not_identify_is_shown(clean, tmp_path):
+    records = split_records(dict(clean.members)[GZ])
+    records[0] = set_fields(records[0], {"3348": "Afspraak\x01"})
+    [finding] = check(with_member(clean, tmp_path, GZ, join_records(records)))["findings"]
+    assert (finding["rule"], finding["ddid"], finding["value"]) == ("REC-CHARSET", "3348", "0x01")
 
 
 def test_printable_latin1_is_fine(clean, tmp_path):
