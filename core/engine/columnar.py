@@ -61,6 +61,7 @@ class ColumnarEngine:
                 self._key_column(rule.target, rule.target_keys, other)
         self._indexes: dict[str, keys.KeyIndex] = {}
         self._pending: dict[str, keys.KeyColumn] = {}
+        self._hash_sets: dict[keys.KeyColumn, np.ndarray] = {}  # distinct hashes per column, sorted
 
     def _key_column(self, file: str, fields, widths) -> keys.KeyColumn:
         spec = (file, tuple(f.ddid for f in fields), tuple(widths))
@@ -148,11 +149,8 @@ class ColumnarEngine:
             if not rule.target_keys:
                 lines, values = keys.repeated(column)
             else:
-                elsewhere = keys.KeyColumn(other[0])
-                for fld in rule.target_keys:
-                    h, ln, ks = self._key_column(fld.file, (fld,), other).arrays()
-                    elsewhere.extend(h, ln, ks)
-                lines, values = _found_elsewhere(column, elsewhere, other[0])
+                targets = [self._key_column(fld.file, (fld,), other) for fld in rule.target_keys]
+                lines, values = self._unique_across(column, targets, other[0])
             self._report_keys(rule, lines, values)
         # References read before their file (only when files refer to each other) are looked up now.
         # Those whose file was never read whole (missing or unreadable: 726 or ZIP-* report it) have
@@ -162,6 +160,32 @@ class ColumnarEngine:
             if pending is not None and index is not None:
                 self._report_keys(rule, *index.missing(*pending.arrays()))
         self.aggregates.finish(self._report_aggregate)
+
+    def _unique_across(self, own: keys.KeyColumn, targets: list[keys.KeyColumn], width: int):
+        """(lines, keys) of `own`'s values that occur in one of `targets` (columns of one width).
+
+        Rules such as 'unique across the four activity files' read the same columns in turn, so each
+        column's distinct hashes are sorted once and shared. A value can only occur elsewhere if its
+        hash does; usually no hash is shared and nothing else is done, otherwise only the records with
+        a shared hash are compared byte for byte.
+        """
+        mine = self._distinct_hashes(own)
+        shared = columns.sorted_distinct(np.concatenate(
+            [mine[:0]] + [_sorted_common(mine, self._distinct_hashes(t)) for t in targets]))
+        if not len(shared):
+            return np.empty(0, np.uint32), own.arrays()[2][:0]
+        suspects = keys.KeyColumn(width)
+        suspects.extend(*_with_hashes(own, shared))
+        elsewhere = keys.KeyColumn(width)
+        for target in targets:
+            elsewhere.extend(*_with_hashes(target, shared))
+        return _found_elsewhere(suspects, elsewhere, width)
+
+    def _distinct_hashes(self, column: keys.KeyColumn) -> np.ndarray:
+        if column not in self._hash_sets:
+            s = column.sorted_hashes()
+            self._hash_sets[column] = s[np.r_[True, s[1:] != s[:-1]]] if len(s) > 1 else s
+        return self._hash_sets[column]
 
     def _report_aggregate(self, rule, lines: np.ndarray, values: list[str]) -> None:
         self.marks.mark(rule.file, rule.rule.severity, lines.astype(np.int64))
@@ -204,3 +228,23 @@ def _found_elsewhere(own: keys.KeyColumn, elsewhere: keys.KeyColumn, width: int)
         shared.extend(columns.hashes(common.view(np.uint8).reshape(len(common), width).T), ln[:len(common)], common)
         return keys.KeyIndex(shared, width).found(*own.arrays())
     return keys.KeyIndex(elsewhere, width).found(*own.arrays())
+
+
+def _sorted_common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values of sorted unique `a` that are in sorted unique `b`."""
+    if not len(a) or not len(b):
+        return a[:0]
+    if len(a) > len(b):  # the same values either way: search with the smaller side
+        a, b = b, a
+    pos = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[pos] == a]
+
+
+def _with_hashes(column: keys.KeyColumn, wanted: np.ndarray):
+    """(hashes, lines, keys) of the column's records whose hash is in sorted `wanted`."""
+    h, lines, values = column.arrays()
+    if not len(h):
+        return h, lines, values
+    pos = np.minimum(np.searchsorted(wanted, h), len(wanted) - 1)
+    keep = wanted[pos] == h
+    return h[keep], lines[keep], values[keep]

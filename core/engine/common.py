@@ -130,7 +130,7 @@ class RecordMarks:
     def counts(self) -> dict[str, dict[str, int]]:
         """file -> {"ERR": records, "WRN": records}."""
         out: dict[str, dict[str, int]] = {}
-        for key in self._packed.keys() | self._open.keys():
+        for key in dict.fromkeys([*self._packed, *self._open]):  # a set's order would vary run to run
             file, severity = key
             total = sum(self.BLOCK if bits is self._FULL else int(np.unpackbits(bits).sum())
                         for bits in self._packed.get(key, {}).values())

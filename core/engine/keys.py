@@ -19,11 +19,13 @@ class KeyColumn:
         self._hashes: list[np.ndarray] = []
         self._lines: list[np.ndarray] = []
         self._keys: list[np.ndarray] = []
+        self._sorted: np.ndarray | None = None  # the hashes, sorted (kept once asked for)
 
     def add(self, field: np.ndarray, lines: np.ndarray) -> None:
         """Remember the filled values of a batch, given field-major (blank keys are left to the M rules)."""
         h, lines, keys = filled_keys(field, lines)
         if len(lines):
+            self._sorted = None
             self._hashes.append(h)
             self._lines.append(lines)
             self._keys.append(keys)
@@ -31,6 +33,7 @@ class KeyColumn:
     def extend(self, h: np.ndarray, lines: np.ndarray, keys: np.ndarray) -> None:
         """Remember values already taken apart (another column's arrays, of the same width)."""
         if len(lines):
+            self._sorted = None
             self._hashes.append(h)
             self._lines.append(lines)
             self._keys.append(keys)
@@ -42,6 +45,14 @@ class KeyColumn:
         out = (np.concatenate(self._hashes), np.concatenate(self._lines), np.concatenate(self._keys))
         self._hashes, self._lines, self._keys = [out[0]], [out[1]], [out[2]]
         return out
+
+
+    def sorted_hashes(self) -> np.ndarray:
+        """Every value's hash, sorted; computed once, as both the uniqueness and the unique-across
+        checks of a column need it."""
+        if self._sorted is None:
+            self._sorted = np.sort(self.arrays()[0])  # a plain sort is several times faster than argsort
+        return self._sorted
 
 
 def filled_keys(field: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -58,13 +69,13 @@ def repeated(column: KeyColumn) -> tuple[np.ndarray, np.ndarray]:
     none = np.empty(0, np.uint32), keys[:0]
     if len(h) < 2:
         return none
-    ordered = np.sort(h)  # a plain sort is several times faster than argsort; most files have no repeats
+    ordered = column.sorted_hashes()  # most files have no repeats: the sort is all the work
     repeats = ordered[1:][ordered[1:] == ordered[:-1]]
     if not len(repeats):
         return none
     # Only records whose hash occurs more than once can repeat. Sort those by (hash, line): within a
     # run of equal hashes every record after the first repeats it, unless the bytes differ (a collision).
-    repeats = np.unique(repeats)
+    repeats = columns.sorted_distinct(repeats)
     pos = np.minimum(np.searchsorted(repeats, h), len(repeats) - 1)
     suspects = np.flatnonzero(repeats[pos] == h)
     sub = suspects[np.lexsort((lines[suspects], h[suspects]))]

@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 
+from ..codelists import Codelist
 from ..language import compiler as c
 from . import columns
 from .common import Context
@@ -29,6 +30,61 @@ def like_regex(pattern: str) -> re.Pattern:
             out.append({"%": ".*", "_": ".", "9": "[0-9]", "X": "[A-Z]"}.get(ch, re.escape(ch)))
         i += 1
     return re.compile("".join(out), re.S)
+
+
+def like_positions(pattern: str) -> tuple[list, bool] | None:
+    """A `like` pattern as (one test per position, whether it ends in `%`), or None when it has another `%`.
+
+    A test is None (any byte), "9" (a digit), "X" (a letter A-Z) or a byte value (that character).
+    Patterns of this shape (`act\\_6.%`, `9999XX`) are matched on whole columns at once.
+    """
+    tokens, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            ch = pattern[i]
+            token = ord(ch)
+        elif ch == "%":
+            if i != len(pattern) - 1:
+                return None
+            return tokens, True
+        else:
+            token = {"_": None, "9": "9", "X": "X"}.get(ch, ord(ch))
+        if isinstance(token, int) and token > 0xFF:  # no latin-1 byte: leave it to the regular expression
+            return None
+        tokens.append(token)
+        i += 1
+    return tokens, False
+
+
+def like_columns(raw: np.ndarray, tokens: list, open_end: bool) -> np.ndarray:
+    """Which records of a field-major block match a `like` pattern taken apart by `like_positions`.
+
+    The same verdict as the regular expression on the value without its trailing spaces: every
+    position matches its test, and the stripped value is exactly as long (or, with a closing `%`, at
+    least as long) as the pattern.
+    """
+    width, n = raw.shape
+    if len(tokens) > width:
+        return np.zeros(n, bool)
+    hit = np.ones(n, bool)
+    for at, token in enumerate(tokens):
+        row = raw[at]
+        if token == "9":
+            hit &= (row >= columns.ZERO) & (row <= columns.NINE)
+        elif token == "X":
+            hit &= (row >= 0x41) & (row <= 0x5A)
+        elif token is not None:
+            hit &= row == token
+    if open_end:
+        if tokens:  # at least len(tokens) characters before the trailing spaces
+            hit &= (raw[len(tokens) - 1:] != 0x20).any(axis=0)
+    else:
+        hit &= (raw[len(tokens):] == 0x20).all(axis=0)
+        if tokens:
+            hit &= raw[len(tokens) - 1] != 0x20
+    return hit
 
 
 _MANY = 1 << 16  # distinct values worth remembering across batches
@@ -70,7 +126,24 @@ def _distinct_of(col: c.Col, ctx: Context):
 
 def like(check: c.Like, ctx: Context):
     """Kernel of `F like 'P'` / `F not like 'P'`."""
-    distinct, empty = _distinct_of(check.col, ctx), _empty(check.col, ctx)
+    empty = _empty(check.col, ctx)
+    positional = like_positions(check.pattern)
+    if positional is not None:
+        # One numpy comparison per pattern position over the whole column: no per-value Python work,
+        # which matters for fields of mostly distinct values (names, BSNs).
+        raw_of = _column_raw(check.col, ctx)
+
+        def test_columns(b):
+            raw = raw_of(b)
+            if raw is None:
+                return False, False
+            hit = like_columns(raw, *positional)
+            if check.negated:
+                hit = ~hit
+            filled = ~empty(b)
+            return filled & hit, filled & ~hit
+        return test_columns
+    distinct = _distinct_of(check.col, ctx)
     regex = like_regex(check.pattern)
     verdicts: dict[bytes, bool] = {}  # per distinct value: codes repeat across batches
 
@@ -118,6 +191,8 @@ def lookup(node: c.Lookup, kind: str, ctx: Context):
     widths = [k.width for k in node.keys]
     at = _decoded(node.at, ctx, "date")
     codelist = ctx.codelists[node.codelist]
+    # Codes repeat across batches: remembering them by hash spares sorting each batch's bytes values.
+    state = {"index": columns.CodeIndex()}
 
     def value(b):
         blocks = [get(b) for get in keys]
@@ -126,10 +201,16 @@ def lookup(node: c.Lookup, kind: str, ctx: Context):
         date, date_ok = at(b)
         n = max(block.shape[1] for block in blocks)
         block = np.concatenate([np.broadcast_to(x, (x.shape[0], n)) for x in blocks])
-        inverse, distinct = _distinct(block)
+        index = state["index"]
+        if index is not None and len(index.raw) > _MANY:
+            state["index"] = index = None  # not codes after all: distinct per batch only
+        inverse, distinct = _distinct(block, index)
         date = np.broadcast_to(np.asarray(date, np.int64), (n,))
         date_ok = np.broadcast_to(date_ok, (n,))
         filled = np.logical_and.reduce([~columns.empty(np.broadcast_to(x, (x.shape[0], n))) for x in blocks])
+        if by_rows:
+            values, valid = _values_by_code(inverse, distinct, np.where(date_ok, date, 0))
+            return values, valid & filled & date_ok
         pairs, where = np.unique(inverse.astype(np.int64) * 100_000_000 + np.where(date_ok, date, 0),
                                  return_inverse=True)
         out, ok = [], []
@@ -150,6 +231,38 @@ def lookup(node: c.Lookup, kind: str, ctx: Context):
         valid = np.array(ok or [False], dtype=bool)
         where = where.reshape(-1)
         return values[where], valid[where] & filled & date_ok
+
+    # A codelist whose row_at is the plain one (rows per code, the first in force wins) is resolved a
+    # code at a time over all of that code's dates with array operations: real lists have hundreds of
+    # codes, and a million records bring hundreds of thousands of (code, date) pairs.
+    by_rows = type(codelist).row_at is Codelist.row_at and hasattr(codelist, "entries")
+
+    def _values_by_code(inverse, distinct, day):
+        n = len(day)
+        values = np.full(n, b"" if kind == "text" else 0, dtype=object if kind == "text" else np.int64)
+        valid = np.zeros(n, bool)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        ids, starts = np.unique(inverse[order], return_index=True)
+        for cid, idx in zip(ids.tolist(), np.split(order, starts[1:])):
+            parts, at_ = [], 0
+            for w in widths:
+                parts.append(distinct[cid][at_:at_ + w].decode("latin-1").strip())  # as row_at strips
+                at_ += w
+            rows = codelist.entries.get(parts[0] if len(parts) == 1 else tuple(parts), ())
+            d = day[idx]
+            open_ = d != 0  # no date: no row
+            for row in rows:
+                hit = open_ & (row.begin <= d) & (d <= row.end)
+                if not hit.any():
+                    continue
+                open_ &= ~hit
+                text = (getattr(row, "attributes", None) or {}).get(node.attribute)
+                v = convert(text, kind)
+                if v is not None:
+                    values[idx[hit]] = v
+                    valid[idx[hit]] = True
+        return values, valid
     return lambda b: _cached(b, ("lookup", node, kind), lambda: value(b))
 
 

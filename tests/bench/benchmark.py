@@ -2,7 +2,7 @@
 
     python tests/bench/benchmark.py              # 100k, 1M and 4M profiles (a few minutes)
     python tests/bench/benchmark.py --quick      # 100k only
-    python tests/bench/benchmark.py --ggz 1M [--codelists DIR]   # a GA DBC-GGZ 9.0 delivery instead
+    python tests/bench/benchmark.py --ggz 1M [--codelists DIR|shipped]   # a GA DBC-GGZ 9.0 delivery instead
 
 For each size it generates (seeded, with `disval generate`) a clean delivery,
 a variant with about 1% faulty records and one in which every record violates
@@ -67,30 +67,82 @@ def generate(out: Path, trajects: int, profiles: int) -> Path:
     return Path(path)
 
 
-def generate_ggz(out: Path, records: int) -> Path:
+def generate_ggz(out: Path, records: int, codelists: str | None = None) -> Path:
+    """A GA DBC-GGZ 9.0 delivery with codes drawn from `codelists` (the shipped lists without)."""
     cmd = [sys.executable, "-m", "disval.core.cli", "generate", "--standard", "GA-DBC-GGZ-9.0", "--records",
-           str(records), "--seed", "2026", "-o", str(out)]
+           str(records), "--seed", "2026", "-o", str(out)] + (["--codelists", codelists] if codelists else [])
     path = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     return Path(path)
 
 
+def nza_codelists() -> str | None:
+    """The real NZa GGZ codelists of 2019 ($DISVAL_NZA_DIR or ../shared/nza), when they are there."""
+    root = Path(os.environ.get("DISVAL_NZA_DIR") or Path(__file__).resolve().parents[2] / ".." / "shared" / "nza")
+    lists = root / "codelijsten-ggz-2019"
+    return str(lists) if lists.is_dir() else None
+
+
 def ggz(size: str, work: Path, runs: int, codelists: str | None) -> list[list[str]]:
-    """Decompress-only against validate for a clean GA DBC-GGZ 9.0 delivery of `size` activity records."""
+    """Decompress-only against validate (derived and hand rules) for a clean GA DBC-GGZ 9.0 delivery.
+
+    The two are run in turn, `runs` times each, so that both see the same load on a shared machine;
+    the ratio of their CPU times is printed too, being less sensitive to that load than wall time.
+    """
     import zipfile
 
     from disval.plugins.ga_dbc_ggz import standard
 
-    clean = generate_ggz(work / f"ggz-{size}", SIZES[size][1])
+    try:  # codes drawn from the lists it is validated against, so that the delivery is clean
+        clean = generate_ggz(work / f"ggz-{size}", SIZES[size][1], codelists)
+    except subprocess.CalledProcessError as err:
+        print(f"generating with --codelists {codelists} failed: {err.stderr.strip()[:300]}\n")
+        clean = generate_ggz(work / f"ggz-{size}", SIZES[size][1])
     layout = standard().layout
     with zipfile.ZipFile(clean) as zf:
         records = sum(i.file_size // (layout.file(i.filename).record_length + 2) for i in zf.infolist())
-    base, base_rss = median_run([sys.executable, "-c", DECOMPRESS, str(clean)], runs)
     cmd = [sys.executable, "-m", "disval.core.cli", "validate", str(clean), "--format", "json", "--no-progress"]
-    wall, rss = median_run(cmd + (["--codelists", codelists] if codelists else []), runs)
+    lists = "shipped codelists"
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        # An installed disval has its bytecode compiled (pip does it); without it every run would
+        # compile disval's sources again (~0.25 s). The child processes inherit this environment.
+        print("PYTHONDONTWRITEBYTECODE was set: unset for these runs, so that they start as an installed disval\n")
+    if codelists:
+        probe = subprocess.run(cmd + ["--codelists", codelists], capture_output=True, text=True)
+        if probe.returncode in (0, 1):
+            cmd, lists = cmd + ["--codelists", codelists], f"codelists {Path(codelists).name}"
+        else:  # say why, and still measure the rules with the lists this disval can read
+            print(f"--codelists {codelists} not usable: {probe.stderr.strip()[:300]}\n"
+                  f"measuring with the standard's shipped codelists instead\n")
+    subprocess.run(cmd, capture_output=True)  # untimed: writes the bytecode caches
+    load_before = os.getloadavg()
+    base_runs, validate_runs = [], []
+    for _ in range(runs):
+        base_runs.append(run_usage([sys.executable, "-c", DECOMPRESS, str(clean)]))
+        validate_runs.append(run_usage(cmd))
+    load_after = os.getloadavg()
+    base, base_cpu = (statistics.median(r[i] for r in base_runs) for i in (0, 1))
+    wall, cpu = (statistics.median(r[i] for r in validate_runs) for i in (0, 1))
+    base_rss, rss = max(r[2] for r in base_runs), max(r[2] for r in validate_runs)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load_before[0]:.1f} before and "
+          f"{load_after[0]:.1f} after; {runs} alternating runs each (median)\n")
     what = f"GGZ {size} activities ({records:,} records)"
-    return [[what, "decompress only", f"{base:.2f}", "1.00", f"{records / base:,.0f}", f"{base_rss >> 20}"],
-            [what, f"disval validate, clean{'' if codelists else ', no codelists'}", f"{wall:.2f}",
-             f"{wall / base:.2f}", f"{records / wall:,.0f}", f"{rss >> 20}"]]
+    return [[what, "decompress only", f"{base:.2f}", "1.00", f"{base_cpu:.2f}", "1.00", f"{records / base:,.0f}",
+             f"{base_rss >> 20}"],
+            [what, f"disval validate, clean, derived + hand rules, {lists}", f"{wall:.2f}", f"{wall / base:.2f}",
+             f"{cpu:.2f}", f"{cpu / base_cpu:.2f}", f"{records / wall:,.0f}", f"{rss >> 20}"]]
+
+
+def run_usage(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds (user + system), peak RSS in bytes) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
 def faulty(clean: Path, out: Path, share: float) -> Path:
@@ -125,12 +177,16 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="keep the generated deliveries in this directory")
     parser.add_argument("--ggz", metavar="SIZE", help="time a GA DBC-GGZ 9.0 delivery of SIZE activity records "
                                                       "(100k, 1M, 4M) instead")
-    parser.add_argument("--codelists", metavar="DIR", help="with --ggz: the codelists to validate against")
+    parser.add_argument("--codelists", metavar="DIR",
+                        help="with --ggz: the codelists to validate against (default: the NZa's GGZ lists of 2019 "
+                             "in $DISVAL_NZA_DIR or ../shared/nza when present; 'shipped': the standard's own)")
     args = parser.parse_args()
     if args.ggz:
         work = args.keep or Path(tempfile.mkdtemp(prefix="disval-bench-"))
-        rows = ggz(args.ggz, work, args.runs, args.codelists)
-        print(tabulate(rows, headers=["size", "what", "wall s", "x decompress", "records/s", "peak RSS MB"]))
+        lists = None if args.codelists == "shipped" else (args.codelists or nza_codelists())
+        rows = ggz(args.ggz, work, args.runs, lists)
+        print(tabulate(rows, headers=["size", "what", "wall s", "x decompress", "CPU s", "x decompress CPU",
+                                      "records/s", "peak RSS MB"]))
         if not args.keep:
             import shutil
             shutil.rmtree(work, ignore_errors=True)
