@@ -20,6 +20,8 @@ from . import __version__
 from .language.compiler import ACTIVE
 from .language.parser import RuleError
 from .pipeline import ENGINES, UsageError, choose_standard, rulebook, standards, validate
+from .cli_config import apply_config, find_config, load_config
+from .completion import SHELLS, completion_script
 from .plugins import get_plugin_manager
 from .reports import ReportOptions, default_stem, emit, format_for_output, formats_by_name, write_reports
 from .workdir import NAME_MAX, fitting_name, readable_name, working_directory
@@ -30,6 +32,11 @@ DEFAULT_MAX_FINDINGS = 1000
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
+    try:
+        _configure(parser, argv)
+    except UsageError as exc:
+        print(f"disval: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -51,6 +58,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _configure(parser: argparse.ArgumentParser, argv: list[str] | None) -> None:
+    """Take option defaults from the configuration file (see `disval.core.cli_config`)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", type=Path)
+    pre.add_argument("--no-config", action="store_true")
+    known, _ = pre.parse_known_args(argv)
+    if known.no_config:
+        return
+    path = known.config or find_config()
+    if path is not None:
+        apply_config(parser, load_config(path), path)
+
+
 def _quiet_stdout() -> None:
     """Point stdout at the null device, so that flushing it at exit cannot fail on a closed pipe again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -65,10 +85,13 @@ def _quiet_stdout() -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="disval", description="Validate and process DIS data deliveries.")
     p.add_argument("--version", action="version", version=f"disval {__version__}")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="configuration file (default: disval.toml or [tool.disval] in pyproject.toml, here or above)")
+    p.add_argument("--no-config", action="store_true", help="ignore any configuration file")
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
 
-    v = sub.add_parser("validate", help="validate a delivery zip as the receiving side would")
-    v.add_argument("delivery", type=Path, help="the delivery zip")
+    v = sub.add_parser("validate", help="validate delivery zips as the receiving side would")
+    v.add_argument("deliveries", nargs="+", type=Path, metavar="ZIP", help="the delivery zip(s)")
     v.add_argument("--codelists", metavar="DIR", help="codelist source (default: the standard's shipped lists)")
     v.add_argument("--format", help="report format(s), comma-separated (see 'disval plugins'); default: the one "
                    "-o's name ends with, else text")
@@ -84,6 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--show-identifiers", action="store_true", help="show values of identifying fields")
     v.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress on stderr (default: only on a terminal)")
+    v.add_argument("--fail-on", choices=("ERR", "WRN"), type=str.upper,
+                   help="exit 1 also when a finding of this severity (WRN: or worse) is found, whatever the policy")
+    v.add_argument("--select", action="append", default=[], metavar="RULES",
+                   help="evaluate only these rule numbers, comma-separated (may be repeated)")
+    v.add_argument("--skip", action="append", default=[], metavar="RULES",
+                   help="leave these rule numbers out, comma-separated (may be repeated); REC-EOL too")
+    v.add_argument("--require-real-codelists", action=argparse.BooleanOptionalAction, default=False,
+                   help="assess negative when a codelist used is a sample (default: off; on in 'submit')")
+    _verbosity(v)
     v.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD",
                    help="the date rules read as 'today' (default: the date of the run; the report records it)")
     v.add_argument("--engine", choices=sorted(ENGINES), default="columnar", help=argparse.SUPPRESS)
@@ -101,7 +133,22 @@ def _parser() -> argparse.ArgumentParser:
 
     for register in _command_modules():
         register(sub)
+
+    comp = sub.add_parser("completion", help="print a shell completion script: eval \"$(disval completion bash)\"")
+    comp.add_argument("shell", choices=SHELLS)
+    comp.set_defaults(func=lambda args: _completion(p, args))
     return p
+
+
+def _verbosity(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing but errors (reports asked with -o/--output-dir are still written)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also a summary line per delivery on stderr")
+
+
+def _completion(parser, args) -> int:
+    sys.stdout.write(completion_script(parser, args.shell))
+    return 0
 
 
 def _command_modules():
@@ -130,12 +177,9 @@ def _iso_date(text: str) -> dt.date:
 
 
 def _validate(args) -> int:
-    extra = ()
-    if args.progress or (args.progress is None and sys.stderr.isatty()):
-        from disval.plugins.progress import Progress
+    from disval.plugins.progress import progress_plugins
 
-        extra = (Progress(sys.stderr),)
-    pm = get_plugin_manager(extra=extra)
+    pm = get_plugin_manager(extra=() if args.quiet else progress_plugins(args.progress, sys.stderr))
     available = formats_by_name(pm)
     chosen = format_for_output(args.format, None if args.output_dir else args.output, available)
     formats = [f.strip() for f in chosen.split(",") if f.strip()]
@@ -144,27 +188,69 @@ def _validate(args) -> int:
             raise UsageError(f"unknown report format {name!r}; available: {', '.join(sorted(available))}")
     if len(formats) > 1 and not args.output_dir:
         raise UsageError("several formats need --output-dir")
-    with ExitStack() as cleanup:
-        result = validate(
-            _readable(args.delivery, cleanup), pm=pm, standard=args.standard, codelists=args.codelists,
-            policy=args.policy, max_per_rule=None if args.max_findings <= 0 else args.max_findings,
-            extra_rules=tuple(args.rules), engine=args.engine, today=args.today,
-        )
-    options = ReportOptions(lang=args.lang, show_identifiers=args.show_identifiers,
-                            max_examples=None if args.max_findings <= 0 else args.max_findings)
-    if args.output_dir:
-        # room for the longest extension and the temporary name a report is written under first
-        stem = fitting_name(default_stem(result), NAME_MAX - 40)
-        for path in write_reports(result, formats, args.output_dir, options, pm=pm, stem=stem):
-            print(path, file=sys.stderr)
-    else:
-        try:
-            emit(available[formats[0]], result, options, args.output)
-        except BrokenPipeError:
-            # The reader stopped early (`| head`): what it read is what it wanted; the exit code still says
-            # the assessment.
-            _quiet_stdout()
-    return 0 if result.assessment == "positive" else 1
+    several = len(args.deliveries) > 1
+    if several and args.output:
+        raise UsageError("several deliveries need --output-dir (one report each), not -o")
+    if several and not args.output_dir and formats != ["text"]:
+        raise UsageError(f"several deliveries in {formats[0]} need --output-dir (one report each)")
+    for path in args.deliveries:  # every name is checked before any delivery is validated
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    select, skip = _rule_numbers(args.select), _rule_numbers(args.skip)
+    limit = None if args.max_findings <= 0 else args.max_findings
+    options = ReportOptions(lang=args.lang, show_identifiers=args.show_identifiers, max_examples=limit)
+    worst = 0
+    for delivery in args.deliveries:
+        with ExitStack() as cleanup:
+            result = validate(
+                _readable(delivery, cleanup), pm=pm, standard=args.standard, codelists=args.codelists,
+                policy=args.policy, max_per_rule=limit, extra_rules=tuple(args.rules), engine=args.engine,
+                require_real_codelists=args.require_real_codelists, select=select, skip=skip, today=args.today,
+            )
+        if args.output_dir:
+            # room for the longest extension and the temporary name a report is written under first
+            stem = fitting_name(default_stem(result), NAME_MAX - 40)
+            for path in write_reports(result, formats, args.output_dir, options, pm=pm, stem=stem):
+                if not args.quiet:
+                    print(path, file=sys.stderr)
+        elif not (args.quiet and not args.output):
+            try:
+                emit(available[formats[0]], result, options, args.output)
+            except BrokenPipeError:
+                # The reader stopped early (`| head`): what it read is what it wanted; the exit code
+                # still says the assessment.
+                _quiet_stdout()
+        _say_on_stderr(result, args)
+        worst = max(worst, exit_code(result, args.fail_on))
+    return worst
+
+
+def _rule_numbers(values: list[str]) -> tuple[str, ...]:
+    """'1801,1778' given once or more, as one tuple of rule numbers."""
+    return tuple(n.strip().upper() for v in values for n in v.split(",") if n.strip())
+
+
+def exit_code(result, fail_on: str | None = None) -> int:
+    """1 when the assessment is negative, or a finding reaches `fail_on` (ERR, or WRN and worse); else 0."""
+    if result.assessment != "positive":
+        return 1
+    severities = result.severity_counts()
+    failing = {"ERR": ("ERR",), "WRN": ("ERR", "WRN")}.get(fail_on or "", ())
+    return 1 if any(severities.get(s, 0) for s in failing) else 0
+
+
+def _say_on_stderr(result, args) -> None:
+    """Sample codelists are said on the terminal too, whatever the report's format; -v adds a summary."""
+    if args.quiet:
+        return
+    samples = [c.name for c in result.codelists if c.sample]
+    if samples:
+        print(f"disval: warning: {result.delivery} was validated against SAMPLE codelists ({', '.join(samples)}), "
+              "not the NZa's; use --codelists DIR", file=sys.stderr)
+    if args.verbose:
+        sev = result.severity_counts()
+        print(f"{result.delivery}: {result.assessment}, {sev.get('ERR', 0)} ERR, {sev.get('WRN', 0)} WRN, "
+              f"{sum(result.records.values())} records in {result.duration or 0:.2f} s", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- rules

@@ -137,6 +137,9 @@ class Codelist:
     fallback: bool = False  # True when no release was dated on or before the delivery date
     key: tuple[str, ...] = ("code",)
     columns: tuple[str, ...] = ()
+    # True when the list is not the registry's own but made up (e.g. disval's shipped samples):
+    # reports say so loudly, and --require-real-codelists refuses a positive assessment on it.
+    sample: bool = False
     _indexes: dict = field(default_factory=dict, compare=False, repr=False)
 
     def index(self, column: str) -> dict[str, tuple[CodeRow, ...]]:

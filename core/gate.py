@@ -31,6 +31,7 @@ from typing import Iterable
 from . import __version__, failures, receipt
 from .delivery_records import DeliveryRecords
 from .findings import ZIP_LEVEL, Finding, ValidationResult
+from .notes import Note
 from .pipeline import UnclaimedName, UsageError, choose_standard, rule_files, rulebook, standards, validate
 from .plugins import get_plugin_manager
 from .processing_reports import ImportReport, quality_view
@@ -94,16 +95,20 @@ class SubmitOutcome:
 
 def submit(zip_path, store: DeliveryStore, *, pm=None, codelists: str | None = None, policy: str | None = None,
            output_dir=None, formats: Iterable[str] = DEFAULT_FORMATS,
-           max_examples: int | None = DEFAULT_MAX_EXAMPLES) -> SubmitOutcome:
+           max_examples: int | None = DEFAULT_MAX_EXAMPLES, require_real_codelists: bool = False) -> SubmitOutcome:
     """Submit one delivery zip: keep it, process its provider's queue in order, say what became of it."""
     return submit_many([zip_path], store, pm=pm, codelists=codelists, policy=policy, output_dir=output_dir,
-                       formats=formats, max_examples=max_examples)[0]
+                       formats=formats, max_examples=max_examples, require_real_codelists=require_real_codelists)[0]
 
 
 def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | None = None,
                 policy: str | None = None, output_dir=None, formats: Iterable[str] = DEFAULT_FORMATS,
-                max_examples: int | None = DEFAULT_MAX_EXAMPLES) -> list[SubmitOutcome]:
+                max_examples: int | None = DEFAULT_MAX_EXAMPLES,
+                require_real_codelists: bool = False) -> list[SubmitOutcome]:
     """Submit several zips: all are enqueued first, so that they too are processed in order.
+
+    `require_real_codelists`: a delivery validated against a sample codelist is assessed
+    negative (the `disval submit` command asks this by default).
 
     Raises UsageError, before anything is kept, for a missing file or a request
     that cannot be carried out (unknown policy, report format or codelist source).
@@ -111,6 +116,7 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     pm = pm or get_plugin_manager()
     paths = [Path(p) for p in zip_paths]
     request = _request(pm, paths, codelists, policy, list(formats), max_examples)
+    request["require_real_codelists"] = bool(require_real_codelists)
     gate = Gate(store, pm)
     queued = []
     for p in paths:
@@ -222,6 +228,7 @@ class Gate:
             path, pm=self.pm, standard=std.id, codelists=request.get("codelists"), policy=request.get("policy"),
             max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES),
             history=self.store.history(d.agb, d.branch, before=d.id, standard=std.id), rule_files=files,
+            require_real_codelists=request.get("require_real_codelists", False),
         )
         records = DeliveryRecords(path, std, self.pm)
         slip = records.packing_slip()
@@ -392,14 +399,15 @@ def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: st
             store.save_blob(d.sha256, tmp / fitting_name(d.name)), pm=pm, standard=std.id,
             codelists=codelists or request.get("codelists"), policy=request.get("policy"),
             max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES), rule_files=tuple(files),
+            require_real_codelists=request.get("require_real_codelists", False),
             today=_validated_on(d),
         )
     then = {c["name"]: c["release"] for c in d.validation.get("codelists", [])}
     for c in result.codelists:
         release = c.release.isoformat() if c.release else None
         if c.name in then and then[c.name] != release:
-            result.warnings.append(f"codelist {c.name}: release {release} was used now, {then[c.name]} when the "
-                                   f"delivery was validated on {d.started_at or d.submitted_at:%Y-%m-%d}")
+            result.warnings.append(Note("release_changed", name=c.name, now=release, then=then[c.name],
+                                        day=f"{d.started_at or d.submitted_at:%Y-%m-%d}"))
     return result
 
 

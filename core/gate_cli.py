@@ -31,6 +31,8 @@ def add_gate_commands(subparsers) -> None:
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument("--store", metavar="URL", help="sqlite:///PATH or postgresql://USER@HOST/DB "
                        "(default: $DISVAL_STORE, else an SQLite file in the user's data directory)")
+    store.add_argument("--create", action="store_true",
+                       help="create the SQLite store if it does not exist yet ('provider add' always may)")
 
     provider = subparsers.add_parser("provider", help="register and manage the providers that deliver")
     actions = provider.add_subparsers(title="actions", metavar="ACTION")
@@ -38,7 +40,7 @@ def add_gate_commands(subparsers) -> None:
     _provider_args(add)
     add.add_argument("--user", required=True, help="the NZa user name (gebruikersnaam, 3341) it delivers with")
     add.add_argument("--name", default="", help="the provider's name")
-    add.set_defaults(func=_guarded(_provider_add))
+    add.set_defaults(func=_guarded(_provider_add, creates=True))
     listing = actions.add_parser("list", parents=[store], help="list the registered providers")
     listing.add_argument("--format", choices=("text", "json"), default="text")
     listing.set_defaults(func=_guarded(_provider_list))
@@ -67,6 +69,12 @@ def add_gate_commands(subparsers) -> None:
     sub.add_argument("--report-formats", default=",".join(DEFAULT_FORMATS), metavar="F,F",
                      help="formats of the reports kept with each delivery (default: json,text)")
     sub.add_argument("--output-dir", type=Path, help="also write the reports into this directory")
+    sub.add_argument("--require-real-codelists", action=argparse.BooleanOptionalAction, default=True,
+                     help="assess negative when a codelist used is a sample (default: on; "
+                     "--no-require-real-codelists to try the gate with the shipped samples)")
+    _progress_option(sub)
+    sub.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors; the exit code tells")
+    sub.add_argument("-v", "--verbose", action="store_true", help="also name each report kept, and where written")
     sub.set_defaults(func=_guarded(_submit))
 
     history = subparsers.add_parser("deliveries", parents=[store],
@@ -82,6 +90,7 @@ def add_gate_commands(subparsers) -> None:
     again.add_argument("--format", help="report format (see 'disval plugins'); default: the one -o's name ends "
                        "with, else text")
     again.add_argument("-o", "--output", type=Path, help="write the report to this file")
+    _progress_option(again)
     again.set_defaults(func=_guarded(_revalidate))
 
     report = subparsers.add_parser("report", parents=[store], help="list or write the reports kept with a delivery")
@@ -121,16 +130,50 @@ def _days(text: str) -> int:
     return days
 
 
+def _progress_option(p) -> None:
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress of each validation on stderr, with percentage and time left "
+                   "(default: only on a terminal)")
+
+
+def _plugins(args):
+    """The plugin manager of a command, with the progress display when asked (or on a terminal)."""
+    from disval.plugins.progress import progress_plugins
+
+    return get_plugin_manager(extra=progress_plugins(args.progress, sys.stderr))
+
+
 def _provider_args(p) -> None:
-    p.add_argument("agb", metavar="AGB", help="AGB code (zorgaanbiedercode), 8 digits")
-    p.add_argument("branch", metavar="II", help="instelling volgnr DIS, 2 digits")
+    p.add_argument("agb", metavar="AGB", type=_digits("AGB code", 8), help="AGB code (zorgaanbiedercode), 8 digits")
+    p.add_argument("branch", metavar="II", type=_digits("instelling volgnr", 2), help="instelling volgnr DIS, 2 digits")
 
 
-def _guarded(command):
-    """Open the store for `command`; a store or database problem is exit 2 with one line on stderr."""
+def _digits(what: str, n: int):
+    """An argument type that takes exactly `n` digits, as the zip name carries them."""
+    def check(text: str) -> str:
+        if len(text) != n or not text.isascii() or not text.isdigit():
+            raise argparse.ArgumentTypeError(f"{what} must be {n} digits, not {text!r}")
+        return text
+    check.__name__ = what  # argparse names the type in its messages
+    return check
+
+
+def _guarded(command, creates: bool = False):
+    """Open the store for `command`; a store or database problem is exit 2 with one line on stderr.
+
+    An SQLite store that does not exist is created only by a command that
+    `creates` (provider add) or with `--create`: a mistyped path is refused
+    instead of silently starting an empty store.
+    """
     def run(args) -> int:
+        url = args.store or default_store_url()
+        missing = missing_sqlite_store(url)
+        if missing is not None and not (creates or args.create):
+            print(f"disval: there is no store at {missing}; check --store/DISVAL_STORE, or create it with "
+                  "'disval provider add' or --create", file=sys.stderr)
+            return 2
         try:
-            store = open_store(args.store or default_store_url())
+            store = open_store(url)
         except Exception as exc:
             return _failed(exc)
         try:
@@ -140,6 +183,15 @@ def _guarded(command):
         finally:
             store.close()
     return run
+
+
+def missing_sqlite_store(url: str) -> Path | None:
+    """The path of an SQLite store URL whose file does not exist, else None (other stores: None)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or not url[len(prefix):]:
+        return None
+    path = Path(url[len(prefix):])
+    return None if path.exists() else path
 
 
 def _store_failures() -> tuple[type[BaseException], ...]:
@@ -213,16 +265,19 @@ def _provider_notice(args, store) -> int:
 
 
 def _submit(args, store) -> int:
-    pm = get_plugin_manager()
+    pm = _plugins(args)
     formats = [f.strip() for f in args.report_formats.split(",") if f.strip()]
     outcomes = submit_many(args.deliveries, store, pm=pm, codelists=args.codelists, policy=args.policy,
-                           output_dir=args.output_dir, formats=formats)
-    return _print_outcomes(outcomes, args.format)
+                           output_dir=args.output_dir, formats=formats,
+                           require_real_codelists=args.require_real_codelists)
+    return _print_outcomes(outcomes, args.format, quiet=args.quiet, verbose=args.verbose)
 
 
-def _print_outcomes(outcomes, fmt: str) -> int:
-    """Print what became of each delivery; the exit code is the worst of theirs."""
+def _print_outcomes(outcomes, fmt: str, quiet: bool = False, verbose: bool = False) -> int:
+    """Print what became of each delivery (nothing when `quiet`); the exit code is the worst of theirs."""
     for o in outcomes:
+        if quiet:
+            continue
         if fmt == "json":
             print(json.dumps(o.as_dict(), ensure_ascii=False))
             continue
@@ -238,6 +293,10 @@ def _print_outcomes(outcomes, fmt: str) -> int:
         print(visible(f"{o.name} (delivery {o.delivery}): {verdict}" + (f"; imported {imported}" if imported else "")))
         for name in o.discarded:
             print(f"  discarded with it: {visible(name)}")
+        if verbose:
+            written = {p.name: p for p in o.paths}
+            for name in o.reports:
+                print(visible(f"  report {name}" + (f" -> {written[name]}" if name in written else "")))
     for o in outcomes:
         if o.output_error:  # the outcome stands; only the copies in --output-dir are missing
             print(visible(f"disval: the reports of delivery {o.delivery} were not written ({o.output_error}); "
@@ -312,7 +371,7 @@ def _short_time(value: str | None) -> str:
 
 
 def _revalidate(args, store) -> int:
-    pm = get_plugin_manager()
+    pm = _plugins(args)
     available = formats_by_name(pm)
     name = format_for_output(args.format, args.output, available)
     fmt = available.get(name)

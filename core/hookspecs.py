@@ -101,8 +101,11 @@ def disval_report_formats() -> list["ReportFormat"]:
 
 
 @hookspec
-def disval_validation_started(delivery: str, standard: "Standard") -> None:
-    """Called when a delivery has been opened and its standard chosen, before any record is read."""
+def disval_validation_started(delivery: str, standard: "Standard", expected: dict[str, int]) -> None:
+    """Called when a delivery has been opened, its standard chosen and its packing slip read, before
+    any record is checked. `expected` is how many records each member file should hold by the
+    packing slip's own counts (files it does not count are absent; {} when unknown), so that a
+    progress display can show a percentage. An implementation may leave out `expected`."""
 
 
 @hookspec

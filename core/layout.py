@@ -38,6 +38,7 @@ class Field:
     reference: str = ""  # an external register the GA names (AGB, KvK), for people
     identifying: bool = False
     references: str = ""  # DDID of the key field this foreign key refers to (GA: FK), "" if none
+    name_en: str = ""  # the name in English, for reports in English ("" : the GA's Dutch name is used)
 
     @property
     def start(self) -> int:
@@ -147,6 +148,7 @@ def load_layout(path: Path) -> Layout:
                 reference=raw.get("reference", ""),
                 identifying=bool(raw.get("identifying", False)),
                 references=str(raw.get("references", "")),
+                name_en=str(raw.get("name_en", "")),
             )
             _check_field(path, fld)
             fields.append(fld)

@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,9 +21,14 @@ from .engine.history import HistoryChecks
 from .engine.parents import cols_of
 from .engine.common import Batch, Context, RecordMarks, record_finding
 from .engine.reference import ReferenceEngine
-from .findings import ZIP_LEVEL, CodelistRelease, Finding, FindingCollector, RuleInfo, ValidationResult
+from .findings import (
+    ZIP_LEVEL, ZIP_LEVEL_DETAILS, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, CodelistRelease, Finding, FindingCollector, RuleInfo,
+    ValidationResult,
+)
 from .history import History
 from .language import ast, compiler as c
+from .language.checks import Cmp, Col, CountOf
+from .notes import Note
 from .plugins import by_name, get_plugin_manager
 from .reader import Delivery, Limits, RecordChunk, RecordReader, open_delivery, zip_finding
 from .standard import Standard
@@ -122,13 +129,18 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
              policy: str | None = None, max_per_rule: int | None = None, extra_rules: tuple = (),
              history: History | None = None, engine: str = "columnar", limits: Limits = Limits(),
              batch_records: int = 1 << 16, rule_files: tuple | None = None,
-             today: dt.date | None = None) -> ValidationResult:
+             require_real_codelists: bool = False, select: tuple[str, ...] = (),
+             skip: tuple[str, ...] = (), today: dt.date | None = None) -> ValidationResult:
     """Validate one delivery zip as the receiving side would; never raises for a broken delivery.
 
     `rule_files` replaces every rules file (the standard's, plugins', `extra_rules`): re-validating
-    a kept delivery with the rules of its time. `today` fixes the date rules read as `today` (default:
-    the date the run starts); the report records it, so a run can be repeated exactly.
+    a kept delivery with the rules of its time. `require_real_codelists` makes the assessment
+    negative when a codelist used is a sample (`Codelist.sample`), with a warning that says why.
+    `select` evaluates only these rule numbers, `skip` leaves these out (see `RuleSelection`).
+    `today` fixes the date rules read as `today` (default: the date the run starts); the report
+    records it, so a run can be repeated exactly.
     """
+    started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     today = today or dt.date.today()
     pm = pm or get_plugin_manager()
     path = Path(path)
@@ -141,17 +153,18 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         pm.hook.disval_validation_finished(result=result)
         return result
     book = rulebook(pm, std, extra_rules, rule_files)
+    chosen = RuleSelection.of(book, select, skip)
     try:
         blocking = std.policy(policy)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     provider = pm.hook.disval_codelist_provider(standard=std, location=codelists)
     readers = record_readers(pm, std)
-    collector = FindingCollector(max_per_rule)
+    collector = FindingCollector(max_per_rule, ignore=chosen.ignored_reader_ids)
     marks = RecordMarks()
     with open_delivery(path, std, limits) as delivery:
-        pm.hook.disval_validation_started(delivery=delivery.name, standard=std)
         run = _Run(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
+        run.selection = chosen
         run.ctx.today = today
         run.go(ENGINES[engine])
         for finding in delivery.findings:
@@ -162,6 +175,10 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     counts = dict(collector.counts)
     severity = {i.rule: i.severity for i in infos}
     negative = any(blocking.blocks(severity.get(rule, "ERR"), rule) for rule, n in counts.items() if n)
+    samples = [r.name for r in run.releases if r.sample]
+    if require_real_codelists and samples:
+        negative = True
+        run.warnings.append(Note("sample_refused", names=", ".join(samples)))
     result = ValidationResult(
         delivery=path.name, standard=std.id, standard_title=std.title, policy=blocking.name,
         blocking=blocking,
@@ -173,6 +190,9 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         identifying=tuple(dict.fromkeys([f.ddid for f in std.layout.fields if f.identifying] + list(std.identifying))),
         versions={"disval": __version__, "standard": f"{std.id} v{std.version}", "rules": ", ".join(book.sources),
                   "date": today.isoformat()},
+        field_names_en={f.ddid: f.name_en for f in std.layout.fields if f.name_en},
+        values={rule: dict(v) for rule, v in collector.values.items()}, other_values=dict(collector.other_values),
+        started=started, duration=time.perf_counter() - clock,
     )
     pm.hook.disval_validation_finished(result=result)
     return result
@@ -189,6 +209,9 @@ class _Run:
         self.status: dict[str, tuple[str, str]] = {}  # rule -> (status, reason) for rules not evaluated
         self.read_whole: set[str] = set()  # files every record of which was read
         self.releases: list[CodelistRelease] = []
+        self.selection = RuleSelection()
+        # file -> key legible on a line of the wrong length -> "file:line rule" (causes of follow-ons)
+        self.broken_keys: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
         slip = std.layout.packing_slip
         # A name that does not follow the convention still has a name (1807 compares with it).
@@ -201,6 +224,8 @@ class _Run:
         slip_chunks = list(self._chunks(slip)) if slip is not None else []
         if slip is not None:
             self._take_slip(slip, slip_chunks)
+        self.pm.hook.disval_validation_started(delivery=self.delivery.name, standard=self.std,
+                                               expected=self.expected_records())
         date = self._delivery_date()
         self.ctx.delivery_date = date
         rules = self._rules_in_force(date)
@@ -221,16 +246,33 @@ class _Run:
             self.ctx.counts.pop(name, None)
         for rule in rules:
             if rule.kind == c.REFERENCE and rule.target not in self.read_whole:
-                self.status[rule.number] = ("not evaluated", f"{rule.target} is missing or could not be read")
+                self.status[rule.number] = ("not evaluated", Note("file_unread", file=rule.target))
             parents = sorted({h.key.file for col in cols_of(rule.check, into_counts=False) if col.scope == "parent"
                               for h in col.path}
                              - self.read_whole) if rule.check is not None and rule.kind != c.MEMBER else []
             if parents and rule.number not in self.status:
                 # Its records have no parents to read: the rule could not say anything about them.
-                self.status[rule.number] = ("not evaluated", f"{', '.join(parents)} is missing or could not be read")
+                self.status[rule.number] = ("not evaluated", Note("file_unread", file=", ".join(parents)))
         self._members(rules)
         for engine in engines:
             engine.finish()
+        self.mark_follow_ons(rules)
+
+    def expected_records(self) -> dict[str, int]:
+        """Records per member file by the packing slip's counts (the standard's `count(FILE) != DDID` rules)."""
+        if self.ctx.slip_row is None:
+            return {}
+        found = self.delivery.found_as
+        out = {found.get(self.std.layout.packing_slip.name, self.std.layout.packing_slip.name): 1}
+        for rule in self.book.rules:
+            if rule.kind != c.FILE or not isinstance(rule.check, Cmp):
+                continue
+            for this, other in ((rule.check.left, rule.check.right), (rule.check.right, rule.check.left)):
+                if isinstance(this, CountOf) and isinstance(other, Col) and other.scope == "slip":
+                    raw = self.ctx.slip_text(other.field).strip()
+                    if raw.isdigit():
+                        out[found.get(this.file, this.file)] = int(raw)
+        return out
 
     # -- reading
     def _chunks(self, f):
@@ -257,8 +299,9 @@ class _Run:
             # Counted whole, built only as far as they are listed: a member of bare line ends
             # has millions of them.
             self.collector.add_many(length_rule.number, len(bad), lambda limit: (
-                record_finding(length_rule, line, f"{length}")
+                record_finding(length_rule, line, f"{length}", expected=str(f.record_length))
                 for line, length in zip(bad[:limit].tolist(), lengths[:limit].tolist())))
+            self._remember_broken_keys(f, file_name, chunk, length_rule.number)
         elif len(bad) and not chunk.bad_reported.all():
             # No rule of the standard judges this file's record length (now): a line that is no
             # record still cannot pass unseen, since none of its fields was checked. Lines the
@@ -266,7 +309,10 @@ class _Run:
             unseen = ~chunk.bad_reported
             bad, lengths, width = bad[unseen], lengths[unseen], f.record_length
             self._reader_findings("REC-LENGTH", name, file_name, bad, None, "V",
-                                  describe=lambda k: (str(lengths[k]), f": {lengths[k]} posities, verwacht {width}"))
+                                  describe=lambda k: (str(lengths[k]), ZIP_LEVEL_DETAILS["REC-LENGTH"][0].format(
+                                      found=lengths[k], expected=width)),
+                                  expected=str(width), values=Counter(str(n) for n in lengths.tolist()))
+            self._remember_broken_keys(f, file_name, chunk, "REC-LENGTH")
         if len(chunk.eol):
             self._reader_findings("REC-EOL", name, file_name, chunk.eol, None, "V")
         if len(chunk.lines):
@@ -279,8 +325,38 @@ class _Run:
                 engine.record_batch(batch)
         self.pm.hook.disval_records_read(file=file_name, records=self.ctx.counts.get(name, 0))
 
-    def _reader_findings(self, rule, name, file_name, lines, where, rtype, describe=None, layout=None) -> None:
-        """Findings of a reader id at `lines`; `describe(k)` gives the k-th one's (value, message detail)."""
+    def _remember_broken_keys(self, f, file_name: str, chunk: RecordChunk, rule: str) -> None:
+        """Keys still legible on lines of the wrong length: findings that refer to them are follow-ons."""
+        if len(f.key) != 1 or not len(chunk.bad_heads):
+            return
+        key = self.std.layout.field(f.key[0])
+        heads = chunk.bad_heads
+        if heads.shape[1] < key.end:
+            return
+        for line, raw in zip(chunk.bad_lines[:len(heads)].tolist(), heads[:, key.start:key.end]):
+            value = raw.tobytes().rstrip(b"\x00").decode("latin-1").strip()
+            if value:
+                self.broken_keys.setdefault(f.name, {}).setdefault(value, f"{file_name}:{line} {rule}")
+
+    def mark_follow_ons(self, rules) -> None:
+        """Give each listed reference finding whose key is on a broken line of its target that line as cause."""
+        targets = {r.number: r.target for r in rules if r.kind == c.REFERENCE and r.target in self.broken_keys}
+        for number, target in targets.items():
+            broken = self.broken_keys[target]
+            kept = self.collector.examples.get(number, [])
+            self.collector.examples[number] = [replace(x, cause=broken[x.value]) if x.value in broken else x
+                                               for x in kept]
+
+    def _reader_findings(self, rule, name, file_name, lines, where, rtype, describe=None,
+                         expected=None, values=None, layout=None) -> None:
+        """Findings of a reader id at `lines`; `describe(k)` gives the k-th one's (value, message detail).
+
+        `expected` is what the GA expects where the value is what was found (a record length);
+        `values` counts the findings' values when `where` does not give them; `layout` (the
+        file's) names the field a REC-CHARSET byte is in.
+        """
+        if rule in self.collector.ignore:
+            return
         self.marks.mark(name, "ERR", lines)
 
         def make(limit):
@@ -297,8 +373,12 @@ class _Run:
                 message = ZIP_LEVEL[rule] + detail
                 yield Finding(rule=rule, type=rtype, severity="ERR", file=file_name, line=int(lines[k]),
                               column=column, ddid=fld.ddid if fld else None, field=fld.name if fld else None,
-                              value=value, message=message)
-        self.collector.add_many(rule, len(lines), make)
+                              value=value, message=message, expected=expected)
+        if where is not None:
+            # The bytes themselves (control characters, never a value's text) are counted per rule.
+            rows, hit, cols = where
+            values = Counter(f"0x{b:02X}" for b in rows[hit, cols - 1].tolist())
+        self.collector.add_many(rule, len(lines), make, values)
 
     # -- what applies
     def _delivery_date(self) -> dt.date:
@@ -313,8 +393,7 @@ class _Run:
             if ok[0]:
                 v = int(value[0])
                 return dt.date(v // 10000, v // 100 % 100, v % 100)
-        self.warnings.append("the delivery's creation date is unknown (zip name and packing slip); rules and "
-                             "codelists are taken as of today")
+        self.warnings.append(Note("date_unknown"))
         return dt.date.today()
 
     def _rules_in_force(self, date: dt.date) -> list[c.CompiledRule]:
@@ -324,22 +403,30 @@ class _Run:
             if cl is None:
                 continue
             lists[name] = cl
-            self.releases.append(CodelistRelease(cl.name, cl.release, cl.source))
+            self.releases.append(CodelistRelease(cl.name, cl.release, cl.source, cl.sample))
             if cl.fallback:
-                self.warnings.append(f"no release of {name} is dated on or before {date.isoformat()}; "
-                                     f"used the oldest ({cl.release.isoformat() if cl.release else 'undated'})")
+                self.warnings.append(Note("codelist_fallback", name=name, date=date.isoformat(),
+                                          release=cl.release.isoformat() if cl.release else "undated"))
+
         self.ctx.codelists = lists
+        samples = [cl.name for cl in lists.values() if cl.sample]
+        if samples:
+            self.warnings.append(Note("codelist_sample", names=", ".join(samples)))
         out = []
         source = self.provider.describe() if self.provider is not None else "no codelist source"
         for rule in self.book.rules:
             if rule.status != c.ACTIVE and not (rule.kind == c.HISTORY and self.history is not None):
                 continue
+            if not self.selection.wants(rule.number):
+                self.status[rule.number] = ("not evaluated", self.selection.why_not(rule.number))
+                continue
             if not rule.in_force(date):
-                self.status[rule.number] = ("not in force", f"applies {_window(rule)}; the delivery is of {date}")
+                self.status[rule.number] = ("not in force", _window(rule, date))
                 continue
             absent = [n for n in rule.codelists if n not in lists]
             if absent:
-                self.status[rule.number] = ("not evaluated", f"codelist {', '.join(absent)} not found in {source}")
+                self.status[rule.number] = ("not evaluated", Note("codelist_missing", names=", ".join(absent),
+                                                                  source=source))
                 continue
             out.append(rule)
         return out
@@ -360,21 +447,67 @@ class _Run:
         infos = []
         for rule in self.book.rules:
             r = rule.rule
-            status, reason = rule.status, rule.reason
+            status, reason, reason_en = rule.status, rule.reason, r.not_applicable_en
+            if status == c.NEEDS_STORE:
+                reason = Note("needs_store")
             if rule.kind == c.HISTORY and self.history is not None:
                 status, reason = c.ACTIVE, ""
                 if isinstance(r.violation, ast.DeletedNotStored) and not hasattr(self.history, "not_stored"):
-                    status, reason = "not evaluated", "the delivery store cannot tell which keys it holds (not_stored)"
-            status, reason = self.status.get(r.number, (status, reason))
+                    status, reason = "not evaluated", Note("store_cannot_tell")
+            if r.number in self.status:
+                (status, reason), reason_en = self.status[r.number], ""
             infos.append(RuleInfo(
                 rule=r.number, type=r.type, severity=r.severity, file=rule.file,
                 ddid=rule.subject.ddid if rule.subject else None, status=status, message=r.message,
-                message_en=r.message_en, hint=r.hint, hint_en=r.hint_en, reason=reason, source=str(r),
+                message_en=r.message_en, hint=r.hint, hint_en=r.hint_en, reason=reason, reason_en=reason_en,
+                source=str(r),
             ))
         for rule in sorted(set(self.collector.counts) - {i.rule for i in infos}):
             infos.append(RuleInfo(rule=rule, type="S" if rule == "REC-CHARSET" else "V", severity="ERR", file=None,
-                                  ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule)))
+                                  ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule),
+                                  message_en=ZIP_LEVEL_EN.get(rule, ""), hint=ZIP_LEVEL_HINTS.get(rule, ("", ""))[0],
+                                  hint_en=ZIP_LEVEL_HINTS.get(rule, ("", ""))[1]))
         return infos
+
+
+class RuleSelection:
+    """Which rules a run evaluates: all, or only `select`, and never `skip` (rule numbers).
+
+    A rule left out is reported as not evaluated, with the reason. The reader's
+    own ids (REC-EOL, REC-CHARSET) can be skipped too; ZIP-* cannot, since an
+    unreadable delivery is never positive.
+    """
+
+    READER_IDS = ("REC-EOL", "REC-CHARSET")
+
+    def __init__(self, select: frozenset = frozenset(), skip: frozenset = frozenset()):
+        self.select, self.skip = select, skip
+
+    @classmethod
+    def of(cls, book: c.RuleBook, select=(), skip=()) -> "RuleSelection":
+        """Check the numbers against the rule book; an unknown number is a usage error."""
+        select, skip = frozenset(map(str, select)), frozenset(map(str, skip))
+        known = {r.number for r in book.rules} | set(cls.READER_IDS)
+        unknown = sorted((select | skip) - known)
+        if unknown:
+            zip_ids = [u for u in unknown if u in ZIP_LEVEL]
+            if zip_ids:
+                raise UsageError(f"{', '.join(zip_ids)} cannot be left out: an unreadable delivery is never positive")
+            raise UsageError(f"no rule {', '.join(unknown)} in {book.standard.id}; see 'disval rules'")
+        return cls(select, skip)
+
+    def wants(self, number: str) -> bool:
+        """Whether the run evaluates this rule."""
+        return number not in self.skip and (not self.select or number in self.select)
+
+    def why_not(self, number: str) -> Note:
+        """Why a rule is left out, for the report."""
+        return Note("skipped") if number in self.skip else Note("not_selected")
+
+    @property
+    def ignored_reader_ids(self) -> frozenset:
+        """The reader's ids (REC-*) this run leaves out."""
+        return frozenset(r for r in self.READER_IDS if not self.wants(r))
 
 
 def _reading_order(layout, rules) -> list:
@@ -398,11 +531,14 @@ def _reading_order(layout, rules) -> list:
     return sorted(layout.files, key=lambda f: (not f.packing_slip, depth_of(f), f.name not in targets))
 
 
-def _window(rule: c.CompiledRule) -> str:
+def _window(rule: c.CompiledRule, date: dt.date) -> Note:
+    """Why a rule is not in force on the delivery's date, in either language."""
     r = rule.rule
-    start = r.valid_from.isoformat() if r.valid_from else "always"
-    end = r.valid_until.isoformat() if r.valid_until else "on"
-    return f"from {start} until {end}" if r.valid_until else f"from {start}"
+    if r.valid_from and r.valid_until:
+        return Note("in_force_between", start=r.valid_from.isoformat(), end=r.valid_until.isoformat(), date=date)
+    if r.valid_until:
+        return Note("in_force_until", end=r.valid_until.isoformat(), date=date)
+    return Note("in_force_from", start=r.valid_from.isoformat() if r.valid_from else "-", date=date)
 
 
 def _as_found(findings: list[Finding], found_as: dict[str, str]) -> list[Finding]:

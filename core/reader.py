@@ -61,7 +61,10 @@ class RecordChunk:
     pass `bad` as a list of `BadRecord` instead; it is folded into the arrays.
     `bad_reported` marks the bad lines the reader already reported with a
     finding of its own (all False unless given). `eol` holds the lines not
-    ended by CR/LF.
+    ended by CR/LF. `bad_heads` holds the first bytes (up to the record
+    length, zero-padded) of at most MAX_BAD_HEADS of the bad lines, the first
+    ones, in the order of `bad_lines`: a key may still be read from them, to
+    name the cause of follow-on findings.
     """
 
     rows: np.ndarray
@@ -70,6 +73,7 @@ class RecordChunk:
     eol: np.ndarray = field(default_factory=_ints)
     bad_lines: np.ndarray = field(default_factory=_ints)
     bad_lengths: np.ndarray = field(default_factory=_ints)
+    bad_heads: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
     bad_reported: np.ndarray | None = None
 
     def __post_init__(self):
@@ -297,6 +301,11 @@ def _fast(buf: bytes, usable: int, width: int) -> np.ndarray | None:
 WINDOW_BYTES = 1 << 20
 
 
+# Bad lines per chunk whose first bytes are kept (RecordChunk.bad_heads): enough for every listed
+# follow-on finding in practice, and bounded however many lines are broken.
+MAX_BAD_HEADS = 10_000
+
+
 def _slow(buf: bytes, width: int, line: int, max_lines: int) -> Iterator[RecordChunk]:
     """Cut `buf` (whole lines, the last ended by LF) into records and bad lines, numbered after `line`.
 
@@ -334,4 +343,16 @@ def _classify(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int
         windows = np.lib.stride_tricks.sliding_window_view(data, width)
         rows = windows[starts[good]]
     bad = ~good
-    return RecordChunk(rows, lines[good], eol=lines[~cr], bad_lines=lines[bad], bad_lengths=lengths[bad])
+    return RecordChunk(rows, lines[good], eol=lines[~cr], bad_lines=lines[bad], bad_lengths=lengths[bad],
+                       bad_heads=_heads(data, starts[bad][:MAX_BAD_HEADS], lengths[bad][:MAX_BAD_HEADS], width))
+
+
+def _heads(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
+    """The first `width` bytes of each line (zeros past its end), as a matrix."""
+    heads = np.zeros((len(starts), width), np.uint8)
+    if len(starts):
+        cols = np.arange(width)
+        at = np.minimum(starts[:, None] + cols, len(data) - 1)
+        heads[:] = data[at]
+        heads[cols >= lengths[:, None]] = 0
+    return heads

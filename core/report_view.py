@@ -9,8 +9,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from pathlib import PurePath
 
-from .findings import ZIP_LEVEL, Finding, RuleInfo, ValidationResult
+from .findings import (
+    ZIP_LEVEL, ZIP_LEVEL_DETAILS, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, Finding, RuleInfo, ValidationResult,
+)
+from .notes import Note, note_text
 from .processing_reports import ImportReport, QualityReport
 from .reports import ReportOptions
 
@@ -71,6 +75,9 @@ LABELS = {
     "codelists": ("Codelijsten", "Codelists"),
     "warnings": ("Waarschuwingen", "Warnings"),
     "timestamp": ("Tijdstip", "Time"),
+    "run": ("Uitgevoerd", "Run"),
+    "run_at": ("{start} UTC, duur {seconds} s", "{start} UTC, took {seconds} s"),
+    "sample": ("VOORBEELD, niet de lijst van de NZa", "SAMPLE, not the NZa's list"),
     "file": ("Bestand", "File"),
     "records": ("Records", "Records"),
     "records_with": ("Records met {sev}", "Records with {sev}"),
@@ -93,6 +100,14 @@ LABELS = {
     "ddid": ("DDID", "DDID"),
     "field": ("Veld", "Field"),
     "value": ("Waarde", "Value"),
+    "expected": ("Verwacht", "Expected"),
+    "related": ("Ook gelezen", "Also read"),
+    "cause": ("Gevolg van", "Follow-on of"),
+    "follow_ons": ("{n} hiervan volgen uit een eerdere bevinding: {causes}",
+                   "{n} of these follow from an earlier finding: {causes}"),
+    "values": ("Waarden", "Values"),
+    "other_values": ("{n} met andere waarden", "{n} with other values"),
+    "lines_times": ("{lines} ({n}×)", "{lines} ({n}×)"),
     "message": ("Melding", "Message"),
     "status": ("Status", "Status"),
     "reason": ("Reden", "Reason"),
@@ -154,6 +169,48 @@ def localized(dutch: str, english: str, options: ReportOptions) -> str:
     return english if options.lang == "en" and english else dutch
 
 
+def value_text(row: dict, options: ReportOptions) -> str:
+    """A listed finding's value for a table cell: "'91'", with what was expected: "'91' (verwacht 92)"."""
+    if row["value"] is None:
+        return ""
+    text = quoted_value(row["value"])
+    if row.get("expected") is not None:
+        text += f" ({label('expected', options).lower()} {row['expected']})"
+    return text
+
+
+def values_text(line: "RuleLine", options: ReportOptions) -> str:
+    """A rule's distinct failing values with their counts: "'BC99' 1000×, 'BC98' 3×; 5 with other values"."""
+    parts = [f"{'-' if v is None else repr_value(v)} {n}×" for v, n in line.values]
+    text = ", ".join(parts)
+    if line.other_values:
+        text += "; " + label("other_values", options, n=line.other_values)
+    return text
+
+
+def repr_value(value: str) -> str:
+    """A value quoted as reports quote it (see `quoted_value`)."""
+    return quoted_value(value)
+
+
+def follow_ons_text(rows: list[dict], options: ReportOptions) -> str:
+    """'3 of these follow from an earlier finding: BEHANDELTRAJECT.txt:12 1643 (2), ...', or ''."""
+    causes: dict[str, int] = {}
+    for row in rows:
+        if row.get("cause"):
+            causes[row["cause"]] = causes.get(row["cause"], 0) + 1
+    if not causes:
+        return ""
+    listed = ", ".join(f"{cause} ({n})" for cause, n in causes.items())
+    return label("follow_ons", options, n=sum(causes.values()), causes=listed)
+
+
+def related_text(related: list[dict]) -> str:
+    """The other fields a rule read, for a cell: "3233 Creatiedatum pakbon = '20180201'; ..."."""
+    return "; ".join(f"{r['ddid']} {r['field']} = " + ("-" if r["value"] is None else quoted_value(r["value"]))
+                     for r in related)
+
+
 def column_range(column: int | None, column_end: int | None) -> str:
     """Columns as a reader counts them: '36-43', '36', or '' for a file- or zip-level finding."""
     if column is None:
@@ -168,9 +225,31 @@ def versions_text(versions: dict[str, str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in versions.items()) or "-"
 
 
-def codelists_text(codelists) -> str:
+def codelists_text(codelists, options: ReportOptions = ReportOptions()) -> str:
     """Every codelist release on one line: 'CL_X 2018-01-01 (file); ...' or '-'."""
-    return "; ".join(f"{c['name']} {c['release'] or '?'} ({c['source']})" for c in codelist_rows(codelists)) or "-"
+    return "; ".join(codelist_lines(codelists, options)) or "-"
+
+
+def codelist_lines(codelists, options: ReportOptions = ReportOptions()) -> list[str]:
+    """One line per codelist release: name, release, file name, and loudly whether it is a sample."""
+    return [
+        f"{c['name']} {c['release'] or '?'} ({c['source']})" + (f" - {label('sample', options)}" if c["sample"] else "")
+        for c in codelist_rows(codelists)
+    ]
+
+
+def warning_texts(warnings, options: ReportOptions) -> list[str]:
+    """The run's warnings in the report's language (see `disval.core.notes`)."""
+    return [note_text(w, options.lang) for w in warnings]
+
+
+def run_text(result, options: ReportOptions) -> str:
+    """When the validation ran and how long it took: '2018-03-01 10:00:00 UTC, took 0.42 s', or '-'."""
+    started = getattr(result, "started", None)
+    if started is None:
+        return "-"
+    seconds = f"{result.duration:.2f}" if result.duration is not None else "?"
+    return label("run_at", options, start=f"{started:%Y-%m-%d %H:%M:%S}", seconds=seconds)
 
 
 def shown_value(
@@ -185,24 +264,45 @@ def shown_value(
     return visible(value, escape_controls)
 
 
+def field_name(ddid: str | None, dutch: str | None, names_en: dict[str, str], options: ReportOptions) -> str | None:
+    """A field's name in the report's language (the GA's Dutch name where there is no English one)."""
+    if options.lang == "en" and ddid in names_en:
+        return names_en[ddid]
+    return dutch
+
+
 def quoted_value(value: str) -> str:
     """A value between single quotes, as the human-readable reports show it: leading spaces stay visible."""
     return f"'{value}'"
 
 
 def finding_row(
-    finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions, escape_controls: bool = True
+    finding: Finding, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions,
+    escape_controls: bool = True, names_en: dict[str, str] | None = None,
 ) -> dict:
-    """One finding with the keys of `Finding.as_dict`, its value masked and its message localized.
+    """One finding with the keys of `Finding.as_dict`, its values masked and its message localized.
 
     A finding's message may add details after the rule's own text; in English
-    the rule's text is translated and the details are kept.
+    the rule's text is translated and the details are kept. `names_en` gives
+    the fields' English names.
     """
+    names_en = names_en or {}
     row = finding.as_dict()
     row["value"] = shown_value(finding, identifying, options, escape_controls)
+    row["field"] = field_name(finding.ddid, finding.field, names_en, options)
+    row["related"] = [
+        {**r, "field": field_name(r["ddid"], r["field"], names_en, options),
+         "value": shown_value(Finding("", "", "", None, None, None, r["ddid"], r["value"], ""), identifying,
+                              options, escape_controls)}
+        for r in row["related"]
+    ]
     message = finding.message
     if options.lang == "en" and info.message_en:
-        if message.startswith(info.message):
+        detail = ZIP_LEVEL_DETAILS.get(finding.rule)
+        if detail is not None and message.startswith(info.message):
+            # A reader id's detail is a template of its own: its Dutch words are not kept in English.
+            message = info.message_en + detail[1].format(found=finding.value, expected=finding.expected)
+        elif message.startswith(info.message):
             message = info.message_en + message[len(info.message):]
         elif not message:
             message = info.message_en
@@ -220,6 +320,8 @@ class RuleLine:
     description: str
     hint: str
     reason: str
+    values: tuple[tuple[str | None, int], ...] = ()  # distinct failing values, most frequent first
+    other_values: int = 0  # findings whose value is not among `values`
 
     @property
     def not_listed(self) -> int:
@@ -268,9 +370,15 @@ class ReportView:
 
 
 def codelist_rows(codelists) -> list[dict]:
-    """Codelist releases as name / release (ISO date, or None when unknown) / source file."""
+    """Codelist releases as name / release (ISO date, or None) / source / sample.
+
+    The source is its last part, the file name (or `workbook[sheet]`): which
+    release it was says enough, and a server's directory layout is none of a
+    report reader's business.
+    """
     return [
-        {"name": c.name, "release": c.release.isoformat() if c.release else None, "source": c.source}
+        {"name": c.name, "release": c.release.isoformat() if c.release else None,
+         "source": PurePath(c.source).name or c.source, "sample": bool(getattr(c, "sample", False))}
         for c in codelists
     ]
 
@@ -292,7 +400,8 @@ def validation_view(
     for finding in sorted(result.findings, key=Finding.sort_key):
         rows = by_rule.setdefault(finding.rule, [])
         if limit is None or len(rows) < limit:
-            row = finding_row(finding, infos[finding.rule], result.identifying, options, escape_controls)
+            row = finding_row(finding, infos[finding.rule], result.identifying, options, escape_controls,
+                              getattr(result, "field_names_en", None))
             rows.append(row)
             listed.append(row)
     not_evaluated = {r.rule for r in result.not_evaluated}
@@ -305,7 +414,9 @@ def validation_view(
             listed=shown,
             description=localized(info.message, info.message_en, options),
             hint=localized(info.hint, info.hint_en, options),
-            reason=info.reason,
+            reason=note_text(info.reason, options.lang) if isinstance(info.reason, Note)
+            else localized(info.reason, info.reason_en, options),
+            **_value_counts(result, info, options, escape_controls),
         )
     fired = sorted(
         (line for line in lines.values() if line.count),
@@ -335,7 +446,7 @@ def _visible_result(result: ValidationResult, controls: bool) -> ValidationResul
         records={shown(name): n for name, n in result.records.items()},
         records_with={shown(name): n for name, n in result.records_with.items()},
         findings=[dataclasses.replace(f, file=shown(f.file), message=shown(f.message)) for f in result.findings],
-        warnings=[shown(w) for w in result.warnings],
+        warnings=[w if isinstance(w, Note) else shown(w) for w in result.warnings],  # a Note is disval's own text
     )
 
 
@@ -347,8 +458,25 @@ def visible_import(report: ImportReport, controls: bool = True) -> ImportReport:
     return dataclasses.replace(
         report, delivery=shown(report.delivery), provider=shown(report.provider),
         files=[dataclasses.replace(f, file=shown(f.file)) for f in report.files],
-        warnings=[shown(w) for w in report.warnings],
+        warnings=[w if isinstance(w, Note) else shown(w) for w in report.warnings],
     )
+
+
+# How many distinct failing values a report lists per rule; the rest are summed as "other values".
+TOP_VALUES = 20
+
+
+def _value_counts(result: ValidationResult, info: RuleInfo, options: ReportOptions, escape: bool = True) -> dict:
+    """The rule's most frequent failing values, masked like the listed ones (an identifying field's
+    values are not listed at all: one count per hidden value would still tell them apart)."""
+    counted = getattr(result, "values", {}).get(info.rule, {})
+    if not counted or (info.ddid in result.identifying and not options.show_identifiers):
+        return {}
+    ranked = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
+    shown = tuple((visible(v, escape), n)
+                  for v, n in ranked[:TOP_VALUES])
+    other = sum(n for _, n in ranked[TOP_VALUES:]) + getattr(result, "other_values", {}).get(info.rule, 0)
+    return {"values": shown, "other_values": other}
 
 
 def _rule_infos(result: ValidationResult) -> dict[str, RuleInfo]:
@@ -365,6 +493,7 @@ def _rule_infos(result: ValidationResult) -> dict[str, RuleInfo]:
             infos[rule] = RuleInfo(
                 rule=rule, type=f.type if f else "V", severity=f.severity if f else "ERR",
                 file=f.file if f else None, ddid=f.ddid if f else None, status="active",
-                message=ZIP_LEVEL.get(rule, f.message if f else rule),
+                message=ZIP_LEVEL.get(rule, f.message if f else rule), message_en=ZIP_LEVEL_EN.get(rule, ""),
+                hint=ZIP_LEVEL_HINTS.get(rule, ("", ""))[0], hint_en=ZIP_LEVEL_HINTS.get(rule, ("", ""))[1],
             )
     return infos

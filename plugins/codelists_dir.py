@@ -17,6 +17,11 @@ name its header implies: the columns' common prefix (`CL_BEROEP_GBG` for
 no declaration claims is passed over, until a list it could be is asked for:
 then its header is the error.
 
+A file whose name has the word `SAMPLE` in it (`20180101 cl beroep gbg
+SAMPLE.txt`) holds an invented list, not the NZa's: its `Codelist` is marked
+`sample=True`, reports say so, and `--require-real-codelists` refuses a
+positive assessment on it.
+
 Lines end at LF (CR/LF as well); nothing else ends a line. Descriptions hold
 Windows-1252 bytes such as 0x85 ("..."), which read as ISO-8859-1 are C1
 control characters that `str.splitlines()` would take for line ends.
@@ -28,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, NamedTuple
 
@@ -40,6 +46,8 @@ _FILE_NAME = re.compile(r"(?P<release>\d{8})[ _-].*\.txt", re.IGNORECASE)
 _NZA_FILE_NAME = re.compile(r"\d{8}[ _-]+cl[ _-]+(?P<list>.+?)(?:[ _-]+v\d{8})?\.txt", re.IGNORECASE)
 _REQUIRED_KINDS = ("begindatum", "einddatum", "code")
 _UTF8_BOM = "\u00ef\u00bb\u00bf"  # a UTF-8 byte order mark read as ISO-8859-1
+# The word SAMPLE, in any case, between separators: marks an invented list.
+_SAMPLE = re.compile(r"(?:^|[ _.-])sample(?:[ _.-]|$)", re.IGNORECASE)
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 controls, DEL and C1 controls: not printable
 
 
@@ -90,8 +98,8 @@ class DirectoryCodelistProvider:
         self._cache: dict[tuple[str, dt.date], Codelist] = {}
 
     def describe(self) -> str:
-        """E.g. 'NZa codelist files in /path/to/codelists'."""
-        return f"NZa codelist files in {self.directory}"
+        """E.g. 'NZa codelist files in codelists/': the directory's name, not the server's layout."""
+        return f"NZa codelist files in {self.directory.name}/"
 
     def releases(self) -> list[Release]:
         """Every codelist file in the directory, by name then release date (only headers are read)."""
@@ -132,8 +140,7 @@ class DirectoryCodelistProvider:
         cached = self._cache[key]
         if cached.fallback != fallback:
             # Same parsed entries; only the flag depends on the delivery date.
-            return Codelist(cached.name, cached.release, cached.source, cached.entries, fallback,
-                            cached.key, cached.columns)
+            return replace(cached, fallback=fallback, _indexes={})
         return cached
 
     def _scan(self):
@@ -145,7 +152,8 @@ class DirectoryCodelistProvider:
         for path in paths:
             release = _release_date(path)
             m = _NZA_FILE_NAME.fullmatch(path.name)
-            list_name = list_words(m["list"]) if m else None
+            # "... cl beroep gbg SAMPLE.txt" is a sample of list "beroep gbg": the word is no part of the name.
+            list_name = list_words(_SAMPLE.sub(" ", m["list"])) if m else None
             try:
                 with path.open("rb") as fh:
                     first = _first_line(fh.readline())
@@ -239,7 +247,12 @@ def _read_codelist(release: Release, spec: CodelistSpec | None = None) -> Codeli
     lines = lines_of(data)
     rows = ((f"{path}:{number}", line.split("|")) for number, line in enumerate(lines[1:], start=2) if line.strip())
     return codelist_from_rows(lines[0] if lines else "", rows, release=release.release, source=str(path),
-                              where=str(path), spec=spec)
+                              where=str(path), spec=spec, sample=is_sample_name(path.name))
+
+
+def is_sample_name(file_name: str) -> bool:
+    """Whether a codelist file's name marks it as a sample (the word SAMPLE), not the NZa's list."""
+    return bool(_SAMPLE.search(Path(file_name).stem))
 
 
 class _Header(NamedTuple):
@@ -292,7 +305,7 @@ def _header_columns(line: str) -> list[str]:
 
 
 def codelist_from_rows(header: str, rows, *, release: dt.date | None, source: str, where: str,
-                       spec: CodelistSpec | None = None) -> Codelist:
+                       spec: CodelistSpec | None = None, sample: bool = False) -> Codelist:
     """Build one codelist release from its header (`cl_<naam>_<kolom>|...`) and its rows.
 
     `rows` yields (location, values) with one value per column; the location
@@ -302,6 +315,7 @@ def codelist_from_rows(header: str, rows, *, release: dt.date | None, source: st
     the header is read through that declaration (its key, date and
     selecteerbaar columns, the list named as the spec says); without one the
     header must follow `cl_<naam>_<kolom>` and the key is its `code` column.
+    `sample` marks an invented list (see `Codelist.sample`).
     """
     h = _header(where, header, spec)
     width = len(h.columns)
@@ -329,7 +343,8 @@ def codelist_from_rows(header: str, rows, *, release: dt.date | None, source: st
         found.setdefault(code, []).append(CodeRow(begin, end, selectable, dict(zip(h.columns, texts))))
     entries = {code: tuple(sorted(rs, key=lambda r: r.begin)) for code, rs in found.items()}
     key = tuple(h.columns[i] for i in h.key)
-    return Codelist(name=h.name, release=release, source=source, entries=entries, key=key, columns=h.columns)
+    return Codelist(name=h.name, release=release, source=source, entries=entries, key=key, columns=h.columns,
+                    sample=sample)
 
 
 def _date(where: str, kind: str, raw: str, open_end: bool) -> int:

@@ -113,7 +113,7 @@ def test_unknown_list_is_none_and_describe_names_the_directory(tmp_path):
     write(tmp_path, "20180101 cl beroep.txt", "20140101|99991231|A|a|1")
     provider = DirectoryCodelistProvider(tmp_path)
     assert provider.codelist("CL_DIAGNOSE_GBG", dt.date(2018, 2, 1)) is None
-    assert provider.describe() == f"NZa codelist files in {tmp_path}"
+    assert provider.describe() == f"NZa codelist files in {tmp_path.name}/"
     assert DirectoryCodelistProvider(tmp_path / "empty").describe().startswith("NZa codelist files in")
 
 

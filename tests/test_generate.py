@@ -205,7 +205,8 @@ def test_the_validator_finds_nothing_in_a_generated_delivery_and_exactly_the_pla
     from disval.core.pipeline import validate
 
     clean = validate(delivery)
-    assert (clean.assessment, clean.counts, clean.warnings) == ("positive", {}, [])
+    # The only warning: the shipped codelists are samples (tests/validation/test_sample_codelists.py).
+    assert (clean.assessment, clean.counts, [w.key for w in clean.warnings]) == ("positive", {}, ["codelist_sample"])
     assert clean.records == {"BEHANDELTRAJECT.txt": 300, "GELEVERD_ZORGPROFIEL.txt": 1200, "PAKBON.txt": 1}
     faulty = plant_fault(delivery, tmp_path, "GELEVERD_ZORGPROFIEL.txt", 5, "3314", "PS")
     assert validate(faulty).counts == {"2249": 1}  # a grouping level, selecteerbaar 0

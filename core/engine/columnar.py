@@ -15,8 +15,10 @@ from ..language import compiler as c
 from ..layout import Layout
 from . import columns, keys
 from .aggregates import Aggregates
-from .common import Batch, Context, RecordMarks, deleted, field_text, key_block, key_text, record_finding, \
-    scalar_value
+from .common import (
+    Batch, Context, RecordMarks, deleted, distinct_values, expected_count, field_text, key_block, key_text,
+    record_finding, scalar_value,
+)
 from .kernels import kernel as compile_kernel
 from .parents import Parents
 
@@ -122,9 +124,15 @@ class ColumnarEngine:
                     raw = self.ctx.slip_text(subject) if subject and subject.file == (
                         self.ctx.slip.name if self.ctx.slip else None) else None
                     value = field_text(raw) if raw is not None else None
-                yield record_finding(rule, int(batch.lines[i]), value)
+                yield record_finding(rule, int(batch.lines[i]), value, record=batch.rows[i].tobytes(), ctx=self.ctx)
 
-        self.collector.add_many(rule.number, len(idx), make)
+        if in_record:
+            values = distinct_values(batch.rows[idx, subject.start:subject.end])
+        else:
+            raw = self.ctx.slip_text(subject) if subject and subject.file == (
+                self.ctx.slip.name if self.ctx.slip else None) else None
+            values = {field_text(raw) if raw is not None else None: len(idx)}
+        self.collector.add_many(rule.number, len(idx), make, values)
 
     # -- after reading
     def finish(self) -> None:
@@ -133,7 +141,8 @@ class ColumnarEngine:
         for rule, kernel in self.scalar_rules:
             violated, _ = kernel(scalar)
             if bool(np.any(violated)):
-                self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx)))
+                self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx),
+                                                  expected=expected_count(rule.check, self.ctx)))
         for rule in self.unique:
             own, other = self._widths[rule.number]
             column = self._key_column(rule.file, rule.keys, own)
@@ -183,7 +192,8 @@ class ColumnarEngine:
         self.collector.add_many(
             rule.number, len(lines),
             lambda limit: (record_finding(rule, int(lines[i]), values[i])
-                           for i in range(len(lines) if limit is None else min(limit, len(lines)))))
+                           for i in range(len(lines) if limit is None else min(limit, len(lines)))),
+            _counted(values))
 
     def _report_keys(self, rule, lines, values) -> None:
         if not len(lines):
@@ -196,7 +206,16 @@ class ColumnarEngine:
             rule.number, len(lines),
             lambda limit: (record_finding(rule, int(lines[i]), key_text(values[i:i + 1].tobytes(), widths))
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
+            distinct_values(values, text=lambda raw: key_text(raw, widths)),
         )
+
+
+def _counted(values: list[str]) -> dict[str, int]:
+    """{value: how many} of a list of values."""
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return out
 
 
 def _found_elsewhere(own: keys.KeyColumn, elsewhere: keys.KeyColumn, width: int):

@@ -7,14 +7,15 @@ reference one that checks it.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..codelists import Codelist
-from ..findings import Finding
-from ..language.checks import Cmp, Const, CountOf
+from ..findings import MAX_DISTINCT, Finding
+from ..language.checks import Cmp, Col, Const, CountOf
 from ..language.compiler import CompiledRule
 from ..layout import Field, FileLayout
 
@@ -138,8 +139,15 @@ class RecordMarks:
         return out
 
 
-def record_finding(rule: CompiledRule, line: int | None, value: str | None, subject: Field | None = None) -> Finding:
-    """A finding of `rule` at a record (or file, when line is None)."""
+def record_finding(rule: CompiledRule, line: int | None, value: str | None, subject: Field | None = None,
+                   *, record: bytes | None = None, ctx: "Context | None" = None,
+                   expected: str | None = None) -> Finding:
+    """A finding of `rule` at a record (or file, when line is None).
+
+    With `ctx`, the finding also carries the values of the other fields the
+    rule reads (from `record`, or from the packing slip), so that the person
+    fixing the export sees every value involved.
+    """
     r = rule.rule
     fld = subject or rule.subject
     return Finding(
@@ -147,7 +155,64 @@ def record_finding(rule: CompiledRule, line: int | None, value: str | None, subj
         column=fld.begin if fld and line is not None and fld.file == rule.file else None,
         column_end=fld.end if fld and line is not None and fld.file == rule.file else None,
         ddid=fld.ddid if fld else None, field=fld.name if fld else None, value=value, message=r.message,
+        expected=expected, related=related_values(rule, fld, record, ctx) if ctx is not None else (),
     )
+
+
+def related_values(rule: CompiledRule, subject: Field | None, record: bytes | None, ctx: "Context"):
+    """(ddid, name, value) of every field the rule reads besides its subject; None where unknown."""
+    out = []
+    for col in _columns(rule.check):
+        fld = col.field
+        if subject is not None and fld.ddid == subject.ddid:
+            continue
+        if col.scope == "slip":
+            raw = ctx.slip_text(fld)
+        else:
+            raw = record[fld.start:fld.end] if record is not None and fld.file == rule.file else None
+        out.append((fld.ddid, fld.name, None if raw is None else field_text(raw)))
+    return tuple(out)
+
+
+# Per check (compiled once per process, so its id is stable while it is kept here): the fields it reads.
+_COLUMNS: dict[int, tuple[object, list[Col]]] = {}
+
+
+def _columns(check) -> list[Col]:
+    """Every distinct field a check reads, in the order the rule names them (worked out once per check)."""
+    cached = _COLUMNS.get(id(check))
+    if cached is not None and cached[0] is check:
+        return cached[1]
+    columns = _find_columns(check)
+    _COLUMNS[id(check)] = (check, columns)
+    return columns
+
+
+def _find_columns(check) -> list[Col]:
+    found: dict[str, Col] = {}
+
+    def walk(node):
+        if isinstance(node, Col):
+            found.setdefault(node.field.ddid, node)
+        elif dataclasses.is_dataclass(node):
+            for f in dataclasses.fields(node):
+                walk(getattr(node, f.name))
+        elif isinstance(node, (tuple, list)):
+            for item in node:
+                walk(item)
+    walk(check)
+    return list(found.values())
+
+
+def expected_count(check, ctx: "Context") -> str | None:
+    """For a count rule (`count(FILE) != 3245`): the packing slip's number, which the real count should be."""
+    if isinstance(check, Cmp):
+        for this, other in ((check.left, check.right), (check.right, check.left)):
+            if isinstance(this, CountOf) and isinstance(other, Col) and other.scope == "slip":
+                raw = ctx.slip_text(other.field)
+                # A number right-aligned in its field: its leading spaces are padding, not part of the count.
+                return None if raw is None else field_text(raw).strip()
+    return None
 
 
 def deleted(batch: "Batch", flag: Field) -> np.ndarray:
@@ -185,6 +250,40 @@ def field_text(raw: bytes) -> str:
     shows what was delivered, so that a misaligned code is visible.
     """
     return raw.decode("latin-1").rstrip(" ")
+
+
+def distinct_values(raw: np.ndarray, limit: int = MAX_DISTINCT, text=None) -> tuple[dict[str, int], int]:
+    """({value as a report shows it: how many}, how many more had other values) of field values, given
+    as rows of bytes (2-D uint8) or an 'S' array; at most `limit` values, the most frequent.
+
+    Called for every batch of violating records, so it must stay cheap: rows are packed into one
+    uint64 per row (exact up to 8 bytes, a 64-bit polynomial hash beyond, where a collision would
+    at worst merge two values' counts) and counted with one sort of integers. `text(raw)` turns a
+    value's bytes into what a report shows (default `field_text`; a composite key: `key_text`).
+    """
+    text = text or field_text
+    if len(raw) == 0:
+        return {}, 0
+    if raw.dtype.kind == "S":
+        raw = np.frombuffer(raw.tobytes(), np.uint8).reshape(len(raw), raw.dtype.itemsize)
+    width = raw.shape[1]
+    padded = np.zeros((len(raw), -(-width // 8) * 8), np.uint8)
+    padded[:, :width] = raw
+    words = padded.view(np.uint64)
+    keys = words[:, 0].copy()
+    for k in range(1, words.shape[1]):
+        keys = keys * np.uint64(0x100000001B3) ^ words[:, k]
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    other = 0
+    if len(counts) > limit:  # decoding every value of a million different keys would cost more than the check
+        top = np.argsort(-counts, kind="stable")[:limit]
+        other = int(len(raw) - counts[top].sum())
+        first, counts = first[top], counts[top]
+    out: dict[str, int] = {}
+    for i, n in zip(first.tolist(), counts.tolist()):
+        shown = text(raw[i].tobytes().rstrip(b"\x00"))
+        out[shown] = out.get(shown, 0) + n
+    return out, other
 
 
 def scalar_value(check, ctx: Context) -> str | None:

@@ -24,7 +24,7 @@ import numpy as np
 from ..findings import FindingCollector
 from ..language import compiler as c
 from ..layout import Field, Layout
-from .common import Batch, Context, RecordMarks, field_text, record_finding, scalar_value
+from .common import Batch, Context, RecordMarks, expected_count, field_text, record_finding, scalar_value
 from .reference_formats import (  # noqa: F401  (the reference's own reading of the formats, used by tests too)
     _as_calendar, _text, as_date, as_number, code_of, is_empty, like, matches, whole_years,
 )
@@ -69,7 +69,8 @@ class ReferenceEngine:
                     continue
                 if truth(rule.check, record, self.ctx) is True:
                     hits.setdefault(rule.number, []).append(line)
-                    self.collector.add(record_finding(rule, line, self._record_value(rule, record)))
+                    self.collector.add(record_finding(rule, line, self._record_value(rule, record),
+                                                      record=record, ctx=self.ctx))
         for rule in rules:
             if rule.number in hits:
                 self.marks.mark(rule.file, rule.rule.severity, np.array(hits[rule.number], dtype=np.int64))
@@ -126,7 +127,8 @@ class ReferenceEngine:
         """File and zip rules (record counts are known now), then uniqueness, references and counts per parent."""
         for rule in self.scalar_rules:
             if truth(rule.check, None, self.ctx) is True:
-                self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx)))
+                self.collector.add(record_finding(rule, None, scalar_value(rule.check, self.ctx),
+                                                  expected=expected_count(rule.check, self.ctx)))
         for rule in self.unique:
             found = []
             if rule.target_keys:

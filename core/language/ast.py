@@ -329,6 +329,7 @@ class Rule:
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     not_applicable: str = ""
+    not_applicable_en: str = ""  # the reason in English, when `not_applicable` is in Dutch
     deletions: bool = False  # `applies to deletions`: also checked on records with status vlag 'V'
     span: Span | None = _no_span()
 
@@ -353,6 +354,8 @@ class Rule:
             parts.append("applies to deletions")
         if self.not_applicable:
             parts.append(f"not-applicable {_quote(self.not_applicable)}")
+        if self.not_applicable_en:
+            parts.append(f"not-applicable en {_quote(self.not_applicable_en)}")
         return " ".join(parts)
 
 

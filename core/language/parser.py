@@ -359,6 +359,8 @@ class _ToAst(Transformer_NonRecursive):
     def not_applicable(self, meta, token):
         return ("not_applicable", _unquote(token))
 
+    def not_applicable_en(self, meta, token):
+        return ("not_applicable_en", _unquote(token))
     def applies_to_deletions(self, meta):
         return ("deletions", True)
 

@@ -23,6 +23,8 @@ import numpy as np
 from disval.core import synthetic as syn
 from disval.core.generate import GeneratorSize
 
+from .codes import FOLLOW_UP, INITIAL, Codes
+
 ACTIVITY_FILES = (  # file, share of the activity records, activiteitsoort in CL_ACTIVITEIT_GGZ
     ("GELEVERD_ZORGPROFIEL_TIJDSCHRIJVEN.txt", 85, "Tijdschrijven"),
     ("GELEVERD_ZORGPROFIEL_DAGBESTEDING.txt", 5, "Dagbesteding"),
@@ -34,14 +36,6 @@ ACTIVITY_PREFIX = {"Tijdschrijven": b"TS", "Dagbesteding": b"DB", "Verblijfsdag"
 SURNAMES = [("Jansen", ""), ("Vries", "de"), ("Bakker", ""), ("Visser", ""), ("Berg", "van den"), ("Smit", ""),
             ("Meijer", ""), ("Dijk", "van"), ("Mulder", ""), ("Bos", "")]
 INITIALS = ["A.", "J.M.", "P.", "H.J.", "M.", "E.C.", "W."]
-# Written when no codelist source is given: codes of the NZa's 2019 GGZ lists.
-FALLBACK_CODES = {
-    "CL_ZORGTYPE_GGZ": ["101", "106", "107"], "CL_CIRCUIT_GGZ": ["1", "2", "3"],
-    "CL_REDENSLUITEN_GGZ": ["1", "2", "3"], "CL_HOOFDBEROEPEN_GGZ": ["MB.SF.vslarts", "MB.SP.kger"],
-    "CL_BEROEP_GGZ": ["MB.SF.vslarts", "MB.SP.kger"],
-    "Tijdschrijven": ["act_1", "act_2.1"], "Dagbesteding": ["act_9.1"], "Verblijfsdag": ["act_8.1.1"],
-    "Verrichting": ["act_10.1"], "hoofdgroep": ["004", "006", "009", "010", "013"],
-}
 DAY = 1
 
 
@@ -61,7 +55,7 @@ class GgzGenerator:
             raise ValueError(f"{name} does not follow GA §6.2.1: provider must be 8 digits (AGB), branch 2 digits, "
                              "sequence 2 digits")
         plan = _Plan(sizes["records"], np.random.default_rng(seed), syn.day(created))
-        codes = _Codes(standard.layout, codelists, created, (plan.start, plan.created))
+        codes = Codes(standard.layout, codelists, created, (plan.start, plan.created))
         layout = standard.layout
         counts = {}
         target = syn.delivery_target(Path(path_or_dir), name)
@@ -113,6 +107,7 @@ class _Plan:
         self.dbc_begin = begin + rank * span // n_in
         self.dbc_end = begin + (rank + 1) * span // n_in - DAY
         self.dbc_last = rank == n_in - 1
+        self.dbc_first = rank == 0
         self.zt_closed = rng.random(zt) < 0.5 if zt else np.empty(0, bool)
         self.zt_end = np.full(zt, created, dtype=np.int64)
         last = self.dbc_last
@@ -125,71 +120,6 @@ class _Plan:
     def within(self, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
         """A day in each [begin, end]."""
         return begin + (self.rng.random(len(begin)) * (end - begin + 1)).astype(np.int64)
-
-
-class _Codes:
-    """A code picker per use, from the codelist source or, without one, fixed codes."""
-
-    def __init__(self, layout, source, created: dt.date, days):
-        self.layout, self.source, self.created, self.days = layout, source, created, days
-        self._cache = {}
-
-    def picker(self, ddid: str, key: str | None = None, accept=None):
-        key = key or ddid
-        if key not in self._cache:
-            fld = self.layout.field(ddid)
-            if self.source is None:
-                self._cache[key] = syn.FixedCodes(fld, FALLBACK_CODES[key if key in FALLBACK_CODES else
-                                                                     fld.codelists[0]])
-            else:
-                lists = []
-                for name in fld.codelists:
-                    found = self.source.codelist(name, self.created)
-                    if found is None:
-                        raise ValueError(f"codelist {name} is not in {self.source.describe()}")
-                    lists.append(found)
-                wanted = accept or (lambda code: True)
-                self._cache[key] = syn.CodePicker(fld, lists, self.days,
-                                                  lambda code: wanted(code) and _for_ggz(lists, code))
-        return self._cache[key]
-
-    def activity(self, ddid: str, soort: str):
-        """Activity codes of one activiteitsoort, where the codelist says which (its `soort` column)."""
-        if self.source is None:
-            return self.picker(ddid, soort)
-        lists = [self.source.codelist(n, self.created) for n in self.layout.field(ddid).codelists]
-
-        def of_kind(code):
-            kinds = _values(lists, code, "soort")
-            return kinds == {None} or soort in kinds
-
-        return self.picker(ddid, f"{ddid}:{soort}", of_kind)
-
-    def hoofdgroep(self, ddid: str):
-        """A diagnosehoofdgroep (NNN): CL_DIAGNOSE_GGZ's prestatiecodedeel where the list carries it."""
-        fld = self.layout.field(ddid)
-        groups = set()
-        if self.source is not None:
-            for name in fld.codelists:
-                cl = self.source.codelist(name, self.created)
-                for rows in (cl.entries.values() if cl else ()):
-                    for row in rows:
-                        part = (getattr(row, "attributes", None) or {}).get("prestatiecodedeel_ggz", "")
-                        if len(part) == 3 and part.isdigit():
-                            groups.add(part)
-        return syn.FixedCodes(fld, sorted(groups) or FALLBACK_CODES["hoofdgroep"])
-
-
-def _values(lists, code: str, column: str) -> set:
-    """The values a column has in the rows of `code` (None where the list carries no such column)."""
-    return {(getattr(row, "attributes", None) or {}).get(column) for cl in lists if cl
-            for row in cl.entries.get(code, ())}
-
-
-def _for_ggz(lists, code: str) -> bool:
-    """Whether a code serves the GGZ: branche-indicatie 0 (GGZ and FZ) or 1 (GGZ only), not 2 (FZ only)."""
-    kinds = _values(lists, code, "branche_indicatie")
-    return None in kinds or bool(kinds & {"0", "1"})
 
 
 def _patients(file, first, n, plan, parts):
@@ -266,7 +196,10 @@ def _dbcs(file, first, n, plan, codes):
     syn.put_text(rows, f["4171"], "N")
     syn.put(rows, f["4095"], syn.digits(rng.integers(1, 5, n), 2))  # 01-04: a referrer is named (4146)
     syn.put(rows, f["4146"], syn.digits(rng.integers(10**7, 10**8, n), 8))
-    syn.put(rows, f["1468"], codes.picker("1468").draw(rng, begin))
+    first_dbc = plan.dbc_first[i]
+    zorgtype = codes.zorgtype("1468", FOLLOW_UP).draw(rng, begin)
+    zorgtype[first_dbc] = codes.zorgtype("1468", INITIAL).draw(rng, begin[first_dbc])
+    syn.put(rows, f["1468"], zorgtype)
     syn.put(rows, f["1469"], codes.picker("1469").draw(rng, begin))
     syn.put(rows, f["1470"], codes.picker("1470").draw(rng, begin))
     tariff = rng.integers(50_000, 2_000_000, n)  # cents
@@ -306,8 +239,12 @@ def _activities(file, first, n, plan, codes, soort):
     syn.put_digits(rows, by_name["activiteitdatum"], syn.yyyymmdd(when))
     if soort == "Tijdschrijven":
         syn.put(rows, by_name["behandelaarcode"], syn.digits(rng.integers(10**7, 10**8, n), 8))
-        syn.put(rows, by_name["beroepcode"], codes.picker(by_name["beroepcode"].ddid).draw(rng, when))
-        rows[:, by_name["hoofdbehandelaar"].start] = rng.choice(np.frombuffer(b"JN", dtype=np.uint8), n)
+        beroep = codes.picker(by_name["beroepcode"].ddid).draw(rng, when)
+        syn.put(rows, by_name["beroepcode"], beroep)
+        # GA 2098: 'J' (hoofdbehandelaar) only for a profession in codelist Hoofdberoep on the DBC's begin date.
+        main = codes.valid_in("CL_HOOFDBEROEPEN_GGZ", beroep, begin)
+        flag = rng.choice(np.frombuffer(b"JN", dtype=np.uint8), n)
+        rows[:, by_name["hoofdbehandelaar"].start] = np.where(main, flag, ord("N"))
         syn.put_number(rows, by_name["direct patiëntgebonden tijd (minuten)"], rng.integers(0, 181, n))
         syn.put_number(rows, by_name["indirect patiëntgebonden tijd - algemeen (minuten)"], rng.integers(0, 61, n))
         syn.put_number(rows, by_name["indirect patiëntgebonden tijd - reistijd (minuten)"], rng.integers(0, 31, n))

@@ -19,7 +19,7 @@ import re
 from disval.core.plugins import hookimpl
 from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
-from disval.core.report_view import FINDING_COLUMNS, validation_view, visible_import
+from disval.core.report_view import FINDING_COLUMNS, related_text, validation_view, visible_import
 
 DELIMITER = ";"
 IMPORT_COLUMNS = ("file", *IMPORT_COUNTS)
@@ -49,6 +49,8 @@ def render(report, options: ReportOptions) -> bytes:
 def _cell(value):
     if value is None:
         return ""
+    if isinstance(value, list):  # related: the other fields the rule read
+        value = related_text(value)
     if isinstance(value, str) and _FORMULA.match(value):
         return "'" + value
     return value

@@ -18,8 +18,8 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, quoted_value, status_text, validation_view, versions_text,
-    visible_import,
+    MASK, ReportView, codelist_rows, column_range, follow_ons_text, label, related_text, run_text, status_text,
+    validation_view, value_text, values_text, versions_text, visible_import, warning_texts,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -123,10 +123,10 @@ def _header(view: ReportView) -> str:
     items = [
         (lab("standard"), _e(r.standard + (f" ({r.standard_title})" if r.standard_title else ""))),
         (lab("policy"), _e(r.policy)), (lab("phase"), _e(r.phase or "-")),
-        (lab("versions"), _e(versions_text(r.versions))),
-        (lab("codelists"), _codelists(codelist_rows(r.codelists))),
+        (lab("versions"), _e(versions_text(r.versions))), (lab("run"), _e(run_text(r, view.options))),
+        (lab("codelists"), _codelists(codelist_rows(r.codelists), view.options)),
     ]
-    items += [(lab("warnings"), _e(w)) for w in r.warnings]
+    items += [(lab("warnings"), _e(w)) for w in warning_texts(r.warnings, view.options)]
     out = [
         "<header>", f"<h1>{_e(view.title)}</h1>", f'<p class="delivery"><code>{_e(r.delivery)}</code></p>',
         f'<p class="assessment {_e(r.assessment)}">{_e(lab("assessment"))}: {_e(assessment.upper())}</p>',
@@ -196,16 +196,26 @@ def _findings(view: ReportView) -> str:
         out.append(f'<p class="counts">{_e(lab("count"))}: {x.count}, {_e(lab("listed").lower())}: {x.listed}</p>')
         if x.hint:
             out.append(f'<p class="hint"><strong>{_e(lab("hint"))}:</strong> {_e(x.hint)}</p>')
+        if x.values and (len(x.values) < x.count or x.other_values):
+            values = _e(values_text(x, view.options))
+            out.append(f'<p class="values"><strong>{_e(lab("values"))}:</strong> {values}</p>')
+        follow_ons = follow_ons_text(rows, view.options)
+        if follow_ons:
+            out.append(f'<p class="follow-ons">{_e(follow_ons)}</p>')
         if rows:
             with_message = any(row["message"] != x.description for row in rows)
+            with_related = any(row["related"] for row in rows)
             headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
-            out.append("<table>" + _tr(headers + ([lab("message")] if with_message else []), "th"))
+            headers += ([lab("related")] if with_related else []) + ([lab("message")] if with_message else [])
+            out.append("<table>" + _tr(headers, "th"))
             for row in rows:
                 # Quoted, in a <code> that keeps white space: leading spaces of a value are visible.
-                value = "" if row["value"] is None else f"<code>{_e(quoted_value(row['value']))}</code>"
+                value = "" if row["value"] is None else f"<code>{_e(value_text(row, view.options))}</code>"
                 cells = [_e(row["file"] or lab("zip_level")), _e(row["line"] if row["line"] is not None else ""),
                          _e(column_range(row["column"], row["column_end"])), _e(row["ddid"] or ""),
-                         _e(row["field"] or ""), value] + ([_e(row["message"])] if with_message else [])
+                         _e(row["field"] or ""), value]
+                cells += ([_e(related_text(row["related"]))] if with_related else [])
+                cells += ([_e(row["message"])] if with_message else [])
                 out.append(f'<tr data-file="{_e(row["file"] or "")}">' + "".join(f"<td>{c}</td>" for c in cells)
                            + "</tr>")
             out.append("</table>")
@@ -239,8 +249,8 @@ def _import_page(report: ImportReport, options: ReportOptions) -> str:
         (lab("provider"), _e(report.provider)), (lab("standard"), _e(report.standard or "-")),
         (lab("phase"), _e(report.phase or "-")), (lab("timestamp"), _e(report.timestamp.isoformat(timespec="seconds"))),
         (lab("versions"), _e(versions_text(report.versions))),
-        (lab("codelists"), _codelists(codelist_rows(report.codelists))),
-    ] + [(lab("warnings"), _e(w)) for w in report.warnings]
+        (lab("codelists"), _codelists(codelist_rows(report.codelists), options)),
+    ] + [(lab("warnings"), _e(w)) for w in warning_texts(report.warnings, options)]
     return "\n".join([
         _head(title, report.delivery, options), '<body data-kind="import">',
         f"<header><h1>{_e(title)}</h1>",
@@ -258,11 +268,13 @@ def _files(view: ReportView, line) -> str:
     return "|".join(sorted(files))
 
 
-def _codelists(rows: list[dict]) -> str:
+def _codelists(rows: list[dict], options: ReportOptions) -> str:
     if not rows:
         return "-"
+    sample = f' <strong class="sample">{_e(label("sample", options))}</strong>'
     items = "".join(
-        f"<li>{_e(c['name'])} {_e(c['release'] or '?')} <code>{_e(c['source'])}</code></li>" for c in rows
+        f"<li>{_e(c['name'])} {_e(c['release'] or '?')} <code>{_e(c['source'])}</code>"
+        f"{sample if c['sample'] else ''}</li>" for c in rows
     )
     return f"<ul>{items}</ul>"
 

@@ -13,21 +13,31 @@ A validation report, schema `disval.validation/1`, is one object:
     records_with_findings  {file: {"ERR": n, "WRN": n}}, records with at least one finding
     counts                 {"by_rule": {rule: n}, "by_severity": {"ERR": n, "WRN": n}}, never capped
     findings               [{rule, type, severity, file, line, column, column_end, ddid, field,
-                             value, message}], the listed findings in delivery order; line,
-                             column, column_end, ddid, field and value are null where a
-                             finding has none (file- and zip-level findings have no line)
+                             value, message, expected, related}], the listed findings in delivery
+                             order; line, column, column_end, ddid, field, value and expected are
+                             null where a finding has none (file- and zip-level findings have no
+                             line); expected is what the GA expects where value is what was found
+                             (a record length, the packing slip's count); related lists the other
+                             fields the rule read, [{ddid, field, value}]; cause, for a
+                             follow-on finding, the finding that caused it ("FILE:LINE RULE")
     not_listed             {rule: n}, findings counted but not listed (only rules that left some out)
     not_evaluated          [{rule, status, reason, message}]
-    rules                  [{rule, type, severity, file, ddid, status, count, listed, message, hint}],
-                             every rule the validation knew, so a tool can explain a number
-    codelists              [{name, release (YYYY-MM-DD or null), source}]
+    rules                  [{rule, type, severity, file, ddid, status, count, listed, message, hint,
+                             values, other_values}], every rule the validation knew, so a tool can
+                             explain a number; values: the 20 most frequent failing values
+                             [{value, count}] over all findings, listed or not (none for an
+                             identifying field), other_values: findings with any other value
+    codelists              [{name, release (YYYY-MM-DD or null), source (file name), sample}]
     versions               {"disval", "standard", "rules"}
-    warnings               [text]
+    warnings               [text], in the report's language
+    started                when the validation started, ISO 8601 UTC (null if unknown)
+    duration_seconds       how long it took (null if unknown)
 
 `message` and `hint` follow `--lang` (English falls back to the GA's Dutch);
 `value` is "***" for an identifying field unless `--show-identifiers`, and is
 otherwise exact (JSON escapes control characters itself). A quality report
-has the same shape under `disval.quality/1`. An import report,
+has the same shape under `disval.quality/1`. The JSON Schemas of these
+documents ship with disval (`json_schema(kind)`, files in `schemas/`). An import report,
 `disval.import/1`, is {schema, delivery, provider, standard, phase,
 timestamp, files: {file: {processed, imported, rejected, already_present, inserted, changed, deleted}},
 totals, codelists, versions, warnings}.
@@ -39,9 +49,19 @@ import json
 from disval.core.plugins import hookimpl
 from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
-from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import
+from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import, warning_texts
 
 SCHEMAS = {"validation": "disval.validation/1", "quality": "disval.quality/1", "import": "disval.import/1"}
+# The JSON Schema of each, shipped beside this module (schemas/*.schema.json).
+SCHEMA_FILES = {"validation": "disval.validation-1.schema.json", "quality": "disval.validation-1.schema.json",
+                "import": "disval.import-1.schema.json"}
+
+
+def json_schema(kind: str = "validation") -> dict:
+    """The JSON Schema (draft 2020-12) of the `kind` report ("validation", "quality" or "import")."""
+    from importlib.resources import files
+
+    return json.loads(files("disval.plugins.reports").joinpath("schemas", SCHEMA_FILES[kind]).read_text("utf-8"))
 
 
 def render(report, options: ReportOptions) -> bytes:
@@ -81,12 +101,15 @@ def document(view: ReportView) -> dict:
                 "rule": line.info.rule, "type": line.info.type, "severity": line.info.severity,
                 "file": line.info.file, "ddid": line.info.ddid, "status": line.info.status,
                 "count": line.count, "listed": line.listed, "message": line.description, "hint": line.hint,
+                "values": [{"value": v, "count": n} for v, n in line.values], "other_values": line.other_values,
             }
             for line in view.rules
         ],
         "codelists": view.codelist_rows(),
         "versions": dict(result.versions),
-        "warnings": list(result.warnings),
+        "warnings": warning_texts(result.warnings, view.options),
+        "started": result.started.isoformat() if result.started else None,
+        "duration_seconds": round(result.duration, 3) if result.duration is not None else None,
     }
 
 

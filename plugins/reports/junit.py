@@ -16,7 +16,8 @@ import xml.etree.ElementTree as ET
 from disval.core.plugins import hookimpl
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    ReportView, codelist_rows, column_range, quoted_value, validation_view, versions_text,
+    ReportView, codelist_rows, column_range, quoted_value, run_text, status_text, validation_view, versions_text,
+    warning_texts,
 )
 
 
@@ -34,20 +35,22 @@ def render(report, options: ReportOptions) -> bytes:
     props = ET.SubElement(suite, "properties")
     for name, value in [
         ("standard", r.standard), ("assessment", r.assessment), ("policy", r.policy), ("phase", r.phase or ""),
-        ("versions", versions_text(r.versions)),
-        ("findings ERR", str(view.severity_counts.get("ERR", 0))), ("findings WRN", str(view.severity_counts.get("WRN", 0))),
+        ("versions", versions_text(r.versions)), ("run", run_text(r, options)),
+        ("findings ERR", str(view.severity_counts.get("ERR", 0))),
+        ("findings WRN", str(view.severity_counts.get("WRN", 0))),
     ]:
         ET.SubElement(props, "property", {"name": name, "value": value})
     for c in codelist_rows(r.codelists):
-        value = f"{c['release'] or '?'} {c['source']}"
+        value = f"{c['release'] or '?'} {c['source']}" + (" SAMPLE" if c["sample"] else "")
         ET.SubElement(props, "property", {"name": f"codelist {c['name']}", "value": value})
-    for warning in r.warnings:
+    for warning in warning_texts(r.warnings, options):
         ET.SubElement(props, "property", {"name": "warning", "value": warning})
     for line in cases:
         name = f"{line.info.rule} {line.description}"
         case = ET.SubElement(suite, "testcase", {"classname": r.standard, "name": name})
         if line.info.rule in skipped:
-            reason = f"{line.info.status}: {line.reason}" if line.reason else line.info.status
+            status = status_text(line.info.status, options)
+            reason = f"{status}: {line.reason}" if line.reason else status
             ET.SubElement(case, "skipped", {"message": reason})
         elif line.info.rule in failing:
             failure = ET.SubElement(case, "failure", {

@@ -12,9 +12,12 @@ from disval.core.plugins import hookimpl
 from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
-    MASK, ReportView, codelist_rows, column_range, label, quoted_value, status_text, validation_view, versions_text,
-    visible_import,
+    MASK, ReportView, codelist_lines, column_range, follow_ons_text, label, related_text, run_text, status_text,
+    validation_view, value_text, values_text, versions_text, visible_import, warning_texts,
 )
+
+# Lines listed in one grouped row before "…": identical findings are one row with their count.
+GROUP_LINES = 5
 
 TABLE = "simple"
 WIDE = 70  # descriptions and hints wrap at this width
@@ -45,9 +48,10 @@ def _header(view: ReportView) -> str:
         (lab("phase"), r.phase or "-"),
         (lab("assessment"), lab(r.assessment).upper() if r.assessment in ("positive", "negative") else r.assessment),
         (lab("versions"), versions_text(r.versions)),
+        (lab("run"), run_text(r, view.options)),
     ]
-    rows += _listed(lab("codelists"), _codelist_lines(r.codelists))
-    rows += _listed(lab("warnings"), r.warnings)
+    rows += _listed(lab("codelists"), codelist_lines(r.codelists, view.options))
+    rows += _listed(lab("warnings"), warning_texts(r.warnings, view.options))
     out = [view.title, "=" * len(view.title), tabulate(rows, tablefmt="plain")]
     if r.identifying and not view.options.show_identifiers:
         out.append(view.label("masked", mask=MASK))
@@ -90,7 +94,12 @@ def _listing(view: ReportView) -> str:
                 f"  {lab('count')}: {line.count}, {lab('listed').lower()}: {line.listed}"]
         if line.hint:
             out.append(f"  {lab('hint')}: {line.hint}")
+        if line.values and (len(line.values) < line.count or line.other_values):
+            out.append(f"  {lab('values')}: {values_text(line, view.options)}")
         rows = view.by_rule.get(line.info.rule, [])
+        follow_ons = follow_ons_text(rows, view.options)
+        if follow_ons:
+            out.append(f"  {follow_ons}")
         if rows:
             out.append(_indent(_examples(view, line, rows)))
         if line.not_listed:
@@ -99,21 +108,51 @@ def _listing(view: ReportView) -> str:
 
 
 def _examples(view: ReportView, line, rows: list[dict]) -> str:
-    """The listed findings of one rule; a message column only where a finding says more than its rule."""
+    """The listed findings of one rule, identical ones (all but the line) as one row with their count;
+    a message column only where a finding says more than its rule, a column of the other fields read
+    only where the rule reads any."""
     lab = view.label
     with_message = any(row["message"] != line.description for row in rows)
+    with_related = any(row["related"] for row in rows)
+    with_cause = any(row["cause"] for row in rows)
     headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
     table = []
-    for row in rows:
+    for row, lines in _grouped(rows):
         where = column_range(row["column"], row["column_end"])
-        value = "" if row["value"] is None else quoted_value(row["value"])
-        cells = [row["file"] or lab("zip_level"), row["line"] or "", where, row["ddid"] or "", row["field"] or "",
-                 value]
+        cells = [row["file"] or lab("zip_level"), _lines_text(lines, view), where, row["ddid"] or "",
+                 row["field"] or "", value_text(row, view.options)]
+        if with_related:
+            cells.append(related_text(row["related"]))
+        if with_cause:
+            cells.append(row["cause"] or "")
         table.append(cells + [row["message"]] if with_message else cells)
+    if with_related:
+        headers.append(lab("related"))
+    if with_cause:
+        headers.append(lab("cause"))
     if with_message:
         headers.append(lab("message"))
-    widths = [None] * 6 + ([WIDE] if with_message else [])
+    widths = [None] * 6 + ([45] if with_related else []) + ([None] if with_cause else [])
+    widths += [WIDE] if with_message else []
     return tabulate(table, headers=headers, tablefmt=TABLE, maxcolwidths=widths, disable_numparse=True)
+
+
+def _grouped(rows: list[dict]) -> list[tuple[dict, list]]:
+    """Rows that differ only in their line, as (first row, [lines]), in order of first appearance."""
+    groups: dict[tuple, tuple[dict, list]] = {}
+    for row in rows:
+        key = tuple((k, str(v)) for k, v in row.items() if k != "line")
+        groups.setdefault(key, (row, []))[1].append(row["line"])
+    return list(groups.values())
+
+
+def _lines_text(lines: list, view: ReportView) -> str:
+    """'12', or for a group '3, 5, 7, 9, 11, … (1000×)'."""
+    shown = [str(n) for n in lines[:GROUP_LINES] if n is not None]
+    if len(lines) == 1:
+        return shown[0] if shown else ""
+    text = ", ".join(shown) + (", …" if len(lines) > GROUP_LINES else "")
+    return view.label("lines_times", lines=text, n=len(lines))
 
 
 def _not_evaluated(view: ReportView) -> str:
@@ -138,8 +177,8 @@ def render_import(report: ImportReport, options: ReportOptions) -> str:
         (lab("timestamp"), report.timestamp.isoformat(timespec="seconds")),
         (lab("versions"), versions_text(report.versions)),
     ]
-    head += _listed(lab("codelists"), _codelist_lines(report.codelists))
-    head += _listed(lab("warnings"), report.warnings)
+    head += _listed(lab("codelists"), codelist_lines(report.codelists, options))
+    head += _listed(lab("warnings"), warning_texts(report.warnings, options))
     total = report.totals
     rows = [(f.file, *f.counts()) for f in report.files]
     rows.append((lab("total"), *total.counts()))
@@ -153,11 +192,6 @@ def render_import(report: ImportReport, options: ReportOptions) -> str:
 def _listed(heading: str, items: list[str]) -> list[tuple[str, str]]:
     """One row per item, the heading on the first only."""
     return [(heading if i == 0 else "", item) for i, item in enumerate(items)]
-
-
-def _codelist_lines(codelists) -> list[str]:
-    """One line per codelist release used: name, release date, file."""
-    return [f"{c['name']} {c['release'] or '?'} ({c['source']})" for c in codelist_rows(codelists)]
 
 
 def _section(title: str) -> str:

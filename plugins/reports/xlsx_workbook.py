@@ -21,8 +21,8 @@ import xlsxwriter
 from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportOptions
 from disval.core.report_view import (
-    FINDING_COLUMNS, MASK, ReportView, codelists_text, label, status_text, validation_view, versions_text,
-    visible_import,
+    FINDING_COLUMNS, MASK, ReportView, codelists_text, label, related_text, run_text, status_text, validation_view,
+    versions_text, visible_import, warning_texts,
 )
 
 WRAP_FROM = 60  # text longer than this wraps in its cell instead of running over the next columns
@@ -30,7 +30,6 @@ A4 = 9  # XlsxWriter's paper size code
 
 # The findings sheet: the JSON finding's columns, then the rule's hint.
 FINDINGS_SHEET_COLUMNS = (*FINDING_COLUMNS, "hint")
-
 
 
 def render(report, options: ReportOptions) -> bytes:
@@ -120,10 +119,11 @@ def _summary_sheet(book: _Book, view: ReportView) -> None:
     for key, value in [
         ("delivery", r.delivery), ("standard", r.standard + (f" ({r.standard_title})" if r.standard_title else "")),
         ("policy", r.policy), ("phase", r.phase or "-"), ("assessment", assessment),
-        ("versions", versions_text(r.versions)), ("codelists", codelists_text(r.codelists)),
+        ("versions", versions_text(r.versions)), ("run", run_text(r, view.options)),
+        ("codelists", codelists_text(r.codelists, view.options)),
     ]:
         ws.append([lab(key), value], bold_first=True)
-    for warning in r.warnings:
+    for warning in warning_texts(r.warnings, view.options):
         ws.append([lab("warnings"), warning], bold_first=True)
     if r.identifying and not view.options.show_identifiers:
         ws.append([view.label("masked", mask=MASK)])
@@ -148,10 +148,13 @@ def _summary_sheet(book: _Book, view: ReportView) -> None:
 
 def _findings_sheet(book: _Book, view: ReportView) -> None:
     hints = {x.info.rule: x.hint for x in view.rules}
-    ws = book.sheet(view.label("findings"), [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 70], rows=len(view.findings))
+    # The JSON finding's columns (expected, related and cause too), then the hint.
+    widths = [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60, 34, 70]
+    ws = book.sheet(view.label("findings"), widths, rows=len(view.findings))
     ws.header([view.label(c) for c in FINDINGS_SHEET_COLUMNS])
     for row in view.findings:
-        ws.append([row[c] for c in FINDING_COLUMNS] + [hints.get(row["rule"], "")])
+        ws.append([related_text(row[c]) if isinstance(row[c], list) else row[c] for c in FINDING_COLUMNS]
+                  + [hints.get(row["rule"], "")])
 
 
 def _rules_sheet(book: _Book, view: ReportView) -> None:
@@ -172,10 +175,10 @@ def _import_sheet(book: _Book, report: ImportReport, options: ReportOptions) -> 
     for key, value in [
         ("delivery", report.delivery), ("provider", report.provider), ("standard", report.standard or "-"),
         ("phase", report.phase or "-"), ("timestamp", report.timestamp.isoformat(timespec="seconds")),
-        ("versions", versions_text(report.versions)), ("codelists", codelists_text(report.codelists)),
+        ("versions", versions_text(report.versions)), ("codelists", codelists_text(report.codelists, options)),
     ]:
         ws.append([lab(key), value], bold_first=True)
-    for warning in report.warnings:
+    for warning in warning_texts(report.warnings, options):
         ws.append([lab("warnings"), warning], bold_first=True)
     t = report.totals
     rows = [[f.file, *f.counts()] for f in report.files]

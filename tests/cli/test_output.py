@@ -105,4 +105,5 @@ def test_a_reader_that_stops_early_gets_no_traceback(args, code):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == code  # validate still says the assessment
     assert "Broken pipe" not in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr
-    assert stderr == ""
+    # Nothing else either, but the line that says the shipped sample codelists were used (on every run).
+    assert [line for line in stderr.splitlines() if "SAMPLE codelists" not in line] == []

@@ -13,10 +13,11 @@ def _run(*args):
                            *args], capture_output=True, text=True)
 
 
-def test_piped_run_prints_nothing_on_stderr():
+def test_piped_run_prints_no_progress_on_stderr():
     done = _run()
     assert done.returncode == 0
-    assert done.stderr == ""
+    # Only the one warning that the shipped sample codelists were used (tests/validation/test_sample_codelists.py).
+    assert done.stderr.count("\n") == 1 and "SAMPLE codelists" in done.stderr and "records read" not in done.stderr
 
 
 def test_progress_when_asked_counts_every_record():
@@ -26,3 +27,35 @@ def test_progress_when_asked_counts_every_record():
     # 1 packing slip + 40 trajects + 120 profiles, and a rate
     assert "161 records read" in last and "/s)" in last
     assert done.stdout.lstrip().startswith("{")  # the report itself is untouched on stdout
+
+
+def test_progress_in_a_log_is_plain_lines_with_percentage_and_time_left():
+    import io
+
+    from disval.plugins.progress import Progress
+
+    now = [0.0]
+    log = io.StringIO()  # not a terminal: a line of its own every `every` seconds, no carriage returns
+    progress = Progress(log, every=5.0, clock=lambda: now[0])
+    progress.disval_validation_started("D.zip", None, {"PAKBON.txt": 1, "A.txt": 99, "B.txt": 100})
+    for seconds, (file, records) in enumerate([("PAKBON.txt", 1), ("A.txt", 49), ("A.txt", 99), ("B.txt", 50)]):
+        now[0] = 5.0 * (seconds + 1)
+        progress.disval_records_read(file, records)
+    progress.disval_validation_finished(None)
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and len(lines) == 5
+    assert lines[1].startswith("D.zip: 50 records read (5/s), 25%, about 30 s left")
+    assert lines[3] == "D.zip: 150 records read (8/s), 75%, about 7 s left B.txt"
+    assert lines[-1].startswith("D.zip: 150 records read") and lines[-1].endswith("done")
+
+
+def test_submit_and_revalidate_take_progress(tmp_path):
+    store = f"sqlite:///{tmp_path}/disval.db"
+    run = lambda *args: subprocess.run([sys.executable, "-m", "disval.core.cli", *args, "--store", store],  # noqa: E731
+                                       capture_output=True, text=True)
+    assert run("provider", "add", "94001234", "00", "--user", "gbg94001234").returncode == 0
+    done = run("submit", str(EXAMPLE), "--progress", "--no-require-real-codelists")
+    assert done.returncode == 0, done.stderr
+    assert "161 records read" in done.stderr and "%" not in done.stderr.splitlines()[-1]
+    again = run("revalidate", "1", "--progress", "--format", "json")
+    assert again.returncode == 0 and "161 records read" in again.stderr

@@ -24,3 +24,16 @@ def store(store_url, pm):
     s = open_store(store_url, pm=pm)
     yield s
     s.close()
+
+
+@pytest.fixture(autouse=True)
+def gate_test_config(tmp_path_factory, monkeypatch):
+    """Every `disval` the gate tests run (in process or as a child process) reads this configuration:
+    the deliveries are validated against the shipped sample codelists, which `disval submit` otherwise
+    refuses to assess positive, and a test's fresh store may be created by any command. The tests of
+    those two defaults themselves (test_gate_cli_habits.py) run without it."""
+    config = tmp_path_factory.getbasetemp() / "gate-disval.toml"
+    if not config.exists():
+        config.write_text("require-real-codelists = false\ncreate = true\n", encoding="utf-8")
+    monkeypatch.setenv("DISVAL_CONFIG", str(config))
+    return config

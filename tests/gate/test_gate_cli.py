@@ -76,6 +76,7 @@ def test_submit_exit_codes_and_json_outcome(store_url, tmp_path):
 def test_submit_could_not_run(tmp_path):
     # What is checked here comes before the store is used, so one kind of store is enough.
     store_url = f"sqlite:///{tmp_path}/disval.db"
+    disval("provider", "list", "--create", store_url=store_url, check=True)
     cases = [
         (["submit", tmp_path / "missing.zip"], "no such file"),
         (["submit", "--policy", "strictest", delivery(tmp_path, "test")], "no blocking policy 'strictest'"),

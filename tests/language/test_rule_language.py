@@ -101,6 +101,8 @@ FORMS = {
     "hint": "3262 is empty => ERR 1 M \"m\" hint \"fill it\"",
     "hint_en": "3262 is empty => ERR 1 M \"m\" hint en \"fill it\"",
     "not_applicable": "3321 > 3233 => ERR 1 BR \"m\" not-applicable \"not delivered\"",
+    "not_applicable_en": "3321 > 3233 => ERR 1 BR \"m\" not-applicable \"niet geleverd\" "
+                         "not-applicable en \"not delivered\"",
 }
 
 

@@ -143,12 +143,13 @@ class Recorder:
 def test_hook_disval_validation_started(ga_delivery):
     class Plugin(Recorder):
         @hookimpl
-        def disval_validation_started(self, delivery, standard):
-            self.calls.append((delivery, standard.id))
+        def disval_validation_started(self, delivery, standard, expected):
+            self.calls.append((delivery, standard.id, expected))
 
     plugin = Plugin()
-    validate(ga_delivery, pm=_pm(plugin))
-    assert plugin.calls == [(ga_delivery.name, "GA-OHW-GBG-1.0")]
+    result = validate(ga_delivery, pm=_pm(plugin))
+    # The packing slip's counts, which for a valid delivery are the records read.
+    assert plugin.calls == [(ga_delivery.name, "GA-OHW-GBG-1.0", result.records)]
 
 
 def test_hook_disval_records_read(ga_delivery):

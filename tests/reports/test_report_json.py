@@ -11,8 +11,10 @@ from disval.core.standard import DIS_POLICY
 KEYS = [
     "schema", "delivery", "standard", "assessment", "policy", "phase", "records", "records_with_findings", "counts",
     "findings", "not_listed", "not_evaluated", "rules", "codelists", "versions", "warnings",
+    "started", "duration_seconds",  # added by issue 12; keys are only ever added, at the end
 ]
-FINDING_KEYS = ["rule", "type", "severity", "file", "line", "column", "column_end", "ddid", "field", "value", "message"]
+FINDING_KEYS = ["rule", "type", "severity", "file", "line", "column", "column_end", "ddid", "field", "value", "message",
+                "expected", "related", "cause"]
 
 
 def load(render, report, **options):
@@ -43,6 +45,7 @@ def test_findings_are_in_delivery_order_with_nulls_for_no_location(render, resul
         "rule": "1801", "type": "BR", "severity": "ERR", "file": BT, "line": 2, "column": 36, "column_end": 43,
         "ddid": "3262", "field": "Begindatum behandeltraject", "value": "20180305",
         "message": "3262 Begindatum behandeltraject > 3233 Creatiedatum pakbon",
+        "expected": None, "related": [], "cause": None,
     }
     member = next(f for f in doc["findings"] if f["rule"] == "739")
     assert member["line"] is None and member["column"] is None and member["ddid"] is None and member["value"] is None
@@ -57,7 +60,7 @@ def test_not_evaluated_and_codelists(render, result):
          "message": "3258 Link number is not delivered in PATIENT.txt"},
     ]
     assert doc["codelists"][0] == {"name": "CL_BEROEP_GBG", "release": "2018-01-01",
-                                   "source": "20180101 cl beroep_gbg v20171201.txt"}
+                                   "source": "20180101 cl beroep_gbg v20171201.txt", "sample": False}
     assert doc["codelists"][2]["release"] is None
 
 

@@ -12,6 +12,8 @@ from disval.core.processing_reports import quality_view
 from disval.core.report_view import FINDING_COLUMNS
 from disval.core.standard import DIS_POLICY
 
+LAST = openpyxl.utils.get_column_letter(len(FINDING_COLUMNS) + 1)  # the findings sheet's last column: the hint
+
 
 def workbook(data: bytes):
     return openpyxl.load_workbook(io.BytesIO(data))
@@ -30,9 +32,10 @@ def test_three_sheets(render, result):
 def test_findings_sheet_filters_and_frozen_header(render, result):
     ws = workbook(render("xlsx", result, max_examples=2))["Bevindingen"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:L{ws.max_row}"
+    # the JSON findings keys (expected, related and cause too), then the hint
+    assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(FINDING_COLUMNS) + 1)}{ws.max_row}"
     table = values(ws)
-    assert len(FINDING_COLUMNS) == 11 and table[0][0] == "Validatie" and table[0][11] == "Hint"
+    assert len(FINDING_COLUMNS) == 14 and table[0][0] == "Validatie" and table[0][14] == "Hint"
     assert len(table) - 1 == 12  # 15 kept; the cap of 2 leaves out one of 1801 and two of 1758
     first = dict(zip(FINDING_COLUMNS, table[1]))
     assert (first["rule"], first["line"], first["column"], first["column_end"], first["value"]) == (
@@ -104,7 +107,7 @@ def test_quality_and_import(render, result, import_report):
     wb = workbook(render("xlsx", quality_view(result, DIS_POLICY)))
     assert wb["Samenvatting"]["A1"].value == "Kwaliteitsrapport"
     assert len(values(wb["Bevindingen"])) == 2
-    assert wb["Bevindingen"].auto_filter.ref == "A1:L2"
+    assert wb["Bevindingen"].auto_filter.ref == f"A1:{LAST}2"
     wb = workbook(render("xlsx", import_report))
     table = values(wb.active)
     assert ["GELEVERD_ZORGPROFIEL.txt", 120, 110, 4, 6, 100, 4, 3] in [row[:8] for row in table]
@@ -119,6 +122,7 @@ def test_thousands_of_findings_are_all_listed_under_one_filter(render, result):
     rows = list(wb["Bevindingen"].iter_rows(values_only=True))
     assert len(rows) == 5001
     assert [r[4] for r in rows[1:]] == list(range(1, 5001))  # the line column, in delivery order
-    assert all(r[0] == "1801" and r[11].startswith("Een traject kan niet beginnen") for r in rows[1:])
+    hint = len(FINDING_COLUMNS)  # the column after the JSON finding's keys
+    assert all(r[0] == "1801" and r[hint].startswith("Een traject kan niet beginnen") for r in rows[1:])
     wb = workbook(render("xlsx", big))
-    assert wb["Bevindingen"].auto_filter.ref == "A1:L5001"
+    assert wb["Bevindingen"].auto_filter.ref == f"A1:{LAST}5001"

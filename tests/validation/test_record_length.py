@@ -55,3 +55,21 @@ def test_the_standards_own_length_rule_reports_it_and_rec_length_does_not(short_
     result = validate(path, max_per_rule=None)
     assert {rule: n for rule, n in result.counts.items() if n} == {"1643": 1}
     assert [(f.rule, f.line) for f in result.findings] == [("1643", line)]
+
+
+def test_rec_length_speaks_the_reports_language_and_shows_the_expected_length(short_line, without_length_rules):
+    from disval.core.reports import ReportOptions
+    from disval.plugins.reports import text
+
+    path, line = short_line
+    width = standard().layout.file(BT).record_length
+    result = validate(path, rule_files=(without_length_rules,), max_per_rule=None)
+    (finding,) = result.findings
+    assert finding.expected == str(width)
+    # Table cells wrap: compare with the white space folded.
+    english = " ".join(text.render(result, ReportOptions(lang="en")).decode().split())
+    dutch = " ".join(text.render(result, ReportOptions(lang="nl")).decode().split())
+    assert f"{width - 3} positions, expected {width}" in english and "posities" not in english
+    assert f"{width - 3} posities, verwacht {width}" in dutch
+    assert f"'{width - 3}' (expected {width})" in english and f"'{width - 3}' (verwacht {width})" in dutch
+    assert "Write every record with exactly the file's record length" in english
