@@ -76,6 +76,28 @@ class ZipNaming:
         )
 
 
+def dis_zip_naming(dataset: str) -> ZipNaming:
+    """The DIS zip naming every GA shares: `DIS_<dataset>_<PROD|TEST>_<vvv>_<AGB>_<ii>_<date>_<vv>.zip`.
+
+    `dataset` is the name's fixed part, e.g. "GBG_OHW" or "GGZ_DBC". Any three-digit version is
+    accepted so that a rule can report a delivery made under another GA version; `zip.ga_version` is
+    that version as the packing slip writes it (NN.N: "090" -> "09.0").
+    """
+    return ZipNaming(
+        pattern=re.compile(
+            rf"DIS_{dataset}_(?P<phase>PROD|TEST)_(?P<version>\d{{3}})_(?P<provider>\d{{8}})_(?P<branch>\d{{2}})"
+            r"_(?P<created>\d{8})_(?P<sequence>\d{2})\.zip"
+        ),
+        claims=re.compile(rf"DIS_{dataset}_.*", re.IGNORECASE),
+        phases={"PROD": "production", "TEST": "test"},
+        part_types={
+            "phase": "AN", "version": "AN", "provider": "AN", "branch": "AN", "created": "D",
+            "sequence": "AN", "name": "AN", "ga_version": "AN",
+        },
+        derived=lambda parts: {"ga_version": f"{parts['version'][:2]}.{parts['version'][2:]}"},
+    )
+
+
 @dataclass(frozen=True)
 class BlockingPolicy:
     """Which findings make the assessment negative."""

@@ -10,7 +10,6 @@ are declared below. No codelists are shipped: give the NZa's GGZ lists with
 from __future__ import annotations
 
 import dataclasses
-import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -22,28 +21,14 @@ except ImportError:  # Python 3.10: the same parser, published as tomli
 
 from disval.core.layout import load_layout
 from disval.core.plugins import hookimpl
-from disval.core.standard import DIS_POLICY, RULE_TYPES, Standard, ZipNaming
+from disval.core.standard import DIS_POLICY, RULE_TYPES, Standard, dis_zip_naming
 
 STANDARD_ID = "GA-DBC-GGZ-9.0"
 RULE_FILES = ("ga_dbc_ggz_9_0.rules", "ga_dbc_ggz_9_0_hand.rules")
 HERE = Path(__file__).parent
 
-NAMING = ZipNaming(
-    # DIS_GGZ_DBC_<PROD|TEST>_090_<AGB 8>_<ii>_<eejjmmdd>_<vv>.zip (§6.2.1); any three-digit version is
-    # accepted so that a rule can report a delivery made under another GA version.
-    pattern=re.compile(
-        r"DIS_GGZ_DBC_(?P<phase>PROD|TEST)_(?P<version>\d{3})_(?P<provider>\d{8})_(?P<branch>\d{2})"
-        r"_(?P<created>\d{8})_(?P<sequence>\d{2})\.zip"
-    ),
-    claims=re.compile(r"DIS_GGZ_DBC_.*", re.IGNORECASE),
-    phases={"PROD": "production", "TEST": "test"},
-    part_types={
-        "phase": "AN", "version": "AN", "provider": "AN", "branch": "AN", "created": "D",
-        "sequence": "AN", "name": "AN", "ga_version": "AN",
-    },
-    # 1536 Versienummer GA is NN.N in the packing slip (GA 9.0 -> "09.0"), NNN in the zip name ("090").
-    derived=lambda parts: {"ga_version": f"{parts['version'][:2]}.{parts['version'][2:]}"},
-)
+# DIS_GGZ_DBC_<PROD|TEST>_090_<AGB 8>_<ii>_<eejjmmdd>_<vv>.zip (§6.2.1)
+NAMING = dis_zip_naming("GGZ_DBC")
 
 # What identifies a patient (GA §2.2: the PVM removes or pseudonymises these before delivery), and the
 # koppelnummer that ties a patient's records together: reports mask them unless asked.

@@ -5,34 +5,19 @@ zip naming (§6.2.1) below, default codelists in `codelists/`.
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from disval.core.layout import load_layout
 from disval.core.plugins import hookimpl
-from disval.core.standard import DIS_POLICY, GUIDANCE_POLICY, Standard, ZipNaming
+from disval.core.standard import DIS_POLICY, GUIDANCE_POLICY, Standard, dis_zip_naming
 
 STANDARD_ID = "GA-OHW-GBG-1.0"
 HERE = Path(__file__).parent
 
-NAMING = ZipNaming(
-    # DIS_GBG_OHW_<PROD|TEST>_010_<AGB 8>_<ii>_<YYYYMMDD>_<vv>.zip; any three-digit version is
-    # accepted here so that validation 737 (unknown GA version) can report it.
-    pattern=re.compile(
-        r"DIS_GBG_OHW_(?P<phase>PROD|TEST)_(?P<version>\d{3})_(?P<provider>\d{8})_(?P<branch>\d{2})"
-        r"_(?P<created>\d{8})_(?P<sequence>\d{2})\.zip"
-    ),
-    claims=re.compile(r"DIS_GBG_OHW_.*", re.IGNORECASE),
-    phases={"PROD": "production", "TEST": "test"},
-    part_types={
-        "phase": "AN", "version": "AN", "provider": "AN", "branch": "AN", "created": "D",
-        "sequence": "AN", "name": "AN", "ga_version": "AN",
-    },
-    # The packing slip writes the GA version as NN.N (GA 1.0 -> "01.0"), the zip name as NNN ("010").
-    derived=lambda parts: {"ga_version": f"{parts['version'][:2]}.{parts['version'][2:]}"},
-)
+# DIS_GBG_OHW_<PROD|TEST>_010_<AGB 8>_<ii>_<YYYYMMDD>_<vv>.zip (§6.2.1)
+NAMING = dis_zip_naming("GBG_OHW")
 
 
 @lru_cache(maxsize=1)
