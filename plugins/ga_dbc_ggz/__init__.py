@@ -9,7 +9,6 @@ are declared below. No codelists are shipped: give the NZa's GGZ lists with
 """
 from __future__ import annotations
 
-import dataclasses
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -19,6 +18,7 @@ try:
 except ImportError:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
+from disval.core.codelists import specs_from_table
 from disval.core.layout import load_layout
 from disval.core.plugins import hookimpl
 from disval.core.standard import DIS_POLICY, RULE_TYPES, Standard, dis_zip_naming
@@ -50,32 +50,10 @@ def codelist_declarations() -> dict[str, dict]:
     return tomllib.loads((HERE / "codelists.toml").read_text(encoding="utf-8"))["codelists"]
 
 
-def _codelist_specs() -> dict:
-    """The declarations as `Standard.codelists` takes them, where this disval has codelist declarations.
-
-    `CodelistSpec` (disval.core.codelists) arrives with the real-codelist work of issue 9; until then
-    the standard names its lists as the headers do and the declarations wait in codelists.toml.
-    """
-    try:
-        from disval.core.codelists import CodelistSpec
-    except ImportError:
-        return {}
-    out = {}
-    for name, raw in codelist_declarations().items():
-        raw = dict(raw)
-        if "key" in raw:
-            raw["key"] = tuple(raw["key"])
-        out[name] = CodelistSpec(name=name, **raw)
-    return out
-
-
 @lru_cache(maxsize=1)
 def standard() -> Standard:
     """The GA DBC-GGZ 9.0 standard."""
     rules = resources.files("disval.rules")
-    extra = {}
-    if "codelists" in {f.name for f in dataclasses.fields(Standard)}:
-        extra["codelists"] = _codelist_specs()
     return Standard(
         id=STANDARD_ID,
         title="GA DBC-GGZ 9.0 v1.0 (NZa, DIS DBC-GGZ)",
@@ -87,7 +65,7 @@ def standard() -> Standard:
         default_policy="dis",
         identifying=IDENTIFYING,
         rule_types=GA_RULE_TYPES,
-        **extra,
+        codelists=specs_from_table(codelist_declarations()),
         import_mode="mutations",  # §5.3: status vlag per ZTR, DBC and OVV record; a DBC brings its GZP and DGN
         connect_settings={"supplier": "1539", "package": "1540"},  # softwareleverancier, softwarepakket
     )
