@@ -159,7 +159,7 @@ def _command_modules():
     yield add_generate_command
     yield add_ga_commands
     try:
-        from .gate_cli import add_gate_commands
+        from .gate.commands import add_gate_commands
     except ImportError:
         return
     yield add_gate_commands

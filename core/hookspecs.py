@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .reader import RecordReader
     from .reports import ReportFormat
     from .standard import Standard
-    from .store import DeliveryStore
+    from .store.delivery_store import DeliveryStore
 
 hookspec = pluggy.HookspecMarker("disval")
 
@@ -128,7 +128,7 @@ def disval_store(url: str) -> "DeliveryStore | None":
 
     Called when a command that processes deliveries (submit, provider, deliveries) opens its
     store; `url` is what the user gave with `--store`, else `DISVAL_STORE`, else
-    `disval.core.store.default_store_url()`. Return None for a URL this plugin does not
+    `disval.core.store.delivery_store.default_store_url()`. Return None for a URL this plugin does not
     handle. firstresult: stops at the first non-None result; the built-in SQLite
     (`sqlite:///`) and PostgreSQL (`postgresql://`) stores are `trylast`, so an installed
     plugin can take over a scheme.

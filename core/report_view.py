@@ -15,7 +15,7 @@ from .findings import (
     ZIP_LEVEL, ZIP_LEVEL_DETAILS, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, Finding, RuleInfo, ValidationResult,
 )
 from .notes import Note, note_text
-from .processing_reports import ImportReport, QualityReport
+from .gate.processing_reports import ImportReport, QualityReport
 from .reports import ReportOptions
 
 

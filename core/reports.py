@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from .findings import ValidationResult
 from .plugins import by_name
-from .processing_reports import ImportReport, QualityReport
+from .gate.processing_reports import ImportReport, QualityReport
 
 
 @dataclass(frozen=True)

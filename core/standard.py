@@ -141,7 +141,7 @@ class Standard:
     # a name not declared here is found by the name its file's header implies.
     codelists: dict[str, CodelistSpec] = field(default_factory=dict)
     # How a positively assessed production delivery is imported: "full" (its records replace the
-    # provider's) or "mutations" (status vlag per record; see disval.core.store_import).
+    # provider's) or "mutations" (status vlag per record; see disval.core.store.importing).
     import_mode: str = "full"
     # The packing-slip fields whose values the first positive connect delivery fixes as the
     # provider's technical settings (GA §4.3: "technische specificaties"): "supplier" and "package"

@@ -63,7 +63,7 @@ def test_disval_imports_and_validates_without_posix_only_modules(tmp_path):
                     failed.append(f"{{mod.name}}: {{exc}}")
         assert not failed, failed
         from disval.core.cli import main
-        from disval.core.store import open_store
+        from disval.core.store.delivery_store import open_store
         code = main(["validate", {str(EXAMPLE)!r}, "--format", "json", "-o", {str(tmp_path / "r.json")!r}])
         with open_store("sqlite:///" + {str(tmp_path / "store.db")!r}) as store:
             with store.lock_provider("94001234", "00"):
@@ -78,7 +78,7 @@ def test_disval_imports_and_validates_without_posix_only_modules(tmp_path):
 def test_the_user_data_directory_is_the_platforms(monkeypatch, tmp_path):
     # platformdirs: XDG on Linux; %LOCALAPPDATA% on Windows and ~/Library/Application Support on macOS follow.
     platformdirs = pytest.importorskip("platformdirs")
-    from disval.core.store import default_store_url
+    from disval.core.store.delivery_store import default_store_url
 
     monkeypatch.delenv("DISVAL_STORE", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))

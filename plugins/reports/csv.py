@@ -17,7 +17,7 @@ import io
 import re
 
 from disval.core.plugins import hookimpl
-from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
+from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import FINDING_COLUMNS, related_text, validation_view, visible_import
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 import json
 
 from disval.core.plugins import hookimpl
-from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
+from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import, warning_texts
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from disval.core.plugins import hookimpl
-from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
+from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions
 from disval.core.report_view import (
     MASK, ReportView, codelist_lines, column_range, follow_ons_text, label, related_text, run_text, status_text,

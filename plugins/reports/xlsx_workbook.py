@@ -18,7 +18,7 @@ import io
 
 import xlsxwriter
 
-from disval.core.processing_reports import IMPORT_COUNTS, ImportReport
+from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportOptions
 from disval.core.report_view import (
     FINDING_COLUMNS, MASK, ReportView, codelists_text, label, related_text, run_text, status_text, validation_view,

@@ -16,9 +16,9 @@ import socket
 from contextlib import contextmanager, suppress
 
 from disval.core.plugins import hookimpl
-from disval.core.store import StoreError, say_waiting
-from disval.core.store_schema import MIGRATIONS, Dialect, Migration
-from disval.core.store_sql import SqlStore
+from disval.core.store.delivery_store import StoreError, say_waiting
+from disval.core.store.schema import MIGRATIONS, Dialect, Migration
+from disval.core.store.sql import SqlStore
 
 SCHEMES = ("postgresql://", "postgres://")
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from disval.core.plugins import hookimpl
-from disval.core.store import StoreError, say_waiting
-from disval.core.store_schema import MIGRATIONS, Dialect, Migration
-from disval.core.store_sql import SqlStore
+from disval.core.store.delivery_store import StoreError, say_waiting
+from disval.core.store.schema import MIGRATIONS, Dialect, Migration
+from disval.core.store.sql import SqlStore
 
 SCHEME = "sqlite:///"
 BUSY_TIMEOUT = 600.0

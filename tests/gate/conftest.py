@@ -9,7 +9,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from disval.core.plugins import get_plugin_manager  # noqa: E402
-from disval.core.store import open_store  # noqa: E402
+from disval.core.store.delivery_store import open_store  # noqa: E402
 
 
 @pytest.fixture(scope="session")

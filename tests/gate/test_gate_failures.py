@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from disval.core import gate as gate_module
+from disval.core.gate import process as gate_module
 from disval.core.cli import main
-from disval.core.gate import requeue, submit, submit_many
+from disval.core.gate.process import requeue, submit, submit_many
 from gate_support import AGB, BRANCH, BT, GZ, delivery, register
 
 
@@ -106,7 +106,7 @@ def test_requeue_processes_it_again_in_order_and_discard_gives_it_up(connected, 
     assert (again.status, again.failure) == ("imported", None)
     assert by_name(connected)[bad.name].failure is None
 
-    from disval.core import failures
+    from disval.core.gate import failures
     gone = failures.discard(connected, failed[1].delivery)
     assert gone.status == "discarded" and "Planted" in gone.reasons[0] and gone.failure is not None
     # discarded: never received, so the same zip may be offered again
@@ -141,7 +141,7 @@ def test_the_commands_report_a_failed_delivery_and_requeue_it(connected, poison,
 
 
 def test_a_delivery_every_process_died_at_fails_instead_of_killing_the_next(connected, tmp_path, pm):
-    from disval.core.failures import MAX_ATTEMPTS
+    from disval.core.gate.failures import MAX_ATTEMPTS
     from disval.core.pipeline import choose_standard
 
     deadly = delivery(tmp_path, day="20180302")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from disval.core.gate import submit
+from disval.core.gate.process import submit
 from gate_support import AGB, BRANCH, BT, GZ, PAKBON, delivery, register, with_field
 
 

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from disval.core import gate as gate_module
+from disval.core.gate import process as gate_module
 from disval.core import workdir
 from disval.core.cli import main
-from disval.core.gate import write_stored_reports
+from disval.core.gate.process import write_stored_reports
 from gate_support import AGB, BRANCH, DISVAL, OTHER_AGB, delivery, disval, outcome_json, register
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from disval.core.gate import submit
+from disval.core.gate.process import submit
 from gate_support import AGB, BRANCH, BT, GZ, PAKBON, delivery, register, with_field, without_last_records
 
 
@@ -46,7 +46,7 @@ def test_production_before_a_positive_connect_delivery_is_declined(store, tmp_pa
 
 
 def test_a_decline_does_not_discard_the_connect_delivery_queued_behind_it(store, tmp_path, pm):
-    from disval.core.gate import submit_many
+    from disval.core.gate.process import submit_many
 
     register(store)
     outcomes = submit_many([delivery(tmp_path, "production", "20180201"), delivery(tmp_path, "test", "20180202")],

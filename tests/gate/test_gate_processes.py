@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from disval.core.gate import submit
+from disval.core.gate.process import submit
 from gate_support import AGB, BRANCH, BT, OTHER_AGB, delivery, disval, register, start_disval
 
 

@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from disval.core.cli import main
-from disval.core.gate import submit
-from disval.core.store import StoreError
+from disval.core.gate.process import submit
+from disval.core.store.delivery_store import StoreError
 from gate_support import AGB, BRANCH, OTHER_AGB, delivery, register
 
 

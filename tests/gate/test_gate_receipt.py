@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from disval.core.gate import submit, submit_many
+from disval.core.gate.process import submit, submit_many
 from disval.core.pipeline import rulebook, standards
-from disval.core.receipt import packing_slip_rules
+from disval.core.gate.receipt import packing_slip_rules
 from gate_support import AGB, BRANCH, GZ, PAKBON, delivery, register, with_field
 
 

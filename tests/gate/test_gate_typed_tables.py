@@ -6,8 +6,8 @@ import zipfile
 
 import pytest
 
-from disval.core.gate import submit
-from disval.core.store_tables import file_tables
+from disval.core.gate.process import submit
+from disval.core.store.tables import file_tables
 from disval.plugins.ga_ohw_gbg import standard as ohw_gbg
 from gate_support import AGB, BRANCH, delivery, register
 

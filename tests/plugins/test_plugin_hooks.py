@@ -182,7 +182,7 @@ def test_hook_disval_validation_finished(ga_delivery):
 
 
 def test_hook_disval_store(tmp_path):
-    store_module = pytest.importorskip("disval.core.store")
+    store_module = pytest.importorskip("disval.core.store.delivery_store")
     sentinel = object()
 
     class Plugin:

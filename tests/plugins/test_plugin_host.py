@@ -21,7 +21,7 @@ CORE = ROOT / "core"
 ALLOWED_PLUGIN_IMPORTS = {
     # The CLI registers the progress display as a plugin object, through get_plugin_manager(extra=...);
     ("cli.py", "disval.plugins.progress"),
-    ("gate_cli.py", "disval.plugins.progress"),  # and so do submit and revalidate
+    ("gate/commands.py", "disval.plugins.progress"),  # and so do submit and revalidate
 }
 
 
@@ -47,7 +47,7 @@ def test_the_core_calls_every_hook(hook_calls, ga_delivery, tmp_path, capsys, mo
     assert main(["plugins"]) == 0
     assert main(["generate", "--trajects", "1", "--profiles", "1", "-o", str(tmp_path / "gen")]) == 0
     try:
-        from disval.core.store import open_store
+        from disval.core.store.delivery_store import open_store
     except ImportError:  # the delivery store is not part of this checkout
         pass
     else:

@@ -10,7 +10,7 @@ from report_support import BT, GZ, PB, REPORT_MODULES, STANDARD, make_result
 
 from disval.core import hookspecs
 from disval.core.findings import CodelistRelease, ValidationResult
-from disval.core.processing_reports import FileImport, ImportReport
+from disval.core.gate.processing_reports import FileImport, ImportReport
 from disval.core.reports import ReportOptions, formats_by_name
 
 

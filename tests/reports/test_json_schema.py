@@ -10,7 +10,7 @@ import pytest
 
 jsonschema = pytest.importorskip("jsonschema", reason="pip install -e '.[test]' (jsonschema checks the JSON contract)")
 
-from disval.core.processing_reports import quality_view  # noqa: E402
+from disval.core.gate.processing_reports import quality_view  # noqa: E402
 from disval.core.standard import DIS_POLICY  # noqa: E402
 from disval.plugins.reports.json import json_schema  # noqa: E402
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from report_support import BT, GZ, PB
 
-from disval.core.processing_reports import FileImport, QualityReport, quality_view
+from disval.core.gate.processing_reports import FileImport, QualityReport, quality_view
 from disval.core.reports import report_kind
 from disval.core.standard import DIS_POLICY, GUIDANCE_POLICY
 

@@ -5,7 +5,7 @@ import csv
 import io
 
 from disval.core.report_view import FINDING_COLUMNS, related_text
-from disval.core.processing_reports import quality_view
+from disval.core.gate.processing_reports import quality_view
 from disval.core.standard import DIS_POLICY
 
 

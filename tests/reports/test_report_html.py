@@ -16,7 +16,7 @@ import pytest
 
 from report_support import DELIVERY, GZ, PB
 
-from disval.core.processing_reports import quality_view
+from disval.core.gate.processing_reports import quality_view
 from disval.core.standard import DIS_POLICY
 
 CHROMIUM = shutil.which("chromium")

@@ -5,7 +5,7 @@ import json
 
 from report_support import BT, DELIVERY, GZ, PB, STANDARD
 
-from disval.core.processing_reports import quality_view
+from disval.core.gate.processing_reports import quality_view
 from disval.core.standard import DIS_POLICY
 
 KEYS = [

@@ -8,7 +8,7 @@ import openpyxl
 
 from report_support import DELIVERY
 
-from disval.core.processing_reports import quality_view
+from disval.core.gate.processing_reports import quality_view
 from disval.core.report_view import FINDING_COLUMNS
 from disval.core.standard import DIS_POLICY
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from disval.core.plugins import hookimpl
-from disval.core.processing_reports import quality_view
+from disval.core.gate.processing_reports import quality_view
 from disval.core.reports import ReportFormat, ReportOptions, write_reports
 from disval.core.standard import DIS_POLICY
 

@@ -23,8 +23,8 @@ import pluggy
 from disval.core import hookspecs
 from disval.core.layout import load_layout
 from disval.core.standard import DIS_POLICY, Standard, ZipName
-from disval.core.store import open_store
-from disval.core.typed_columns import column
+from disval.core.store.delivery_store import open_store
+from disval.core.store.typed_columns import column
 from disval.plugins.ga_ohw_gbg import NAMING
 from disval.plugins.ga_ohw_gbg import standard as ohw_gbg
 from disval.plugins.stores import postgresql, sqlite

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from disval.core.store import StoreError
-from disval.core.store_values import BLOB_PART
+from disval.core.store.delivery_store import StoreError
+from disval.core.store.values import BLOB_PART
 from disval.plugins.ga_ohw_gbg import standard as ohw_gbg
 from store_support import AGB, BRANCH, USER, zip_name
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from disval.core.store import StoreError
+from disval.core.store.delivery_store import StoreError
 from disval.plugins.ga_ohw_gbg import standard as ohw_gbg
 from store_support import AGB, BRANCH, PROFIEL, TRAJECT, USER, gbg_batches, open_url, zip_name
 

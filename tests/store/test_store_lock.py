@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from disval.core.store_schema import MIGRATIONS
+from disval.core.store.schema import MIGRATIONS
 from store_support import AGB, BRANCH, USER, open_url
 
 WORKER = Path(__file__).with_name("store_support.py")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from disval.core.store_schema import MIGRATIONS, SCHEMA_VERSION_TABLE
+from disval.core.store.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
 from store_support import AGB, BRANCH, USER, open_url, zip_name
 from test_store_schema import _raw
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from disval.core.store import StoreError
+from disval.core.store.delivery_store import StoreError
 from store_support import AGB, BRANCH, USER
 
 

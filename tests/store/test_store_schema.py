@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from disval.core.plugins import DEFAULT_PLUGINS, hookimpl
-from disval.core.store import StoreError, default_store_url, open_store, redact_url
-from disval.core.store_schema import MIGRATIONS, SCHEMA_VERSION_TABLE, Migration
+from disval.core.store.delivery_store import StoreError, default_store_url, open_store, redact_url
+from disval.core.store.schema import MIGRATIONS, SCHEMA_VERSION_TABLE, Migration
 from disval.plugins.stores.postgresql import POSTGRES
 from disval.plugins.stores.sqlite import SQLITE, SqliteStore
 from store_support import AGB, BRANCH, USER, open_url, store_plugins
@@ -194,7 +194,7 @@ def test_upgrading_to_status_failed_keeps_deliveries_and_what_refers_to_them(sto
         # the record of standard 'x' (installed nowhere) waits in legacy_records for its standard's tables
         assert store._exec("SELECT record_key FROM legacy_records").fetchall() == [("T1",)]
         store.fix_provider_settings(AGB, BRANCH, "x", "S", "P", delivery_id=delivery_id)
-        from disval.core.store import Failure
+        from disval.core.store.delivery_store import Failure
 
         failed = store.update_delivery(delivery_id, status="failed", failure=Failure("ValueError", "boom", "a.py:1 in f"))
         assert (failed.status, failed.failure.summary()) == ("failed", "ValueError: boom (at a.py:1 in f)")

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from disval.core.store_tables import file_tables
+from disval.core.store.tables import file_tables
 from disval.plugins.ga_dbc_ggz import standard as dbc_ggz
 from disval.plugins.ga_ohw_gbg import standard as ohw_gbg
 from store_support import AGB, BRANCH, USER, batch, zip_name

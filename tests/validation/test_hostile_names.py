@@ -13,7 +13,7 @@ import json
 import pytest
 
 from disval.core.pipeline import validate
-from disval.core.processing_reports import FileImport, ImportReport
+from disval.core.gate.processing_reports import FileImport, ImportReport
 from disval.core.reports import ReportOptions
 
 from hostile import renamed, zip_bytes

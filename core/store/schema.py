@@ -1,7 +1,7 @@
 """The delivery store's schema, versioned: what differs per SQL backend, and every migration.
 
 A store records its version in `schema_version`; opening an older store runs
-the missing migrations in one transaction (`disval.core.store_sql.SqlStore`),
+the missing migrations in one transaction (`disval.core.store.sql.SqlStore`),
 opening a newer one says which disval to install. A migration is only ever
 appended, never edited.
 
@@ -20,7 +20,7 @@ Decisions, and why:
   off while migrating, as SQLite's documentation prescribes for a rebuild;
   ids are kept, so the rows that refer to a delivery still do).
 - Imported records live in typed tables, one per data file of a standard
-  version, made from the layout (`disval.core.store_tables`): analysts query
+  version, made from the layout (`disval.core.store.tables`): analysts query
   them with SQL, and a new standard still needs no migration written by hand.
   Schema 1 and 2 kept them as JSON in one generic `records` table; version 4
   renames it `legacy_records`, and its rows move into a standard's typed

@@ -1,6 +1,6 @@
 """Typed values of a layout's attributes, built column by column from fixed-width records.
 
-The store keeps imported records in typed columns (`disval.core.store_tables`):
+The store keeps imported records in typed columns (`disval.core.store.tables`):
 D as a date, N as an integer, AN as text. This module turns one field of a
 batch of records (the `uint8` matrix the record readers yield) into a list of
 Python values at numpy speed, and one text value the same way for the places

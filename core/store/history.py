@@ -1,7 +1,7 @@
 """The history rules answered from a `SqlStore`: what it holds for one provider.
 
 Keys and other values are compared typed, as the import stores them
-(`disval.core.typed_columns`): a padded and a trimmed AN value are the same
+(`disval.core.store.typed_columns`): a padded and a trimmed AN value are the same
 key, a date is a date. Records deleted by a mutation import ('V') are gone
 from the typed tables, so the rules see deletes.
 """
@@ -11,12 +11,12 @@ import datetime as dt
 import itertools
 from typing import TYPE_CHECKING, Iterable
 
-from .store import ACCEPTED
-from .store_tables import SQL_TYPES, FileTable, catalogue
+from .delivery_store import ACCEPTED
+from .tables import SQL_TYPES, FileTable, catalogue
 from .typed_columns import values
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .store_sql import SqlStore
+    from .sql import SqlStore
 
 LOOKUP = "disval_history_lookup"  # a temporary table of delivered values
 PART = 100_000  # delivered values typed and staged at a time

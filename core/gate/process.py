@@ -16,7 +16,7 @@ with (codelists, policy, report formats) is kept with it for that reason.
 Statuses: queued -> rejected (receipt) | discarded (queued behind a rejected
 one) | assessed_negative | accepted (TEST positive; PROD positive until its
 import is done) -> imported; and failed, from any of them but imported, when
-processing raised (`disval.core.failures`: the error is kept, the provider's
+processing raised (`disval.core.gate.failures`: the error is kept, the provider's
 queue goes on, an operator requeues or discards it). A PROD delivery left
 `accepted` by a process that died during its import is imported by the next
 one to take the provider's lock, before anything queued behind it.
@@ -28,17 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from . import __version__, failures, receipt
-from .delivery_records import DeliveryRecords
-from .findings import ZIP_LEVEL, Finding, ValidationResult
-from .notes import Note
-from .pipeline import UnclaimedName, UsageError, choose_standard, rule_files, rulebook, standards, validate
-from .plugins import get_plugin_manager
+from .. import __version__
+from . import failures, receipt
+from ..store.delivery_records import DeliveryRecords
+from ..findings import ZIP_LEVEL, Finding, ValidationResult
+from ..notes import Note
+from ..pipeline import UnclaimedName, UsageError, choose_standard, rule_files, rulebook, standards, validate
+from ..plugins import get_plugin_manager
 from .processing_reports import ImportReport, quality_view
-from .reader import zip_finding
-from .reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
-from .store import Delivery, DeliveryStore, Failure
-from .workdir import NAME_MAX, fitting_name, readable_name, working_directory
+from ..reader import zip_finding
+from ..reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
+from ..store.delivery_store import Delivery, DeliveryStore, Failure
+from ..workdir import NAME_MAX, fitting_name, readable_name, working_directory
 
 DEFAULT_FORMATS = ("json", "text")
 DEFAULT_MAX_EXAMPLES = 1000

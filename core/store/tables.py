@@ -28,13 +28,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
-from .layout import Field
-from .store import StoreError
+from ..layout import Field
+from .delivery_store import StoreError
 from .typed_columns import value
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .standard import Standard
-    from .store_sql import SqlStore
+    from ..standard import Standard
+    from .sql import SqlStore
 
 MAX_NAME = 63  # PostgreSQL's identifier limit; SQLite has none
 LEGACY = "legacy_records"

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .findings import ZIP_LEVEL, Finding
-from .language import ast
-from .language import compiler as c
-from .reader import open_delivery, zip_finding
-from .standard import Standard
-from .store import Delivery, DeliveryStore
+from ..findings import ZIP_LEVEL, Finding
+from ..language import ast
+from ..language import compiler as c
+from ..reader import open_delivery, zip_finding
+from ..standard import Standard
+from ..store.delivery_store import Delivery, DeliveryStore
 
 TECHNICAL = ("ZIP-NAME", "ZIP-UNREADABLE", "ZIP-EMPTY", "ZIP-ENCRYPTED", "ZIP-PATH", "ZIP-BOMB")
 

@@ -3,7 +3,7 @@
 The records come through the same `disval_record_reader` hook as validation,
 so a standard with another record format imports unchanged. Each batch the
 reader yields becomes (file, {DDID: typed values}, line numbers), built per
-column at numpy speed (`disval.core.typed_columns`): no per-record objects
+column at numpy speed (`disval.core.store.typed_columns`): no per-record objects
 but the values themselves.
 
 A line that is not a record of its file's length cannot be cut into fields:
@@ -18,11 +18,11 @@ from typing import Iterator
 
 import numpy as np
 
-from .layout import FileLayout
-from .pipeline import record_readers
-from .processing_reports import FileImport
-from .reader import Limits, open_delivery
-from .standard import Standard
+from ..layout import FileLayout
+from ..pipeline import record_readers
+from ..gate.processing_reports import FileImport
+from ..reader import Limits, open_delivery
+from ..standard import Standard
 from .typed_columns import column
 
 

@@ -45,12 +45,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .store import StoreError
-from .store_tables import FileTable, children, ensure_tables
+from .delivery_store import StoreError
+from .tables import FileTable, children, ensure_tables
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .standard import Standard
-    from .store_sql import SqlStore
+    from ..standard import Standard
+    from .sql import SqlStore
 
 IMPORT_MODES = ("full", "mutations")
 DELETE = "V"
@@ -200,7 +200,7 @@ def _ddid(t: FileTable, column: str) -> str:
 
 
 def _stage_type(store: "SqlStore", c) -> str:
-    from .store_tables import SQL_TYPES
+    from .tables import SQL_TYPES
 
     return SQL_TYPES[c.type].format(**store.dialect.types)
 

@@ -8,8 +8,8 @@ tables made from each standard's layout.
 This module is the interface and its values: `DeliveryStore`, the records it
 hands out (`Provider`, `Delivery`, ...) and how a store is found and opened
 (`open_store(url)`, through the `disval_store` hook). The one SQL
-implementation that SQLite and PostgreSQL share is `disval.core.store_sql`
-(`SqlStore`), its versioned schema `disval.core.store_schema`; a backend
+implementation that SQLite and PostgreSQL share is `disval.core.store.sql`
+(`SqlStore`), its versioned schema `disval.core.store.schema`; a backend
 (`disval.plugins.stores.sqlite`, `...postgresql`) only supplies a connection,
 a `Dialect` and a per-provider lock.
 """
@@ -28,9 +28,9 @@ from urllib.parse import urlsplit, urlunsplit
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
 
-    from .history import History
-    from .standard import Standard, ZipName
-    from .store_import import ColumnBatch, FileCounts, Finish
+    from ..history import History
+    from ..standard import Standard, ZipName
+    from .importing import ColumnBatch, FileCounts, Finish
 
 # queued: kept, receipt not yet decided. accepted: passed receipt and not assessed negative (a TEST
 # delivery ends here when positive; a production one until it is imported). rejected: failed receipt.
@@ -296,10 +296,10 @@ class DeliveryStore(ABC):
         """Import an accepted production delivery into `standard`'s typed tables, in its import mode.
 
         `batches` yields (file, {DDID: typed values}, line numbers): the records
-        column by column (`disval.core.typed_columns`). Full load: the records
+        column by column (`disval.core.store.typed_columns`). Full load: the records
         replace all of the provider's; mutations: status vlag ' ' inserts or
         replaces, 'V' deletes, a delivered parent replaces its children (see
-        `disval.core.store_import`). One transaction: the records, the
+        `disval.core.store.importing`). One transaction: the records, the
         delivery's status `imported` and whatever `finish(counts)` returns
         (its reports) change together or not at all, even if the process is
         killed. Returns per file the records delivered, inserted, changed,
@@ -372,7 +372,7 @@ def open_store(url: str | None = None, pm: "pluggy.PluginManager | None" = None)
     """Open the store at `url` (default: `default_store_url()`) through the `disval_store` hook."""
     url = url or default_store_url()
     if pm is None:
-        from .plugins import get_plugin_manager
+        from ..plugins import get_plugin_manager
 
         pm = get_plugin_manager()
     store = pm.hook.disval_store(url=url)

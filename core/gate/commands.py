@@ -18,12 +18,12 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import failures
-from .gate import DEFAULT_FORMATS, requeue, revalidate, submit_many, write_stored_reports
-from .pipeline import UsageError
-from .plugins import get_plugin_manager
-from .report_view import visible
-from .reports import ReportOptions, emit, format_for_output, formats_by_name, write_output
-from .store import StoreError, default_store_url, open_store
+from .process import DEFAULT_FORMATS, requeue, revalidate, submit_many, write_stored_reports
+from ..pipeline import UsageError
+from ..plugins import get_plugin_manager
+from ..report_view import visible
+from ..reports import ReportOptions, emit, format_for_output, formats_by_name, write_output
+from ..store.delivery_store import StoreError, default_store_url, open_store
 
 
 def add_gate_commands(subparsers) -> None:

@@ -1,6 +1,6 @@
 """Values as the SQL store writes and reads them: timestamps, JSON, blob parts, rows into records.
 
-Shared by `disval.core.store_sql` and the modules around it; one place for
+Shared by `disval.core.store.sql` and the modules around it; one place for
 how a value crosses the boundary to SQLite and PostgreSQL alike.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from .store import STATUSES, Delivery, Failure, Provider
+from .delivery_store import STATUSES, Delivery, Failure, Provider
 
 BLOB_PART = 1 << 20
 

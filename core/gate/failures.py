@@ -18,8 +18,8 @@ import datetime as dt
 import traceback
 from pathlib import Path
 
-from .pipeline import UsageError
-from .store import Delivery, DeliveryStore, Failure
+from ..pipeline import UsageError
+from ..store.delivery_store import Delivery, DeliveryStore, Failure
 
 MAX_ATTEMPTS = 3  # processing begun this often and never finished: the delivery itself kills the process
 FRAMES = 6  # innermost frames kept: enough to find the place, short enough to read in a table

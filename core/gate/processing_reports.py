@@ -15,10 +15,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .findings import CodelistRelease, ValidationResult
+from ..findings import CodelistRelease, ValidationResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .standard import BlockingPolicy
+    from ..standard import BlockingPolicy
 
 
 # The counts of a FileImport, in the order every import report shows them.

@@ -2,8 +2,8 @@
 
 A backend subclasses `SqlStore` with a connection, a `Dialect` and
 `lock_provider`. The imported records live in typed tables made from each
-standard's layout (`store_tables`), written by `store_import` and read by
-`store_history` for the history rules.
+standard's layout (`tables`), written by `importing` and read by
+`history` for the history rules.
 """
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .store import (
+from .delivery_store import (
     ASSESSMENTS, RECEIVED, Delivery, DeliveryStore, ProviderSettings, SoftwareNotice, StoreError, disval_version,
     redact_url,
 )
-from .store_history import StoreHistory
-from .store_values import (
+from .history import StoreHistory
+from .values import (
     _check_status, _delivery, _dumps, _loads, _marks, _now, _parts, _provider, _ts, _typed,
 )
-from .store_schema import MIGRATIONS, SCHEMA_VERSION_TABLE, Dialect, Migration
-from .store_tables import catalogue, ensure_tables
+from .schema import MIGRATIONS, SCHEMA_VERSION_TABLE, Dialect, Migration
+from .tables import catalogue, ensure_tables
 
 KEY_SEPARATOR = "|"  # between the values of a composite key, in `records()`
 
@@ -380,7 +380,7 @@ class SqlStore(DeliveryStore):
         ensure_tables(self, standard)
 
     def import_delivery(self, delivery_id, standard, batches, finish=None):
-        from .store_import import import_delivery
+        from .importing import import_delivery
 
         return import_delivery(self, delivery_id, standard, batches, finish)
 

@@ -1,0 +1,1 @@
+"""Processing: the gate that receives, checks in order and imports deliveries (GA §4.3)."""

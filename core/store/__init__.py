@@ -1,0 +1,1 @@
+"""The delivery store: deliveries, providers and imported records in typed tables."""
