@@ -10,6 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from .derive import Derived, Underived, derive, render_hand_header, render_rules, render_underived
+from .english import ENGLISH_FILE, read_english, untranslated
 from .layout_toml import LayoutNote, layout_data, render_layout
 from .sheet import GaWorkbook, WorkbookError, read_workbook
 
@@ -27,6 +28,8 @@ class ImportResult:
     notes: list[LayoutNote] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
     underived: list[Underived] = field(default_factory=list)
+    english: Path | None = None  # the english.toml read, None when there was none
+    untranslated: list[str] = field(default_factory=list)  # "DDID Dutch name" / "codelist X" without English
 
 
 def standard_name(workbook: Path) -> str:
@@ -38,23 +41,29 @@ def standard_name(workbook: Path) -> str:
     return f"ga_{words}_{m.group(2)}_{m.group(3)}"
 
 
-def import_workbook(workbook: Path, out: Path, name: str | None = None) -> ImportResult:
+def import_workbook(workbook: Path, out: Path, name: str | None = None, english: Path | None = None) -> ImportResult:
     """Read `workbook` and write into `out`: layout.toml, NAME.rules, underived.md, and NAME_hand.rules if absent.
 
     The hand-written rules file is only created (with a header listing the numbers it must define),
-    never overwritten: it holds a person's work.
+    never overwritten: it holds a person's work. The English names come from `english` (default
+    `out`/english.toml, if it exists); what it does not translate is listed in `untranslated`.
     """
     wb = read_workbook(workbook)
     name = name or standard_name(workbook)
-    result = ImportResult(wb, name)
-    data, result.notes = layout_data(wb)
     out = Path(out)
+    english_path = Path(english) if english is not None else out / ENGLISH_FILE
+    if english is not None and not english_path.is_file():
+        raise WorkbookError(f"{english_path}: no such file")
+    translation = read_english(english_path)
+    result = ImportResult(wb, name, english=english_path if translation.source else None)
+    data, result.notes = layout_data(wb, translation)
     out.mkdir(parents=True, exist_ok=True)
     header = (f"{_title(workbook)}: every file and attribute, imported by `disval ga import` from the NZa's\n"
               f"machine-readable workbook {Path(workbook).name}. Regenerate it; do not edit it by hand.")
     title = _title(workbook)
     _write(result, out / LAYOUT_FILE, render_layout(data, result.notes, header))
-    result.derived, result.underived = derive(wb)
+    result.derived, result.underived = derive(wb, translation)
+    result.untranslated = untranslated(wb, translation, {d.codelist for d in result.derived if d.codelist})
     rules_header = (f"{title}: every validation the NZa workbook {Path(workbook).name} makes mechanical,\n"
                     f"written by `disval ga import`. Regenerate it; do not edit it by hand: the numbers it could not\n"
                     f"derive are in {UNDERIVED_FILE} and belong in {name}_hand.rules.")
@@ -98,10 +107,13 @@ def add_ga_commands(subparsers) -> argparse.ArgumentParser:
         "import", help="write a standard's layout, mechanical rules and the table of what is left from a GA workbook",
         description="Read an NZa machine-readable GA workbook (xlsx) and write, into --out: layout.toml (every "
                     "file and attribute), NAME.rules (every validation the workbook makes mechanical) and "
-                    "underived.md (every validation number left to write by hand, with its GA text).",
+                    "underived.md (every validation number left to write by hand, with its GA text). Field and codelist "
+                    f"names in English come from DIR/{ENGLISH_FILE} (or --english FILE); what it lacks is listed.",
     )
     imp.add_argument("workbook", type=Path, help="the NZa GA workbook (.xlsx)")
     imp.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory to write into")
+    imp.add_argument("--english", type=Path, metavar="FILE",
+                     help=f"the standard's English names (default DIR/{ENGLISH_FILE}, if it exists)")
     imp.add_argument("--name", metavar="NAME", help="stem of the rules file (default from the workbook's name, "
                                                     "e.g. ga_dbc_ggz_9_0)")
     imp.set_defaults(func=_run_import)
@@ -114,7 +126,7 @@ def _run_import(args) -> int:
         print(f"disval ga import: error: {args.workbook}: no such file", file=sys.stderr)
         return 2
     try:
-        result = import_workbook(args.workbook, args.out, args.name)
+        result = import_workbook(args.workbook, args.out, args.name, args.english)
     except WorkbookError as exc:
         print(f"disval ga import: error: {exc}", file=sys.stderr)
         return 2
@@ -128,6 +140,19 @@ def _run_import(args) -> int:
     print(tabulate([[u.validation.number, u.validation.type, u.validation.severity, _short(u.validation.text),
                      _short(u.reason, 60)] for u in result.underived],
                    headers=["number", "type", "sev", "GA text", "why not derived"]))
+    _print_untranslated(result)
     for path in result.written:
         print(f"wrote {path}")
     return 0
+
+
+def _print_untranslated(result: ImportResult) -> None:
+    """Say which names stay Dutch under --lang en, so that a new GA version's new texts are work to do."""
+    source = result.english or f"{ENGLISH_FILE} (none found)"
+    if not result.untranslated:
+        print(f"English: every name translated by {source}")
+        return
+    print(f"English: {len(result.untranslated)} names without English in {source}; reports in English show "
+          f"them in Dutch until they are added:")
+    for text in result.untranslated:
+        print(f"  {text}")

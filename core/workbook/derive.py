@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .english import English
 from .layout_toml import PACKING_SLIP, foreign_keys
 from .sheet import OPEN_BEGIN, OPEN_END, Attribute, GaWorkbook, Validation
 
@@ -68,6 +69,7 @@ class Derived:
     violation: str  # the rule's left side
     message_en: str
     file: str  # the file it reports on, for grouping
+    codelist: str = ""  # the codelist name the GA text cites ("Zorgtype"), for the list of what is untranslated
 
     def source(self) -> str:
         """The rule as one line of the rule language."""
@@ -88,14 +90,18 @@ class Underived:
     reason: str
 
 
-def derive(wb: GaWorkbook) -> tuple[list[Derived], list[Underived]]:
-    """Split the workbook's validations into rules and the table of what is left, each in number order."""
+def derive(wb: GaWorkbook, english: English | None = None) -> tuple[list[Derived], list[Underived]]:
+    """Split the workbook's validations into rules and the table of what is left, each in number order.
+
+    A rule's English message names its fields and codelists in English where `english` has them.
+    """
+    english = english or English()
     derived, left = [], []
     keys = {f.name: [a for a in f.attributes if "PK" in a.key.upper()] for f in wb.files}
     references = foreign_keys(wb)
     for number in sorted(wb.validations, key=int):
         v = wb.validations[number]
-        out = _derive_one(wb, v, keys, references)
+        out = _derive_one(wb, v, keys, references, english)
         if isinstance(out, Derived):
             derived.append(out)
         else:
@@ -103,19 +109,19 @@ def derive(wb: GaWorkbook) -> tuple[list[Derived], list[Underived]]:
     return derived, left
 
 
-def _derive_one(wb: GaWorkbook, v: Validation, keys, references) -> Derived | str:
+def _derive_one(wb: GaWorkbook, v: Validation, keys, references, english: English) -> Derived | str:
     if v.type not in DERIVED_TYPES:
         return {"BR": "business rule: written by hand", "OH": "omhanging: needs the delivery store",
                 "PVM": "pseudonymisation check (type PVM): written by hand"}.get(v.type, f"type {v.type}")
     if v.text.upper().startswith("PVM "):
         return "a check the PVM makes on the source data before pseudonymising, not a field of the delivery"
     if v.type == "V":
-        return _volume(wb, v)
+        return _volume(wb, v, english)
     m = re.match(r"(\d{4}) ", v.text)
     a = wb.attribute(m.group(1)) if m else None
     if a is None:
         return "the text does not start with a delivered attribute"
-    label = f"{a.ddid} {a.name}"
+    label = f"{a.ddid} {english.name(a.ddid, a.name)}"
     file = wb.file_of(a.ddid).name
     if v.type == "M":
         if _EMPTY.match(v.text):
@@ -137,17 +143,17 @@ def _derive_one(wb: GaWorkbook, v: Validation, keys, references) -> Derived | st
         if len(keys.get(_file_name(wb, target), ())) != 1:
             return f"{target} has a composite key: a reference to it needs a composite lookup"
         return Derived(v, f"{a.ddid} not in file {_file_name(wb, target)}", f"{label} is not included in {target}", file)
-    return _referential(wb, v, a, label, file)
+    return _referential(wb, v, a, label, file, english)
 
 
-def _volume(wb: GaWorkbook, v: Validation) -> Derived | str:
+def _volume(wb: GaWorkbook, v: Validation, english: English) -> Derived | str:
     if _LENGTH.match(v.text) and not v.ddid and v.file:
         return Derived(v, f"record length of {v.file} is wrong",
                        "The total line length does not match the GA version the delivery was made under", v.file)
     m = _COUNT.match(v.text)
     if m and wb.attribute(m.group(2)) is not None:
         file, ddid = _file_name(wb, m.group(1)), m.group(2)
-        name = wb.attribute(ddid).name
+        name = english.name(ddid, wb.attribute(ddid).name)
         return Derived(v, f"count({file}) != {ddid}",
                        f"The number of records in {file} differs from {ddid} {name} in the packing slip", file)
     return "not a record length or record count check"
@@ -192,7 +198,8 @@ def _listed_values(pattern: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _referential(wb: GaWorkbook, v: Validation, a: Attribute, label: str, file: str) -> Derived | str:
+def _referential(wb: GaWorkbook, v: Validation, a: Attribute, label: str, file: str,
+                 english: English) -> Derived | str:
     m = _ZIP.match(v.text)
     if m:
         part = ZIP_PARTS.get(a.name.lower())
@@ -205,7 +212,8 @@ def _referential(wb: GaWorkbook, v: Validation, a: Attribute, label: str, file: 
         if other is None or wb.file_of(other.ddid).name.lower() != PACKING_SLIP.lower():
             return f"{m.group(3)} is not an attribute of the packing slip"
         return Derived(v, f"{a.ddid} != {other.ddid}",
-                       f"{label} does not match {other.ddid} {other.name} in the packing slip", file)
+                       f"{label} does not match {other.ddid} {english.name(other.ddid, other.name)} in the packing slip",
+                       file)
     if "klantensysteem" in v.text:
         return "the NZa's customer registry (klantensysteem): needs the delivery store"
     m = _REGISTER.match(v.text)
@@ -233,7 +241,8 @@ def _referential(wb: GaWorkbook, v: Validation, a: Attribute, label: str, file: 
     if at_file != file and at_file.lower() != PACKING_SLIP.lower():
         return f"peildatum {at.ddid} {at.name} is in {at_file}: a field of the parent record"
     return Derived(v, f"{a.ddid} not in {' or '.join(codelists)} at {at.ddid}",
-                   f"{label} does not occur in, or is no longer valid in, codelist {listed}", file)
+                   f"{label} does not occur in, or is no longer valid in, the {english.codelist(listed)} codelist",
+                   file, codelist=listed)
 
 
 def _peil_name(wb: GaWorkbook, peildatum: str) -> str:

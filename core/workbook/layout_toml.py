@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from .english import ENGLISH_FILE, English
 from .sheet import Attribute, GaWorkbook
 
 PACKING_SLIP = "PAKBON.txt"
@@ -37,8 +38,13 @@ class LayoutNote:
     text: str
 
 
-def layout_data(wb: GaWorkbook) -> tuple[dict, list[LayoutNote]]:
-    """The layout as TOML-ready data ({"files": [...]}) and the notes on what was corrected."""
+def layout_data(wb: GaWorkbook, english: English | None = None) -> tuple[dict, list[LayoutNote]]:
+    """The layout as TOML-ready data ({"files": [...]}) and the notes on what was corrected.
+
+    Each attribute's `name_en` comes from `english` (the standard's english.toml); an attribute it does
+    not name gets a note when a file was read, so the gap is visible in the layout itself.
+    """
+    english = english or English()
     notes: list[LayoutNote] = []
     references = foreign_keys(wb, notes)
     files = []
@@ -46,6 +52,11 @@ def layout_data(wb: GaWorkbook) -> tuple[dict, list[LayoutNote]]:
         fields = []
         for a in f.attributes:
             fields.append(_field(a, references.get(a.ddid, ""), notes))
+            if a.ddid in english.names:
+                fields[-1]["name_en"] = english.names[a.ddid]
+            elif english.source:
+                notes.append(LayoutNote(a.ddid, f"no English name in {ENGLISH_FILE}: reports in English show "
+                                                f"the Dutch name"))
         entry: dict = {"name": f.name, "title": _title(f.name)}
         key = [a.ddid for a in f.attributes if "PK" in _keys(a.key)]
         if key:
@@ -126,6 +137,8 @@ def render_layout(data: dict, notes: list[LayoutNote], header: str) -> str:
         "# begin/end are 1-based inclusive byte columns; mandatory: V (verplicht), O (optioneel),",
         "# CV (conditioneel verplicht); key: PK/FK as the GA marks it; references: the key a foreign key refers to.",
     ]
+    if any("name_en" in fld for f in data["files"] for fld in f["fields"]):
+        lines.append(f"# name_en: the attribute's name in English, for reports under --lang en (from {ENGLISH_FILE}).")
     by_ddid = {}
     for note in notes:
         by_ddid.setdefault(note.ddid, []).append(note.text)

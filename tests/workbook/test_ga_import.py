@@ -29,7 +29,7 @@ def workbook_path(nza_dir):
 @pytest.fixture(scope="module")
 def imported(workbook_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("ggz")
-    return import_workbook(workbook_path, out), out
+    return import_workbook(workbook_path, out, english=ga_dbc_ggz.HERE / "english.toml"), out
 
 
 def test_the_imported_layout_is_the_shipped_layout_attribute_by_attribute(imported):
@@ -200,3 +200,56 @@ def test_a_second_import_never_overwrites_the_hand_written_rules(workbook_path, 
     assert hand.read_text(encoding="utf-8") == "# my own rules\n"
     assert hand not in result.written
     assert (out / "ga_dbc_ggz_9_0.rules").read_text(encoding="utf-8").count(" => ") == 186
+
+
+# ---------------------------------------------------------------- English, kept across imports
+
+
+def test_the_english_names_survive_a_new_import(imported):
+    """english.toml is merged into what the import writes: layout names and the derived messages' words."""
+    result, out = imported
+    assert result.untranslated == [] and result.english == ga_dbc_ggz.HERE / "english.toml"
+    layout = load_layout(out / "layout.toml")
+    assert all(f.name_en.strip() for f in layout.fields)
+    assert layout.field("1449").name_en == "Care trajectory number"
+    rules = {r.number: r for r in parse_rules((out / "ga_dbc_ggz_9_0.rules").read_text(encoding="utf-8"))}
+    assert rules["568"].message_en == "1449 Care trajectory number is empty"
+    assert rules["452"].message_en.endswith("1543 Number of care trajectories in the packing slip")
+    assert "the Care type codelist" in rules["410"].message_en
+
+
+def test_what_english_toml_lacks_is_listed_and_noted_not_silently_dutch(workbook_path, tmp_path, capsys):
+    """A new GA version's new attribute (here: two names and a codelist taken out) is reported as work to do."""
+    lines = (ga_dbc_ggz.HERE / "english.toml").read_text(encoding="utf-8").splitlines()
+    drop = ('1449 = ', '1543 = ', '"Zorgtype" = ')
+    partial = tmp_path / "english.toml"
+    partial.write_text("\n".join(x for x in lines if not x.startswith(drop)) + "\n", encoding="utf-8")
+    out = tmp_path / "std"
+    assert main(["ga", "import", str(workbook_path), "--out", str(out), "--english", str(partial)]) == 0
+    printed = capsys.readouterr().out
+    assert "English: 3 names without English in" in printed
+    for text in ("  1449 Zorgtrajectnummer", "  1543 Aantal zorgtraject", "  codelist Zorgtype"):
+        assert text in printed.splitlines() or any(line.startswith(text) for line in printed.splitlines())
+    layout_text = (out / "layout.toml").read_text(encoding="utf-8")
+    assert "# 1449: no English name in english.toml" in layout_text
+    assert not load_layout(out / "layout.toml").field("1449").name_en
+
+
+def test_without_an_english_file_every_name_is_listed(workbook_path, tmp_path, capsys):
+    assert main(["ga", "import", str(workbook_path), "--out", str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr().out
+    assert "English: 146 names without English in english.toml (none found)" in printed  # 141 + 5 codelists
+    assert main(["ga", "import", str(workbook_path), "--out", str(tmp_path / "o"),
+                 "--english", str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml: no such file" in capsys.readouterr().err
+
+
+def test_a_broken_english_file_is_one_clear_line(workbook_path, tmp_path, capsys):
+    bad = tmp_path / "english.toml"
+    bad.write_text("[names]\n1430 = \n", encoding="utf-8")
+    assert main(["ga", "import", str(workbook_path), "--out", str(tmp_path), "--english", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("disval ga import: error:") and "english.toml: not a readable TOML file" in err
+    bad.write_text('[names]\n1430 = ""\n', encoding="utf-8")
+    assert main(["ga", "import", str(workbook_path), "--out", str(tmp_path)]) == 2
+    assert "[names] must map each key to a non-empty English text" in capsys.readouterr().err
