@@ -107,8 +107,9 @@ def add_ga_commands(subparsers) -> argparse.ArgumentParser:
         "import", help="write a standard's layout, mechanical rules and the table of what is left from a GA workbook",
         description="Read an NZa machine-readable GA workbook (xlsx) and write, into --out: layout.toml (every "
                     "file and attribute), NAME.rules (every validation the workbook makes mechanical) and "
-                    "underived.md (every validation number left to write by hand, with its GA text). Field and codelist "
-                    f"names in English come from DIR/{ENGLISH_FILE} (or --english FILE); what it lacks is listed.",
+                    "underived.md (every validation number left to write by hand, with its GA text). Field and "
+                    f"codelist names in English come from DIR/{ENGLISH_FILE} (or --english FILE); what it lacks "
+                    "is listed.",
     )
     imp.add_argument("workbook", type=Path, help="the NZa GA workbook (.xlsx)")
     imp.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory to write into")

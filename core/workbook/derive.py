@@ -211,8 +211,8 @@ def _referential(wb: GaWorkbook, v: Validation, a: Attribute, label: str, file: 
         other = wb.attribute(m.group(3))
         if other is None or wb.file_of(other.ddid).name.lower() != PACKING_SLIP.lower():
             return f"{m.group(3)} is not an attribute of the packing slip"
-        return Derived(v, f"{a.ddid} != {other.ddid}",
-                       f"{label} does not match {other.ddid} {english.name(other.ddid, other.name)} in the packing slip",
+        other_label = f"{other.ddid} {english.name(other.ddid, other.name)}"
+        return Derived(v, f"{a.ddid} != {other.ddid}", f"{label} does not match {other_label} in the packing slip",
                        file)
     if "klantensysteem" in v.text:
         return "the NZa's customer registry (klantensysteem): needs the delivery store"
