@@ -10,7 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from .derive import Derived, Underived, derive, render_hand_header, render_rules, render_underived
-from .english import ENGLISH_FILE, read_english, untranslated
+from .english import ENGLISH_FILE, read_english, untranslated, untranslated_rules
 from .layout_toml import LayoutNote, layout_data, render_layout
 from .sheet import GaWorkbook, WorkbookError, read_workbook
 
@@ -29,7 +29,8 @@ class ImportResult:
     derived: list[Derived] = field(default_factory=list)
     underived: list[Underived] = field(default_factory=list)
     english: Path | None = None  # the english.toml read, None when there was none
-    untranslated: list[str] = field(default_factory=list)  # "DDID Dutch name" / "codelist X" without English
+    # Without English: "DDID Dutch name", "codelist X", and "NAME_hand.rules: rule N message" (or not-applicable)
+    untranslated: list[str] = field(default_factory=list)
 
 
 def standard_name(workbook: Path) -> str:
@@ -72,6 +73,7 @@ def import_workbook(workbook: Path, out: Path, name: str | None = None, english:
     hand = out / f"{name}_hand.rules"
     if not hand.exists():
         _write(result, hand, render_hand_header(result.underived, title, name))
+    result.untranslated += [f"{hand.name}: {text}" for text in untranslated_rules(hand)]
     return result
 
 
@@ -151,9 +153,9 @@ def _print_untranslated(result: ImportResult) -> None:
     """Say which names stay Dutch under --lang en, so that a new GA version's new texts are work to do."""
     source = result.english or f"{ENGLISH_FILE} (none found)"
     if not result.untranslated:
-        print(f"English: every name translated by {source}")
+        print(f"English: every name translated by {source}, every hand-written rule has its English")
         return
-    print(f"English: {len(result.untranslated)} names without English in {source}; reports in English show "
-          f"them in Dutch until they are added:")
+    print(f"English: {len(result.untranslated)} texts without English (names belong in {source}, a rule's in "
+          f"its rules file); reports in English show them in Dutch until they are added:")
     for text in result.untranslated:
         print(f"  {text}")

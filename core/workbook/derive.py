@@ -291,7 +291,9 @@ def render_hand_header(left: list[Underived], title: str, rules_name: str) -> st
     """The comment header of a new hand-written rules file: which numbers it must define."""
     lines = [f"# {title}: hand-written rules.", "#",
              f"# {rules_name}.rules holds every validation `disval ga import` derived; this file holds the",
-             "# rest, each live or declared with its reason. The importer could not derive these numbers:", "#"]
+             "# rest, each live or declared with its reason, and each with its English (en \"...\"; a",
+             "# not-applicable reason also as not-applicable en \"...\"). The importer could not derive these numbers:",
+             "#"]
     by_type: dict[str, list[str]] = {}
     for u in left:
         by_type.setdefault(u.validation.type, []).append(u.validation.number)

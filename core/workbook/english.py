@@ -25,6 +25,7 @@ try:
 except ImportError:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib
 
+from ..language.parser import RuleError, parse_rules
 from .sheet import GaWorkbook, WorkbookError
 
 ENGLISH_FILE = "english.toml"
@@ -71,4 +72,19 @@ def untranslated(wb: GaWorkbook, english: English, cited_codelists: set[str]) ->
     """What the workbook names that `english` does not translate: "DDID Dutch name" and "codelist X"."""
     out = [f"{a.ddid} {a.name}" for f in wb.files for a in f.attributes if a.ddid not in english.names]
     out += [f"codelist {c}" for c in sorted(cited_codelists) if c not in english.codelists]
+    return out
+
+
+def untranslated_rules(path: Path) -> list[str]:
+    """The rules of a hand-written rules file that lack English: "NUMBER message" or "NUMBER not-applicable".
+
+    A file that does not parse gives no list: compiling the standard reports its errors with their place.
+    """
+    try:
+        rules = parse_rules(Path(path).read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError, RuleError):
+        return []
+    out = [f"rule {r.number} message" for r in rules if r.message and not r.message_en]
+    out += [f"rule {r.number} not-applicable" for r in rules if r.not_applicable and not r.not_applicable_en]
+    out += [f"rule {r.number} hint" for r in rules if r.hint and not r.hint_en]
     return out

@@ -5,6 +5,7 @@ import dataclasses
 import json
 from collections import Counter
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from disval.core.cli import main
 from disval.core.language.parser import parse_rules
 from disval.core.layout import load_layout
 from disval.core.workbook.command import import_workbook, standard_name
+from disval.core.workbook.english import untranslated_rules
 from disval.core.workbook.sheet import read_workbook
 from disval.plugins import ga_dbc_ggz
 
@@ -227,7 +229,7 @@ def test_what_english_toml_lacks_is_listed_and_noted_not_silently_dutch(workbook
     out = tmp_path / "std"
     assert main(["ga", "import", str(workbook_path), "--out", str(out), "--english", str(partial)]) == 0
     printed = capsys.readouterr().out
-    assert "English: 3 names without English in" in printed
+    assert "English: 3 texts without English (names belong in" in printed
     for text in ("  1449 Zorgtrajectnummer", "  1543 Aantal zorgtraject", "  codelist Zorgtype"):
         assert text in printed.splitlines() or any(line.startswith(text) for line in printed.splitlines())
     layout_text = (out / "layout.toml").read_text(encoding="utf-8")
@@ -238,10 +240,31 @@ def test_what_english_toml_lacks_is_listed_and_noted_not_silently_dutch(workbook
 def test_without_an_english_file_every_name_is_listed(workbook_path, tmp_path, capsys):
     assert main(["ga", "import", str(workbook_path), "--out", str(tmp_path / "o")]) == 0
     printed = capsys.readouterr().out
-    assert "English: 146 names without English in english.toml (none found)" in printed  # 141 + 5 codelists
+    assert "English: 146 texts without English (names belong in english.toml (none found)" in printed  # 141 + 5
     assert main(["ga", "import", str(workbook_path), "--out", str(tmp_path / "o"),
                  "--english", str(tmp_path / "missing.toml")]) == 2
     assert "missing.toml: no such file" in capsys.readouterr().err
+
+
+def test_hand_written_rules_without_english_are_listed(workbook_path, tmp_path, capsys):
+    out = tmp_path / "std"
+    out.mkdir()
+    (out / "english.toml").write_bytes((ga_dbc_ggz.HERE / "english.toml").read_bytes())
+    (out / "ga_dbc_ggz_9_0_hand.rules").write_text(
+        '1451 > 1452 => ERR 566 BR "1451 Begindatum zorgtraject > 1452 Einddatum zorgtraject"\n'
+        '1443 is filled => ERR 541 R "1443 Landcode ..." en "1443 Country code ..." not-applicable "een register"\n'
+        '1515 < 0 => ERR 9001 BR "x" en "x"\n', encoding="utf-8")
+    assert main(["ga", "import", str(workbook_path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert "  ga_dbc_ggz_9_0_hand.rules: rule 566 message" in printed
+    assert "  ga_dbc_ggz_9_0_hand.rules: rule 541 not-applicable" in printed
+    assert not [line for line in printed if "rule 9001" in line or "rule 541 message" in line]
+    assert any(line.startswith("English: 2 texts without English") for line in printed)
+
+
+def test_the_shipped_hand_written_rules_all_have_their_english():
+    hand = resources.files("disval.rules").joinpath("ga_dbc_ggz_9_0_hand.rules")
+    assert untranslated_rules(Path(str(hand))) == []
 
 
 def test_a_broken_english_file_is_one_clear_line(workbook_path, tmp_path, capsys):
