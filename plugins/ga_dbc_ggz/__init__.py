@@ -3,7 +3,9 @@
 The layout (`layout.toml`) and the rules of every mechanical validation
 (disval.rules `ga_dbc_ggz_9_0.rules`) are written by `disval ga import` from the
 NZa's machine-readable workbook; the rest is written by hand in
-`ga_dbc_ggz_9_0_hand.rules`. Zip naming (§6.2.1) and what identifies a patient
+`ga_dbc_ggz_9_0_hand.rules`. The workbook is Dutch only: the import takes the
+English field and codelist names from `english.toml` (the hand-written rules
+carry their English inline). Zip naming (§6.2.1) and what identifies a patient
 are declared below. No codelists are shipped: give the NZa's GGZ lists with
 `--codelists DIR`.
 """
