@@ -43,6 +43,8 @@ NOTES = {
     "in_force_between": ("geldt van {start} tot en met {end}; de aanlevering is van {date}",
                          "applies from {start} until {end}; the delivery is of {date}"),
     "codelist_missing": ("codelijst {names} niet gevonden in {source}", "codelist {names} not found in {source}"),
+    "codelist_no_source": ("codelijst {names}: geen codelijstbron opgegeven (--codelists)",
+                           "codelist {names}: no codelist source given (--codelists)"),
     "file_unread": ("{file} ontbreekt of kon niet gelezen worden", "{file} is missing or could not be read"),
     "store_cannot_tell": ("de gegevensopslag kan niet zeggen welke sleutels ze bevat (not_stored)",
                           "the delivery store cannot tell which keys it holds (not_stored)"),

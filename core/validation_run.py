@@ -238,7 +238,7 @@ class ValidationRun:
         if samples:
             self.warnings.append(Note("codelist_sample", names=", ".join(samples)))
         out = []
-        source = self.provider.describe() if self.provider is not None else "no codelist source"
+        source = self.provider.describe() if self.provider is not None else None
         for rule in self.book.rules:
             if rule.status != c.ACTIVE and not (rule.kind == c.HISTORY and self.history is not None):
                 continue
@@ -250,8 +250,9 @@ class ValidationRun:
                 continue
             absent = [n for n in rule.codelists if n not in lists]
             if absent:
-                self.status[rule.number] = ("not evaluated", Note("codelist_missing", names=", ".join(absent),
-                                                                  source=source))
+                note = (Note("codelist_missing", names=", ".join(absent), source=source) if source is not None
+                        else Note("codelist_no_source", names=", ".join(absent)))
+                self.status[rule.number] = ("not evaluated", note)
                 continue
             out.append(rule)
         return out
