@@ -29,11 +29,21 @@ def counts_in(check, per: bool):
                 yield from counts_in(item, per)
 
 
-def _padded(block: np.ndarray, width: int) -> np.ndarray:
+def _padded(block: np.ndarray, width: int, aligned: bool = True) -> np.ndarray:
+    """Keys padded with spaces to `width`, one bytes value each; `aligned`: as compared (left-aligned,
+    leading spaces do not count), else as delivered."""
+    if aligned:
+        block = columns.left_aligned(block)
     w, n = block.shape
     rows = np.full((n, width), 0x20, dtype=np.uint8)
     rows[:, :w] = block.T
     return rows.view(np.dtype((np.void, width))).reshape(-1)
+
+
+def _compared(keys: np.ndarray, width: int) -> np.ndarray:
+    """`_padded` keys as delivered, as they compare."""
+    block = np.ascontiguousarray(keys.view(np.uint8).reshape(len(keys), width).T)
+    return _padded(block, width)
 
 
 class Aggregates:
@@ -75,7 +85,7 @@ class Aggregates:
                 block = batch.column(rule.subject)
                 filled = ~columns.empty(block)  # a parent without a key is left to the M rules
                 keys, lines = self.parents[rule.number]
-                keys.append(_padded(block[:, filled], self.width[rule.number]))
+                keys.append(_padded(block[:, filled], self.width[rule.number], aligned=False))
                 lines.append(batch.lines[filled])
 
     def finish(self, report) -> None:
@@ -88,14 +98,15 @@ class Aggregates:
             if not keys:
                 continue
             keys, lines = np.concatenate(keys), np.concatenate(lines)
+            compared = _compared(keys, width)  # `keys` as delivered, for the findings
             batch = Batch(file=None, rows=np.zeros((len(lines), 0), np.uint8), lines=lines)
             for count in counts_in(rule.check, per=True):
                 kept = self.per[(count, width)][1]
                 children = np.concatenate(kept) if kept else keys[:0]
                 distinct, n = np.unique(children, return_counts=True)
                 if len(distinct):
-                    pos = np.minimum(np.searchsorted(distinct, keys), len(distinct) - 1)
-                    batch.cache[("per", count)] = np.where(distinct[pos] == keys, n[pos], 0)
+                    pos = np.minimum(np.searchsorted(distinct, compared), len(distinct) - 1)
+                    batch.cache[("per", count)] = np.where(distinct[pos] == compared, n[pos], 0)
                 else:
                     batch.cache[("per", count)] = np.zeros(len(keys), np.int64)
             violated = np.broadcast_to(compile_kernel(rule.check, self.ctx)(batch)[0], (len(lines),))

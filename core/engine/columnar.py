@@ -13,12 +13,13 @@ import numpy as np
 from ..findings import FindingCollector
 from ..language import compiler as c
 from ..layout import Layout
-from . import columns, keys
+from . import keys
 from .aggregates import Aggregates
 from .common import (
     Batch, Context, RecordMarks, deleted, distinct_values, expected_count, field_text, key_block, key_text,
     record_finding, scalar_value,
 )
+from .key_spill import KeyMemory
 from .kernels import kernel as compile_kernel
 from .parents import Parents
 
@@ -44,6 +45,7 @@ class ColumnarEngine:
         # Key columns to remember: (file, ddids, widths) -> KeyColumn. References are looked up as their
         # batches come when the referenced file has been read already; otherwise they wait for `finish`.
         self.key_columns: dict[tuple, keys.KeyColumn] = {}
+        self.key_memory = KeyMemory()  # what they may hold in memory before they spill to disk
         self._widths: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         for rule in self.unique + self.references:
             own = tuple(f.length for f in rule.keys)
@@ -59,14 +61,13 @@ class ColumnarEngine:
                     self._key_column(fld.file, (fld,), other)
             else:
                 self._key_column(rule.target, rule.target_keys, other)
-        self._indexes: dict[str, keys.KeyIndex] = {}
-        self._pending: dict[str, keys.KeyColumn] = {}
-        self._hash_sets: dict[keys.KeyColumn, np.ndarray] = {}  # distinct hashes per column, sorted
+        self._targets: dict[str, keys.KeyColumn] = {}  # rule -> keys of its target, once read whole
+        self._pending: dict[str, keys.KeyColumn] = {}  # rule -> references not yet looked up
 
     def _key_column(self, file: str, fields, widths) -> keys.KeyColumn:
         spec = (file, tuple(f.ddid for f in fields), tuple(widths))
         if spec not in self.key_columns:
-            self.key_columns[spec] = keys.KeyColumn(sum(widths))
+            self.key_columns[spec] = keys.KeyColumn(tuple(widths), self.key_memory)
         return self.key_columns[spec]
 
     # -- per batch
@@ -95,20 +96,21 @@ class ColumnarEngine:
                 continue
             own = self._widths[rule.number][0]
             block = key_block(batch, tuple(f.ddid for f in rule.keys), own)
-            index = self._indexes.get(rule.number)
-            if index is None:
-                self._pending.setdefault(rule.number, keys.KeyColumn(sum(own))).add(block, batch.lines)
+            target = self._targets.get(rule.number)
+            if target is None or target.index is None:
+                # Its file comes later, or its keys went to disk: looked up at the end.
+                self._pending.setdefault(rule.number, keys.KeyColumn(own, self.key_memory)).add(block, batch.lines)
             else:
-                self._report_keys(rule, *index.missing(*keys.filled_keys(block, batch.lines)))
+                self._report_keys(rule, *target.index.missing(*keys.filled_keys(block, batch.lines), own))
 
     def file_finished(self, name: str) -> None:
         """Called when every record of `name` has been read (and only then): its keys can be looked up."""
         self.parents.file_finished(name)
         for rule in self.references:
-            if rule.target == name and rule.number not in self._indexes:
+            if rule.target == name and rule.number not in self._targets:
                 other = self._widths[rule.number][1]
-                column = self._key_column(rule.target, rule.target_keys, other)
-                self._indexes[rule.number] = keys.KeyIndex(column, sum(other))
+                column = self._targets[rule.number] = self._key_column(rule.target, rule.target_keys, other)
+                column.build_index(sum(other))  # unless the budget is spent: then the column spills
 
     def _report_rows(self, rule: c.CompiledRule, batch: Batch, idx: np.ndarray) -> None:
         lines = batch.lines[idx]
@@ -137,6 +139,12 @@ class ColumnarEngine:
     # -- after reading
     def finish(self) -> None:
         """File and zip rules (counts known now), then uniqueness, references and counts per parent."""
+        try:
+            self._finish()
+        finally:
+            self.key_memory.close()
+
+    def _finish(self) -> None:
         scalar = Batch(file=None, rows=np.zeros((1, 0), np.uint8), lines=np.zeros(1, np.int64))
         for rule, kernel in self.scalar_rules:
             violated, _ = kernel(scalar)
@@ -150,42 +158,17 @@ class ColumnarEngine:
                 lines, values = keys.repeated(column)
             else:
                 targets = [self._key_column(fld.file, (fld,), other) for fld in rule.target_keys]
-                lines, values = self._unique_across(column, targets, other[0])
+                lines, values = keys.found_elsewhere(column, targets, other[0])
             self._report_keys(rule, lines, values)
-        # References read before their file (only when files refer to each other) are looked up now.
-        # Those whose file was never read whole (missing or unreadable: 726 or ZIP-* report it) have
-        # nothing to be looked up in; the pipeline lists them as not evaluated.
+        # References read before their file (only when files refer to each other), or whose file's
+        # keys went to disk, are looked up now. Those whose file was never read whole (missing or
+        # unreadable: 726 or ZIP-* report it) have nothing to be looked up in; the pipeline lists them
+        # as not evaluated.
         for rule in self.references:
-            pending, index = self._pending.pop(rule.number, None), self._indexes.get(rule.number)
-            if pending is not None and index is not None:
-                self._report_keys(rule, *index.missing(*pending.arrays()))
+            pending, target = self._pending.pop(rule.number, None), self._targets.get(rule.number)
+            if pending is not None and target is not None:
+                self._report_keys(rule, *keys.dangling(pending, target, sum(self._widths[rule.number][1])))
         self.aggregates.finish(self._report_aggregate)
-
-    def _unique_across(self, own: keys.KeyColumn, targets: list[keys.KeyColumn], width: int):
-        """(lines, keys) of `own`'s values that occur in one of `targets` (columns of one width).
-
-        Rules such as 'unique across the four activity files' read the same columns in turn, so each
-        column's distinct hashes are sorted once and shared. A value can only occur elsewhere if its
-        hash does; usually no hash is shared and nothing else is done, otherwise only the records with
-        a shared hash are compared byte for byte.
-        """
-        mine = self._distinct_hashes(own)
-        shared = columns.sorted_distinct(np.concatenate(
-            [mine[:0]] + [_sorted_common(mine, self._distinct_hashes(t)) for t in targets]))
-        if not len(shared):
-            return np.empty(0, np.uint32), own.arrays()[2][:0]
-        suspects = keys.KeyColumn(width)
-        suspects.extend(*_with_hashes(own, shared))
-        elsewhere = keys.KeyColumn(width)
-        for target in targets:
-            elsewhere.extend(*_with_hashes(target, shared))
-        return _found_elsewhere(suspects, elsewhere, width)
-
-    def _distinct_hashes(self, column: keys.KeyColumn) -> np.ndarray:
-        if column not in self._hash_sets:
-            s = column.sorted_hashes()
-            self._hash_sets[column] = s[np.r_[True, s[1:] != s[:-1]]] if len(s) > 1 else s
-        return self._hash_sets[column]
 
     def _report_aggregate(self, rule, lines: np.ndarray, values: list[str]) -> None:
         self.marks.mark(rule.file, rule.rule.severity, lines.astype(np.int64))
@@ -216,35 +199,3 @@ def _counted(values: list[str]) -> dict[str, int]:
     for value in values:
         out[value] = out.get(value, 0) + 1
     return out
-
-
-def _found_elsewhere(own: keys.KeyColumn, elsewhere: keys.KeyColumn, width: int):
-    """(lines, keys) of `own`'s values that occur in `elsewhere`; the smaller side is the one indexed."""
-    if len(own.arrays()[0]) <= len(elsewhere.arrays()[0]):
-        shared = keys.KeyColumn(width)
-        h, ln, ks = elsewhere.arrays()
-        _, common = keys.KeyIndex(own, width).found(h, ln, ks)  # values of both, a few at most
-        # Only the values matter in an index; the lines given with them are placeholders.
-        shared.extend(columns.hashes(common.view(np.uint8).reshape(len(common), width).T), ln[:len(common)], common)
-        return keys.KeyIndex(shared, width).found(*own.arrays())
-    return keys.KeyIndex(elsewhere, width).found(*own.arrays())
-
-
-def _sorted_common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The values of sorted unique `a` that are in sorted unique `b`."""
-    if not len(a) or not len(b):
-        return a[:0]
-    if len(a) > len(b):  # the same values either way: search with the smaller side
-        a, b = b, a
-    pos = np.minimum(np.searchsorted(b, a), len(b) - 1)
-    return a[b[pos] == a]
-
-
-def _with_hashes(column: keys.KeyColumn, wanted: np.ndarray):
-    """(hashes, lines, keys) of the column's records whose hash is in sorted `wanted`."""
-    h, lines, values = column.arrays()
-    if not len(h):
-        return h, lines, values
-    pos = np.minimum(np.searchsorted(wanted, h), len(wanted) - 1)
-    keep = wanted[pos] == h
-    return h[keep], lines[keep], values[keep]

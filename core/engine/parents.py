@@ -7,7 +7,8 @@ foreign keys are looked up in the parent's sorted keys, and the parent's
 fields are gathered into a column like the record's own (spaces where no
 parent was delivered; the kernels then leave the rule unevaluated).
 
-Keys are compared as bytes padded with spaces to the wider of the two
+Keys are compared as values are, without their leading and trailing spaces:
+as bytes, left-aligned and padded with spaces to the wider of the two
 fields (numpy 'V' values sort and compare bytewise, NUL included). A key that
 several parent records share identifies none of them.
 """
@@ -22,7 +23,9 @@ from .common import Batch
 
 
 def _void(block: np.ndarray, width: int) -> np.ndarray:
-    """A field-major (w, n) block as n bytes values of `width` (padded with spaces), comparable bytewise."""
+    """A field-major (w, n) key block as n bytes values of `width`, as keys compare: left-aligned (leading
+    spaces do not count) and padded with spaces, comparable bytewise."""
+    block = columns.left_aligned(block)
     w, n = block.shape
     rows = np.full((n, width), 0x20, dtype=np.uint8)
     rows[:, :min(w, width)] = block[:width].T

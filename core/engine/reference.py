@@ -101,12 +101,12 @@ class ReferenceEngine:
                 for _, rec in self.records.get(hop.key.file, []):
                     key = rec[hop.key.start:hop.key.end]
                     if not is_empty(key):
-                        if key.rstrip(b" ") in index:
-                            shared.add(key.rstrip(b" "))  # several parents with one key: none is the parent
-                        index[key.rstrip(b" ")] = rec
+                        if key.strip(b" ") in index:
+                            shared.add(key.strip(b" "))  # several parents with one key: none is the parent
+                        index[key.strip(b" ")] = rec
                 for key in shared:
                     del index[key]
-            record = index.get(fk.rstrip(b" "))
+            record = index.get(fk.strip(b" "))
         return record
 
     # -- after reading
@@ -132,24 +132,24 @@ class ReferenceEngine:
         for rule in self.unique:
             found = []
             if rule.target_keys:
-                elsewhere = {parts[0].rstrip(b" ") for fld in rule.target_keys
+                elsewhere = {_as_key(parts) for fld in rule.target_keys
                              for _, parts in self._keys(fld.file, (fld,))}
                 found = [(line, parts) for line, parts in self._keys(rule.file, rule.keys)
-                         if parts[0].rstrip(b" ") in elsewhere]
+                         if _as_key(parts) in elsewhere]
             else:
                 seen: set[tuple[bytes, ...]] = set()
                 for line, parts in self._keys(rule.file, rule.keys):
-                    if parts in seen:
+                    if _as_key(parts) in seen:
                         found.append((line, parts))
-                    seen.add(parts)
+                    seen.add(_as_key(parts))
             self._report_keys(rule, found)
         for rule in self.references:
             if rule.target not in self.read_whole:
                 # A file missing or unreadable (726, ZIP-*) has no keys to look up: not evaluated.
                 continue
-            known = {tuple(p.rstrip(b" ") for p in parts) for _, parts in self._keys(rule.target, rule.target_keys)}
+            known = {_as_key(parts) for _, parts in self._keys(rule.target, rule.target_keys)}
             dangling = [(line, parts) for line, parts in self._keys(rule.file, rule.keys)
-                        if tuple(p.rstrip(b" ") for p in parts) not in known]
+                        if _as_key(parts) not in known]
             self._report_keys(rule, dangling)
         for rule in self.aggregate_rules:
             self._aggregate(rule)
@@ -161,13 +161,13 @@ class ReferenceEngine:
             for _, rec in self.records.get(count.file, []):
                 fk = rec[count.per.start:count.per.end]
                 if not is_empty(fk) and truth(count.where, rec, self.ctx) is True:
-                    tally[fk.rstrip(b" ")] = tally.get(fk.rstrip(b" "), 0) + 1
+                    tally[fk.strip(b" ")] = tally.get(fk.strip(b" "), 0) + 1
         found = []
         for line, rec in self.records.get(rule.file, []):
             key = rec[rule.subject.start:rule.subject.end]
             if is_empty(key):
                 continue
-            counts = {count: tally.get(key.rstrip(b" "), 0) for count, tally in per.items()}
+            counts = {count: tally.get(key.strip(b" "), 0) for count, tally in per.items()}
             if truth(rule.check, None, self.ctx, counts) is True:
                 found.append((line, (key,)))
         self._report_keys(rule, found)
@@ -178,6 +178,11 @@ class ReferenceEngine:
             self.marks.mark(rule.file, rule.rule.severity, np.array([line for line, _ in found], dtype=np.int64))
         for line, parts in found:
             self.collector.add(record_finding(rule, line, " / ".join(field_text(p) for p in parts)))
+
+
+def _as_key(parts: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """A (composite) key as keys compare: each part without its leading and trailing spaces."""
+    return tuple(p.strip(b" ") for p in parts)
 
 
 def is_deletion(record: bytes, flag: Field) -> bool:

@@ -120,7 +120,7 @@ def _value_for(fld, rng: random.Random, members) -> bytes:
         lines = members.get(source.file) or [b""]
         other = rng.choice(lines)[source.start:source.end]
         if fld.ddid == "3309" and rng.random() < 0.3:
-            other = b" " + other[:-1]  # one space in front: no longer the same bytes
+            other = b" " + other[:-1]  # one space in front: other bytes, but the same key
         return _fit(fld, bytes(other) or b"BT9999999999")
     if fld.type == "D":
         return _fit(fld, rng.choice(DATES))
@@ -280,6 +280,11 @@ def _outcome(path: Path, engine: str, **options):
 
 def assert_same(path: Path, **options) -> int:
     """Validate with both engines and assert identical results; return the number of findings."""
+    return sum(same_result(path, **options).counts.values())
+
+
+def same_result(path: Path, **options):
+    """Validate with both engines and assert identical results; return the columnar result."""
     col, col_findings = _outcome(path, "columnar", **options)
     ref_result, ref_findings = _outcome(path, "reference", **options)
     only_col = sorted(map(repr, col_findings - ref_findings))
@@ -290,7 +295,7 @@ def assert_same(path: Path, **options) -> int:
     assert col.records_with == ref_result.records_with
     assert col.records == ref_result.records
     assert col.assessment == ref_result.assessment
-    return sum(col.counts.values())
+    return col
 
 
 def test_clean_deliveries_agree(clean_deliveries, extra_rules):
@@ -305,6 +310,24 @@ def test_random_faults_agree(seed, clean_deliveries, extra_rules, tmp_path):
     path = faulty_delivery(clean, tmp_path, seed, faults=40 + 10 * (seed % 5))
     batch = [7, 1, 64, 1 << 16][seed % 4]
     assert assert_same(path, batch_records=batch, extra_rules=(extra_rules,)) > 0
+
+
+@pytest.mark.parametrize("seed", range(200, 208))
+def test_keys_spilled_to_disk_agree(seed, clean_deliveries, extra_rules, tmp_path, monkeypatch):
+    """Keys beyond the memory budget go to disk by hash partition (issue 13): no budget at all, or
+    room for some keys only (so that some columns spill and others stay), the same findings."""
+    from disval.core.engine import key_spill
+
+    spilled = []
+    write = key_spill.Segments.write
+    monkeypatch.setattr(key_spill.Segments, "write", lambda self, *a: (spilled.append(len(a[0])), write(self, *a)))
+    monkeypatch.setenv("DISVAL_KEY_MEMORY", ["0", "0.002", "0.006"][seed % 3])
+    clean = clean_deliveries[seed % len(clean_deliveries)]
+    path = faulty_delivery(clean, tmp_path, seed, faults=60 + 10 * (seed % 4))
+    result = same_result(path, batch_records=[5, 64, 1 << 16][seed % 3], extra_rules=(extra_rules,))
+    assert sum(spilled) > 0
+    # Repeated keys (1630, 1988, a composite key, across files) and dangling references (1987) were found.
+    assert {"1630", "1988", "1987", "EQ-35", "EQ-36"} & {rule for rule, n in result.counts.items() if n}
 
 
 @pytest.mark.parametrize("seed", range(100, 116))
