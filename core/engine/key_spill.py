@@ -23,7 +23,7 @@ import numpy as np
 from ..workdir import working_directory
 
 DEFAULT_MIB = 128
-PART_BITS = 7  # 128 partitions: a 16 GiB member of 128-byte records leaves ~1M keys to a partition
+PART_BITS = 7  # (at most 8) 128 partitions: a 16 GiB member of 128-byte records leaves ~1M keys to a partition
 PARTS = 1 << PART_BITS
 SEGMENT_BYTES = 16 << 20  # a spilled column's keys are buffered up to this, then written as one segment
 
@@ -40,7 +40,7 @@ def budget_bytes() -> int:
 
 def partition_of(h: np.ndarray) -> np.ndarray:
     """The partition of each key hash (its top bits)."""
-    return (h >> np.uint64(64 - PART_BITS)).astype(np.intp)
+    return (h >> np.uint64(64 - PART_BITS)).astype(np.uint8)  # uint8: numpy's stable sort is a radix sort
 
 
 class KeyMemory:

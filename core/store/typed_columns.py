@@ -8,7 +8,8 @@ that have a single value (history lookups, stores written by an older disval).
 
 GA §4.2: AN is left-aligned and padded with spaces on the right, N is
 right-aligned with leading spaces, an empty attribute is all spaces. So AN
-loses its trailing spaces, N its leading ones, and an empty attribute is NULL
+loses its trailing spaces (a key or foreign key its leading ones too, as keys
+compare without them), N its leading ones, and an empty attribute is NULL
 (None), except in a key column, where empty AN text is kept as '' so that the
 record still has a key. A value that is not a valid number or date (possible
 only in a delivery imported under a policy that does not block on it) is NULL
@@ -36,7 +37,23 @@ def _typed(raw: np.ndarray, fld, key: bool) -> list:
         return _numbers(raw)
     if fld.type == "D":
         return _dates(raw)
+    if key or getattr(fld, "key", "") or getattr(fld, "references", ""):  # the GA marks keys PK or FK
+        # Keys compare without leading spaces too (README, "Alignment and padding"): validation takes
+        # ` BT1` and `BT1` for one key, so the store keeps one key, and a foreign key joins its parent.
+        raw = _left_aligned(raw)
     return _texts(raw, key)
+
+
+def _left_aligned(raw: np.ndarray) -> np.ndarray:
+    """Rows with their leading spaces moved to the end; `raw` itself when no row starts with a space."""
+    n, width = raw.shape
+    if not n or not width or not (raw[:, 0] == SPACE).any():
+        return raw
+    lead = np.logical_and.accumulate(raw == SPACE, axis=1).sum(axis=1)
+    lead[lead == width] = 0  # an empty value stays as it is
+    source = np.arange(width)[None, :] + lead[:, None]
+    shifted = raw[np.arange(n)[:, None], np.minimum(source, width - 1)]
+    return np.where(source < width, shifted, np.uint8(SPACE)).astype(np.uint8)
 
 
 def value(text: str | None, fld, key: bool = False):

@@ -115,3 +115,24 @@ def test_ga_dbc_ggz_mutations_follow_its_5_3(store):
     assert keys("ZORGTRAJECT.txt") == ["Z1"] and keys("DBC_TRAJECT.txt") == ["D1"]
     assert keys("GELEVERD_ZORGPROFIEL_TIJDSCHRIJVEN.txt") == ["A1", "A4"] and keys("DIAGNOSE.txt") == []
     assert keys("PATIENT.txt") == [f"{AGB}|{BRANCH}|P1"]
+
+
+def test_a_key_with_a_leading_space_is_stored_as_the_key_validation_compares(store):
+    """Keys compare without leading spaces (README, "Alignment and padding"): ` BT1` is traject BT1, and a
+    profile's ` BT1` joins it; other AN values keep what was delivered."""
+    std = ohw_gbg()
+    store.add_provider(AGB, BRANCH, USER)
+    z = zip_name()
+    d = store.add_delivery(z.name, z.name.encode(), z, status="accepted", standard=std.id)
+    trajects = [{"3257": " BT1", "3258": " K1"}, {"3257": "BT2", "3258": "K2"}]
+    profiles = [{"3310": "  BC1", "3309": " BT1", "3311": " BC01"}, {"3310": "BC2", "3309": "BT2", "3311": "BC01"}]
+    store.import_delivery(d.id, std, [batch(std, "BEHANDELTRAJECT.txt", trajects),
+                                      batch(std, "GELEVERD_ZORGPROFIEL.txt", profiles)])
+    tables = {t.file: t for t in file_tables(std)}
+    bt, gz = tables["BEHANDELTRAJECT.txt"], tables["GELEVERD_ZORGPROFIEL.txt"]
+    key, koppel = bt.column("3257").name, bt.column("3258").name
+    assert sorted(store._exec(f"SELECT {key}, {koppel} FROM {bt.table}").fetchall()) == [("BT1", "K1"), ("BT2", "K2")]
+    own, ref, code = gz.column("3310").name, gz.column("3309").name, gz.column("3311").name
+    joined = store._exec(f"SELECT p.{own}, p.{code}, t.{key} FROM {gz.table} p JOIN {bt.table} t ON t.{key} = p.{ref}"
+                         f" ORDER BY p.{own}").fetchall()
+    assert joined == [("BC1", " BC01", "BT1"), ("BC2", "BC01", "BT2")]
