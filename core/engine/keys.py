@@ -198,14 +198,19 @@ class KeyColumn:
         self._flush()
 
     def _flush(self) -> None:
-        if not self._pairs:
-            return
-        chunks = Chunks(self._pairs, self.widths)
-        lines, keys = chunks.joined()
-        self.segments.write(lines, keys, chunks.hashes())
-        self._pairs = []
-        self.memory.give(self._held)
-        self._held = 0
+        """Write the keys held in memory to disk, a segment of at most SEGMENT_BYTES at a time."""
+        while self._pairs:
+            group, size = [], 0
+            while self._pairs and (not group or size + self._pairs[0][1].nbytes <= key_spill.SEGMENT_BYTES):
+                group.append(self._pairs.pop(0))
+                size += group[-1][0].nbytes + group[-1][1].nbytes
+            chunks = Chunks(group, self.widths)
+            hashes = chunks.hashes()
+            lines, keys = _join_releasing(group, self.width)
+            self.segments.write(lines, keys, hashes)
+            del lines, keys, hashes, chunks
+            self.memory.give(size)
+            self._held -= size
 
     def in_memory(self) -> Chunks:
         """The keys held in memory (every key, unless the column spilled)."""
@@ -224,8 +229,8 @@ class KeyColumn:
         if self.spilled or self.memory.used + 12 * n > self.memory.limit:
             self.spill()
             return None
-        # One array of keys, so that lookups gather from it directly; the chunks go.
-        lines, keys = Chunks(self._pairs, self.widths).joined()
+        # One array of keys, so that lookups gather from it directly; the chunks go as they are copied.
+        lines, keys = _join_releasing(self._pairs, self.width)
         self._pairs = [(lines, keys)] if len(lines) else []
         self.index = KeyIndex(self.in_memory(), width)
         self.memory.take(self.index.nbytes)
@@ -246,6 +251,20 @@ class KeyColumn:
             part = self.partition(p)
             if part.n:
                 yield part
+
+
+def _join_releasing(pairs: list, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lines, keys) of the pairs in one pair of arrays; each pair is let go once copied, so that joining
+    costs one chunk more than the keys, not twice the keys. Empties `pairs`."""
+    n = sum(len(p[0]) for p in pairs)
+    lines, keys = np.empty(n, np.uint32), np.empty(n, f"S{width}")
+    at = 0
+    while pairs:
+        ln, ks = pairs.pop(0)
+        lines[at:at + len(ln)], keys[at:at + len(ln)] = ln, ks
+        at += len(ln)
+        del ln, ks
+    return lines, keys
 
 
 def together(columns_: list[KeyColumn]):
