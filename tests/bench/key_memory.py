@@ -40,12 +40,13 @@ def probe(self):
     if hasattr(self, "key_memory"):
         held_keys = sum(len(c) - (c.segments.count if c.segments else 0) for c in cols)
         stats.update(keys=sum(len(c) for c in cols), held_keys=held_keys, held_bytes=self.key_memory.used,
-                     spilled_keys=sum(c.segments.count for c in cols if c.segments))
+                     spilled_keys=sum(c.segments.count for c in cols if c.segments),
+                     peak_bytes=self.key_memory.peak)
     else:  # a disval from before the key budget: every key in memory, as chunks of hashes, lines, bytes
         n = sum(len(a) for c in cols for a in c._lines)
         held = sum(a.nbytes for c in cols for part in (c._hashes, c._lines, c._keys) for a in part)
         held += sum(i.hashes.nbytes + i.keys.nbytes for i in getattr(self, "_indexes", {}).values())
-        stats.update(keys=n, held_keys=n, held_bytes=held, spilled_keys=0)
+        stats.update(keys=n, held_keys=n, held_bytes=held, spilled_keys=0, peak_bytes=held)
     stats["widths"] = sorted({c.width for c in cols})
     finish(self)
 columnar.ColumnarEngine.finish = probe
@@ -80,7 +81,7 @@ def measure(label: str, zip_path: Path, python: str) -> None:
     s = json.loads(text.strip().splitlines()[-1])
     per_key = s["held_bytes"] / s["held_keys"] if s["held_keys"] else 0.0
     print(f"{label:<12} keys {s['keys']:>11,}  in memory {s['held_keys']:>11,} at {per_key:5.1f} B/key  "
-          f"spilled {s['spilled_keys']:>11,}  key widths {s['widths']}  findings {s['findings']}", flush=True)
+          f"spilled {s['spilled_keys']:>11,}  held at most {s['peak_bytes'] / 2**20:5.0f} MiB  key widths {s['widths']}  findings {s['findings']}", flush=True)
     for name, budget in (("default budget", None), ("no spill", NO_SPILL_MIB)):
         env = dict(base)
         if budget is not None:
