@@ -1,8 +1,9 @@
 """Keys remembered across batches, compactly, for uniqueness and reference checks.
 
 A remembered key costs its bytes as delivered and a 32-bit line number (24
-bytes for GA's 20-character keys), held in the chunks the batches brought,
-never copied into one array. Hashes are computed when the keys are checked,
+bytes for GA's 20-character keys; a key of a file that references point to 8
+more, for its index), held in the chunks the batches brought, never copied
+into a second array. Hashes are computed when the keys are checked,
 a partition at a time; every match is confirmed on the bytes, so a hash
 collision never changes a verdict. Beyond a memory budget a column spills to
 disk by hash partition (key_spill.py); the findings are the same.
@@ -226,7 +227,7 @@ class KeyColumn:
         if self.index is not None and self.index.width == width:
             return self.index
         n = sum(len(p[0]) for p in self._pairs)
-        if self.spilled or self.memory.used + 12 * n > self.memory.limit:
+        if self.spilled or self.memory.used + 8 * n > self.memory.limit:
             self.spill()
             return None
         # One array of keys, so that lookups gather from it directly; the chunks go as they are copied.
@@ -400,14 +401,17 @@ def _sorted_common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class KeyIndex:
     """Keys of a file that has been read whole, their hashes sorted, to look references up in.
 
-    It holds 12 bytes a key (the sorted hash and the key's position); the keys
-    themselves stay where the column keeps them. Lookups come a batch at a
-    time, sorted by hash, so the binary searches walk the index in order.
+    It holds 8 bytes a key: the top 32 bits of its hash, sorted, and the key's
+    position (the keys themselves stay where the column keeps them). Every
+    match of those bits is confirmed on the bytes, and a run of equal bits is
+    searched through, so a shared prefix costs a little time, never a verdict.
+    Lookups come a batch at a time, sorted, so the binary searches walk the
+    index in order.
     """
 
     def __init__(self, chunks: Chunks, width: int):
         self.chunks, self.width = chunks, width
-        h = chunks.hashes(width)
+        h = _short(chunks.hashes(width))
         order = np.argsort(h)
         h.sort()  # the same as h[order], without a second array
         self.hashes, self.order = h, order.astype(np.uint32)
@@ -430,7 +434,7 @@ class KeyIndex:
             order = np.argsort(lines, kind="stable")
             return lines[order], keys[order]
         query = widen(comparable(keys, widths or (keys.dtype.itemsize,)), self.width)
-        h = key_hashes(query)
+        h = _short(key_hashes(query))
         # Sorting the queries makes the binary searches walk a big index in order; a small index stays
         # in cache anyway, and the sort would cost more than it saves.
         order = np.argsort(h) if len(self.hashes) > _SMALL_INDEX else np.arange(len(h))
@@ -454,6 +458,11 @@ class KeyIndex:
 
 
 _SMALL_INDEX = 1 << 16
+
+
+def _short(h: np.ndarray) -> np.ndarray:
+    """The top 32 bits of 64-bit hashes."""
+    return (h >> np.uint64(32)).astype(np.uint32)
 
 
 def dangling(refs: KeyColumn, target: KeyColumn, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -65,3 +65,19 @@ def test_a_malformed_budget_falls_back_to_the_default(monkeypatch):
     assert key_spill.budget_bytes() == 1 << 19
     monkeypatch.setenv("DISVAL_KEY_MEMORY", "-3")
     assert key_spill.budget_bytes() == 0
+
+
+@pytest.mark.parametrize("budget_mib", [None, "0"])
+def test_hash_collisions_never_change_a_verdict(delivery, budget_mib, monkeypatch):
+    """With a hash that gives every key one of four values, repeats, references and partitions all meet
+    keys that share a hash: matches are confirmed on the bytes, so the findings stay the same."""
+    from disval.core.engine import keys
+
+    honest = validate(delivery, max_per_rule=None)
+    monkeypatch.setattr(keys, "key_hashes", lambda ks: (keys.np.frombuffer(ks.tobytes(), keys.np.uint8)
+                                                        .reshape(len(ks), -1)[:, -1] % 4).astype(keys.np.uint64)
+                        << keys.np.uint64(62))
+    if budget_mib is not None:
+        monkeypatch.setenv("DISVAL_KEY_MEMORY", budget_mib)
+    colliding = validate(delivery, max_per_rule=None)
+    assert colliding.findings == honest.findings and colliding.counts == honest.counts
