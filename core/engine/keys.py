@@ -8,146 +8,19 @@ a partition at a time; every match is confirmed on the bytes, so a hash
 collision never changes a verdict. Beyond a memory budget a column spills to
 disk by hash partition (key_spill.py); the findings are the same.
 
-Keys compare as values do (README, "Alignment and padding"): without their
-leading and trailing spaces, each part of a composite key on its own, so
-` BT1` and `BT1` are one key. Findings show the key as delivered.
+How keys compare (without leading and trailing spaces) and hash:
+key_values.py; the index of a file that references point to: key_index.py.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import columns
-from . import key_spill
+from . import columns, key_spill
+from .key_index import KeyIndex
 from .key_spill import PARTS, KeyMemory, Segments
+from .key_values import Chunks, _join_releasing, comparable, filled_keys, widen
 
-SPACE = 0x20
-_SEED, _MUL = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
-_FIN1, _FIN2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
-
-
-# ---------------------------------------------------------------- keys as values
-
-
-def key_hashes(keys: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each fixed-width bytes value (numpy 'S'), its top bits well mixed for partitioning.
-
-    The bytes are read eight at a time, so a 20-byte key costs three rounds, not twenty.
-    """
-    n, w = len(keys), keys.dtype.itemsize
-    raw = keys.view(np.uint8).reshape(n, w)
-    words = -(-w // 8)
-    if w != words * 8:
-        padded = np.zeros((n, words * 8), np.uint8)
-        padded[:, :w] = raw
-        raw = padded
-    else:
-        raw = np.ascontiguousarray(raw)
-    u = raw.view("<u8")
-    h = np.full(n, _SEED ^ np.uint64(w), np.uint64)
-    with np.errstate(over="ignore"):
-        for i in range(words):
-            h ^= u[:, i]
-            h *= _MUL
-            h ^= h >> np.uint64(31)
-        h ^= h >> np.uint64(33)
-        h *= _FIN1
-        h ^= h >> np.uint64(33)
-        h *= _FIN2
-        h ^= h >> np.uint64(33)
-    return h
-
-
-def comparable(keys: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
-    """The keys as compared: each part left-aligned (its leading spaces moved to the end).
-
-    Returns `keys` itself when no part of any key starts with a space, the usual case.
-    """
-    n, w = len(keys), keys.dtype.itemsize
-    if not n:
-        return keys
-    raw = keys.view(np.uint8).reshape(n, w)
-    starts = np.cumsum((0,) + tuple(widths[:-1]))
-    lead = (raw[:, starts] == SPACE).any(axis=1)
-    if not lead.any():
-        return keys
-    rows = np.flatnonzero(lead)
-    fixed = raw[rows].copy()
-    for a, b in zip(starts, starts + np.asarray(widths)):
-        fixed[:, a:b] = columns.left_aligned(np.ascontiguousarray(fixed[:, a:b].T)).T
-    out = raw.copy()
-    out[rows] = fixed
-    return out.view(keys.dtype).reshape(-1)
-
-
-def filled_keys(field: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(lines, bytes) of the records whose key is filled; `field` is field-major (blank keys are left
-    to the M rules)."""
-    filled = ~columns.empty(field)
-    if not filled.all():
-        field, lines = field[:, filled], lines[filled]
-    return lines.astype(np.uint32), columns.as_bytes(field)
-
-
-def widen(keys: np.ndarray, width: int) -> np.ndarray:
-    """Bytes values padded with spaces to `width`, so fields of different widths compare as text."""
-    if keys.dtype.itemsize == width:
-        return keys
-    raw = np.full((len(keys), width), SPACE, dtype=np.uint8)
-    src = keys.view(np.uint8).reshape(len(keys), keys.dtype.itemsize)
-    raw[:, : src.shape[1]] = src
-    return raw.view(f"S{width}").reshape(-1)
-
-
-class Chunks:
-    """Some keys of a column as the batches (or a partition's segments) brought them: (lines, keys) pairs.
-
-    Taking keys by position gathers from the chunks instead of joining them into one array first.
-    """
-
-    def __init__(self, pairs, widths: tuple[int, ...]):
-        self.pairs = [p for p in pairs if len(p[0])]
-        self.widths = widths
-        self.width = sum(widths)
-        self.starts = np.cumsum([0] + [len(p[0]) for p in self.pairs])
-        self.n = int(self.starts[-1])
-
-    def hashes(self, width: int | None = None) -> np.ndarray:
-        """Each key's hash, in order, compared as `comparable` and (if given) widened to `width`."""
-        out = np.empty(self.n, np.uint64)
-        for (_, ks), a in zip(self.pairs, self.starts):
-            out[a:a + len(ks)] = key_hashes(self._compared(ks, width))
-        return out
-
-    def _compared(self, ks: np.ndarray, width: int | None) -> np.ndarray:
-        ks = comparable(ks, self.widths)
-        return ks if width is None else widen(ks, width)
-
-    def take(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(lines, keys as delivered) at these positions."""
-        if len(self.pairs) == 1:
-            lines, keys = self.pairs[0]
-            return lines[idx], keys[idx]
-        lines = np.empty(len(idx), np.uint32)
-        keys = np.empty(len(idx), f"S{self.width}")
-        which = np.searchsorted(self.starts, idx, side="right") - 1
-        for c in np.unique(which):
-            at = which == c
-            ln, ks = self.pairs[c]
-            local = idx[at] - self.starts[c]
-            lines[at], keys[at] = ln[local], ks[local]
-        return lines, keys
-
-    def compared_at(self, idx: np.ndarray, width: int | None = None) -> np.ndarray:
-        """The keys at these positions as compared."""
-        return self._compared(self.take(idx)[1], width)
-
-    def joined(self) -> tuple[np.ndarray, np.ndarray]:
-        """(lines, keys) in one pair of arrays."""
-        if len(self.pairs) == 1:
-            return self.pairs[0]
-        if not self.pairs:
-            return np.empty(0, np.uint32), np.empty(0, f"S{self.width}")
-        return np.concatenate([p[0] for p in self.pairs]), np.concatenate([p[1] for p in self.pairs])
+__all__ = ["KeyColumn", "KeyIndex", "dangling", "filled_keys", "found_elsewhere", "repeated", "repeated_in"]
 
 
 # ---------------------------------------------------------------- a column of remembered keys
@@ -252,20 +125,6 @@ class KeyColumn:
             part = self.partition(p)
             if part.n:
                 yield part
-
-
-def _join_releasing(pairs: list, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(lines, keys) of the pairs in one pair of arrays; each pair is let go once copied, so that joining
-    costs one chunk more than the keys, not twice the keys. Empties `pairs`."""
-    n = sum(len(p[0]) for p in pairs)
-    lines, keys = np.empty(n, np.uint32), np.empty(n, f"S{width}")
-    at = 0
-    while pairs:
-        ln, ks = pairs.pop(0)
-        lines[at:at + len(ln)], keys[at:at + len(ln)] = ln, ks
-        at += len(ln)
-        del ln, ks
-    return lines, keys
 
 
 def together(columns_: list[KeyColumn]):
@@ -393,76 +252,6 @@ def _sorted_common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if len(a) > len(b):  # the same values either way: search with the smaller side
         a, b = b, a
     return a[_member(a, b)]
-
-
-# ---------------------------------------------------------------- references
-
-
-class KeyIndex:
-    """Keys of a file that has been read whole, their hashes sorted, to look references up in.
-
-    It holds 8 bytes a key: the top 32 bits of its hash, sorted, and the key's
-    position (the keys themselves stay where the column keeps them). Every
-    match of those bits is confirmed on the bytes, and a run of equal bits is
-    searched through, so a shared prefix costs a little time, never a verdict.
-    Lookups come a batch at a time, sorted, so the binary searches walk the
-    index in order.
-    """
-
-    def __init__(self, chunks: Chunks, width: int):
-        self.chunks, self.width = chunks, width
-        h = _short(chunks.hashes(width))
-        order = np.argsort(h)
-        h.sort()  # the same as h[order], without a second array
-        self.hashes, self.order = h, order.astype(np.uint32)
-        self.nbytes = h.nbytes + self.order.nbytes
-
-    def missing(self, lines: np.ndarray, keys: np.ndarray, widths=None) -> tuple[np.ndarray, np.ndarray]:
-        """(lines, keys) of the references that are not keys of the file, in line order."""
-        return self._select(lines, keys, widths, want_found=False)
-
-    def found(self, lines: np.ndarray, keys: np.ndarray, widths=None) -> tuple[np.ndarray, np.ndarray]:
-        """(lines, keys) of the values that are keys here too, in line order."""
-        return self._select(lines, keys, widths, want_found=True)
-
-    def _select(self, lines, keys, widths, want_found: bool):
-        if not len(lines):
-            return lines, keys
-        if not len(self.hashes):  # the file has no keys at all: every reference is missing
-            if want_found:
-                return lines[:0], keys[:0]
-            order = np.argsort(lines, kind="stable")
-            return lines[order], keys[order]
-        query = widen(comparable(keys, widths or (keys.dtype.itemsize,)), self.width)
-        h = _short(key_hashes(query))
-        # Sorting the queries makes the binary searches walk a big index in order; a small index stays
-        # in cache anyway, and the sort would cost more than it saves.
-        order = np.argsort(h) if len(self.hashes) > _SMALL_INDEX else np.arange(len(h))
-        hs, ks = h[order], query[order]
-        pos = np.searchsorted(self.hashes, hs)
-        inside = pos < len(self.hashes)
-        at = np.where(inside, pos, 0)
-        same_hash = inside & (self.hashes[at] == hs)
-        found = np.zeros(len(hs), bool)
-        check = np.flatnonzero(same_hash)
-        found[check] = self.chunks.compared_at(self.order[at[check]], self.width) == ks[check]
-        # Equal hash but other bytes at the first slot: a collision, look through that hash's whole run.
-        for i in np.flatnonzero(same_hash & ~found):
-            j = pos[i]
-            while j < len(self.hashes) and self.hashes[j] == hs[i] and not found[i]:
-                found[i] = self.chunks.compared_at(self.order[j:j + 1], self.width)[0] == ks[i]
-                j += 1
-        chosen = order[found if want_found else ~found]
-        chosen = chosen[np.argsort(lines[chosen], kind="stable")]
-        return lines[chosen], keys[chosen]
-
-
-_SMALL_INDEX = 1 << 16
-
-
-def _short(h: np.ndarray) -> np.ndarray:
-    """The top 32 bits of 64-bit hashes."""
-    return (h >> np.uint64(32)).astype(np.uint32)
 
 
 def dangling(refs: KeyColumn, target: KeyColumn, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from disval.core.engine import key_spill
@@ -71,12 +72,12 @@ def test_a_malformed_budget_falls_back_to_the_default(monkeypatch):
 def test_hash_collisions_never_change_a_verdict(delivery, budget_mib, monkeypatch):
     """With a hash that gives every key one of four values, repeats, references and partitions all meet
     keys that share a hash: matches are confirmed on the bytes, so the findings stay the same."""
-    from disval.core.engine import keys
+    from disval.core.engine import key_values
 
     honest = validate(delivery, max_per_rule=None)
-    monkeypatch.setattr(keys, "key_hashes", lambda ks: (keys.np.frombuffer(ks.tobytes(), keys.np.uint8)
-                                                        .reshape(len(ks), -1)[:, -1] % 4).astype(keys.np.uint64)
-                        << keys.np.uint64(62))
+    monkeypatch.setattr(key_values, "key_hashes", lambda ks: (np.frombuffer(ks.tobytes(), np.uint8)
+                                                              .reshape(len(ks), -1)[:, -1] % 4).astype(np.uint64)
+                        << np.uint64(62))
     if budget_mib is not None:
         monkeypatch.setenv("DISVAL_KEY_MEMORY", budget_mib)
     colliding = validate(delivery, max_per_rule=None)
