@@ -16,6 +16,7 @@ SPACE = 0x20
 _SEED, _MUL = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
 _FIN1, _FIN2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
 
+
 def key_hashes(keys: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each fixed-width bytes value (numpy 'S'), its top bits well mixed for partitioning.
 
