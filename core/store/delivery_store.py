@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..history import History
     from ..standard import Standard, ZipName
-    from .importing import ColumnBatch, FileCounts, Finish
+    from .importing import ColumnBatch, FileCounts, Finish, Progress
+    from .staging import Stage
 
 # queued: kept, receipt not yet decided. accepted: passed receipt and not assessed negative (a TEST
 # delivery ends here when positive; a production one until it is imported). rejected: failed receipt.
@@ -288,15 +289,24 @@ class DeliveryStore(ABC):
 
     # imported data and history
 
+    def stage(self, standard: "Standard") -> "Stage | None":
+        """A place to put a delivery's records while it is validated, so that its import need not read
+        the zip again: an object with `add(file, {DDID: typed values}, line numbers)` and `drop()`,
+        passed to `import_delivery` as its `batches` once filled. None (the default): this store takes
+        the records at import time only, from `batches`."""
+        return None
+
     @abstractmethod
     def import_delivery(
-        self, delivery_id: int, standard: "Standard", batches: Iterable["ColumnBatch"],
-        finish: "Finish | None" = None,
+        self, delivery_id: int, standard: "Standard", batches: "Iterable[ColumnBatch] | Stage",
+        finish: "Finish | None" = None, progress: "Progress | None" = None,
     ) -> dict[str, "FileCounts"]:
         """Import an accepted production delivery into `standard`'s typed tables, in its import mode.
 
         `batches` yields (file, {DDID: typed values}, line numbers): the records
-        column by column (`disval.core.store.typed_columns`). Full load: the records
+        column by column (`disval.core.store.typed_columns`); or it is the stage
+        `stage(standard)` returned, filled. `progress(file, written, total)`, if
+        given, is called as each file's records are written. Full load: the records
         replace all of the provider's; mutations: status vlag ' ' inserts or
         replaces, 'V' deletes, a delivered parent replaces its children (see
         `disval.core.store.importing`). One transaction: the records, the

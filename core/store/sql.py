@@ -379,10 +379,15 @@ class SqlStore(DeliveryStore):
     def prepare(self, standard):
         ensure_tables(self, standard)
 
-    def import_delivery(self, delivery_id, standard, batches, finish=None):
+    def stage(self, standard):
+        from .staging import Stage
+
+        return Stage(self, ensure_tables(self, standard))
+
+    def import_delivery(self, delivery_id, standard, batches, finish=None, progress=None):
         from .importing import import_delivery
 
-        return import_delivery(self, delivery_id, standard, batches, finish)
+        return import_delivery(self, delivery_id, standard, batches, finish, progress)
 
     def _stage_rows(self, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
         """Write rows into a temporary staging table; a backend may do it faster (COPY)."""
@@ -401,5 +406,7 @@ class SqlStore(DeliveryStore):
                 key = KEY_SEPARATOR.join(str(fields.get(c.ddid, "")) for c in t.columns if c.key and c.ddid)
                 yield t.file, key, fields
 
-    def history(self, agb, branch, before=None, standard=None):
-        return StoreHistory(self, agb, branch, before, standard)
+    def history(self, agb, branch, before=None, standard=None, stage=None):
+        """See `DeliveryStore.history`; with `stage` (this store's `Stage` of the delivery being validated)
+        the rules that compare the delivery with the store join its staged records."""
+        return StoreHistory(self, agb, branch, before, standard, stage)
