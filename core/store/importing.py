@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .delivery_store import StoreError
 from .staging import DELETE, LIVE, Stage
@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .sql import SqlStore
 
 IMPORT_MODES = ("full", "mutations")
+PART = 100_000  # staged records written by one statement, where the stage can be read in parts
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,9 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_i
         if t.file in staged.stages:
             total = before[t.file][1]
             progress(t.file, 0, total)
-            _write(store, t, staged.stages[t.file], provider_id, delivery_id, t.file in empty)
-            progress(t.file, total, total)
+            for part, parts in _parts(store, staged.stages[t.file]):
+                _write(store, t, staged.stages[t.file], provider_id, delivery_id, t.file in empty, part)
+                progress(t.file, total * parts[0] // parts[1], total)
     counts = {}
     for t in tables:
         n_before, delivered, matched, unchanged = before[t.file]
@@ -187,6 +189,20 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_i
         if store.dialect.after_import:
             store._exec(store.dialect.after_import.format(table=t.table))
     return counts
+
+
+def _parts(store, stage: str) -> Iterator[tuple[str, tuple[int, int]]]:
+    """(condition on the staged records `s`, (parts done, of parts)) for writing the stage in parts of
+    about PART records, where the backend can read a range of it cheaply (`Dialect.stage_order`);
+    else one part with no condition."""
+    order = store.dialect.stage_order
+    last = store._exec(f"SELECT MAX({order}) FROM {stage}").fetchone()[0] if order else None
+    if not last:
+        yield "", (1, 1)
+        return
+    parts = -(-last // PART)
+    for n in range(parts):
+        yield f" AND s.{order} > {n * PART} AND s.{order} <= {(n + 1) * PART}", (n + 1, parts)
 
 
 def _count(store, t: FileTable, provider_id: int) -> int:
@@ -202,15 +218,16 @@ def _drop_repeats(store, t: FileTable, stage: str) -> None:
     )
 
 
-def _write(store, t: FileTable, stage: str, provider_id: int, delivery_id: int, empty: bool) -> None:
+def _write(store, t: FileTable, stage: str, provider_id: int, delivery_id: int, empty: bool, part: str = "") -> None:
     """Write the staged live records: change the stored ones that differ, insert the new ones. A record
     stored exactly so is left as it is, with the delivery that last wrote it. Set-based statements; an
     upsert only where the backend's is cheap (`Dialect.upsert_merge`). Into a table that held nothing
-    of the provider (`empty`) the records go straight in, in key order."""
+    of the provider (`empty`) the records go straight in, in key order. `part` narrows the staged
+    records written (`_parts`)."""
     names = ", ".join(t.names)
     join = " AND ".join(f"r.{k} = s.{k}" for k in t.key)
     others = [c for c in t.names if c not in t.key]
-    has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key)
+    has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key) + part
     in_key_order = f"ORDER BY {', '.join(f's.{k}' for k in t.key)}"
     if empty:
         store._exec(
@@ -232,7 +249,7 @@ def _write(store, t: FileTable, stage: str, provider_id: int, delivery_id: int, 
         same = " AND ".join(store.dialect.same.format(a=f"r.{c}", b=f"s.{c}") for c in others)
         store._exec(
             f"UPDATE {t.table} AS r SET delivery_id = ?, {', '.join(f'{c} = s.{c}' for c in others)}"
-            f" FROM {stage} AS s WHERE r.provider_id = ? AND {join} AND {LIVE} AND NOT ({same})",
+            f" FROM {stage} AS s WHERE r.provider_id = ? AND {join} AND {LIVE}{part} AND NOT ({same})",
             (delivery_id, provider_id))
     store._exec(
         f"INSERT INTO {t.table} (provider_id, delivery_id, {names}) SELECT ?, ?, {names} FROM {stage} s"
