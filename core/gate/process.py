@@ -39,7 +39,7 @@ from .processing_reports import ImportReport, quality_view
 from ..reader import zip_finding
 from ..reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
 from ..store.delivery_store import Delivery, DeliveryStore, Failure
-from ..workdir import NAME_MAX, fitting_name, readable_name, working_directory
+from ..workdir import NAME_MAX, fitting_name, pause_point, readable_name, working_directory
 
 DEFAULT_FORMATS = ("json", "text")
 DEFAULT_MAX_EXAMPLES = 1000
@@ -212,6 +212,7 @@ class Gate:
         std = _standard(self.pm, d)
         with working_directory("gate") as tmp:  # not left behind with its koppelnummers if we are killed
             path = self.store.save_blob(d.sha256, tmp / fitting_name(d.name))
+            pause_point("gate-working-copy")  # tests kill the process here (a no-op otherwise)
             if not resume:
                 reasons = receipt.before_validation(self.store, d, path, std)
                 if reasons:
