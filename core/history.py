@@ -19,6 +19,11 @@ class History(Protocol):
         """Of the delivered (key value, other value) pairs, the key values stored in DIS for this
         provider under a different `other` value. `key`/`other` are DDIDs of `file`."""
 
+    # Optional: `stored_with_other_at(file, key, other) -> set[int] | None`, the line numbers of the
+    # delivered records of `file` whose key is stored under a different `other` value, answered
+    # without the pairs (a store that holds the delivery's records already); None when it cannot
+    # answer so, and `stored_with_other` is asked instead.
+
     def not_stored(self, file: str, key: str, keys: Iterable[str]) -> set[str]:
         """Of the delivered key values (of records with status vlag 'V'), those DIS does not hold for
         this provider in `file`: a deletion of something never delivered (`K deleted but not stored`)."""

@@ -17,6 +17,10 @@ and, when the gate processes a delivery, before all of these:
 
     disval_store                -> where providers, deliveries and imported records are kept
 
+and, when the gate imports a positively assessed production delivery, after them:
+
+    disval_records_imported     -> as each file's records are written into the store
+
 and, when `disval generate` writes a synthetic delivery:
 
     disval_delivery_generator   -> how deliveries of a standard are made (first result wins)
@@ -133,6 +137,14 @@ def disval_store(url: str) -> "DeliveryStore | None":
     (`sqlite:///`) and PostgreSQL (`postgresql://`) stores are `trylast`, so an installed
     plugin can take over a scheme.
     """
+
+
+@hookspec
+def disval_records_imported(delivery: str, file: str, records: int, total: int) -> None:
+    """Called while the gate imports `delivery` (its zip name) into the store: `records` of the `total`
+    records of data file `file` to be written have been written. Called at least when a file starts
+    (`records` 0) and when it is done (`records == total`), in the order the files are written, inside
+    the import's transaction. Meant for progress display; keep it cheap."""
 
 
 # ---------------------------------------------------------------- tooling: synthetic deliveries

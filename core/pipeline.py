@@ -22,6 +22,7 @@ from .language import compiler as c
 from .notes import Note
 from .plugins import by_name, get_plugin_manager
 from .reader import Limits, RecordReader, open_delivery, zip_finding
+from .validation_run import RecordSink
 from .standard import Standard
 from .validation_run import RuleSelection, ValidationRun
 
@@ -118,7 +119,8 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
              history: History | None = None, engine: str = "columnar", limits: Limits = Limits(),
              batch_records: int = 1 << 16, rule_files: tuple | None = None,
              require_real_codelists: bool = False, select: tuple[str, ...] = (),
-             skip: tuple[str, ...] = (), today: dt.date | None = None) -> ValidationResult:
+             skip: tuple[str, ...] = (), today: dt.date | None = None,
+             records_sink: RecordSink | None = None) -> ValidationResult:
     """Validate one delivery zip as the receiving side would; never raises for a broken delivery.
 
     `rule_files` replaces every rules file (the standard's, plugins', `extra_rules`): re-validating
@@ -153,6 +155,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     with open_delivery(path, std, limits) as delivery:
         run = ValidationRun(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
         run.selection = chosen
+        run.sink = records_sink
         run.ctx.today = today
         run.go(ENGINES[engine])
         for finding in delivery.findings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 
@@ -20,7 +21,11 @@ from .findings import ZIP_LEVEL, ZIP_LEVEL_DETAILS, ZIP_LEVEL_EN, ZIP_LEVEL_HINT
 from .language import ast, compiler as c
 from .language.checks import Cmp, Col, CountOf
 from .notes import Note
+from .layout import FileLayout
 from .reader import Delivery, RecordChunk
+
+# Called with every chunk the run reads, after the rules saw it (`pipeline.validate(records_sink=...)`)
+RecordSink = Callable[[FileLayout, RecordChunk], None]
 
 
 class ValidationRun:
@@ -35,6 +40,7 @@ class ValidationRun:
         self.read_whole: set[str] = set()  # files every record of which was read
         self.releases: list[CodelistRelease] = []
         self.selection = RuleSelection()
+        self.sink: RecordSink | None = None
         # file -> key legible on a line of the wrong length -> "file:line rule" (causes of follow-ons)
         self.broken_keys: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
@@ -148,6 +154,8 @@ class ValidationRun:
             batch = Batch(f, chunk.rows, chunk.lines)
             for engine in engines:
                 engine.record_batch(batch)
+        if self.sink is not None:
+            self.sink(f, chunk)
         self.pm.hook.disval_records_read(file=file_name, records=self.ctx.counts.get(name, 0))
 
     def _remember_broken_keys(self, f, file_name: str, chunk: RecordChunk, rule: str) -> None:

@@ -99,3 +99,23 @@ def fitting_name(name: str, limit: int = NAME_MAX) -> str:
     budget = limit - len(os.fsencode(tail)) - len("…".encode())
     cut = os.fsencode(head)[:budget].decode("utf-8", "ignore")  # never half a character
     return f"{cut}…{tail}"
+
+
+PAUSE_AT = "DISVAL_PAUSE_AT"  # "<point>=<file>": see pause_point
+PAUSE_LIMIT = 600.0
+
+
+def pause_point(point: str) -> None:
+    """A place where a test may hold the process, to kill it at a known moment instead of racing it.
+
+    When the environment variable DISVAL_PAUSE_AT is `<point>=<file>`, the process creates `<file>`
+    and waits until it is removed (at most ten minutes); otherwise nothing happens. The gate pauses
+    at `gate-working-copy`, when the copy of the delivery is on disk.
+    """
+    wanted, _, marker = os.environ.get(PAUSE_AT, "").partition("=")
+    if wanted != point or not marker:
+        return
+    Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    deadline = time.monotonic() + PAUSE_LIMIT
+    while Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)

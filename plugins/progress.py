@@ -1,5 +1,6 @@
 """Progress on stderr while a delivery is read: records read, records per second, and, when the
-packing slip says how many there are, the percentage done and the time left.
+packing slip says how many there are, the percentage done and the time left; and, when the gate
+imports it, the records written of each file.
 
 Registered by the command line only when stderr is a terminal or `--progress`
 asks for it, so a piped run prints nothing extra. On a terminal the line is
@@ -27,6 +28,7 @@ class Progress:
         self.done: dict[str, int] = {}
         self.expected: dict[str, int] = {}
         self.delivery = ""
+        self.import_start = 0.0
 
     @hookimpl
     def disval_validation_started(self, delivery, standard, expected):
@@ -50,6 +52,30 @@ class Progress:
         if self.terminal:
             self.stream.write("\n")
             self.stream.flush()
+
+    @hookimpl
+    def disval_records_imported(self, delivery, file, records, total):
+        now = self.clock()
+        if records == 0:
+            self.import_start = now
+        # A file's start and its end always: the log then says what was imported, however fast.
+        if records == 0 or records >= total or now - self.last >= self.interval:
+            self.last = now
+            text = self.import_line(now, delivery, file, records, total)
+            if self.terminal:
+                self.stream.write(f"\r{text:<100}" + ("\n" if records >= total else ""))
+            else:
+                self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def import_line(self, now: float, delivery: str, file: str, records: int, total: int) -> str:
+        """The import's progress line: records written of the file's total, and the rate."""
+        text = f"{visible(delivery)}: importing {visible(file)}: {records:,} of {total:,} records written"
+        if total:
+            text += f" ({min(records / total, 1.0):.0%}"
+            elapsed = now - self.import_start
+            text += f", {records / elapsed:,.0f}/s)" if records and elapsed > 0 else ")"
+        return text
 
     def line(self, now: float, file: str) -> str:
         """The progress line: records, rate, and with a known total the percentage and time left."""

@@ -106,12 +106,19 @@ class HistoryChecks:
         lines = np.concatenate([n for _, _, n in chunks])
         del chunks
         filled = (keys != b"") & (others != b"")
-        everything = bool(filled.all())
-        pairs = _decoded_pairs(keys if everything else keys[filled], others if everything else others[filled])
-        moved = self.history.stored_with_other(rule.file, v.field.ddid, v.other.ddid, pairs)
-        if not moved:
-            return
-        wanted = np.array(sorted(m.encode("latin-1") for m in moved), dtype=keys.dtype)
+        at = getattr(self.history, "stored_with_other_at", None)
+        clashing = at(rule.file, v.field.ddid, v.other.ddid) if at is not None else None
+        if clashing is not None:  # the store holds the delivery's records: it answers by line
+            if not clashing:
+                return
+            wanted = np.unique(keys[filled & np.isin(lines, np.fromiter(clashing, np.int64, len(clashing)))])
+        else:
+            everything = bool(filled.all())
+            pairs = _decoded_pairs(keys if everything else keys[filled], others if everything else others[filled])
+            moved = self.history.stored_with_other(rule.file, v.field.ddid, v.other.ddid, pairs)
+            if not moved:
+                return
+            wanted = np.array(sorted(m.encode("latin-1") for m in moved), dtype=keys.dtype)
         hit = filled & np.isin(keys, wanted)
         deleted = [d for d in self.deleted[rule.number] if len(d)]
         if deleted:  # deleted earlier in this delivery ('V'): delivering it anew is a move, not a clash

@@ -18,7 +18,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import failures
-from .process import DEFAULT_FORMATS, requeue, revalidate, submit_many, write_stored_reports
+from .process import DEFAULT_FORMATS, requeue, submit_many, write_stored_reports
+from .revalidation import revalidate
 from ..pipeline import UsageError
 from ..plugins import get_plugin_manager
 from ..report_view import visible

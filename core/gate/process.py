@@ -39,7 +39,7 @@ from .processing_reports import ImportReport, quality_view
 from ..reader import zip_finding
 from ..reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
 from ..store.delivery_store import Delivery, DeliveryStore, Failure
-from ..workdir import NAME_MAX, fitting_name, readable_name, working_directory
+from ..workdir import NAME_MAX, fitting_name, pause_point, readable_name, working_directory
 
 DEFAULT_FORMATS = ("json", "text")
 DEFAULT_MAX_EXAMPLES = 1000
@@ -212,6 +212,7 @@ class Gate:
         std = _standard(self.pm, d)
         with working_directory("gate") as tmp:  # not left behind with its koppelnummers if we are killed
             path = self.store.save_blob(d.sha256, tmp / fitting_name(d.name))
+            pause_point("gate-working-copy")  # tests kill the process here (a no-op otherwise)
             if not resume:
                 reasons = receipt.before_validation(self.store, d, path, std)
                 if reasons:
@@ -222,16 +223,27 @@ class Gate:
             self._assess(d, std, path)
 
     def _assess(self, d: Delivery, std, path: Path) -> None:
-        request = d.validation.get("request", {})
         self.store.prepare(std)  # its tables exist before the history rules read them
+        records = DeliveryRecords(path, std, self.pm)
+        # A production delivery's records are staged as the validation reads them: the zip is read once.
+        stage = self.store.stage(std) if d.phase == "production" else None
+        try:
+            self._validate(d, std, path, records, stage)
+        finally:
+            if stage is not None:
+                stage.drop()
+
+    def _validate(self, d: Delivery, std, path: Path, records: DeliveryRecords, stage) -> None:
+        request = d.validation.get("request", {})
         files = rule_files(self.pm, std)
+        staged = {} if stage is None else {"stage": stage}
         result = validate(
             path, pm=self.pm, standard=std.id, codelists=request.get("codelists"), policy=request.get("policy"),
             max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES),
-            history=self.store.history(d.agb, d.branch, before=d.id, standard=std.id), rule_files=files,
+            history=self.store.history(d.agb, d.branch, before=d.id, standard=std.id, **staged), rule_files=files,
             require_real_codelists=request.get("require_real_codelists", False),
+            records_sink=records.sink(stage) if stage is not None else None,
         )
-        records = DeliveryRecords(path, std, self.pm)
         slip = records.packing_slip()
         reports = Reports(self.store, self.pm, request)
         reports.add(result)
@@ -254,9 +266,9 @@ class Gate:
             self._fix_settings(d, std, slip)
             return
         self.store.update_delivery(d.id, status="accepted", assessment="positive", processed_at=None, **kept)
-        self._import(d, std, records, result, reports)
+        self._import(d, std, records, result, reports, stage)
 
-    def _import(self, d: Delivery, std, records: DeliveryRecords, result: ValidationResult, reports) -> None:
+    def _import(self, d: Delivery, std, records: DeliveryRecords, result: ValidationResult, reports, stage) -> None:
         """Import in the standard's mode; the import and quality reports are kept in the same transaction."""
         def finish(counts) -> dict:
             reports.add(ImportReport(
@@ -267,7 +279,11 @@ class Gate:
             reports.add(quality_view(result, std.policy(result.policy)))
             return {"reports": reports.kept}
 
-        self.store.import_delivery(d.id, std, records.batches(), finish=finish)
+        def progress(file: str, written: int, total: int) -> None:
+            self.pm.hook.disval_records_imported(delivery=d.name, file=file, records=written, total=total)
+
+        self.store.import_delivery(d.id, std, records.batches() if stage is None else stage, finish=finish,
+                                   progress=progress)
 
     def _reject(self, d: Delivery, reasons: list[Finding], discard: bool = True) -> None:
         """Rejected at receipt; GA §4.3.2: the provider's later deliveries already queued go with it."""
@@ -359,57 +375,6 @@ def requeue(delivery_ids: Iterable[int], store: DeliveryStore, *, pm=None) -> li
         failures.failed_delivery(store, i, "requeued")
     queued = [failures.requeue(store, i) for i in ids]
     return Gate(store, pm).run(queued)
-
-
-def _validated_on(d) -> dt.date | None:
-    """The date a kept delivery was validated on: rules that read `today` judge it as of then."""
-    when = d.validation.get("date") if isinstance(d.validation, dict) else None
-    if when:
-        return dt.date.fromisoformat(when)
-    moment = d.started_at or d.submitted_at
-    return moment.date() if hasattr(moment, "date") else None
-
-
-def revalidate(delivery_id: int, store: DeliveryStore, *, pm=None, codelists: str | None = None) -> ValidationResult:
-    """Validate a kept delivery again, with the rules files it was validated with and its codelist source.
-
-    The rules come from the store (kept with the delivery when it was
-    validated); the codelists from the same source, where the release is
-    chosen by the delivery's date as before (`codelists` names another source,
-    e.g. when the old one moved). A release that differs from the one used
-    then is a warning in the result. The rules that need history are not
-    evaluated: the provider's records have been replaced since.
-    """
-    pm = pm or get_plugin_manager()
-    d = store.delivery(delivery_id)
-    if d is None:
-        raise UsageError(f"there is no delivery {delivery_id} in {store.url}")
-    kept = d.validation.get("rules")
-    if not kept:
-        raise UsageError(f"delivery {d.id} ({d.name}, {d.status}) was never validated: no rules of its time are kept")
-    std = _standard(pm, d)
-    request = d.validation.get("request", {})
-    with working_directory("revalidate") as tmp:
-        files = []
-        for n, rules in enumerate(kept):  # a directory each: two rules files may share a name
-            path = Path(tmp, "rules", str(n), rules["file"])
-            path.parent.mkdir(parents=True)
-            path.write_bytes(store.read_blob(rules["sha256"]))
-            files.append(path)
-        result = validate(
-            store.save_blob(d.sha256, tmp / fitting_name(d.name)), pm=pm, standard=std.id,
-            codelists=codelists or request.get("codelists"), policy=request.get("policy"),
-            max_per_rule=request.get("max_examples", DEFAULT_MAX_EXAMPLES), rule_files=tuple(files),
-            require_real_codelists=request.get("require_real_codelists", False),
-            today=_validated_on(d),
-        )
-    then = {c["name"]: c["release"] for c in d.validation.get("codelists", [])}
-    for c in result.codelists:
-        release = c.release.isoformat() if c.release else None
-        if c.name in then and then[c.name] != release:
-            result.warnings.append(Note("release_changed", name=c.name, now=release, then=then[c.name],
-                                        day=f"{d.started_at or d.submitted_at:%Y-%m-%d}"))
-    return result
 
 
 def _standard(pm, d: Delivery):

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from ..layout import FileLayout
 from ..pipeline import record_readers
 from ..gate.processing_reports import FileImport
-from ..reader import Limits, open_delivery
+from ..reader import Limits, RecordChunk, open_delivery
 from ..standard import Standard
 from .typed_columns import column
 
@@ -57,6 +57,21 @@ class DeliveryRecords:
             for rows, lines in self._read(layout):
                 if len(lines):
                     yield layout.name, {f.ddid: column(rows, f, f.ddid in keys) for f in layout.fields}, lines.tolist()
+
+    def sink(self, stage) -> "Callable[[FileLayout, RecordChunk], None]":
+        """A `records_sink` for `pipeline.validate`: counts each data file's lines as `batches` does, and
+        puts every batch's records, typed, into `stage` (`DeliveryStore.stage`), so that the import
+        needs no second reading of the zip."""
+        def take(layout: FileLayout, chunk: RecordChunk) -> None:
+            if layout.packing_slip:
+                return
+            self.processed[layout.name] += chunk.line_count
+            self.rejected[layout.name] += len(chunk.bad_lines)
+            if len(chunk.lines):
+                keys = set(layout.key)
+                stage.add(layout.name, {f.ddid: column(chunk.rows, f, f.ddid in keys) for f in layout.fields},
+                          chunk.lines.tolist())
+        return take
 
     def file_imports(self, counts: dict) -> list[FileImport]:
         """One row per data file for the import report, after the records were read and imported.

@@ -6,8 +6,9 @@ from each provider's positively assessed production deliveries, in typed
 tables made from each standard's layout.
 
 This module is the interface and its values: `DeliveryStore`, the records it
-hands out (`Provider`, `Delivery`, ...) and how a store is found and opened
-(`open_store(url)`, through the `disval_store` hook). The one SQL
+hands out (`Provider`, `Delivery`, ...); how a store is found and opened
+(`open_store(url)`, through the `disval_store` hook) is `opening`, whose
+functions are imported here too. The one SQL
 implementation that SQLite and PostgreSQL share is `disval.core.store.sql`
 (`SqlStore`), its versioned schema `disval.core.store.schema`; a backend
 (`disval.plugins.stores.sqlite`, `...postgresql`) only supplies a connection,
@@ -16,21 +17,18 @@ a `Dialect` and a per-provider lock.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pluggy
-
     from ..history import History
     from ..standard import Standard, ZipName
-    from .importing import ColumnBatch, FileCounts, Finish
+    from .importing import ColumnBatch, FileCounts, Finish, Progress
+    from .staging import Stage
 
 # queued: kept, receipt not yet decided. accepted: passed receipt and not assessed negative (a TEST
 # delivery ends here when positive; a production one until it is imported). rejected: failed receipt.
@@ -288,15 +286,24 @@ class DeliveryStore(ABC):
 
     # imported data and history
 
+    def stage(self, standard: "Standard") -> "Stage | None":
+        """A place to put a delivery's records while it is validated, so that its import need not read
+        the zip again: an object with `add(file, {DDID: typed values}, line numbers)` and `drop()`,
+        passed to `import_delivery` as its `batches` once filled. None (the default): this store takes
+        the records at import time only, from `batches`."""
+        return None
+
     @abstractmethod
     def import_delivery(
-        self, delivery_id: int, standard: "Standard", batches: Iterable["ColumnBatch"],
-        finish: "Finish | None" = None,
+        self, delivery_id: int, standard: "Standard", batches: "Iterable[ColumnBatch] | Stage",
+        finish: "Finish | None" = None, progress: "Progress | None" = None,
     ) -> dict[str, "FileCounts"]:
         """Import an accepted production delivery into `standard`'s typed tables, in its import mode.
 
         `batches` yields (file, {DDID: typed values}, line numbers): the records
-        column by column (`disval.core.store.typed_columns`). Full load: the records
+        column by column (`disval.core.store.typed_columns`); or it is the stage
+        `stage(standard)` returned, filled. `progress(file, written, total)`, if
+        given, is called as each file's records are written. Full load: the records
         replace all of the provider's; mutations: status vlag ' ' inserts or
         replaces, 'V' deletes, a delivered parent replaces its children (see
         `disval.core.store.importing`). One transaction: the records, the
@@ -347,55 +354,6 @@ class DeliveryStore(ABC):
         self.close()
 
 
-# ---------------------------------------------------------------- opening a store
+# ---------------------------------------------------------------- opening a store (core/store/opening.py)
 
-
-def default_store_url(environ: dict[str, str] | None = None) -> str:
-    """`DISVAL_STORE`, else an SQLite file in the user's data directory.
-
-    The data directory is the platform's (platformdirs): `$XDG_DATA_HOME/disval`
-    or `~/.local/share/disval` on Linux, `~/Library/Application Support/disval`
-    on macOS, `%LOCALAPPDATA%\\disval` on Windows.
-    """
-    env = os.environ if environ is None else environ
-    if env.get("DISVAL_STORE"):
-        return env["DISVAL_STORE"]
-    import platformdirs  # here, not at import: only commands that open the default store need it
-
-    root = platformdirs.user_data_path("disval", appauthor=False)
-    if not root.is_absolute():  # a relative XDG_DATA_HOME is invalid, and the XDG spec says to ignore it
-        root = Path.home() / ".local" / "share" / "disval"
-    return f"sqlite:///{root / 'disval.db'}"
-
-
-def open_store(url: str | None = None, pm: "pluggy.PluginManager | None" = None) -> DeliveryStore:
-    """Open the store at `url` (default: `default_store_url()`) through the `disval_store` hook."""
-    url = url or default_store_url()
-    if pm is None:
-        from ..plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
-    store = pm.hook.disval_store(url=url)
-    if store is None:
-        raise StoreError(
-            f"no store plugin handles {redact_url(url)}: use sqlite:///PATH or postgresql://USER@HOST/DB"
-        )
-    prepare = getattr(store, "prepare", None)  # a plugin's store need not derive from DeliveryStore
-    if prepare is None:
-        return store
-    try:  # the standards come from plugins: known here, not in the backend
-        for std in {s.id: s for found in pm.hook.disval_standards() for s in found}.values():
-            prepare(std)
-    except BaseException:
-        store.close()
-        raise
-    return store
-
-
-def redact_url(url: str) -> str:
-    """`url` without its password, fit for messages and reports."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+from .opening import default_store_url, open_store, redact_url  # noqa: E402,F401  (imported from here too)

@@ -12,11 +12,13 @@ import itertools
 from typing import TYPE_CHECKING, Iterable
 
 from .delivery_store import ACCEPTED
+from .staging import LIVE
 from .tables import SQL_TYPES, FileTable, catalogue
 from .typed_columns import values
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sql import SqlStore
+    from .staging import Stage
 
 LOOKUP = "disval_history_lookup"  # a temporary table of delivered values
 PART = 100_000  # delivered values typed and staged at a time
@@ -30,8 +32,9 @@ class StoreHistory:
     """
 
     def __init__(self, store: "SqlStore", agb: str, branch: str, before: int | None = None,
-                 standard: str | None = None):
+                 standard: str | None = None, stage: "Stage | None" = None):
         self._store, self.agb, self.branch, self.before, self.standard = store, agb, branch, before, standard
+        self._stage = stage  # the delivery's records, staged while it is validated
 
     def _provider_id(self) -> int | None:
         row = self._store._exec("SELECT id FROM providers WHERE agb = ? AND branch = ?",
@@ -94,6 +97,27 @@ class StoreHistory:
                                   f"EXISTS (SELECT 1 FROM {t.table} r WHERE r.provider_id = ? AND r.{kc} = s.{kc}"
                                   f" AND NOT ({same}))")
         return hits
+
+    def stored_with_other_at(self, file: str, key: str, other: str) -> set[int] | None:
+        """The line numbers of the delivered live records of `file` whose key the provider's imported
+        records hold under a different `other` value (rules 1656, 2054), answered by one join of the
+        staged records with the typed table's primary key; None when the delivery is not staged here."""
+        stage = self._stage
+        if stage is None or stage.standard != self.standard or file not in stage.stages:
+            return None
+        t = stage.tables[file]
+        if t.column(key) is None or t.column(other) is None:
+            return None
+        provider_id = self._provider_id()
+        if provider_id is None or not self._holds(t, provider_id):  # a first delivery: nothing to contradict
+            return set()
+        kc, oc = t.column(key).name, t.column(other).name
+        same = self._store.dialect.same.format(a=f"r.{oc}", b=f"s.{oc}")
+        stage.analyze(file)
+        found = self._store._exec(
+            f"SELECT s.line FROM {stage.stages[file]} s JOIN {t.table} r ON r.provider_id = ? AND r.{kc} = s.{kc}"
+            f" WHERE {LIVE} AND NOT ({same})", (provider_id,)).fetchall()
+        return {row[0] for row in found}
 
     def not_stored(self, file: str, key: str, keys: Iterable[str]) -> set[str]:
         """Of the delivered key values, those the provider's imported records of `file` do not hold

@@ -38,14 +38,12 @@ does not block on it) count once: the last one wins.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .delivery_store import StoreError
+from .staging import DELETE, LIVE, Stage
 from .tables import FileTable, children, ensure_tables
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .sql import SqlStore
 
 IMPORT_MODES = ("full", "mutations")
-DELETE = "V"
+PART = 100_000  # staged records written by one statement, where the stage can be read in parts
 
 
 @dataclass(frozen=True)
@@ -74,28 +72,43 @@ class FileCounts:
 # (file name, {DDID: typed values}, line numbers or None): a batch of records, column by column
 ColumnBatch = tuple[str, Mapping[str, Sequence], Sequence[int] | None]
 Finish = Callable[[dict[str, FileCounts]], Mapping[str, Any]]
+Progress = Callable[[str, int, int], None]  # (file, records written, records to write)
 
 
-def import_delivery(store: "SqlStore", delivery_id: int, standard: "Standard", batches: Iterable[ColumnBatch],
-                    finish: Finish | None = None) -> dict[str, FileCounts]:
+def _quiet(file: str, written: int, total: int) -> None:
+    """No progress display."""
+
+
+def import_delivery(store: "SqlStore", delivery_id: int, standard: "Standard",
+                    batches: Iterable[ColumnBatch] | Stage, finish: Finish | None = None,
+                    progress: Progress | None = None) -> dict[str, FileCounts]:
     """Import an accepted production delivery's records (see the module docstring); returns counts per file.
 
-    `finish`, if given, is called inside the import's transaction with the
-    counts and returns more changes to the delivery (e.g. `reports`), kept in
-    the same transaction.
+    `batches` are the records, or the `Stage` this store's `stage(standard)` returned, filled
+    (while the delivery was validated): it is used and dropped. `finish`, if given, is called
+    inside the import's transaction with the counts and returns more changes to the delivery
+    (e.g. `reports`), kept in the same transaction. `progress(file, written, total)` is called
+    as each file's records are written.
     """
     mode = standard.import_mode
     if mode not in IMPORT_MODES:
         raise StoreError(f"standard {standard.id} declares import mode {mode!r}; disval knows {IMPORT_MODES}")
     _importable(store, delivery_id)
     tables = ensure_tables(store, standard)
-    staged = _Staging(store, {t.file: t for t in tables})
+    if isinstance(batches, Stage):
+        if batches.store is not store or batches.standard != standard.id:
+            raise StoreError(f"the records were staged for {batches.standard} in another store")
+        staged = batches
+    else:
+        staged = Stage(store, tables)
     try:
-        staged.write(batches)
+        if staged is not batches:
+            for file, columns, lines in batches:
+                staged.add(file, columns, lines)
         with store._transaction():
             d = _importable(store, delivery_id)
             provider_id = store._provider_id(d.agb, d.branch)
-            counts = _merge(store, tables, staged, provider_id, delivery_id, mode)
+            counts = _merge(store, tables, staged, provider_id, delivery_id, mode, progress or _quiet)
             changes = dict(finish(counts)) if finish else {}
             _mark_imported(store, delivery_id, counts, changes)
     finally:
@@ -125,92 +138,13 @@ def _mark_imported(store: "SqlStore", delivery_id: int, counts: dict[str, FileCo
     store._exec(f"UPDATE deliveries SET {', '.join(sets)} WHERE id = ?", [*params, delivery_id])
 
 
-class _Staging:
-    """Temporary tables holding the delivery's records until the merge."""
+def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_id: int, delivery_id: int,
+           mode: str, progress: Progress) -> dict[str, FileCounts]:
+    """Count, then apply the import mode; returns the counts per file.
 
-    def __init__(self, store: "SqlStore", tables: dict[str, FileTable]):
-        self.store, self.tables = store, tables
-        self.stages: dict[str, str] = {}  # file -> temporary table
-        self.hashes: dict[str, list[np.ndarray]] = {}  # key hashes of the live records, to spot repeated keys
-
-    def write(self, batches: Iterable[ColumnBatch]) -> None:
-        """Stage every batch; unknown files are an error (the layout decides what is imported)."""
-        store = self.store
-        store._exec("BEGIN")
-        try:
-            for file, columns, lines in batches:
-                t = self.tables.get(file)
-                if t is None:
-                    raise StoreError(f"{file} is not a data file of {next(iter(self.tables.values())).standard}")
-                n = len(lines) if lines is not None else len(next(iter(columns.values()), ()))
-                if n == 0:
-                    continue
-                stage = self.stages.get(file) or self._create(t)
-                line_col = lines if lines is not None else range(n)
-                flags = columns[t.status_flag] if t.status_flag else itertools.repeat(None, n)
-                values = [line_col if c.name == "record_line" else columns.get(c.ddid) or itertools.repeat(None, n)
-                          for c in t.columns]
-                store._stage_rows(stage, ["line", "flag", *t.names], zip(line_col, flags, *values))
-                keys = [line_col if k == "record_line" else columns.get(_ddid(t, k)) or itertools.repeat(None, n)
-                        for k in t.key]
-                live = zip(*keys) if len(keys) > 1 else keys[0]
-                hashes = np.fromiter(map(hash, live), np.int64, count=n)
-                if t.status_flag:
-                    hashes = hashes[np.array([f != DELETE for f in columns[t.status_flag]], bool)]
-                self.hashes.setdefault(file, []).append(hashes)
-            store._exec("COMMIT")
-        except BaseException:
-            store._exec("ROLLBACK")
-            raise
-        for file, stage in self.stages.items():
-            # The merge looks staged records up by key (deletes of what was not delivered, cascades):
-            # without an index SQLite scans the stage once per stored record.
-            store._exec(f"CREATE INDEX {stage}_key ON {stage} ({', '.join(self.tables[file].key)})")
-            if store.dialect.analyze:
-                store._exec(store.dialect.analyze.format(table=stage))
-
-    def _create(self, t: FileTable) -> str:
-        name = f"disval_stage_{len(self.stages)}"
-        cols = ", ".join(f"{c.name} {_stage_type(self.store, c)}" for c in t.columns)
-        self.store._exec(f"CREATE TEMP TABLE {name} (line {self.store.dialect.types['bigint']}, flag TEXT, {cols})")
-        self.stages[t.file] = name
-        return name
-
-    def repeats_keys(self, file: str) -> bool:
-        """Whether a key may occur twice among the live records (a hash collision only costs a dedupe)."""
-        chunks = self.hashes.get(file)
-        if not chunks:
-            return False
-        # Sorted neighbours, not np.unique: numpy 2's hash-based unique took seconds for a million keys.
-        ordered = np.sort(np.concatenate(chunks))
-        return bool((ordered[1:] == ordered[:-1]).any())
-
-    def drop(self) -> None:
-        """Remove the temporary tables (they go with the connection anyway)."""
-        for stage in self.stages.values():
-            try:
-                self.store._exec(f"DROP TABLE IF EXISTS {stage}")
-            except Exception:  # a dead connection has dropped them already
-                break
-        self.stages.clear()
-
-
-def _ddid(t: FileTable, column: str) -> str:
-    return next(c.ddid for c in t.columns if c.name == column)
-
-
-def _stage_type(store: "SqlStore", c) -> str:
-    from .tables import SQL_TYPES
-
-    return SQL_TYPES[c.type].format(**store.dialect.types)
-
-
-LIVE = f"(s.flag IS NULL OR s.flag <> '{DELETE}')"
-
-
-def _merge(store: "SqlStore", tables: list[FileTable], staged: _Staging, provider_id: int, delivery_id: int,
-           mode: str) -> dict[str, FileCounts]:
-    """Count, then apply the import mode; returns the counts per file."""
+    A table that holds nothing of the provider yet (a first delivery) needs no comparison: its
+    counts are the stage's, and its records are inserted as they are, without a lookup each.
+    """
     before: dict[str, tuple[int, int, int, int]] = {}
     for t in tables:
         stage = staged.stages.get(t.file)
@@ -219,9 +153,14 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: _Staging, provide
             before[t.file] = (n_before, 0, 0, 0)
             continue
         if staged.repeats_keys(t.file):
+            staged.index(t.file)
             _drop_repeats(store, t, stage)
         has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key)
         delivered = store._exec(f"SELECT COUNT(*) FROM {stage} s WHERE {LIVE} AND {has_key}").fetchone()[0]
+        if n_before == 0:
+            before[t.file] = (0, delivered, 0, 0)
+            continue
+        staged.analyze(t.file)
         join = " AND ".join(f"r.{k} = s.{k}" for k in t.key)
         same = " AND ".join(store.dialect.same.format(a=f"r.{c}", b=f"s.{c}") for c in t.names if c not in t.key)
         matched, unchanged = store._exec(
@@ -229,10 +168,18 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: _Staging, provide
             f" JOIN {t.table} r ON r.provider_id = ? AND {join} WHERE {LIVE}", (provider_id,),
         ).fetchone()
         before[t.file] = (n_before, delivered, matched, unchanged)
+    empty = {f for f, (n_before, *_) in before.items() if n_before == 0}
     if mode == "full":
-        _full_load(store, tables, staged, provider_id, delivery_id)
+        _full_load(store, tables, staged, provider_id, empty)
     else:
-        _mutations(store, tables, staged, provider_id, delivery_id)
+        _mutations(store, tables, staged, provider_id, empty)
+    for t in tables:
+        if t.file in staged.stages:
+            total = before[t.file][1]
+            progress(t.file, 0, total)
+            for part, parts in _parts(store, staged.stages[t.file]):
+                _write(store, t, staged.stages[t.file], provider_id, delivery_id, t.file in empty, part)
+                progress(t.file, total * parts[0] // parts[1], total)
     counts = {}
     for t in tables:
         n_before, delivered, matched, unchanged = before[t.file]
@@ -242,6 +189,20 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: _Staging, provide
         if store.dialect.after_import:
             store._exec(store.dialect.after_import.format(table=t.table))
     return counts
+
+
+def _parts(store, stage: str) -> Iterator[tuple[str, tuple[int, int]]]:
+    """(condition on the staged records `s`, (parts done, of parts)) for writing the stage in parts of
+    about PART records, where the backend can read a range of it cheaply (`Dialect.stage_order`);
+    else one part with no condition."""
+    order = store.dialect.stage_order
+    last = store._exec(f"SELECT MAX({order}) FROM {stage}").fetchone()[0] if order else None
+    if not last:
+        yield "", (1, 1)
+        return
+    parts = -(-last // PART)
+    for n in range(parts):
+        yield f" AND s.{order} > {n * PART} AND s.{order} <= {(n + 1) * PART}", (n + 1, parts)
 
 
 def _count(store, t: FileTable, provider_id: int) -> int:
@@ -257,14 +218,22 @@ def _drop_repeats(store, t: FileTable, stage: str) -> None:
     )
 
 
-def _write(store, t: FileTable, stage: str, provider_id: int, delivery_id: int) -> None:
+def _write(store, t: FileTable, stage: str, provider_id: int, delivery_id: int, empty: bool, part: str = "") -> None:
     """Write the staged live records: change the stored ones that differ, insert the new ones. A record
     stored exactly so is left as it is, with the delivery that last wrote it. Set-based statements; an
-    upsert only where the backend's is cheap (`Dialect.upsert_merge`)."""
+    upsert only where the backend's is cheap (`Dialect.upsert_merge`). Into a table that held nothing
+    of the provider (`empty`) the records go straight in, in key order. `part` narrows the staged
+    records written (`_parts`)."""
     names = ", ".join(t.names)
     join = " AND ".join(f"r.{k} = s.{k}" for k in t.key)
     others = [c for c in t.names if c not in t.key]
-    has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key)
+    has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key) + part
+    in_key_order = f"ORDER BY {', '.join(f's.{k}' for k in t.key)}"
+    if empty:
+        store._exec(
+            f"INSERT INTO {t.table} (provider_id, delivery_id, {names}) SELECT ?, ?, {names} FROM {stage} s"
+            f" WHERE {LIVE} AND {has_key} {in_key_order}", (provider_id, delivery_id))
+        return
     if store.dialect.upsert_merge:
         # One pass over the stage, each record found by the typed table's primary key, changed in
         # place: SQLite's UPDATE ... FROM first builds the whole join in a temporary b-tree.
@@ -273,14 +242,14 @@ def _write(store, t: FileTable, stage: str, provider_id: int, delivery_id: int) 
         store._exec(
             f"INSERT INTO {t.table} (provider_id, delivery_id, {names}) SELECT ?, ?, {names} FROM {stage} s"
             f" WHERE {LIVE} AND {has_key} AND NOT EXISTS (SELECT 1 FROM {t.table} r WHERE r.provider_id = ?"
-            f" AND {join}{same}) ORDER BY {', '.join(f's.{k}' for k in t.key)} ON CONFLICT (provider_id, {', '.join(t.key)}) DO UPDATE SET {updates}",
+            f" AND {join}{same}) {in_key_order} ON CONFLICT (provider_id, {', '.join(t.key)}) DO UPDATE SET {updates}",
             (provider_id, delivery_id, provider_id))
         return
     if others:
         same = " AND ".join(store.dialect.same.format(a=f"r.{c}", b=f"s.{c}") for c in others)
         store._exec(
             f"UPDATE {t.table} AS r SET delivery_id = ?, {', '.join(f'{c} = s.{c}' for c in others)}"
-            f" FROM {stage} AS s WHERE r.provider_id = ? AND {join} AND {LIVE} AND NOT ({same})",
+            f" FROM {stage} AS s WHERE r.provider_id = ? AND {join} AND {LIVE}{part} AND NOT ({same})",
             (delivery_id, provider_id))
     store._exec(
         f"INSERT INTO {t.table} (provider_id, delivery_id, {names}) SELECT ?, ?, {names} FROM {stage} s"
@@ -288,27 +257,32 @@ def _write(store, t: FileTable, stage: str, provider_id: int, delivery_id: int) 
         (provider_id, delivery_id, provider_id))
 
 
-def _full_load(store, tables, staged: _Staging, provider_id: int, delivery_id: int) -> None:
-    """Only what differs is written: a re-delivery that is mostly the same costs lookups, not writes."""
+def _full_load(store, tables, staged: Stage, provider_id: int, empty: set[str]) -> None:
+    """Remove the provider's records that the delivery does not hold (the writes follow): only what
+    differs is written, so a re-delivery that is mostly the same costs lookups, not writes."""
     for t in reversed(tables):
+        if t.file in empty:  # nothing to remove
+            continue
         stage = staged.stages.get(t.file)
         if stage is None:
             store._exec(f"DELETE FROM {t.table} WHERE provider_id = ?", (provider_id,))
             continue
+        staged.index(t.file)
         # NOT EXISTS, not NOT IN: PostgreSQL runs a NOT IN whose list exceeds work_mem row by row.
         join = " AND ".join(f"s.{k} = {t.table}.{k}" for k in t.key)
         store._exec(f"DELETE FROM {t.table} WHERE provider_id = ? AND NOT EXISTS"
                     f" (SELECT 1 FROM {stage} s WHERE {join} AND {LIVE})", (provider_id,))
-    for t in tables:
-        if t.file in staged.stages:
-            _write(store, t, staged.stages[t.file], provider_id, delivery_id)
 
 
-def _mutations(store, tables, staged: _Staging, provider_id: int, delivery_id: int) -> None:
+def _mutations(store, tables, staged: Stage, provider_id: int, empty: set[str]) -> None:
+    """Apply the deletions and cascades (the writes follow)."""
+    if all(t.file in empty for t in tables):  # the provider holds nothing: nothing to delete
+        return
     for t in tables:  # parents first: a parent's cascade runs before its children's own deletes
         stage = staged.stages.get(t.file)
         if stage is None or not t.status_flag:  # a file without a status vlag is only ever mutated
             continue
+        staged.index(t.file)
         # 'V': the record and everything under it go (GA DBC-GGZ §5.3.1).
         _cascade(store, tables, t, f"FROM {stage} s WHERE s.flag = '{DELETE}'", [], provider_id, {t.file})
         # ' ': a parent delivered again brings its whole set of dependent records (the files without a
@@ -318,9 +292,6 @@ def _mutations(store, tables, staged: _Staging, provider_id: int, delivery_id: i
         lhs = keys if len(t.key) == 1 else f"({keys})"
         store._exec(f"DELETE FROM {t.table} WHERE provider_id = ? AND {lhs} IN"
                     f" (SELECT {keys} FROM {stage} WHERE flag = '{DELETE}')", (provider_id,))
-    for t in tables:
-        if t.file in staged.stages:
-            _write(store, t, staged.stages[t.file], provider_id, delivery_id)
 
 
 def _cascade(store, tables, parent: FileTable, source: str, params: list, provider_id: int, seen: set,

@@ -50,6 +50,10 @@ class Dialect:
     # by primary key) instead of an UPDATE ... FROM and an INSERT (PostgreSQL: its ON CONFLICT costs a
     # speculative insert for every changed record).
     upsert_merge: bool = False
+    # A column that numbers a staged table's rows in the order they were staged, which a range of can
+    # be read without a scan (SQLite's rowid): the merge then writes a file's records in parts and says
+    # how far it is. None: each file is written by one statement.
+    stage_order: str | None = None
 
     def sql(self, query: str) -> str:
         """`query`, written with `?` placeholders, in this backend's parameter style."""

@@ -8,19 +8,17 @@ standard's layout (`tables`), written by `importing` and read by
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import itertools
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .delivery_store import (
     ASSESSMENTS, RECEIVED, Delivery, DeliveryStore, ProviderSettings, SoftwareNotice, StoreError, disval_version,
     redact_url,
 )
+from .blobs import SqlBlobs
 from .history import StoreHistory
 from .values import (
-    _check_status, _delivery, _dumps, _loads, _marks, _now, _parts, _provider, _ts, _typed,
+    _check_status, _delivery, _dumps, _loads, _marks, _now, _provider, _ts, _typed,
 )
 from .schema import MIGRATIONS, SCHEMA_VERSION_TABLE, Dialect, Migration
 from .tables import catalogue, ensure_tables
@@ -42,7 +40,7 @@ _JSON = ("reasons", "counts", "packing_slip", "reports", "validation")
 _TIMES = ("started_at", "processed_at")
 
 
-class SqlStore(DeliveryStore):
+class SqlStore(SqlBlobs, DeliveryStore):
     """`DeliveryStore` in portable SQL; a backend subclass supplies the connection and `lock_provider`.
 
     The connection runs in autocommit mode; every write is an explicit
@@ -335,54 +333,20 @@ class SqlStore(DeliveryStore):
                 self._exec("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
         return pruned
 
-    # blobs
-
-    def _put_blob(self, content: bytes | Path) -> tuple[str, int]:
-        digest, size = hashlib.sha256(), 0
-        for part in _parts(content):
-            digest.update(part)
-            size += len(part)
-        sha256 = digest.hexdigest()
-        if self._exec("SELECT 1 FROM blobs WHERE sha256 = ? AND part = 0", (sha256,)).fetchone() is None:
-            for number, part in enumerate(_parts(content)):
-                self._exec(
-                    "INSERT INTO blobs (sha256, part, data) VALUES (?, ?, ?) ON CONFLICT (sha256, part) DO NOTHING",
-                    (sha256, number, part),
-                )
-        return sha256, size
-
-    def put_blob(self, content):
-        with self._transaction():
-            return self._put_blob(content)[0]
-
-    def read_blob(self, sha256):
-        rows = self._exec("SELECT data FROM blobs WHERE sha256 = ? ORDER BY part", (sha256,)).fetchall()
-        if not rows:
-            raise StoreError(f"no zip with sha256 {sha256} is kept in {self.url}")
-        return b"".join(bytes(r[0]) for r in rows)
-
-    def save_blob(self, sha256, dest):
-        dest = Path(dest)
-        with dest.open("wb") as out:
-            for number in itertools.count():  # part by part: a large zip never sits in memory whole
-                row = self._exec("SELECT data FROM blobs WHERE sha256 = ? AND part = ?", (sha256, number)).fetchone()
-                if row is None:
-                    break
-                out.write(bytes(row[0]))
-        if number == 0:
-            dest.unlink()
-            raise StoreError(f"no zip with sha256 {sha256} is kept in {self.url}")
-        return dest
-
     # imported data and history
 
     def prepare(self, standard):
         ensure_tables(self, standard)
 
-    def import_delivery(self, delivery_id, standard, batches, finish=None):
+    def stage(self, standard):
+        from .staging import Stage
+
+        return Stage(self, ensure_tables(self, standard))
+
+    def import_delivery(self, delivery_id, standard, batches, finish=None, progress=None):
         from .importing import import_delivery
 
-        return import_delivery(self, delivery_id, standard, batches, finish)
+        return import_delivery(self, delivery_id, standard, batches, finish, progress)
 
     def _stage_rows(self, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
         """Write rows into a temporary staging table; a backend may do it faster (COPY)."""
@@ -401,5 +365,7 @@ class SqlStore(DeliveryStore):
                 key = KEY_SEPARATOR.join(str(fields.get(c.ddid, "")) for c in t.columns if c.key and c.ddid)
                 yield t.file, key, fields
 
-    def history(self, agb, branch, before=None, standard=None):
-        return StoreHistory(self, agb, branch, before, standard)
+    def history(self, agb, branch, before=None, standard=None, stage=None):
+        """See `DeliveryStore.history`; with `stage` (this store's `Stage` of the delivery being validated)
+        the rules that compare the delivery with the store join its staged records."""
+        return StoreHistory(self, agb, branch, before, standard, stage)

@@ -46,6 +46,7 @@ SQLITE = Dialect(
     # The rows are stored in the order of their key: one b-tree to write instead of a table and an index.
     table_options=" WITHOUT ROWID",
     upsert_merge=True,
+    stage_order="rowid",
 )
 
 

@@ -11,8 +11,10 @@ process: `disval validate` of a production delivery, `disval submit` of it
 production delivery with the same records (a re-delivery: every key is looked
 up for 1656/2054 and found, every record counted unchanged). It prints wall
 seconds, the ratio to validate, the import's records per second (records /
-(submit - validate)) and peak RSS. Figures, not assertions: the targets
-(submit within 3x validate, peak RSS within 400 MB) are in issue 10.
+(submit - validate)), peak RSS, and the process's CPU seconds with their ratio
+(steadier than wall time on a loaded machine; PostgreSQL's own work is not in
+it). Figures, not assertions: the targets (submit within 3x validate, peak
+RSS within 400 MB) are in issue 10.
 
 PostgreSQL: a database `disval_bench` is created (dropped first) through the
 server of DISVAL_BENCH_POSTGRES_URL, else DISVAL_TEST_POSTGRES_URL (the one
@@ -34,10 +36,12 @@ from tabulate import tabulate
 SIZES = {"100k": (25_000, 100_000), "1M": (250_000, 1_000_000)}
 AGB, BRANCH = "94001234", "00"
 DISVAL = [sys.executable, "-m", "disval.core.cli"]
+# The generator draws codes from the shipped (sample) codelists, which `submit` refuses by default.
+SAMPLES_OK = ["--no-require-real-codelists"]
 
 
-def run(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
-    """(wall seconds, peak RSS in bytes) of one process; exits if it fails."""
+def run(cmd: list[str], env: dict | None = None) -> tuple[float, int, float]:
+    """(wall seconds, peak RSS in bytes, CPU seconds) of one process; exits if it fails."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -47,7 +51,7 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
     proc.stderr.close()
     if code != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{err}")
-    return wall, usage.ru_maxrss * 1024
+    return wall, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def generate(out: Path, trajects: int, profiles: int, phase: str, created: str) -> Path:
@@ -74,14 +78,16 @@ def measure(store: str, work: Path, trajects: int, profiles: int, zips: dict[str
     env = {**os.environ, "DISVAL_STORE": store}
     subprocess.run([*DISVAL, "provider", "add", AGB, BRANCH, "--user", f"gbg{AGB}"], env=env, check=True,
                    capture_output=True)
-    subprocess.run([*DISVAL, "submit", str(zips["connect"])], env=env, check=True, capture_output=True)
+    subprocess.run([*DISVAL, "submit", *SAMPLES_OK, str(zips["connect"])], env=env, check=True, capture_output=True)
     records = trajects + profiles
-    validate, validate_rss = run([*DISVAL, "validate", str(zips["first"]), "--format", "json", "--no-progress"])
-    rows = [["disval validate", f"{validate:.2f}", "1.00", "", f"{validate_rss >> 20}"]]
+    validate, validate_rss, validate_cpu = run([*DISVAL, "validate", str(zips["first"]), "--format", "json",
+                                                "--no-progress"])
+    rows = [["disval validate", f"{validate:.2f}", "1.00", "", f"{validate_rss >> 20}", f"{validate_cpu:.2f}", "1.00"]]
     for what, key in (("submit, first import", "first"), ("submit, re-delivery", "again")):
-        wall, rss = run([*DISVAL, "submit", str(zips[key])], env=env)
+        wall, rss, cpu = run([*DISVAL, "submit", *SAMPLES_OK, str(zips[key])], env=env)
         rate = records / (wall - validate) if wall > validate else float("inf")
-        rows.append([f"disval {what}", f"{wall:.2f}", f"{wall / validate:.2f}", f"{rate:,.0f}", f"{rss >> 20}"])
+        rows.append([f"disval {what}", f"{wall:.2f}", f"{wall / validate:.2f}", f"{rate:,.0f}", f"{rss >> 20}",
+                     f"{cpu:.2f}", f"{cpu / validate_cpu:.2f}"])
     return rows
 
 
@@ -102,7 +108,9 @@ def main() -> int:
     pg = postgres_url()
     if pg:
         stores["PostgreSQL"] = pg
-    headers = ["what", "wall s", "x validate", "import records/s", "peak RSS MB"]
+    # CPU seconds too: on a shared machine the load moves wall times more than the work a process does
+    # (the database server's CPU time is not in them).
+    headers = ["what", "wall s", "x validate", "import records/s", "peak RSS MB", "CPU s", "CPU x validate"]
     for name, url in stores.items():
         print(name)
         print(tabulate(measure(url, work, trajects, profiles, zips), headers=headers))

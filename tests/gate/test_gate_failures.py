@@ -77,13 +77,14 @@ def test_a_failure_during_the_import_keeps_the_previous_records(connected, tmp_p
     bad, good = delivery(tmp_path, day="20180302"), delivery(tmp_path, day="20180303")
     real, planted = connected.import_delivery, {bad.name}
 
-    def import_delivery(delivery_id, standard, batches, *args, **kwargs):  # the stream breaks for `bad`
-        def broken():
-            for n, batch in enumerate(batches):
-                if n == 1 and connected.delivery(delivery_id).name in planted:
-                    raise Planted("the import broke")
-                yield batch
-        return real(delivery_id, standard, broken(), *args, **kwargs)
+    def import_delivery(delivery_id, standard, batches, finish=None, **kwargs):
+        # The import breaks for `bad` after its records were written, inside the import's transaction.
+        def broken(counts):
+            if connected.delivery(delivery_id).name in planted:
+                assert sorted(connected.records(AGB, BRANCH)) != before  # written, not yet committed
+                raise Planted("the import broke")
+            return finish(counts)
+        return real(delivery_id, standard, batches, broken, **kwargs)
 
     monkeypatch.setattr(connected, "import_delivery", import_delivery)
     outcome = submit(bad, connected, pm=pm)

@@ -26,15 +26,18 @@ def test_a_killed_submit_leaves_no_copy_of_the_delivery_behind(store, store_url,
     register(store, OTHER_AGB)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = {**os.environ, "DISVAL_STORE": store_url, "TMPDIR": str(tmp)}
-    big = delivery(tmp_path, "test", "20180201", trajects=30000, profiles=30000)
+    paused = tmp_path / "paused"  # the gate holds here once its copy of the zip is on disk (workdir.pause_point)
+    env = {**os.environ, "DISVAL_STORE": store_url, "TMPDIR": str(tmp),
+           workdir.PAUSE_AT: f"gate-working-copy={paused}"}
+    big = delivery(tmp_path, "test", "20180201", trajects=300, profiles=300)
     process = subprocess.Popen([*DISVAL, "submit", str(big)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300  # the machine may be busy
-    while not any(d.glob("*.zip") for d in _work_dirs(tmp)):
+    while not paused.exists():
         assert process.poll() is None, f"it ended before it could be killed: {process.communicate()}"
-        assert time.monotonic() < deadline, "the working copy never appeared"
+        assert time.monotonic() < deadline, "the gate never reached its working copy"
         time.sleep(0.01)
+    assert [p.name for d in _work_dirs(tmp) for p in d.glob("*.zip")] == [big.name]  # the copy, while it works
     os.kill(process.pid, signal.SIGKILL)
     process.communicate(timeout=60)
     left = _work_dirs(tmp)
@@ -42,6 +45,7 @@ def test_a_killed_submit_leaves_no_copy_of_the_delivery_behind(store, store_url,
     left = left[0]
     assert list(left.glob("*.zip")), "the kill left the copy of the zip behind (as it used to, for good)"
 
+    env.pop(workdir.PAUSE_AT)
     done = subprocess.run([*DISVAL, "submit", str(delivery(tmp_path, "test", "20180201", agb=OTHER_AGB))],
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

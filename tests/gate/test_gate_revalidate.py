@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 
-from disval.core.gate.process import revalidate, submit
+from disval.core.gate.process import submit
+from disval.core.gate.revalidation import revalidate
 from disval.core.pipeline import UsageError
 from disval.core.plugins import get_plugin_manager, hookimpl
 from gate_support import delivery, register

@@ -56,6 +56,10 @@ class EveryHook:
         self.calls.append(("disval_store", url))
 
     @hookimpl
+    def disval_records_imported(self, delivery, file, records, total):
+        self.calls.append(("disval_records_imported", f"{file} {records}/{total}"))
+
+    @hookimpl
     def disval_delivery_generator(self, standard):
         self.calls.append(("disval_delivery_generator", standard.id))
 

@@ -202,6 +202,39 @@ def test_hook_disval_store(tmp_path):
         store_module.open_store("gopher://nowhere", pm=pm)
 
 
+def test_hook_disval_records_imported(tmp_path):
+    from disval.core.gate.process import submit
+    from disval.core.generate import generate_delivery
+    from disval.core.store.delivery_store import open_store
+
+    class Plugin(Recorder):
+        @hookimpl
+        def disval_records_imported(self, delivery, file, records, total):
+            self.calls.append((delivery, file, records, total))
+
+    plugin = Plugin()
+    pm = _pm(plugin)
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}", pm=pm)
+    try:
+        store.add_provider("94001234", "00", "gbg94001234")
+        made = {phase: generate_delivery(tmp_path / phase, trajects=4, profiles=9, seed=1, phase=phase,
+                                         provider="94001234", branch="00", created=dt.date(2018, month, 1))
+                for phase, month in (("test", 2), ("production", 3))}
+        assert submit(made["test"], store, pm=pm).status == "accepted"
+        assert plugin.calls == []  # a connect-phase delivery is never imported
+        outcome = submit(made["production"], store, pm=pm)
+    finally:
+        store.close()
+    assert outcome.status == "imported"
+    name = made["production"].name
+    # Per file, parents first: its start (0 written) and its end (all written) of the records it imports.
+    assert plugin.calls[0] == (name, "BEHANDELTRAJECT.txt", 0, 4) and plugin.calls[-1] == (
+        name, "GELEVERD_ZORGPROFIEL.txt", 9, 9)
+    assert [c for c in plugin.calls if c[2] == c[3]] == [(name, "BEHANDELTRAJECT.txt", 4, 4),
+                                                        (name, "GELEVERD_ZORGPROFIEL.txt", 9, 9)]
+    assert outcome.imported == {"BEHANDELTRAJECT.txt": 4, "GELEVERD_ZORGPROFIEL.txt": 9}
+
+
 # ---------------------------------------------------------------- tooling
 
 

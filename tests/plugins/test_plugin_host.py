@@ -53,6 +53,13 @@ def test_the_core_calls_every_hook(hook_calls, ga_delivery, tmp_path, capsys, mo
     else:
         store = open_store()
         getattr(store, "close", lambda: None)()
+        # The gate: a connect-phase delivery, then a production one, which is imported.
+        assert main(["provider", "add", "94001234", "00", "--user", "gbg94001234"]) == 0
+        for phase, day in (("test", "2018-02-01"), ("production", "2018-03-01")):
+            out = tmp_path / phase
+            assert main(["generate", "--trajects", "2", "--profiles", "3", "--phase", phase, "--created", day,
+                         "-o", str(out)]) == 0
+            assert main(["submit", "--no-require-real-codelists", str(next(out.glob("*.zip")))]) == 0
     capsys.readouterr()
     assert sorted(set(hook_calls)) == HOOKS, f"never called: {sorted(set(HOOKS) - set(hook_calls))}"
 

@@ -63,6 +63,30 @@ def test_2054_a_component_number_stored_under_another_traject(imported):
     assert history.stored_with_other(PROFIEL, "3310", "3309", [("C1", "T1"), ("C3", "T9")]) == set()
 
 
+def test_1656_and_2054_answered_from_the_staged_delivery_agree_with_the_pairs(imported):
+    """The gate stages a production delivery while validating it; the history rules then join the stage
+    (by line) instead of being handed every (key, other) pair: both give the same clashes."""
+    stage = imported.stage(ohw_gbg())
+    try:
+        trajects = [("T1", "K1"), ("T2", "K9"), ("T3", "K3"), ("", "K4")]  # T2 moved to K9, T3 new, no key
+        profiles = [("C1", "T2"), ("C2", "T2"), ("C5", "T5")]  # C1 moved to T2
+        for file, key, other, records in ((TRAJECT, "3257", "3258", trajects), (PROFIEL, "3310", "3309", profiles)):
+            stage.add(*gbg_batches(*((file, {key: k, other: o}) for k, o in records))[0])
+        staged = imported.history(AGB, BRANCH, standard=ohw_gbg().id, stage=stage)
+        paired = imported.history(AGB, BRANCH, standard=ohw_gbg().id)
+        assert staged.stored_with_other_at(TRAJECT, "3257", "3258") == {2}  # line 2: T2 under K9
+        assert paired.stored_with_other(TRAJECT, "3257", "3258", [p for p in trajects if p[0]]) == {"T2"}
+        assert staged.stored_with_other_at(PROFIEL, "3310", "3309") == {1}
+        assert paired.stored_with_other(PROFIEL, "3310", "3309", profiles) == {"C1"}
+        # The staged records are compared with the records of the provider asked about only.
+        assert imported.history("03001234", "00", standard=ohw_gbg().id, stage=stage).stored_with_other_at(
+            TRAJECT, "3257", "3258") == {1, 2}  # it stored T1, T2 under X1, X2
+        # A history without the stage cannot answer by line: the engine hands it the pairs.
+        assert paired.stored_with_other_at(TRAJECT, "3257", "3258") is None
+    finally:
+        stage.drop()
+
+
 def _delivery(store, day, status, supplier="LEVERANCIER", package="PAKKET", at=None):
     z = zip_name(day)
     d = store.add_delivery(z.name, z.name.encode(), z, status="queued", at=at)

@@ -1,0 +1,125 @@
+"""A delivery's records staged for its import: temporary tables, one per data file, filled batch by batch.
+
+The gate fills the stage while the delivery is validated (`SqlStore.stage`,
+fed by `pipeline.validate(records_sink=...)`): the zip is read once, and a
+batch's typed rows go to the database as soon as the rules have seen them, so
+no more than a batch is held in memory. The merge into the typed tables
+(`importing`) reads the stage, and so do the history rules
+(`history.StoreHistory.stored_with_other_at`): the delivered keys are in the
+database already, no second copy of them is made for the lookup.
+
+The stage holds no lock and writes nothing durable: SQLite keeps temporary
+tables outside the database file, PostgreSQL's belong to the session. A
+process killed while staging leaves nothing behind; each batch is its own
+short transaction, so a history lookup between batches sees a consistent stage.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
+
+from .delivery_store import StoreError
+from .tables import SQL_TYPES, FileTable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sql import SqlStore
+
+DELETE = "V"  # the status vlag of a deletion (GA DBC-GGZ §5.3.1)
+LIVE = f"(s.flag IS NULL OR s.flag <> '{DELETE}')"  # a staged record `s` that is not a deletion
+
+
+class Stage:
+    """Temporary tables holding one delivery's records until the merge; `add` a batch at a time."""
+
+    def __init__(self, store: "SqlStore", tables: list[FileTable]):
+        self.store, self.tables = store, {t.file: t for t in tables}
+        self.standard = tables[0].standard if tables else ""
+        self.stages: dict[str, str] = {}  # file -> temporary table
+        self.hashes: dict[str, list[np.ndarray]] = {}  # key hashes of the live records, to spot repeated keys
+        self.staged: dict[str, int] = {}  # file -> records staged
+        self._indexed: set[str] = set()
+
+    def add(self, file: str, columns: Mapping[str, Sequence], lines: Sequence[int] | None) -> None:
+        """Stage one batch of `file`'s records ({DDID: typed values}, their line numbers); a file the
+        standard's layout does not import is an error."""
+        t = self.tables.get(file)
+        if t is None:
+            raise StoreError(f"{file} is not a data file of {self.standard}")
+        n = len(lines) if lines is not None else len(next(iter(columns.values()), ()))
+        if n == 0:
+            return
+        store = self.store
+        own = not store._in_transaction
+        if own:
+            store._exec("BEGIN")
+        try:
+            stage = self.stages.get(file) or self._create(t)
+            line_col = lines if lines is not None else range(self.staged.get(file, 0) + 1,
+                                                              self.staged.get(file, 0) + n + 1)
+            flags = columns[t.status_flag] if t.status_flag else itertools.repeat(None, n)
+            values = [line_col if c.name == "record_line" else columns.get(c.ddid) or itertools.repeat(None, n)
+                      for c in t.columns]
+            store._stage_rows(stage, ["line", "flag", *t.names], zip(line_col, flags, *values))
+            if own:
+                store._exec("COMMIT")
+        except BaseException:
+            if own:
+                store._exec("ROLLBACK")
+            raise
+        self.staged[file] = self.staged.get(file, 0) + n
+        keys = [line_col if k == "record_line" else columns.get(_ddid(t, k)) or itertools.repeat(None, n)
+                for k in t.key]
+        live = zip(*keys) if len(keys) > 1 else keys[0]
+        hashes = np.fromiter(map(hash, live), np.int64, count=n)
+        if t.status_flag:
+            hashes = hashes[np.array([f != DELETE for f in columns[t.status_flag]], bool)]
+        self.hashes.setdefault(file, []).append(hashes)
+
+    def _create(self, t: FileTable) -> str:
+        name = f"disval_stage_{len(self.stages)}"
+        cols = ", ".join(f"{c.name} {SQL_TYPES[c.type].format(**self.store.dialect.types)}" for c in t.columns)
+        self.store._exec(f"DROP TABLE IF EXISTS {name}")  # one a failed import of this session left
+        self.store._exec(f"CREATE TEMP TABLE {name} (line {self.store.dialect.types['bigint']}, flag TEXT, {cols})")
+        self.stages[t.file] = name
+        return name
+
+    def index(self, file: str) -> None:
+        """Index the stage of `file` by key, for the merge's lookups of staged records by key (deletes of
+        what was not delivered, cascades, repeated keys): without it SQLite scans the stage once per stored
+        record. Only a merge that looks records up pays for it."""
+        if file in self._indexed or file not in self.stages:
+            return
+        stage = self.stages[file]
+        self.store._exec(f"CREATE INDEX {stage}_key ON {stage} ({', '.join(self.tables[file].key)})")
+        self.analyze(file)
+        self._indexed.add(file)
+
+    def analyze(self, file: str) -> None:
+        """Give the planner the stage's statistics, where the backend needs them for a join."""
+        if self.store.dialect.analyze and file in self.stages:
+            self.store._exec(self.store.dialect.analyze.format(table=self.stages[file]))
+
+    def repeats_keys(self, file: str) -> bool:
+        """Whether a key may occur twice among the live records (a hash collision only costs a dedupe)."""
+        chunks = self.hashes.get(file)
+        if not chunks:
+            return False
+        # Sorted neighbours, not np.unique: numpy 2's hash-based unique took seconds for a million keys.
+        ordered = np.sort(np.concatenate(chunks))
+        return bool((ordered[1:] == ordered[:-1]).any())
+
+    def drop(self) -> None:
+        """Remove the temporary tables (they go with the connection anyway)."""
+        for stage in self.stages.values():
+            try:
+                self.store._exec(f"DROP TABLE IF EXISTS {stage}")
+            except Exception:  # a dead connection has dropped them already
+                break
+        self.stages.clear()
+        self.hashes.clear()
+
+
+def _ddid(t: FileTable, column: str) -> str:
+    return next(c.ddid for c in t.columns if c.name == column)
