@@ -30,7 +30,9 @@ inputs again and count them twice.
 
 Each crashing input is written to `--crashes` with its traceback, ready to be
 kept under tests/validation/fuzz_cases/. A run still going after HANG wall
-seconds is stopped and counted as a crash. Figures, not assertions; the exit
+seconds is stopped and counted as a crash, and so is a run that leaves a file
+in the temporary directory (each worker points `tempfile` at a folder of its
+own and looks after every run). Figures, not assertions; the exit
 status is 1 when the segment found a crash.
 
 Every format but xlsx is rendered on every execution; the xlsx report, whose
@@ -47,6 +49,7 @@ import os
 import queue
 import random
 import resource
+import shutil
 import signal
 import sys
 import tempfile
@@ -81,7 +84,11 @@ def main(argv=None) -> int:
     p.add_argument("--crashes", type=Path, default=Path("fuzz-crashes"), help="where crashing inputs go")
     p.add_argument("--every", type=float, default=60.0, help="print (and record) the figures this often (s)")
     p.add_argument("--xlsx-every", type=int, default=20, help="render the xlsx report on one in N runs")
+    p.add_argument("--profile", type=int, metavar="N", default=0,
+                   help="only run N executions here and print the CPU time of each step (not counted anywhere)")
     args = p.parse_args(argv)
+    if args.profile:
+        return profile(args.profile, args.seed or 1, args.xlsx_every)
 
     before = read_ledger(args.ledger) if args.ledger else []
     if args.report:
@@ -161,7 +168,7 @@ def main(argv=None) -> int:
 def worker(seed, w, quota, seconds, every, xlsx_every, crashes, stop, reports) -> None:
     """Run mutants until told to stop, out of time or past `quota`; report deltas every `every` seconds."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    from fuzzing import mutant, run_one, seed_deliveries
+    from fuzzing import EXAMPLES, mutant, run_one, seed_deliveries
 
     def hang(*_):
         raise Hang(f"still running after {HANG} s")
@@ -171,6 +178,14 @@ def worker(seed, w, quota, seconds, every, xlsx_every, crashes, stop, reports) -
     shm = Path("/dev/shm")
     work = Path(tempfile.mkdtemp(prefix=f"disval-fuzz-{seed}-{w}-", dir=shm if shm.is_dir() else None))
     seeds = seed_deliveries(work)
+    # disval's temporary files go to a folder of this worker's own, so that one left behind is seen
+    scratch = work / "tmp"
+    scratch.mkdir()
+    tempfile.tempdir = str(scratch)
+    # A warm-up run, not counted: imports and once-per-process caches (lark's grammar cache file in
+    # the temporary directory) are not what an execution costs or leaves behind.
+    run_one(EXAMPLES[0], xlsx=True)
+    kept = set(scratch.iterdir())
     rng = random.Random(f"{seed}:{w}")
     crash_dir = Path(crashes)
     delta = _zero()
@@ -193,6 +208,11 @@ def worker(seed, w, quota, seconds, every, xlsx_every, crashes, stop, reports) -
             finally:
                 signal.alarm(0)
             took = time.process_time() - began
+            left = sorted(set(scratch.iterdir()) - kept)
+            if left:  # a delivery's bytes (koppelnummers) must not outlive its validation
+                wrong.append(f"left in the temporary directory: {', '.join(p.name for p in left)}")
+                for leftover in left:
+                    shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else _remove(leftover)
             executions += 1
             delta["executions"] += 1
             delta["slowest"] = max(delta["slowest"], took)
@@ -212,9 +232,39 @@ def worker(seed, w, quota, seconds, every, xlsx_every, crashes, stop, reports) -
                 delta = _zero()
     finally:
         _send(reports, "final", w, delta, cpu_mark)
-        for leftover in sorted(work.rglob("*"), reverse=True):
-            _remove(leftover)
-        _remove(work)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def profile(n: int, seed: int, xlsx_every: int) -> int:
+    """Run `n` executions in this process and print the CPU milliseconds of each step per execution."""
+    from fuzzing import mutant, run_one, seed_deliveries
+
+    shm = Path("/dev/shm")
+    work = Path(tempfile.mkdtemp(prefix="disval-fuzz-profile-", dir=shm if shm.is_dir() else None))
+    stages: dict[str, float] = {}
+    try:
+        seeds = seed_deliveries(work)
+        rng = random.Random(f"profile:{seed}")
+        for i in range(n + 1):
+            began = time.process_time()
+            name, data = mutant(random.Random(rng.getrandbits(64)), seeds)
+            path = work / "case" / name
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(data)
+            took = {"mutate": time.process_time() - began}
+            run_one(path, xlsx=i % xlsx_every == 0, stages=took)
+            _remove(path)
+            if i:  # the first execution imports the report writers: left out
+                for step, cpu in took.items():
+                    stages[step] = stages.get(step, 0.0) + cpu
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    total = sum(stages.values())
+    print(f"{n:,} executions, xlsx on one in {xlsx_every}: {total / n * 1000:.2f} CPU ms each, "
+          f"{n / total:,.1f}/CPU-s")
+    for step, cpu in sorted(stages.items(), key=lambda kv: -kv[1]):
+        print(f"  {step:<14} {cpu / n * 1000:7.2f} ms  {cpu / total:6.1%}")
+    return 0
 
 
 def _zero() -> dict:

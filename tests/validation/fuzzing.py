@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import random
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -191,17 +192,26 @@ def plugin_manager():
     return _PM[0]
 
 
-def run_one(path: Path, xlsx: bool = True) -> list[str]:
+def run_one(path: Path, xlsx: bool = True, stages: dict | None = None) -> list[str]:
     """Validate `path` and render every report format; return what went wrong (exceptions propagate).
 
-    `xlsx=False` leaves out the xlsx report, whose writing and reading back take 90% of a run.
+    `xlsx=False` leaves out the xlsx report, whose writing and reading back take two thirds of a run.
+    `stages` (a dict), when given, gains the CPU seconds of each step: validate, render and check
+    each format (`tests/bench/fuzz_long.py --profile` prints them).
     """
+    pm = plugin_manager()
+    began = time.process_time()
     # As many listed findings as the command line lists by default: `None` would build every one of
     # a member's million bad lines as a Finding, which is what a caller asking for all of them gets.
-    result = validate(path, pm=plugin_manager(), max_per_rule=DEFAULT_MAX_FINDINGS)
+    result = validate(path, pm=pm, max_per_rule=DEFAULT_MAX_FINDINGS)
+    if stages is not None:
+        stages["validate"] = stages.get("validate", 0.0) + time.process_time() - began
     assert result.assessment in ("positive", "negative")
     found = []
     skip = () if xlsx else ("xlsx",)
-    for name, output in render_every_format(result, ReportOptions(max_examples=20), skip=skip).items():
+    for name, output in render_every_format(result, ReportOptions(max_examples=20), skip, stages).items():
+        began = time.process_time()
         found += problems(name, output)
+        if stages is not None:
+            stages[f"check {name}"] = stages.get(f"check {name}", 0.0) + time.process_time() - began
     return found
