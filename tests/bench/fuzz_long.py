@@ -55,6 +55,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -85,7 +86,8 @@ def main(argv=None) -> int:
     p.add_argument("--every", type=float, default=60.0, help="print (and record) the figures this often (s)")
     p.add_argument("--xlsx-every", type=int, default=20, help="render the xlsx report on one in N runs")
     p.add_argument("--profile", type=int, metavar="N", default=0,
-                   help="only run N executions here and print the CPU time of each step (not counted anywhere)")
+                   help="only run N executions here and print the CPU time of each step and which rules "
+                        "the mutants reached (not counted in any ledger)")
     args = p.parse_args(argv)
     if args.profile:
         return profile(args.profile, args.seed or 1, args.xlsx_every)
@@ -242,6 +244,7 @@ def profile(n: int, seed: int, xlsx_every: int) -> int:
     shm = Path("/dev/shm")
     work = Path(tempfile.mkdtemp(prefix="disval-fuzz-profile-", dir=shm if shm.is_dir() else None))
     stages: dict[str, float] = {}
+    seen: Counter = Counter()
     try:
         seeds = seed_deliveries(work)
         rng = random.Random(f"profile:{seed}")
@@ -252,7 +255,7 @@ def profile(n: int, seed: int, xlsx_every: int) -> int:
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(data)
             took = {"mutate": time.process_time() - began}
-            run_one(path, xlsx=i % xlsx_every == 0, stages=took)
+            run_one(path, xlsx=i % xlsx_every == 0, stages=took, seen=seen)
             _remove(path)
             if i:  # the first execution imports the report writers: left out
                 for step, cpu in took.items():
@@ -264,6 +267,10 @@ def profile(n: int, seed: int, xlsx_every: int) -> int:
           f"{n / total:,.1f}/CPU-s")
     for step, cpu in sorted(stages.items(), key=lambda kv: -kv[1]):
         print(f"  {step:<14} {cpu / n * 1000:7.2f} ms  {cpu / total:6.1%}")
+    print(f"where the {n + 1:,} mutants got (executions with that assessment, or in which that rule found something):")
+    for what, count in seen.most_common(25):
+        print(f"  {what:<14} {count:7,}  {count / (n + 1):6.1%}")
+    print(f"  ... {len(seen)} outcomes in all")
     return 0
 
 

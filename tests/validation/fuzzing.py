@@ -192,12 +192,13 @@ def plugin_manager():
     return _PM[0]
 
 
-def run_one(path: Path, xlsx: bool = True, stages: dict | None = None) -> list[str]:
+def run_one(path: Path, xlsx: bool = True, stages: dict | None = None, seen=None) -> list[str]:
     """Validate `path` and render every report format; return what went wrong (exceptions propagate).
 
     `xlsx=False` leaves out the xlsx report, whose writing and reading back take two thirds of a run.
     `stages` (a dict), when given, gains the CPU seconds of each step: validate, render and check
-    each format (`tests/bench/fuzz_long.py --profile` prints them).
+    each format (`tests/bench/fuzz_long.py --profile` prints them). `seen` (a Counter), when given,
+    counts the assessment and each rule that found something: how far into disval the mutants get.
     """
     pm = plugin_manager()
     began = time.process_time()
@@ -207,6 +208,8 @@ def run_one(path: Path, xlsx: bool = True, stages: dict | None = None) -> list[s
     if stages is not None:
         stages["validate"] = stages.get("validate", 0.0) + time.process_time() - began
     assert result.assessment in ("positive", "negative")
+    if seen is not None:
+        seen.update([result.assessment, *(rule for rule, n in result.counts.items() if n)])
     found = []
     skip = () if xlsx else ("xlsx",)
     for name, output in render_every_format(result, ReportOptions(max_examples=20), skip, stages).items():
