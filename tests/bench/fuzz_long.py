@@ -66,8 +66,12 @@ HANG = 600  # wall seconds: a run still going after this is stopped and counted 
 FIELDS = ("executions", "crashes", "slow", "cpu_seconds")  # summed over ledger lines; the rest are maxima
 
 
-class Hang(Exception):
-    """An execution ran past HANG seconds."""
+class Hang(BaseException):
+    """An execution ran past HANG seconds.
+
+    A BaseException, so that no `except Exception` on disval's way (which turns a broken delivery
+    into a finding) swallows it and lets the hang pass as a result.
+    """
 
 
 def main(argv=None) -> int:
@@ -205,7 +209,7 @@ def worker(seed, w, quota, seconds, every, xlsx_every, crashes, stop, reports) -
             try:
                 path.write_bytes(data)
                 wrong = run_one(path, xlsx=executions % xlsx_every == 0)
-            except Exception:  # noqa: BLE001 - every exception is a crash to keep
+            except (Exception, Hang):  # noqa: BLE001 - every exception is a crash to keep
                 wrong = [traceback.format_exc()]
             finally:
                 signal.alarm(0)
