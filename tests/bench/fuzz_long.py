@@ -3,6 +3,7 @@
     python tests/bench/fuzz_long.py --seconds 3600                     # an hour, one worker
     python tests/bench/fuzz_long.py --seconds 1e9 --total 1000000 --workers 2 --ledger fuzz-ledger.jsonl
     python tests/bench/fuzz_long.py --ledger fuzz-ledger.jsonl --report   # the figures so far, no run
+    python tests/bench/fuzz_long.py --profile 300   # where an execution's CPU time goes, and the rules reached
 
 The same mutations as the fuzz test in the suite (tests/validation/fuzzing.py):
 each execution mutates a real delivery, validates it through the public API
