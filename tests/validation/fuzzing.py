@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import io
 import random
+import time
 import warnings
 import zipfile
 from pathlib import Path
 
 from disval.core.cli import DEFAULT_MAX_FINDINGS
 from disval.core.pipeline import validate
+from disval.core.plugins import hookimpl
 from disval.core.reports import ReportOptions
 
 from rendering import problems, render_every_format
@@ -155,21 +157,64 @@ def _find_all(data: bytearray, sig: bytes):
 _PM = []
 
 
-def run_one(path: Path, xlsx: bool = True) -> list[str]:
-    """Validate `path` and render every report format; return what went wrong (exceptions propagate).
+class _CodelistsOnce:
+    """Hands every validation of this process the same codelist provider, built once per standard.
 
-    `xlsx=False` leaves out the xlsx report, whose writing and reading back take 90% of a run.
+    The provider reads and parses the codelist files on first use and keeps
+    them (it is built to be reused); building a fresh one per mutant would
+    re-read the same files on every run, a fifth of a small validation's time,
+    for nothing the mutant can change.
     """
-    if not _PM:  # one plugin manager for every run: building it is most of a small validation's time
+
+    def __init__(self, pm):
+        # the providers as installed, without this plugin: what each run would otherwise get
+        self._built = {}
+        self._pm = pm
+
+    @hookimpl(tryfirst=True)
+    def disval_codelist_provider(self, standard, location):
+        """The provider the installed plugins give for (standard, location), built on first request."""
+        key = (standard.id, location)
+        if key not in self._built:
+            installed = self._pm.subset_hook_caller("disval_codelist_provider", remove_plugins=[self])
+            self._built[key] = installed(standard=standard, location=location)
+        return self._built[key]
+
+
+def plugin_manager():
+    """One plugin manager for every run of this process, reusing its codelist provider (see `_CodelistsOnce`)."""
+    if not _PM:  # building it is most of a small validation's time
         from disval.core.plugins import get_plugin_manager
 
-        _PM.append(get_plugin_manager())
+        pm = get_plugin_manager()
+        pm.register(_CodelistsOnce(pm), name="fuzz-codelists-once")
+        _PM.append(pm)
+    return _PM[0]
+
+
+def run_one(path: Path, xlsx: bool = True, stages: dict | None = None, seen=None) -> list[str]:
+    """Validate `path` and render every report format; return what went wrong (exceptions propagate).
+
+    `xlsx=False` leaves out the xlsx report, whose writing and reading back take two thirds of a run.
+    `stages` (a dict), when given, gains the CPU seconds of each step: validate, render and check
+    each format (`tests/bench/fuzz_long.py --profile` prints them). `seen` (a Counter), when given,
+    counts the assessment and each rule that found something: how far into disval the mutants get.
+    """
+    pm = plugin_manager()
+    began = time.process_time()
     # As many listed findings as the command line lists by default: `None` would build every one of
     # a member's million bad lines as a Finding, which is what a caller asking for all of them gets.
-    result = validate(path, pm=_PM[0], max_per_rule=DEFAULT_MAX_FINDINGS)
+    result = validate(path, pm=pm, max_per_rule=DEFAULT_MAX_FINDINGS)
+    if stages is not None:
+        stages["validate"] = stages.get("validate", 0.0) + time.process_time() - began
     assert result.assessment in ("positive", "negative")
+    if seen is not None:
+        seen.update([result.assessment, *(rule for rule, n in result.counts.items() if n)])
     found = []
     skip = () if xlsx else ("xlsx",)
-    for name, output in render_every_format(result, ReportOptions(max_examples=20), skip=skip).items():
+    for name, output in render_every_format(result, ReportOptions(max_examples=20), skip, stages).items():
+        began = time.process_time()
         found += problems(name, output)
+        if stages is not None:
+            stages[f"check {name}"] = stages.get(f"check {name}", 0.0) + time.process_time() - began
     return found
