@@ -118,13 +118,8 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     paths = [Path(p) for p in zip_paths]
     request = _request(pm, paths, codelists, policy, list(formats), max_examples)
     request["require_real_codelists"] = bool(require_real_codelists)
+    queued = [receive(p, store, pm=pm, request=request) for p in paths]
     gate = Gate(store, pm)
-    queued = []
-    for p in paths:
-        name = readable_name(p.name)
-        std = _claiming(pm, name)
-        queued.append(store.add_delivery(name, p, std and std.naming.parse(name), standard=std and std.id,
-                                         validation={"request": request}))
     outcomes = gate.run(queued)
     if output_dir is not None:
         for o in outcomes:
@@ -133,6 +128,42 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
             except OSError as exc:  # a full disk: the delivery was processed all the same, and its reports kept
                 o.output_error = f"{exc.strerror or exc}: {exc.filename or output_dir}"
     return outcomes
+
+
+def receive(zip_path, store: DeliveryStore, *, pm, request: dict, name: str | None = None) -> Delivery:
+    """Keep one zip and insert its delivery as queued, in one transaction; nothing is processed yet.
+
+    `request` is what `make_request` checked (codelists, policy, report formats). `name` is the
+    delivery's zip name when the file on disk is named otherwise (an upload kept under a temporary
+    name). Fires `disval_delivery_event("received", ...)`. Processing is `drain`'s work, under the
+    provider's lock, in whichever process takes it.
+    """
+    name = readable_name(name or Path(zip_path).name)
+    std = _claiming(pm, name)
+    d = store.add_delivery(name, Path(zip_path), std and std.naming.parse(name), standard=std and std.id,
+                           validation={"request": request})
+    pm.hook.disval_delivery_event(event="received", delivery=d, store=store)
+    return d
+
+
+def drain(store: DeliveryStore, agb: str, branch: str, *, pm=None) -> None:
+    """Process every queued delivery of one provider, in GA order, under the provider's lock.
+
+    Also finishes an import that a killed process left undone. Blocks while another process
+    holds the provider's lock. Deliveries that became queued meanwhile are processed too.
+    """
+    gate = Gate(store, pm or get_plugin_manager())
+    with store.lock_provider(agb, branch):
+        gate.drain(agb, branch)
+
+
+def make_request(pm, *, codelists: str | None = None, policy: str | None = None,
+                 formats: Iterable[str] = DEFAULT_FORMATS, max_examples: int | None = DEFAULT_MAX_EXAMPLES,
+                 require_real_codelists: bool = False) -> dict:
+    """How deliveries received with it are to be validated and reported; UsageError for a bad request."""
+    request = _request(pm, [], codelists, policy, list(formats), max_examples)
+    request["require_real_codelists"] = bool(require_real_codelists)
+    return request
 
 
 def _claiming(pm, name: str):
@@ -198,11 +229,17 @@ class Gate:
         self._attempt(d, resume=False)
 
     def _attempt(self, d: Delivery, resume: bool) -> None:
+        self.pm.hook.disval_delivery_event(event="started", delivery=d, store=self.store)
         # Whatever a delivery makes processing raise ends that delivery, not its provider's queue.
         try:
             self._work(d, resume)
         except Exception as exc:
             failures.fail(self.store, d, exc)
+        self._processed(self.store.delivery(d.id))
+
+    def _processed(self, d: Delivery | None) -> None:
+        if d is not None:
+            self.pm.hook.disval_delivery_event(event="processed", delivery=d, store=self.store)
 
     def _work(self, d: Delivery, resume: bool) -> None:
         failures.check_attempts(d)
@@ -273,9 +310,13 @@ class Gate:
         """Rejected at receipt; GA §4.3.2: the provider's later deliveries already queued go with it."""
         if discard:
             why = f"ZIP-DISCARDED: {ZIP_LEVEL['ZIP-DISCARDED']} ({d.name} was rejected at receipt)"
-            self.store.discard_after(d.id, why)
+            discarded = self.store.discard_after(d.id, why)
+        else:
+            discarded = []
         self.store.update_delivery(d.id, status="rejected", reasons=[receipt.as_reason(f) for f in reasons],
                                    processed_at=_now())
+        for later in discarded:  # their processing ended too, because of this one
+            self._processed(later)
 
     def _fix_settings(self, d: Delivery, std, slip: dict[str, str]) -> None:
         """The first positive connect delivery (of a standard's release) fixes the provider's settings."""

@@ -56,6 +56,10 @@ class EveryHook:
         self.calls.append(("disval_store", url))
 
     @hookimpl
+    def disval_delivery_event(self, event, delivery, store):
+        self.calls.append(("disval_delivery_event", event))
+
+    @hookimpl
     def disval_delivery_generator(self, standard):
         self.calls.append(("disval_delivery_generator", standard.id))
 
