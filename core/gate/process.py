@@ -1,13 +1,15 @@
 """The delivery gate: the receiving side's processing of deliveries (GA §4.3, the production phase).
 
-    submit -> keep the zip (queued) -> under the provider's lock, every queued
+    receive: keep the zip (queued) -> drain: under the provider's lock, every queued
     delivery of that provider in order of creation date, then sequence number:
     receipt criteria -> [production: technical settings] -> validate with the
     store's history -> reports -> TEST: done; PROD positive: import (the
     standard's mode: full load or mutations) with its import and quality
     reports, in one transaction
 
-A delivery is enqueued first and processed under `store.lock_provider`, by
+`submit` is `receive` (`disval.core.gate.receiving`) then `drain`; the portal
+receives in the request and drains in its worker. A delivery is enqueued first
+and processed under `store.lock_provider`, by
 whichever process holds the lock: two `submit`s for one provider serialise,
 and a delivery created earlier that is queued is processed before a later
 one, whoever submitted it. What a delivery should be validated and reported
@@ -33,16 +35,15 @@ from . import failures, receipt
 from ..store.delivery_records import DeliveryRecords
 from ..findings import ZIP_LEVEL, Finding, ValidationResult
 from ..notes import Note
-from ..pipeline import UnclaimedName, UsageError, choose_standard, rule_files, rulebook, standards, validate
+from ..pipeline import UsageError, rule_files, rulebook, standards, validate
 from ..plugins import get_plugin_manager
 from .processing_reports import ImportReport, quality_view
+from .receiving import DEFAULT_FORMATS, DEFAULT_MAX_EXAMPLES, check_request, receive
 from ..reader import zip_finding
 from ..reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
 from ..store.delivery_store import Delivery, DeliveryStore, Failure
-from ..workdir import NAME_MAX, fitting_name, readable_name, working_directory
+from ..workdir import NAME_MAX, fitting_name, working_directory
 
-DEFAULT_FORMATS = ("json", "text")
-DEFAULT_MAX_EXAMPLES = 1000
 
 
 @dataclass
@@ -116,7 +117,7 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     """
     pm = pm or get_plugin_manager()
     paths = [Path(p) for p in zip_paths]
-    request = _request(pm, paths, codelists, policy, list(formats), max_examples)
+    request = check_request(pm, paths, codelists, policy, list(formats), max_examples)
     request["require_real_codelists"] = bool(require_real_codelists)
     queued = [receive(p, store, pm=pm, request=request) for p in paths]
     gate = Gate(store, pm)
@@ -130,71 +131,16 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     return outcomes
 
 
-def receive(zip_path, store: DeliveryStore, *, pm, request: dict, name: str | None = None) -> Delivery:
-    """Keep one zip and insert its delivery as queued, in one transaction; nothing is processed yet.
-
-    `request` is what `make_request` checked (codelists, policy, report formats). `name` is the
-    delivery's zip name when the file on disk is named otherwise (an upload kept under a temporary
-    name). Fires `disval_delivery_event("received", ...)`. Processing is `drain`'s work, under the
-    provider's lock, in whichever process takes it.
-    """
-    name = readable_name(name or Path(zip_path).name)
-    std = _claiming(pm, name)
-    d = store.add_delivery(name, Path(zip_path), std and std.naming.parse(name), standard=std and std.id,
-                           validation={"request": request})
-    pm.hook.disval_delivery_event(event="received", delivery=d, store=store)
-    return d
-
-
 def drain(store: DeliveryStore, agb: str, branch: str, *, pm=None) -> None:
     """Process every queued delivery of one provider, in GA order, under the provider's lock.
 
     Also finishes an import that a killed process left undone. Blocks while another process
     holds the provider's lock. Deliveries that became queued meanwhile are processed too.
+    This is what a worker calls (the portal's, a job queue's) after `receive`.
     """
     gate = Gate(store, pm or get_plugin_manager())
     with store.lock_provider(agb, branch):
         gate.drain(agb, branch)
-
-
-def make_request(pm, *, codelists: str | None = None, policy: str | None = None,
-                 formats: Iterable[str] = DEFAULT_FORMATS, max_examples: int | None = DEFAULT_MAX_EXAMPLES,
-                 require_real_codelists: bool = False) -> dict:
-    """How deliveries received with it are to be validated and reported; UsageError for a bad request."""
-    request = _request(pm, [], codelists, policy, list(formats), max_examples)
-    request["require_real_codelists"] = bool(require_real_codelists)
-    return request
-
-
-def _claiming(pm, name: str):
-    """The standard whose zip naming claims `name`; None when none of several installed does: ZIP-NAME."""
-    try:
-        return choose_standard(pm, name)
-    except UnclaimedName:
-        return None
-
-
-def _request(pm, paths: list[Path], codelists, policy, formats, max_examples) -> dict:
-    """Check what was asked before anything is kept; the request is kept with each delivery."""
-    for p in paths:
-        if not p.is_file():
-            raise UsageError(f"{p}: no such file")
-    available = formats_by_name(pm)
-    unknown = [f for f in formats if f not in available]
-    if unknown or not formats:
-        raise UsageError(f"unknown report format {', '.join(unknown) or '(none)'}; "
-                         f"available: {', '.join(sorted(available))}")
-    location = str(Path(codelists).resolve()) if codelists else None
-    claimed = [std for std in map(lambda p: _claiming(pm, p.name), paths) if std is not None]
-    for std in {std.id: std for std in claimed}.values():
-        try:
-            std.policy(policy)
-        except KeyError as exc:
-            raise UsageError(exc.args[0]) from None
-        pm.hook.disval_codelist_provider(standard=std, location=location)  # raises for a bad location
-    if max_examples is not None and max_examples < 1:
-        max_examples = None  # as --max-findings 0: list all (the receipt needs the packing slip's findings)
-    return {"codelists": location, "policy": policy, "formats": formats, "max_examples": max_examples}
 
 
 class Gate:

@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from ..gate.process import make_request
+from ..gate.receiving import make_request
 from ..plugins import get_plugin_manager
 from ..reports import formats_by_name
 from ..store.delivery_store import default_store_url, open_store

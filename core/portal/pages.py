@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..gate.process import receive
+from ..gate.receiving import receive
 from ..store import accounts as book
 from ..workdir import working_directory
 from .accounts import authenticate, create_token
@@ -207,12 +207,15 @@ def tokens_page(request: Request):
     """The provider's API tokens (organisation admins and operators)."""
     who = signed_in(request)
     agb, branch = request.path_params["agb"], request.path_params["branch"]
-    provider = visible_provider(request, who, agb, branch)
+    visible_provider(request, who, agb, branch)
     if not who.can_manage_tokens(agb, branch):
         raise HTTPException(403, "Only the organisation's admin manages its API tokens.")
-    new = request.session.pop("new_token", None)
-    return render(request, "tokens.html", who=who, provider=provider, new=new,
-                  tokens=book.tokens(portal(request).store(), agb, branch))
+    return render(request, "tokens.html", **_tokens_context(request, who, agb, branch), new=None)
+
+
+def _tokens_context(request: Request, who, agb: str, branch: str) -> dict:
+    return dict(who=who, provider=visible_provider(request, who, agb, branch),
+                tokens=book.tokens(portal(request).store(), agb, branch))
 
 
 async def token_create(request: Request):
@@ -230,8 +233,9 @@ async def token_create(request: Request):
     label = str(form.get("label", "")).strip()[:100]
     p = portal(request)
     token, _ = await run_in_threadpool(lambda: create_token(p.store(), agb, branch, scopes, label, who.name))
-    request.session["new_token"] = token  # shown once on the tokens page, then gone from the session
-    return back_to(f"/providers/{agb}/{branch}/tokens")
+    # Shown once, in this answer: never put in the session cookie or a URL, where it would outlive the page.
+    context = await run_in_threadpool(lambda: _tokens_context(request, who, agb, branch))
+    return render(request, "tokens.html", status_code=201, **context, new=token)
 
 
 async def token_revoke(request: Request):

@@ -144,3 +144,17 @@ def test_a_streamed_upload_is_cut_off_at_the_size_limit(portal_url):
     assert answer.status_code == 413
     with open_store(portal_url) as store:
         assert store.deliveries(*A) == []
+
+
+def test_an_organisation_admin_makes_a_token_in_the_portal_and_it_works(app, browser, make_delivery):
+    admin = browser("admin_a")
+    made = admin.post(f"/providers/{A[0]}/{A[1]}/tokens", {"label": "EPD export", "scope_upload": "1",
+                                                           "scope_read": "1"})
+    assert made.status_code == 201
+    secret = re.search(r'id="new-token">([^<]+)<', made.text).group(1)
+    assert "set-cookie" not in made.headers or secret not in made.headers["set-cookie"]
+    assert secret not in admin.get(f"/providers/{A[0]}/{A[1]}/tokens").text  # shown once
+    job = TestClient(app)
+    job.headers["Authorization"] = f"Bearer {secret}"
+    assert _upload(job, A, make_delivery(A, "test")).status_code == 202
+    assert browser("dm_a").get(f"/providers/{A[0]}/{A[1]}/tokens").status_code == 403  # not a data manager's

@@ -108,7 +108,7 @@ def test_delivered_before_is_said_at_once_and_the_gate_rejects_it(browser, make_
 
 def test_a_rejected_delivery_discards_the_ones_queued_behind_it_and_says_which(app, browser, make_delivery,
                                                                                portal_url):
-    from disval.core.gate.process import make_request, receive
+    from disval.core.gate.receiving import make_request, receive
     from disval.core.store.delivery_store import open_store
 
     dm = browser("dm_a")
@@ -134,7 +134,7 @@ def test_a_rejected_delivery_discards_the_ones_queued_behind_it_and_says_which(a
 def test_a_running_delivery_that_stops_moving_shows_stalled(app, browser, make_delivery, portal_url):
     import datetime as dt
 
-    from disval.core.gate.process import make_request, receive
+    from disval.core.gate.receiving import make_request, receive
     from disval.core.store.delivery_store import open_store
 
     portal = app.state.portal
@@ -191,3 +191,4 @@ def _empty_zip() -> bytes:
     buffer = io.BytesIO()
     zipfile.ZipFile(buffer, "w").close()
     return buffer.getvalue()
+
