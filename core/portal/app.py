@@ -44,7 +44,7 @@ PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'se
 def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None = None, worker: bool = True,
                max_upload: int = DEFAULT_MAX_UPLOAD, stall_after: float = 300.0, report_formats=None,
                codelists: str | None = None, policy: str | None = None, require_real_codelists: bool = False,
-               poll: float = 2.0, base_url: str = "", https_only: bool = False) -> Starlette:
+               poll: float = 2.0, base_url: str = "", https_only: bool = False, plugins=()) -> Starlette:
     """The portal app on the store at `store_url` (default: `default_store_url()`).
 
     `worker`: run the in-process worker that drains the queue (one thread).
@@ -53,12 +53,16 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
     the formats every delivery's reports are kept in (default: every installed
     format, plugins' too). `stall_after`: seconds without progress before a
     running delivery shows "stalled". `codelists`, `policy`,
-    `require_real_codelists` as for `disval submit`.
+    `require_real_codelists` as for `disval submit`. `plugins`: objects registered with the plugin
+    manager for this app (e.g. an e-mail notifier on `disval_delivery_event`); `base_url`: the portal's
+    address as users reach it, for links (`app.state.portal.settings.base_url`).
     """
     store_url = store_url or default_store_url()
     progress = Progress()
     pm = pm or get_plugin_manager()
     pm.register(progress, name=f"disval-portal-progress-{id(progress)}")
+    for plugin in plugins:
+        pm.register(plugin)
     formats = list(report_formats or formats_by_name(pm))
     request = make_request(pm, codelists=codelists, policy=policy, formats=formats,
                            require_real_codelists=require_real_codelists)
