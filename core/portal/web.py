@@ -84,6 +84,7 @@ class Portal:
         self.throttle = LoginThrottle()
         # Autoescape every template: zip names and reasons come from deliveries, i.e. from anyone.
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
+        env.tests["in_kind"] = _in_kind
         self.templates = Jinja2Templates(env=env)
         self._local = threading.local()
         self._opened: list = []
@@ -117,6 +118,13 @@ class Portal:
             waiting = self.store().deliveries(d.agb, d.branch, statuses=("queued",))
             ahead = next((i for i, x in enumerate(waiting) if x.id == d.id), None)
         return timeline.status(d, moving, ahead=ahead, stall_after=self.settings.stall_after, operator=operator)
+
+
+def _in_kind(name: str, marker: str | None) -> bool:
+    """Whether a kept report's name is of the kind `marker` says (".import.", ".quality."; None: validation)."""
+    if marker is None:
+        return ".import." not in name and ".quality." not in name
+    return marker in name
 
 
 def portal(request: Request) -> Portal:

@@ -36,6 +36,8 @@ def test_test_then_production_reach_their_end_with_reports(browser, make_deliver
 
     page = dm.get(f"/deliveries/{prod_id}")
     assert page.status_code == 200 and "imported" in page.text
+    for title in ("Validation report", "Import report", "Quality report"):
+        assert f"<h3>{title}</h3>" in page.text
     names = status["reports"]
     assert any(n.endswith(".import.json") for n in names) and any(n.endswith(".quality.json") for n in names)
     html_name = next(n for n in names if n.endswith(".html") and ".import." not in n and ".quality." not in n)

@@ -5,8 +5,6 @@
   if (!list || list.dataset.done === "true") { return; }
   var url = list.dataset.statusUrl;
   var stateEl = document.getElementById("state");
-  var reportsEl = document.getElementById("reports");
-  var base = url.replace(/\/status\.json$/, "");
 
   function item(step) {
     var li = document.createElement("li");
@@ -23,26 +21,6 @@
     return li;
   }
 
-  function showReports(names) {
-    if (!reportsEl || !names.length) { return; }
-    reportsEl.textContent = "";
-    names.forEach(function (name) {
-      var li = document.createElement("li");
-      var view = document.createElement("a");
-      view.href = base + "/reports/" + encodeURIComponent(name);
-      view.target = "_blank";
-      view.rel = "noopener";
-      view.textContent = name;
-      var down = document.createElement("a");
-      down.href = view.href + "?download=1";
-      down.textContent = "download";
-      li.appendChild(view);
-      li.appendChild(document.createTextNode(" · "));
-      li.appendChild(down);
-      reportsEl.appendChild(li);
-    });
-  }
-
   function poll() {
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
@@ -53,7 +31,7 @@
         stateEl.className = "state state-" + s.state;
         if (s.done) {
           list.dataset.done = "true";
-          showReports(s.reports);
+          window.location.reload();  // the page as rendered for a finished delivery: its reports, grouped
         } else {
           setTimeout(poll, 1000);
         }
