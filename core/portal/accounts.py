@@ -4,6 +4,10 @@ A `Principal` is a signed-in user (with their memberships) or an API token
 (one provider, its scopes). Every page and API route asks it before reading
 a provider's deliveries; a refusal looks exactly like a delivery that does not
 exist (404), so that ids cannot be probed.
+
+Signing in is `authenticate` plus the session's "login": an OpenID Connect
+sign-in can be added beside it (it would set the same session key for a user
+it maps to), without changing what a `Principal` may do.
 """
 from __future__ import annotations
 
