@@ -106,8 +106,11 @@ def steps(d, moving=None, *, ahead: int | None = None, stall_after: float = 300.
 
 def _running_step(word: str, moving, d) -> dict:
     if word == "stalled":
-        return {"step": "stalled", "text": "Stalled: no progress for a while. An operator has been told by the "
-                                           "queue page; nothing is lost.", "at": None}
+        last = moving.updated if moving is not None else d.started_at.timestamp()
+        minutes = max(1, int((time.time() - last) // 60))
+        return {"step": "stalled", "text": f"Stalled: no progress for {minutes} minute(s). Nothing is lost: the "
+                                           "delivery is kept, and the receiving side sees it on its queue page.",
+                "at": None}
     if word == "importing":
         return {"step": "importing", "text": "Assessed positive; importing the records.", "at": None}
     figure = ""
