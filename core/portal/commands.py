@@ -54,6 +54,14 @@ def add_portal_commands(subparsers) -> None:
     _provider(grant)
     grant.add_argument("--role", choices=book.ROLES, required=True)
     grant.set_defaults(func=_guarded(_user_grant))
+    password = actions.add_parser("password", parents=[store], help="set a user's password")
+    password.add_argument("login")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    password.set_defaults(func=_guarded(_user_password))
+    for action, helptext in (("deactivate", "the user may no longer sign in"), ("activate", "the user may sign in again")):
+        toggle = actions.add_parser(action, parents=[store], help=helptext)
+        toggle.add_argument("login")
+        toggle.set_defaults(func=_guarded(_user_active), active=action == "activate")
     listing = actions.add_parser("list", parents=[store], help="list the users and their roles")
     listing.set_defaults(func=_guarded(_user_list))
     user.set_defaults(func=lambda args: (user.print_help(sys.stderr), 2)[1])
@@ -136,6 +144,31 @@ def _user_grant(args, store) -> int:
         raise UsageError(str(exc)) from None
     book.audit(store, "cli", "role granted", f"{m.agb} {m.branch}", f"{m.login}: {m.role}")
     print(f"{m.login} is {m.role.replace('_', ' ')} for {m.agb} {m.branch}")
+    return 0
+
+
+def _known_user(store, login: str):
+    u = book.user(store, login)
+    if u is None:
+        raise UsageError(f"there is no user {login!r}")
+    return u
+
+
+def _user_password(args, store) -> int:
+    from .accounts import hash_password
+
+    u = _known_user(store, args.login)
+    book.set_password_hash(store, u.login, hash_password(_password(args)))
+    book.audit(store, "cli", "password set", u.login)
+    print(f"set the password of {u.login}")
+    return 0
+
+
+def _user_active(args, store) -> int:
+    u = _known_user(store, args.login)
+    book.set_user_active(store, u.login, args.active)
+    book.audit(store, "cli", "user activated" if args.active else "user deactivated", u.login)
+    print(f"{u.login} {'may' if args.active else 'may no longer'} sign in")
     return 0
 
 

@@ -46,6 +46,14 @@ def test_users_roles_and_tokens(tmp_path, capsys, monkeypatch):
         assert [m.role for m in book.memberships(store, "anna")] == ["data_manager"]
         (kept,) = book.tokens(store, "94001234", "00")
         assert kept.token_hash == token_hash(secret) and kept.scopes == ("upload",)
+    code, out, _ = _run(capsys, monkeypatch, "user", "password", "anna", "--store", store_url, "--password-stdin",
+                        stdin="another long password\n")
+    assert code == 0
+    code, out, _ = _run(capsys, monkeypatch, "user", "deactivate", "anna", "--store", store_url)
+    assert code == 0 and "may no longer sign in" in out
+    with open_store(store_url) as store:
+        anna = book.user(store, "anna")
+        assert check_password(anna.password_hash, "another long password") and not anna.active
     code, out, _ = _run(capsys, monkeypatch, "token", "revoke", str(kept.id), "--store", store_url)
     assert code == 0 and "revoked" in out
     with open_store(store_url) as store:

@@ -170,3 +170,12 @@ def _nothing_changed(portal_url, things):
         assert store.provider(*B).active
         assert [d.id for d in store.deliveries(*B)] == [things["delivery"]]
         assert book.token(store, things["token"]).active
+
+
+def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(browser, portal_url):
+    dm = browser("dm_a")
+    assert dm.get("/providers").status_code == 200
+    with open_store(portal_url) as store:
+        book.set_user_active(store, "dm_a", False)
+    assert dm.get("/providers").status_code == 303  # the running session ends at its next request
+    assert browser().login("dm_a").status_code == 401
