@@ -53,6 +53,9 @@ def test_the_core_calls_every_hook(hook_calls, ga_delivery, tmp_path, capsys, mo
     else:
         store = open_store()
         getattr(store, "close", lambda: None)()
+        # the gate: a delivery received, started and processed
+        assert main(["provider", "add", "94001234", "00", "--user", "gbg94001234"]) == 0
+        assert main(["submit", str(ga_delivery), "--no-require-real-codelists"]) in (0, 1)
     capsys.readouterr()
     assert sorted(set(hook_calls)) == HOOKS, f"never called: {sorted(set(HOOKS) - set(hook_calls))}"
 
