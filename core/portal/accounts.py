@@ -116,7 +116,7 @@ class Principal:
         return self.roles.get((agb, branch)) in UPLOAD_ROLES
 
     def can_manage_tokens(self, agb: str, branch: str) -> bool:
-        """May create and revoke this provider's API tokens."""
+        """May create and revoke this provider's API tokens and give its people roles."""
         return self.token_id is None and (self.operator or self.roles.get((agb, branch)) in TOKEN_ROLES)
 
     def providers(self, store) -> list:

@@ -214,8 +214,38 @@ def tokens_page(request: Request):
 
 
 def _tokens_context(request: Request, who, agb: str, branch: str) -> dict:
-    return dict(who=who, provider=visible_provider(request, who, agb, branch),
-                tokens=book.tokens(portal(request).store(), agb, branch))
+    store = portal(request).store()
+    return dict(who=who, provider=visible_provider(request, who, agb, branch), tokens=book.tokens(store, agb, branch),
+                members=book.members(store, agb, branch), roles=book.ROLES)
+
+
+async def member_set(request: Request):
+    """Give an existing user a role for the provider, or take it away (organisation admins and operators)."""
+    who = await run_in_threadpool(signed_in, request)
+    agb, branch = request.path_params["agb"], request.path_params["branch"]
+    await run_in_threadpool(visible_provider, request, who, agb, branch)
+    if not who.can_manage_tokens(agb, branch):
+        raise HTTPException(403, "Only the organisation's admin manages who has access.")
+    form = await request.form()
+    check_csrf(request, form)
+    login, role = str(form.get("login", "")).strip(), str(form.get("role", ""))
+    p = portal(request)
+
+    def change() -> str:
+        store = p.store()
+        try:
+            if role == "none":
+                book.revoke_membership(store, login, agb, branch)
+                p.audit(who, "role revoked", f"{agb} {branch}", login)
+                return f"{login} has no role for {agb} {branch} any more."
+            m = book.grant(store, login, agb, branch, role)
+        except book.AccountError as exc:
+            return str(exc)
+        p.audit(who, "role granted", f"{agb} {branch}", f"{m.login}: {m.role}")
+        return f"{m.login} is {m.role.replace('_', ' ')} for {agb} {branch}."
+
+    request.session["message"] = await run_in_threadpool(change)
+    return back_to(f"/providers/{agb}/{branch}/tokens")
 
 
 async def token_create(request: Request):
@@ -268,6 +298,7 @@ ROUTES = [
     Route(_P + "/tokens", tokens_page, methods=["GET"], name="tokens"),
     Route(_P + "/tokens", token_create, methods=["POST"], name="token_create"),
     Route(_P + "/tokens/{token:int}/revoke", token_revoke, methods=["POST"], name="token_revoke"),
+    Route(_P + "/members", member_set, methods=["POST"], name="member_set"),
     Route("/deliveries/{delivery:int}", delivery_page, name="delivery"),
     Route("/deliveries/{delivery:int}/status.json", delivery_status, name="delivery_status"),
     Route("/deliveries/{delivery:int}/reports/{name}", report, name="report"),

@@ -68,3 +68,19 @@ def test_revalidate_with_the_rules_of_its_time(browser, make_delivery):
     assert "assessment positive" in op.get(answer.headers["location"]).text
     refused = dm.post(f"/operator/deliveries/{delivery_id}/revalidate")
     assert refused.status_code == 404
+
+
+def test_an_organisation_admin_gives_and_takes_roles_for_their_provider_only(browser, portal_url):
+    admin = browser("admin_a")
+    assert admin.post(f"/providers/{A[0]}/{A[1]}/members", {"login": "nobody", "role": "viewer"}).status_code == 303
+    assert "nobody is viewer" in admin.get(f"/providers/{A[0]}/{A[1]}/tokens").text
+    assert browser("nobody").get(f"/providers/{A[0]}/{A[1]}").status_code == 200
+    admin.post(f"/providers/{A[0]}/{A[1]}/members", {"login": "nobody", "role": "none"})
+    assert browser("nobody").get(f"/providers/{A[0]}/{A[1]}").status_code == 404
+    assert admin.post(f"/providers/{B[0]}/{B[1]}/members", {"login": "admin_a", "role": "data_manager"}) \
+        .status_code == 404
+    assert browser("dm_a").post(f"/providers/{A[0]}/{A[1]}/members", {"login": "dm_a", "role": "org_admin"}) \
+        .status_code == 403
+    with open_store(portal_url) as store:
+        assert [m.role for m in book.memberships(store, "dm_a")] == ["data_manager"]
+        assert book.memberships(store, "nobody") == []
