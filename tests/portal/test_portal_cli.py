@@ -66,8 +66,13 @@ def test_users_roles_and_tokens(tmp_path, capsys, monkeypatch):
     assert code == 2 and "scopes must be among" in err
 
 
-def test_disval_serve_serves_pages(tmp_path):
+def test_disval_serve_serves_pages_and_never_logs_a_token(tmp_path):
+    from disval.core.portal.accounts import create_token
+
     store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    with open_store(store_url) as store:
+        store.add_provider("94001234", "00", "gbg94001234")
+        secret, _ = create_token(store, "94001234", "00", ["read"], "job", "cli")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -87,6 +92,11 @@ def test_disval_serve_serves_pages(tmp_path):
         assert page is not None, server.communicate(timeout=10)
         assert page.status_code == 200 and "Sign in" in page.text
         assert httpx.get(f"http://127.0.0.1:{port}/api/openapi.json").json()["info"]["title"] == "disval portal API"
+        listed = httpx.get(f"http://127.0.0.1:{port}/api/v1/providers/94001234/00/deliveries",
+                           headers={"Authorization": f"Bearer {secret}"})
+        assert listed.status_code == 200 and listed.json() == []
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        out, err = server.communicate(timeout=30)
+    assert "/api/v1/providers/94001234/00/deliveries" in out + err  # the access log is on...
+    assert secret not in out + err  # ...and the token is not in it
