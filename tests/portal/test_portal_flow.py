@@ -194,3 +194,31 @@ def _empty_zip() -> bytes:
     zipfile.ZipFile(buffer, "w").close()
     return buffer.getvalue()
 
+
+
+def test_identifying_values_stay_masked_in_pages_and_every_report(browser, tmp_path):
+    import datetime as dt
+
+    from disval.core.faults import plant_fault
+    from disval.core.generate import generate_delivery
+    from disval.core.pipeline import standards
+    from disval.core.plugins import get_plugin_manager
+
+    ggz = next(s for s in standards(get_plugin_manager()).values() if "GGZ" in s.id)
+    made = generate_delivery(tmp_path / "ggz", standard=ggz.id, phase="test", provider=A[0], branch=A[1],
+                             created=dt.date(2018, 3, 1))
+    secret = "19991399"  # a date of birth (identifying) that is no date: a finding carries it
+    planted = plant_fault(made, tmp_path / "planted", "PATIENT.txt", 1, "1444", secret, standard=ggz)
+    dm = browser("dm_a")
+    delivery_id = delivered_id(dm.upload(A, planted, "test"))
+    status = dm.wait(delivery_id)
+    assert status["state"] == "assessed_negative"
+    assert secret not in dm.get(f"/deliveries/{delivery_id}").text + dm.get(f"/deliveries/{delivery_id}/status.json").text
+    for name in status["reports"]:
+        content = dm.get(f"/deliveries/{delivery_id}/reports/{name}?download=1").content
+        if name.endswith(".xlsx"):
+            workbook = openpyxl.load_workbook(io.BytesIO(content))
+            content = " ".join(str(c.value) for ws in workbook for row in ws.iter_rows() for c in row).encode()
+        assert secret.encode() not in content, name
+    json_report = next(n for n in status["reports"] if n.endswith(".json"))
+    assert '"1444"' in dm.get(f"/deliveries/{delivery_id}/reports/{json_report}").text  # the finding is there, masked
