@@ -44,7 +44,7 @@ PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'se
 def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None = None, worker: bool = True,
                max_upload: int = DEFAULT_MAX_UPLOAD, stall_after: float = 300.0, report_formats=None,
                codelists: str | None = None, policy: str | None = None, require_real_codelists: bool = False,
-               poll: float = 2.0, base_url: str = "", https_only: bool = False, plugins=()) -> Starlette:
+               poll: float = 2.0, base_url: str = "", https_only: bool | None = None, plugins=()) -> Starlette:
     """The portal app on the store at `store_url` (default: `default_store_url()`).
 
     `worker`: run the in-process worker that drains the queue (one thread).
@@ -55,7 +55,8 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
     running delivery shows "stalled". `codelists`, `policy`,
     `require_real_codelists` as for `disval submit`. `plugins`: objects registered with the plugin
     manager for this app (e.g. an e-mail notifier on `disval_delivery_event`); `base_url`: the portal's
-    address as users reach it, for links (`app.state.portal.settings.base_url`).
+    address as users reach it, for links (`app.state.portal.settings.base_url`). `https_only`: the session
+    cookie is sent over HTTPS only (default: when `base_url` is an https:// address).
     """
     store_url = store_url or default_store_url()
     progress = Progress()
@@ -92,7 +93,8 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
         middleware=[
             Middleware(BodyLimit, upload_limit=max_upload),
             Middleware(SessionMiddleware, secret_key=key, session_cookie="disval_session",
-                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only),
+                       max_age=SESSION_HOURS * 3600, same_site="lax",
+                       https_only=base_url.startswith("https://") if https_only is None else https_only),
             Middleware(_SecurityHeaders),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},

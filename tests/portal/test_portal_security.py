@@ -179,3 +179,11 @@ def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(browser, portal_url
         book.set_user_active(store, "dm_a", False)
     assert dm.get("/providers").status_code == 303  # the running session ends at its next request
     assert browser().login("dm_a").status_code == 401
+
+
+def test_behind_https_the_session_cookie_is_secure_and_http_only(portal_url):
+    from disval.core.portal.app import create_app
+
+    app = create_app(portal_url, worker=False, secret_key="s" * 40, base_url="https://portal.example.org")
+    cookie = TestClient(app, base_url="https://testserver").get("/login").headers["set-cookie"]
+    assert "secure" in cookie.lower() and "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
