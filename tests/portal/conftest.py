@@ -6,8 +6,7 @@ worker runs inside the app, as under `disval serve`.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import time
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,43 +16,21 @@ pytest.importorskip("httpx", reason="Starlette's TestClient needs httpx")
 
 from starlette.testclient import TestClient  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from portal_support import A, B, PASSWORD, USERS, Browser, delivered_id, seed  # noqa: E402,F401
+
 from disval.core.generate import generate_delivery  # noqa: E402
 from disval.core.plugins import get_plugin_manager  # noqa: E402
 from disval.core.portal.accounts import hash_password  # noqa: E402
 from disval.core.portal.app import create_app  # noqa: E402
-from disval.core.store import accounts as book  # noqa: E402
 from disval.core.store.delivery_store import open_store  # noqa: E402
-
-A = ("94001234", "00")
-B = ("94005678", "00")
-PASSWORD = "correct horse battery staple"
-# login -> (operator, [(provider, role)])
-USERS = {
-    "dm_a": (False, [(A, "data_manager")]),
-    "viewer_a": (False, [(A, "viewer")]),
-    "admin_a": (False, [(A, "org_admin")]),
-    "vendor_a": (False, [(A, "vendor")]),
-    "dm_b": (False, [(B, "data_manager")]),
-    "nobody": (False, []),
-    "op": (True, []),
-}
-_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
 def password_hash():
     """One argon2 hash for every test user: hashing is slow on purpose."""
     return hash_password(PASSWORD)
-
-
-def seed(store, password_hash) -> None:
-    """Providers A and B, and the users of `USERS` with their roles."""
-    for agb, branch in (A, B):
-        store.add_provider(agb, branch, f"gbg{agb}", f"Praktijk {agb}")
-    for login, (operator, roles) in USERS.items():
-        book.add_user(store, login, login.replace("_", " "), f"{login}@example.org", password_hash, operator=operator)
-        for (agb, branch), role in roles:
-            book.grant(store, login, agb, branch, role)
 
 
 @pytest.fixture
@@ -73,42 +50,6 @@ def app(portal_url):
         yield application
 
 
-class Browser:
-    """One person's browser: their own cookies, the CSRF token of their session, and a few habits."""
-
-    def __init__(self, app):
-        self.client = TestClient(app, follow_redirects=False)
-
-    def get(self, path, **kw):
-        return self.client.get(path, **kw)
-
-    def post(self, path, data=None, **kw):
-        return self.client.post(path, data={"csrf": self.csrf(), **(data or {})}, **kw)
-
-    def csrf(self) -> str:
-        """The session's CSRF token, as the pages carry it."""
-        page = self.client.get("/login")
-        return _CSRF.search(page.text).group(1)
-
-    def login(self, login: str, password: str = PASSWORD):
-        return self.post("/login", {"login": login, "password": password, "next": "/"})
-
-    def upload(self, provider, path: Path, phase: str, name: str | None = None, content: bytes | None = None):
-        agb, branch = provider
-        body = path.read_bytes() if content is None else content
-        return self.post(f"/providers/{agb}/{branch}/upload", {"phase": phase},
-                         files={"zip": (name or path.name, body, "application/zip")})
-
-    def wait(self, delivery_id: int, timeout: float = 120) -> dict:
-        """Poll the status JSON, as the page does, until the delivery is done."""
-        end = time.monotonic() + timeout
-        while True:
-            status = self.get(f"/deliveries/{delivery_id}/status.json").json()
-            if status["done"] or time.monotonic() > end:
-                return status
-            time.sleep(0.1)
-
-
 @pytest.fixture
 def browser(app):
     """A browser per login, signed in: browser("dm_a")."""
@@ -122,12 +63,6 @@ def browser(app):
         return made[login]
 
     return open_as
-
-
-def delivered_id(response) -> int:
-    """The delivery id an upload redirected to."""
-    assert response.status_code == 303, response.text[:500]
-    return int(response.headers["location"].rsplit("/", 1)[1])
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import zipfile
 
 import openpyxl
 
-from conftest import A, delivered_id
+from portal_support import A, delivered_id
 
 
 def test_sign_in_is_needed_and_wrong_passwords_are_refused(browser):

@@ -2,7 +2,7 @@
 revalidate, and the audit log of who did what."""
 from __future__ import annotations
 
-from conftest import A, B, delivered_id
+from portal_support import A, B, delivered_id
 from disval.core.store import accounts as book
 from disval.core.store.delivery_store import Failure, open_store
 

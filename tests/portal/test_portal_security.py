@@ -10,7 +10,7 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from conftest import A, B, USERS, delivered_id
+from portal_support import A, B, USERS, delivered_id
 from disval.core.portal.accounts import create_token
 from disval.core.store import accounts as book
 from disval.core.store.delivery_store import open_store
