@@ -163,6 +163,9 @@ def _command_modules():
     except ImportError:
         return
     yield add_gate_commands
+    from .portal.commands import add_portal_commands  # needs nothing of the serve extra until it runs
+
+    yield add_portal_commands
 
 
 # ---------------------------------------------------------------- validate

@@ -16,6 +16,7 @@ Built-in behaviour is registered through these same hooks (see
 and, when the gate processes a delivery, before all of these:
 
     disval_store                -> where providers, deliveries and imported records are kept
+    disval_delivery_event       -> a delivery was received, its processing started, it was processed
 
 and, when the gate imports a positively assessed production delivery, after them:
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .reader import RecordReader
     from .reports import ReportFormat
     from .standard import Standard
-    from .store.delivery_store import DeliveryStore
+    from .store.delivery_store import Delivery, DeliveryStore
 
 hookspec = pluggy.HookspecMarker("disval")
 
@@ -145,6 +146,24 @@ def disval_records_imported(delivery: str, file: str, records: int, total: int) 
     records of data file `file` to be written have been written. Called at least when a file starts
     (`records` 0) and when it is done (`records == total`), in the order the files are written, inside
     the import's transaction. Meant for progress display; keep it cheap."""
+
+
+@hookspec
+def disval_delivery_event(event: str, delivery: "Delivery", store: "DeliveryStore") -> None:
+    """Called when a delivery moves through the gate; `event` says where it is:
+
+    - "received": its zip is kept and it is queued (`disval.core.gate.receiving.receive`: a
+      `disval submit`, a portal or API upload);
+    - "started": processing of it begins, under its provider's lock;
+    - "processed": its processing ended: `delivery` (read back from the store) is rejected,
+      discarded (queued behind a rejected one), assessed negative, accepted, imported or failed.
+
+    `delivery` is a `disval.core.store.delivery_store.Delivery`; `store` the open store, for
+    reading what else the implementation needs (its provider, its reports). Every
+    implementation is called, in the thread that processes the delivery: keep it quick and never
+    raise (an e-mail is queued or sent with a short timeout, a failure logged). Meant for
+    notifications (the portal's e-mail) and progress display.
+    """
 
 
 # ---------------------------------------------------------------- tooling: synthetic deliveries

@@ -1,13 +1,15 @@
 """The delivery gate: the receiving side's processing of deliveries (GA §4.3, the production phase).
 
-    submit -> keep the zip (queued) -> under the provider's lock, every queued
+    receive: keep the zip (queued) -> drain: under the provider's lock, every queued
     delivery of that provider in order of creation date, then sequence number:
     receipt criteria -> [production: technical settings] -> validate with the
     store's history -> reports -> TEST: done; PROD positive: import (the
     standard's mode: full load or mutations) with its import and quality
     reports, in one transaction
 
-A delivery is enqueued first and processed under `store.lock_provider`, by
+`submit` is `receive` (`disval.core.gate.receiving`) then `drain`; the portal
+receives in the request and drains in its worker. A delivery is enqueued first
+and processed under `store.lock_provider`, by
 whichever process holds the lock: two `submit`s for one provider serialise,
 and a delivery created earlier that is queued is processed before a later
 one, whoever submitted it. What a delivery should be validated and reported
@@ -32,17 +34,15 @@ from .. import __version__
 from . import failures, receipt
 from ..store.delivery_records import DeliveryRecords
 from ..findings import ZIP_LEVEL, Finding, ValidationResult
-from ..notes import Note
-from ..pipeline import UnclaimedName, UsageError, choose_standard, rule_files, rulebook, standards, validate
+from ..pipeline import UsageError, rule_files, rulebook, standards, validate
 from ..plugins import get_plugin_manager
 from .processing_reports import ImportReport, quality_view
+from .receiving import DEFAULT_FORMATS, DEFAULT_MAX_EXAMPLES, check_request, receive
 from ..reader import zip_finding
 from ..reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
 from ..store.delivery_store import Delivery, DeliveryStore, Failure
-from ..workdir import NAME_MAX, fitting_name, pause_point, readable_name, working_directory
+from ..workdir import NAME_MAX, fitting_name, pause_point, working_directory
 
-DEFAULT_FORMATS = ("json", "text")
-DEFAULT_MAX_EXAMPLES = 1000
 
 
 @dataclass
@@ -116,15 +116,10 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     """
     pm = pm or get_plugin_manager()
     paths = [Path(p) for p in zip_paths]
-    request = _request(pm, paths, codelists, policy, list(formats), max_examples)
+    request = check_request(pm, paths, codelists, policy, list(formats), max_examples)
     request["require_real_codelists"] = bool(require_real_codelists)
+    queued = [receive(p, store, pm=pm, request=request) for p in paths]
     gate = Gate(store, pm)
-    queued = []
-    for p in paths:
-        name = readable_name(p.name)
-        std = _claiming(pm, name)
-        queued.append(store.add_delivery(name, p, std and std.naming.parse(name), standard=std and std.id,
-                                         validation={"request": request}))
     outcomes = gate.run(queued)
     if output_dir is not None:
         for o in outcomes:
@@ -135,35 +130,16 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     return outcomes
 
 
-def _claiming(pm, name: str):
-    """The standard whose zip naming claims `name`; None when none of several installed does: ZIP-NAME."""
-    try:
-        return choose_standard(pm, name)
-    except UnclaimedName:
-        return None
+def drain(store: DeliveryStore, agb: str, branch: str, *, pm=None) -> None:
+    """Process every queued delivery of one provider, in GA order, under the provider's lock.
 
-
-def _request(pm, paths: list[Path], codelists, policy, formats, max_examples) -> dict:
-    """Check what was asked before anything is kept; the request is kept with each delivery."""
-    for p in paths:
-        if not p.is_file():
-            raise UsageError(f"{p}: no such file")
-    available = formats_by_name(pm)
-    unknown = [f for f in formats if f not in available]
-    if unknown or not formats:
-        raise UsageError(f"unknown report format {', '.join(unknown) or '(none)'}; "
-                         f"available: {', '.join(sorted(available))}")
-    location = str(Path(codelists).resolve()) if codelists else None
-    claimed = [std for std in map(lambda p: _claiming(pm, p.name), paths) if std is not None]
-    for std in {std.id: std for std in claimed}.values():
-        try:
-            std.policy(policy)
-        except KeyError as exc:
-            raise UsageError(exc.args[0]) from None
-        pm.hook.disval_codelist_provider(standard=std, location=location)  # raises for a bad location
-    if max_examples is not None and max_examples < 1:
-        max_examples = None  # as --max-findings 0: list all (the receipt needs the packing slip's findings)
-    return {"codelists": location, "policy": policy, "formats": formats, "max_examples": max_examples}
+    Also finishes an import that a killed process left undone. Blocks while another process
+    holds the provider's lock. Deliveries that became queued meanwhile are processed too.
+    This is what a worker calls (the portal's, a job queue's) after `receive`.
+    """
+    gate = Gate(store, pm or get_plugin_manager())
+    with store.lock_provider(agb, branch):
+        gate.drain(agb, branch)
 
 
 class Gate:
@@ -198,11 +174,17 @@ class Gate:
         self._attempt(d, resume=False)
 
     def _attempt(self, d: Delivery, resume: bool) -> None:
+        self.pm.hook.disval_delivery_event(event="started", delivery=d, store=self.store)
         # Whatever a delivery makes processing raise ends that delivery, not its provider's queue.
         try:
             self._work(d, resume)
         except Exception as exc:
             failures.fail(self.store, d, exc)
+        self._processed(self.store.delivery(d.id))
+
+    def _processed(self, d: Delivery | None) -> None:
+        if d is not None:
+            self.pm.hook.disval_delivery_event(event="processed", delivery=d, store=self.store)
 
     def _work(self, d: Delivery, resume: bool) -> None:
         failures.check_attempts(d)
@@ -289,9 +271,13 @@ class Gate:
         """Rejected at receipt; GA §4.3.2: the provider's later deliveries already queued go with it."""
         if discard:
             why = f"ZIP-DISCARDED: {ZIP_LEVEL['ZIP-DISCARDED']} ({d.name} was rejected at receipt)"
-            self.store.discard_after(d.id, why)
+            discarded = self.store.discard_after(d.id, why)
+        else:
+            discarded = []
         self.store.update_delivery(d.id, status="rejected", reasons=[receipt.as_reason(f) for f in reasons],
                                    processed_at=_now())
+        for later in discarded:  # their processing ended too, because of this one
+            self._processed(later)
 
     def _fix_settings(self, d: Delivery, std, slip: dict[str, str]) -> None:
         """The first positive connect delivery (of a standard's release) fixes the provider's settings."""

@@ -155,4 +155,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         " PRIMARY KEY (standard, file))",
         "ALTER TABLE records RENAME TO legacy_records",
     )),
+    # The portal's accounts live in the store, so that every process serving it (and the CLI that adds
+    # users and tokens) shares them: users with argon2 password hashes, their roles per provider, API
+    # tokens as sha256 hashes (a token is random, so a fast hash is enough; the token itself is shown once),
+    # and the audit log of who did what.
+    Migration(5, "portal accounts: users, memberships per provider, API tokens (hashed), audit log", (
+        "CREATE TABLE users (id {id}, login TEXT NOT NULL UNIQUE, name TEXT NOT NULL, email TEXT NOT NULL,"
+        " password_hash TEXT NOT NULL, operator {bool} NOT NULL, active {bool} NOT NULL,"
+        " created_at {timestamp} NOT NULL)",
+        "CREATE TABLE memberships (user_id {ref} NOT NULL REFERENCES users (id),"
+        " provider_id {ref} NOT NULL REFERENCES providers (id), role TEXT NOT NULL CHECK (role IN"
+        " ('data_manager', 'viewer', 'org_admin', 'vendor')), PRIMARY KEY (user_id, provider_id))",
+        "CREATE TABLE api_tokens (id {id}, provider_id {ref} NOT NULL REFERENCES providers (id),"
+        " token_hash TEXT NOT NULL UNIQUE, hint TEXT NOT NULL, scopes TEXT NOT NULL, label TEXT NOT NULL,"
+        " created_by TEXT NOT NULL, created_at {timestamp} NOT NULL, revoked_at {timestamp},"
+        " last_used_at {timestamp})",
+        "CREATE TABLE audit_log (id {id}, at {timestamp} NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
+        " target TEXT NOT NULL, detail TEXT NOT NULL)",
+        "CREATE INDEX audit_log_at ON audit_log (at)",
+    )),
 )

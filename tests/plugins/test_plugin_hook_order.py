@@ -60,6 +60,10 @@ class EveryHook:
         self.calls.append(("disval_records_imported", f"{file} {records}/{total}"))
 
     @hookimpl
+    def disval_delivery_event(self, event, delivery, store):
+        self.calls.append(("disval_delivery_event", event))
+
+    @hookimpl
     def disval_delivery_generator(self, standard):
         self.calls.append(("disval_delivery_generator", standard.id))
 
@@ -91,3 +95,20 @@ def test_the_hooks_fire_in_this_order_during_validate_and_report_writing(ga_deli
         # reports: the formats are looked up once for all of them
         ("disval_report_formats", ""),
     ]
+
+
+def test_the_gate_fires_the_delivery_events_around_the_validation(ga_delivery, tmp_path):
+    from disval.core.gate.process import submit
+    from disval.core.store.delivery_store import open_store
+
+    plugin = EveryHook()
+    pm = get_plugin_manager(extra=(plugin,), load_entry_points=False)
+    with open_store(f"sqlite:///{tmp_path / 'store.db'}", pm=pm) as store:
+        store.add_provider("94001234", "00", "gbg94001234")
+        plugin.calls.clear()
+        submit(ga_delivery, store, pm=pm)
+    gate = [c for c in plugin.calls if c[0] in ("disval_delivery_event", "disval_validation_started",
+                                               "disval_validation_finished")]
+    assert gate == [("disval_delivery_event", "received"), ("disval_delivery_event", "started"),
+                    ("disval_validation_started", ga_delivery.name), ("disval_validation_finished", "positive"),
+                    ("disval_delivery_event", "processed")]

@@ -235,6 +235,39 @@ def test_hook_disval_records_imported(tmp_path):
     assert outcome.imported == {"BEHANDELTRAJECT.txt": 4, "GELEVERD_ZORGPROFIEL.txt": 9}
 
 
+def test_hook_disval_delivery_event(tmp_path):
+    from disval.core.gate.process import submit_many
+    from disval.core.generate import generate_delivery
+    from disval.core.store.delivery_store import open_store
+
+    seen = []
+
+    class Plugin:
+        @hookimpl
+        def disval_delivery_event(self, event, delivery, store):
+            seen.append((event, delivery.name, delivery.status))
+
+    pm = _pm(Plugin())
+    made = [generate_delivery(tmp_path / str(n), trajects=3, profiles=3, seed=n, phase="test",
+                              provider="94001234", branch="00", created=dt.date(2018, 3, n), sequence="01",
+                              pm=pm) for n in (1, 2)]
+    bad = tmp_path / "bad" / made[0].name.replace("20180301", "20180303")
+    bad.parent.mkdir()
+    bad.write_bytes(b"not a zip")  # rejected at receipt: the later one queued behind it is discarded
+    later = generate_delivery(tmp_path / "4", trajects=3, profiles=3, seed=4, phase="test", provider="94001234",
+                              branch="00", created=dt.date(2018, 3, 4), sequence="01", pm=pm)
+    with open_store(f"sqlite:///{tmp_path / 'store.db'}", pm=pm) as store:
+        store.add_provider("94001234", "00", "gbg94001234")
+        submit_many([*made, bad, later], store, pm=pm)
+    names = [p.name for p in (*made, bad, later)]
+    assert [e for e in seen if e[0] == "received"] == [("received", n, "queued") for n in names]
+    ends = {name: status for event, name, status in seen if event == "processed"}
+    assert ends == {names[0]: "accepted", names[1]: "accepted", names[2]: "rejected", names[3]: "discarded"}
+    # each processed delivery was started first; the discarded one never started
+    started = [name for event, name, _ in seen if event == "started"]
+    assert started == names[:3]
+
+
 # ---------------------------------------------------------------- tooling
 
 
