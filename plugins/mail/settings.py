@@ -28,7 +28,7 @@ ENVIRONMENT = {
     "smtp_security": "DISVAL_SMTP_SECURITY",
     "smtp_user": "DISVAL_SMTP_USER",
     "smtp_password_file": "DISVAL_SMTP_PASSWORD_FILE",
-    "public_url": "DISVAL_PUBLIC_URL",
+    "base_url": "DISVAL_BASE_URL",
     "mail_lang": "DISVAL_MAIL_LANG",
 }
 
@@ -43,7 +43,7 @@ class MailSettings:
     security: str = "none"  # none | starttls | ssl
     user: str | None = None
     password: str | None = field(default=None, repr=False)  # never in a log line or a traceback's locals
-    public_url: str = "http://127.0.0.1:8000"  # the portal as a provider reaches it: links in mails
+    public_url: str = "http://127.0.0.1:8000"  # the portal as a provider reaches it (--base-url): links in mails
     lang: str = "nl"
     timeout: float = 20.0  # seconds per SMTP conversation: a hung server must not hold the outbox for long
     attempts: int = 5  # tries per message before it is given up (and logged as not sent)
@@ -75,9 +75,6 @@ def add_mail_options(parser) -> None:
     g.add_argument("--smtp-password-file", metavar="FILE",
                    help="read the SMTP password from FILE (env DISVAL_SMTP_PASSWORD_FILE; or give the password "
                         "itself in DISVAL_SMTP_PASSWORD)")
-    g.add_argument("--public-url", metavar="URL",
-                   help="the portal's address as providers reach it, for the links in mails "
-                        "(env DISVAL_PUBLIC_URL; default http://HOST:PORT of the server)")
     g.add_argument("--mail-lang", choices=("nl", "en"), help="language of the mails (env DISVAL_MAIL_LANG; "
                                                              "default nl)")
 
@@ -85,6 +82,8 @@ def add_mail_options(parser) -> None:
 def settings_from(args=None, environ=None, *, default_url: str | None = None) -> MailSettings:
     """The mail settings from parsed options (`args`, may lack any of them) over the environment.
 
+    The links point at `args.base_url` (`disval serve --base-url`, the portal as providers reach
+    it), else DISVAL_BASE_URL, else `default_url` (the address the server listens on).
     The configuration file reaches `args` as the options' defaults (`disval.core.cli_config`).
     UsageError for a setting that cannot work: an unknown security, a port that is not a number,
     an unreadable password file, a password sent in the clear to another machine.
@@ -114,7 +113,7 @@ def settings_from(args=None, environ=None, *, default_url: str | None = None) ->
         host=values["smtp_host"], port=port or _SECURITY_PORT[security],
         sender=values["smtp_from"] or MailSettings.sender, security=security,
         user=values["smtp_user"], password=password,
-        public_url=values["public_url"] or default_url or MailSettings.public_url,
+        public_url=values["base_url"] or default_url or MailSettings.public_url,
         lang=values["mail_lang"] or "nl")
     if settings.lang not in ("nl", "en"):
         raise UsageError(f"mail language {settings.lang!r} is not nl or en")

@@ -12,6 +12,7 @@ from disval.plugins.mail import add_mail_options, settings_from
 def _args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_mail_options(parser)
+    parser.add_argument("--base-url", default="")  # disval serve's own option, which the mail links use
     return parser.parse_args(list(argv))
 
 
@@ -69,6 +70,6 @@ def test_a_setting_that_cannot_work_is_refused_with_the_reason(env, message):
 
 
 def test_links_are_made_from_the_public_url():
-    s = settings_from(_args("--public-url", "https://portal.example/dis/"), environ={})
+    s = settings_from(_args("--base-url", "https://portal.example/dis/"), environ={})
     assert s.link("/deliveries/3") == "https://portal.example/dis/deliveries/3"
     assert settings_from(_args(), environ={}, default_url="http://0.0.0.0:9000").link("/x") == "http://0.0.0.0:9000/x"
