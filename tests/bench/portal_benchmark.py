@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import statistics
 import sys
@@ -129,7 +130,7 @@ class Job(threading.Thread):
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (nearest rank) of `values`."""
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def run(store_url: str, label: str, args) -> bool:
