@@ -73,3 +73,21 @@ def test_links_are_made_from_the_public_url():
     s = settings_from(_args("--base-url", "https://portal.example/dis/"), environ={})
     assert s.link("/deliveries/3") == "https://portal.example/dis/deliveries/3"
     assert settings_from(_args(), environ={}, default_url="http://0.0.0.0:9000").link("/x") == "http://0.0.0.0:9000/x"
+
+
+def test_disval_serve_refuses_mail_settings_that_cannot_work_before_it_serves(tmp_path, monkeypatch, capsys):
+    from disval.core.cli import main
+
+    config = tmp_path / "disval.toml"
+    config.write_text('[serve]\nsmtp-host = "mail.example"\nsmtp-security = "starttls"\n'
+                      'smtp-password-file = "secrets/smtp"\n', encoding="utf-8")
+    monkeypatch.setenv("DISVAL_CONFIG", str(config))
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["serve", "--store", store, "--port", "1"]) == 2
+    # the file's relative path is taken from the configuration file's folder
+    assert capsys.readouterr().err == (f"disval: cannot read the SMTP password file {tmp_path / 'secrets/smtp'}: "
+                                       "No such file or directory\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "smtp").write_text("pw\n", encoding="utf-8")
+    assert main(["serve", "--store", store, "--smtp-security", "none", "--smtp-user", "portal", "--port", "1"]) == 2
+    assert "refusing to log in to mail.example without encryption" in capsys.readouterr().err
