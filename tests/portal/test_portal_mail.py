@@ -11,15 +11,21 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from conftest import A, delivered_id  # noqa: E402
 from private_values import leaked  # noqa: E402
 from smtp_catcher import MailCatcher, body, everything, free_port  # noqa: E402
 
 import disval.plugins.mail as mail  # noqa: E402
 from disval.plugins.mail import MailSettings  # noqa: E402
 
+A = ("94001234", "00")  # provider A of tests/portal/conftest.py (not imported: another `conftest` may be loaded)
 BASE = "https://dis-portal.example"
 DATA_MANAGERS_OF_A = ["admin_a@example.org", "dm_a@example.org"]  # dm_a (data manager), admin_a (org admin)
+
+
+def delivered_id(response) -> int:
+    """The delivery id an upload redirected to."""
+    assert response.status_code == 303, response.text[:500]
+    return int(response.headers["location"].rsplit("/", 1)[1])
 
 
 @pytest.fixture

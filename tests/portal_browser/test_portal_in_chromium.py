@@ -51,8 +51,10 @@ def deliver(page, zip_path, phase: str) -> str:
     page.click("button:has-text('Upload')")
     page.wait_for_url(re.compile(r".*/deliveries/\d+$"))
     assert page.inner_text(".zipname") == zip_path.name
-    # status.js polls the status JSON and marks the timeline done: no reload by the test
-    page.wait_for_selector("#timeline[data-done='true']", state="attached", timeout=120_000)
+    # status.js polls the status JSON and, once the delivery is done, reloads the page with its reports:
+    # the test itself never reloads
+    page.wait_for_selector("#reports a[href*='/reports/']", timeout=120_000)
+    assert page.get_attribute("#timeline", "data-done") == "true"
     return page.inner_text("#state")
 
 
@@ -67,9 +69,8 @@ def test_a_data_manager_delivers_test_then_production_in_chromium(portal, page, 
 
     # a faulty TEST: assessed negative; its HTML report opens in a tab of its own and filters by file
     assert deliver(page, FAULTY_TEST, "test") == "assessed negative"
-    html_link = page.locator("#reports a", has_text=re.compile(r"\.html$")).first
     with page.context.expect_page() as opened:
-        html_link.click()
+        page.click(f"#reports a[href$='/{FAULTY_TEST.stem}.html']")  # the view link; download has ?download=1
     report = opened.value
     report.wait_for_load_state()
     report.wait_for_selector("body[data-filters='ready']")
@@ -87,7 +88,7 @@ def test_a_data_manager_delivers_test_then_production_in_chromium(portal, page, 
                              created=dt.date(2018, 4, 1), trajects=8, profiles=20, seed=3)
     assert deliver(page, prod, "production") == "imported"
     with page.expect_download() as downloading:
-        page.locator("#reports li", has_text=".xlsx").first.locator("a", has_text="download").click()
+        page.click(f"#reports a[href$='/{prod.stem}.xlsx?download=1']")
     saved = tmp_path / downloading.value.suggested_filename
     downloading.value.save_as(saved)
     assert saved.suffix == ".xlsx"
