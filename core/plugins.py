@@ -23,7 +23,6 @@ DEFAULT_PLUGINS = (
     "disval.plugins.reports.xlsx",
     "disval.plugins.reports.html",
     "disval.plugins.reports.junit",
-    "disval.plugins.mail",
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ...core.errors import UsageError
 
@@ -122,11 +122,6 @@ def settings_from(args=None, environ=None, *, default_url: str | None = None) ->
         raise UsageError(f"refusing to log in to {settings.host} without encryption: "
                          "use --smtp-security starttls or ssl")
     return settings
-
-
-def with_overrides(settings: MailSettings, **changes) -> MailSettings:
-    """A copy of `settings` with `changes` (for tests and embedding: timeouts, retry delays)."""
-    return replace(settings, **changes)
 
 
 def _read_password(path: str) -> str:

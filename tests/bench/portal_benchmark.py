@@ -154,7 +154,14 @@ def run(store_url: str, label: str, args) -> bool:
             except AssertionError:
                 pass  # counted below as a failed check
             mails = len(mail.messages)
-        return report(label, store_url, jobs, made, wall, mails, expected_mails, args)
+        ok = report(label, store_url, jobs, made, wall, mails, expected_mails, args)
+        log = portal.output()
+        if "Traceback" in log:  # what the server said about a request it failed: worth seeing with the figures
+            lines = log[log.index("Traceback"):].splitlines()
+            end = next((i for i, line in enumerate(lines[1:], 1) if line and not line.startswith(" ")), len(lines))
+            print("  the server logged an error (first one, end of its traceback):\n    "
+                  + "\n    ".join(lines[max(1, end - 8):end + 1]))
+        return ok
 
 
 def report(label, store_url, jobs, made, wall, mails, expected_mails, args) -> bool:

@@ -106,12 +106,11 @@ def test_close_sends_what_is_queued_and_cuts_retries_short():
     assert time.monotonic() - started < 15 and down.undelivered
 
 
-def test_the_plugin_sends_nothing_until_configured(caplog):
-    mail.shutdown()
-    assert mail.outbox() is None
-    # no recipients are even looked up: a store object that would fail on any use is fine
-    mail.disval_delivery_event(event="received", delivery=object(), store=object())
-    assert mail.configure(MailSettings(host=None)) is None  # no host: mail stays off
+def test_no_host_no_notifier():
+    """Without --smtp-host, disval serve registers no notifier: nothing is even looked up."""
+    assert mail.notifier_from(environ={}) is None
+    with pytest.raises(ValueError, match="needs an SMTP host"):
+        mail.MailNotifier(MailSettings(host=None))
 
 
 def test_the_hook_never_raises_into_the_gate(caplog, mail_server):
@@ -123,17 +122,9 @@ def test_the_hook_never_raises_into_the_gate(caplog, mail_server):
         def _exec(self, *a, **k):
             raise RuntimeError("no such table: memberships")
 
-    mail.configure(_settings(mail_server.port))
-    try:
-        with caplog.at_level(logging.ERROR, logger="disval.mail"):
-            mail.disval_delivery_event(event="processed", delivery=Delivery(), store=BrokenStore())
-        assert "could not prepare the processed mail of delivery 7" in caplog.text
-    finally:
-        assert mail.shutdown()
+    notifier = mail.MailNotifier(_settings(mail_server.port))
+    with caplog.at_level(logging.ERROR, logger="disval.mail"):
+        notifier.disval_delivery_event(event="processed", delivery=Delivery(), store=BrokenStore())
+    assert "could not prepare the processed mail of delivery 7" in caplog.text
+    assert notifier.close()
     assert not mail_server.messages
-
-
-@pytest.fixture(autouse=True)
-def _no_configured_mail_left():
-    yield
-    mail.shutdown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,11 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 from private_values import leaked  # noqa: E402
 from smtp_catcher import MailCatcher, body, everything, free_port  # noqa: E402
 
+from starlette.testclient import TestClient  # noqa: E402
+
 import disval.plugins.mail as mail  # noqa: E402
+from disval.core.plugins import get_plugin_manager  # noqa: E402
+from disval.core.portal.app import create_app  # noqa: E402
 from disval.plugins.mail import MailSettings  # noqa: E402
 
 A = ("94001234", "00")  # provider A of tests/portal/conftest.py (not imported: another `conftest` may be loaded)
@@ -30,12 +35,28 @@ def delivered_id(response) -> int:
 
 @pytest.fixture
 def mail_server():
-    """The SMTP server the portal sends to, configured as `disval serve --smtp-host ... --base-url` would."""
+    """The SMTP server the portal sends to."""
     with MailCatcher() as server:
-        mail.configure(replace(MailSettings(host="127.0.0.1", port=server.port, sender="portal@nza.example",
-                                            public_url=BASE, lang="en"), retry_delay=0.05))
         yield server
-        mail.shutdown()
+
+
+@pytest.fixture
+def notifier(mail_server):
+    """The notifier `disval serve --smtp-host 127.0.0.1 --smtp-port ... --base-url BASE` registers."""
+    n = mail.MailNotifier(replace(MailSettings(host="127.0.0.1", port=mail_server.port, sender="portal@nza.example",
+                                               public_url=BASE, lang="en"), retry_delay=0.05))
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def app(portal_url, notifier):
+    """tests/portal/conftest.py's app, with the notifier registered as `disval serve` registers it."""
+    application = create_app(portal_url, pm=get_plugin_manager(), secret_key="k" * 40, poll=0.1,
+                             report_formats=["json", "text", "html", "xlsx"], require_real_codelists=False,
+                             plugins=[notifier])
+    with TestClient(application):
+        yield application
 
 
 def test_an_upload_brings_two_mails_to_the_data_managers_with_the_link_and_no_patient_data(
@@ -73,15 +94,15 @@ def test_a_production_import_is_mailed_with_its_counts(browser, make_delivery, m
     assert leaked(everything(processed), zip_path) == []
 
 
-def test_a_mail_server_that_is_down_changes_nothing_for_the_delivery(browser, make_delivery, caplog):
-    mail.configure(replace(MailSettings(host="127.0.0.1", port=free_port()), attempts=2, retry_delay=0.05))
-    try:
-        dm = browser("dm_a")
-        with caplog.at_level(logging.ERROR, logger="disval.mail"):
-            d = delivered_id(dm.upload(A, make_delivery(A, "test"), "test"))
-            assert dm.wait(d)["status"] == "accepted"
-            assert mail.outbox().wait_idle(20)
-        assert len(mail.outbox().undelivered) == 2  # received and processed, both given up and logged
-        assert caplog.text.count("mail: gave up") == 2
-    finally:
-        mail.shutdown()
+def test_a_mail_server_that_is_down_changes_nothing_for_the_delivery(browser, make_delivery, notifier, caplog):
+    notifier.outbox.settings = replace(notifier.settings, port=free_port(), attempts=2)  # nothing listens there
+    dm = browser("dm_a")
+    with caplog.at_level(logging.ERROR, logger="disval.mail"):
+        d = delivered_id(dm.upload(A, make_delivery(A, "test"), "test"))
+        assert dm.wait(d)["status"] == "accepted"
+        # the processed mail is queued just after the status says done: wait for both to be given up
+        deadline = time.monotonic() + 30
+        while len(notifier.outbox.undelivered) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(notifier.outbox.undelivered) == 2  # received and processed, both given up and logged
+    assert caplog.text.count("mail: gave up") == 2
