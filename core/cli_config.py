@@ -26,7 +26,7 @@ from .pipeline import UsageError
 
 CONFIG_NAME = "disval.toml"
 # Options that name a file or directory: a relative value is relative to the configuration file.
-PATH_KEYS = {"codelists", "rules", "output", "output_dir"}
+PATH_KEYS = {"codelists", "rules", "output", "output_dir", "smtp_password_file"}
 
 
 def find_config(start: Path | None = None, environ=None) -> Path | None:

@@ -12,6 +12,7 @@ import sys
 from ..errors import UsageError
 from ..gate.commands import _digits, _guarded
 from ..store import accounts as book
+from ...plugins.mail import add_mail_options, notifier_from
 
 
 def add_portal_commands(subparsers) -> None:
@@ -36,6 +37,7 @@ def add_portal_commands(subparsers) -> None:
     serve.add_argument("--no-worker", dest="worker", action="store_false",
                        help="serve pages only: another process drains the queue")
     serve.add_argument("--base-url", default="", help="the portal's address as users reach it (for links in mail)")
+    add_mail_options(serve)
     serve.set_defaults(func=_serve)
 
     user = subparsers.add_parser("user", help="portal users and their roles per provider")
@@ -97,14 +99,21 @@ def _serve(args) -> int:
     from ..store.delivery_store import default_store_url
     from .uploads import DEFAULT_MAX_UPLOAD
 
+    # The e-mail notifier is a plugin object of this app, as the progress display is one of a validate run.
+    notifier = notifier_from(args, default_url=f"http://{args.host}:{args.port}")
     formats = [f.strip() for f in args.report_formats.split(",") if f.strip()] if args.report_formats else None
     app = create_app(args.store or default_store_url(), secret_key=args.secret_key, worker=args.worker,
                      max_upload=args.max_upload_mb << 20 if args.max_upload_mb else DEFAULT_MAX_UPLOAD,
                      stall_after=args.stall_after, report_formats=formats, codelists=args.codelists,
-                     policy=args.policy, require_real_codelists=args.require_real_codelists, base_url=args.base_url)
+                     policy=args.policy, require_real_codelists=args.require_real_codelists, base_url=args.base_url,
+                     plugins=[notifier] if notifier else [])
     print(f"disval: serving on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     # uvicorn's access log shows method, path and status: never a header, so never a token.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        if notifier:
+            notifier.close()  # what is queued goes out before the process ends
     return 0
 
 

@@ -22,6 +22,9 @@ ALLOWED_PLUGIN_IMPORTS = {
     # The CLI registers the progress display as a plugin object, through get_plugin_manager(extra=...);
     ("cli.py", "disval.plugins.progress"),
     ("gate/commands.py", "disval.plugins.progress"),  # and so do submit and revalidate
+    # `disval serve` adds the mail options and registers the e-mail notifier it makes from them as a plugin
+    # object of the app, through create_app(plugins=...).
+    ("portal/commands.py", "disval.plugins.mail"),
 }
 
 
