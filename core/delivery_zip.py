@@ -139,8 +139,10 @@ def method_problem(info: zipfile.ZipInfo) -> str | None:
 # lengths of the name and the extra field that stand between it and the member's data.
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 
-# Compressed bytes read from the zip at a time: the inflater's input, not what it may produce.
-_READ_BYTES = 1 << 20
+# Compressed bytes read from the zip at a time: the inflater's input, not what it may produce. Enough
+# for one read of a reader's batch (~6 MiB of records at a compression ratio of 2 or more) to be
+# inflated in one call, so that its bytes are not joined from pieces.
+_READ_BYTES = 4 << 20
 
 
 class MemberStream(io.RawIOBase):

@@ -120,7 +120,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
              batch_records: int = 1 << 16, rule_files: tuple | None = None,
              require_real_codelists: bool = False, select: tuple[str, ...] = (),
              skip: tuple[str, ...] = (), today: dt.date | None = None,
-             records_sink: RecordSink | None = None) -> ValidationResult:
+             records_sink: RecordSink | None = None, read_ahead: int = 2) -> ValidationResult:
     """Validate one delivery zip as the receiving side would; never raises for a broken delivery.
 
     `rule_files` replaces every rules file (the standard's, plugins', `extra_rules`): re-validating
@@ -128,7 +128,8 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     negative when a codelist used is a sample (`Codelist.sample`), with a warning that says why.
     `select` evaluates only these rule numbers, `skip` leaves these out (see `RuleSelection`).
     `today` fixes the date rules read as `today` (default: the date the run starts); the report
-    records it, so a run can be repeated exactly.
+    records it, so a run can be repeated exactly. `read_ahead` is how many batches of a member a
+    second thread inflates and cuts while this one checks (0: all on this thread; same results).
     """
     started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     today = today or dt.date.today()
@@ -156,6 +157,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         run = ValidationRun(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
         run.selection = chosen
         run.sink = records_sink
+        run.read_ahead = read_ahead
         run.ctx.today = today
         run.go(ENGINES[engine])
         for finding in delivery.findings:
