@@ -19,6 +19,7 @@ from .errors import UsageError
 from .findings import Finding, FindingCollector, ValidationResult
 from .history import History
 from .language import compiler as c
+from .language.rulebook_cache import load_or_compile
 from .notes import Note
 from .plugins import by_name, get_plugin_manager
 from .reader import Limits, RecordReader, open_delivery, zip_finding
@@ -89,14 +90,16 @@ def rule_files(pm, standard: Standard, extra_rules: tuple = ()) -> tuple[Path, .
 
 
 def rulebook(pm, standard: Standard, extra_rules: tuple = (), files: tuple | None = None) -> c.RuleBook:
-    """The standard's rules plus plugin and one-off rule files, compiled once per process.
+    """The standard's rules plus plugin and one-off rule files, compiled once (kept on disk between
+    processes, see `disval.core.language.rulebook_cache`).
 
     `files` replaces that whole list, e.g. with the rules a kept delivery was validated with.
     """
     files = rule_files(pm, standard, extra_rules) if files is None else tuple(Path(f).resolve() for f in files)
     key = (standard.id, tuple(map(str, files)))
     if key not in _BOOKS:
-        _BOOKS[key] = c.compile_rulebook(replace(standard, rule_files=files))
+        chosen = replace(standard, rule_files=files)
+        _BOOKS[key] = load_or_compile(chosen, lambda: c.compile_rulebook(chosen))
     return _BOOKS[key]
 
 
