@@ -141,7 +141,7 @@ def _parser(others: bool = True) -> argparse.ArgumentParser:
                    help="the date rules read as 'today' (default: the date of the run; the report records it)")
     v.add_argument("--engine", choices=sorted(ENGINES), default="columnar", help=argparse.SUPPRESS)
     # Batches a second thread reads ahead (0: one thread); for the benchmark, which compares the two.
-    v.add_argument("--read-ahead", type=int, default=2, help=argparse.SUPPRESS)
+    v.add_argument("--read-ahead", type=int, default=1, help=argparse.SUPPRESS)
     v.set_defaults(func=_validate)
 
     r = sub.add_parser("rules", help="list every rule of a standard with its status")

@@ -123,7 +123,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
              batch_records: int = 1 << 16, rule_files: tuple | None = None,
              require_real_codelists: bool = False, select: tuple[str, ...] = (),
              skip: tuple[str, ...] = (), today: dt.date | None = None,
-             records_sink: RecordSink | None = None, read_ahead: int = 2) -> ValidationResult:
+             records_sink: RecordSink | None = None, read_ahead: int = 1) -> ValidationResult:
     """Validate one delivery zip as the receiving side would; never raises for a broken delivery.
 
     `rule_files` replaces every rules file (the standard's, plugins', `extra_rules`): re-validating

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterable, Iterator, NamedTuple, TypeVar
+from typing import Callable, Iterable, Iterator, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -91,13 +91,15 @@ class Prepared(NamedTuple):
     charset: tuple[np.ndarray, np.ndarray] | None  # columns.non_printable of the batch
 
 
-def prepared_batches(f: FileLayout, chunks: Iterable[RecordChunk]) -> Iterator[Prepared]:
+def prepared_batches(f: FileLayout, chunks: Iterable[RecordChunk],
+                     prepare: Callable[[Batch], None] | None = None) -> Iterator[Prepared]:
     """Each chunk with the work every batch needs done on the reader's side of `read_ahead`.
 
     The records turned field-major (what the rules read) and the search for bytes outside
     ISO-8859-1's printable range are whole-array work that runs without the GIL: done here, on the
     reader thread, they overlap with the rules of the batch before. `columns.non_printable` and
-    `Batch.field_major` are what the engines would otherwise work out on the main thread.
+    `Batch.field_major` are what the engines would otherwise work out on the main thread;
+    `prepare(batch)` is the engines' own work ahead (`ColumnarEngine.prepare`).
     """
     for chunk in chunks:
         if not len(chunk.lines):
@@ -105,4 +107,6 @@ def prepared_batches(f: FileLayout, chunks: Iterable[RecordChunk]) -> Iterator[P
             continue
         batch = Batch(f, chunk.rows, chunk.lines)
         batch.field_major()
+        if prepare is not None:
+            prepare(batch)
         yield Prepared(chunk, batch, columns.non_printable(chunk.rows))

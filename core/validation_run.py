@@ -37,7 +37,8 @@ class ValidationRun:
         self.pm, self.std, self.book, self.delivery, self.readers = pm, std, book, delivery, readers
         self.provider, self.collector, self.marks = provider, collector, marks
         self.history, self.limits, self.batch_records = history, limits, batch_records
-        self.read_ahead = 2  # batches a reader thread keeps ready (0: read on this thread)
+        self.read_ahead = 1  # batches a reader thread keeps ready (0: read on this thread)
+        self._prepare = None  # the engines' work ahead on a batch, once they exist
         self.status: dict[str, tuple[str, str]] = {}  # rule -> (status, reason) for rules not evaluated
         self.read_whole: set[str] = set()  # files every record of which was read
         self.releases: list[CodelistRelease] = []
@@ -66,6 +67,8 @@ class ValidationRun:
         if self.history is not None:
             engines.append(HistoryChecks([r for r in rules if r.kind == c.HISTORY], layout, self.ctx,
                                          self.history, self.collector, self.marks))
+        ahead = [engine.prepare for engine in engines if hasattr(engine, "prepare")]
+        self._prepare = (lambda batch: [prepare(batch) for prepare in ahead]) if ahead else None
         self.lengths = {r.file: r for r in rules if r.kind == c.LENGTH}
         for f in _reading_order(layout, rules):
             chunks = slip_chunks if f is slip else self._chunks(f)
@@ -113,7 +116,7 @@ class ValidationRun:
             return
         self.ctx.counts[f.name] = 0
         chunks = self.readers[f.name](self.delivery, f, self.limits, self.batch_records)
-        for prepared in read_ahead(prepared_batches(f, chunks), self.read_ahead):
+        for prepared in read_ahead(prepared_batches(f, chunks, self._prepare), self.read_ahead):
             self.ctx.counts[f.name] += prepared.chunk.line_count
             yield prepared
 
