@@ -90,6 +90,8 @@ def disval_record_reader(standard: "Standard", layout: "FileLayout") -> "RecordR
     and the engine works unchanged. firstresult: stops at the first non-None
     result; the built-in fixed-width reader is `trylast` and answers only for
     `standard.reader == "fixed-width"`. No reader at all is a usage error.
+    The reader is iterated on a thread of its own, a batch ahead of the rules
+    (`disval.core.read_ahead`): it must not rely on running on the caller's thread.
     """
 
 

@@ -19,6 +19,7 @@ from .errors import UsageError
 from .findings import Finding, FindingCollector, ValidationResult
 from .history import History
 from .language import compiler as c
+from .language.rulebook_cache import load_or_compile
 from .notes import Note
 from .plugins import by_name, get_plugin_manager
 from .reader import Limits, RecordReader, open_delivery, zip_finding
@@ -89,14 +90,16 @@ def rule_files(pm, standard: Standard, extra_rules: tuple = ()) -> tuple[Path, .
 
 
 def rulebook(pm, standard: Standard, extra_rules: tuple = (), files: tuple | None = None) -> c.RuleBook:
-    """The standard's rules plus plugin and one-off rule files, compiled once per process.
+    """The standard's rules plus plugin and one-off rule files, compiled once (kept on disk between
+    processes, see `disval.core.language.rulebook_cache`).
 
     `files` replaces that whole list, e.g. with the rules a kept delivery was validated with.
     """
     files = rule_files(pm, standard, extra_rules) if files is None else tuple(Path(f).resolve() for f in files)
     key = (standard.id, tuple(map(str, files)))
     if key not in _BOOKS:
-        _BOOKS[key] = c.compile_rulebook(replace(standard, rule_files=files))
+        chosen = replace(standard, rule_files=files)
+        _BOOKS[key] = load_or_compile(chosen, lambda: c.compile_rulebook(chosen))
     return _BOOKS[key]
 
 
@@ -120,7 +123,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
              batch_records: int = 1 << 16, rule_files: tuple | None = None,
              require_real_codelists: bool = False, select: tuple[str, ...] = (),
              skip: tuple[str, ...] = (), today: dt.date | None = None,
-             records_sink: RecordSink | None = None) -> ValidationResult:
+             records_sink: RecordSink | None = None, read_ahead: int = 1) -> ValidationResult:
     """Validate one delivery zip as the receiving side would; never raises for a broken delivery.
 
     `rule_files` replaces every rules file (the standard's, plugins', `extra_rules`): re-validating
@@ -128,7 +131,8 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     negative when a codelist used is a sample (`Codelist.sample`), with a warning that says why.
     `select` evaluates only these rule numbers, `skip` leaves these out (see `RuleSelection`).
     `today` fixes the date rules read as `today` (default: the date the run starts); the report
-    records it, so a run can be repeated exactly.
+    records it, so a run can be repeated exactly. `read_ahead` is how many batches of a member a
+    second thread inflates and cuts while this one checks (0: all on this thread; same results).
     """
     started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     today = today or dt.date.today()
@@ -156,6 +160,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
         run = ValidationRun(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
         run.selection = chosen
         run.sink = records_sink
+        run.read_ahead = read_ahead
         run.ctx.today = today
         run.go(ENGINES[engine])
         for finding in delivery.findings:

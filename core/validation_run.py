@@ -15,13 +15,14 @@ import numpy as np
 from .engine import columns
 from .engine.history import HistoryChecks
 from .engine.parents import cols_of
-from .engine.common import Batch, Context, record_finding
+from .engine.common import Context, record_finding
 from .errors import UsageError
 from .findings import ZIP_LEVEL, ZIP_LEVEL_DETAILS, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, CodelistRelease, Finding, RuleInfo
 from .language import ast, compiler as c
 from .language.checks import Cmp, Col, CountOf
 from .notes import Note
 from .layout import FileLayout
+from .read_ahead import Prepared, prepared_batches, read_ahead
 from .reader import Delivery, RecordChunk
 
 # Called with every chunk the run reads, after the rules saw it (`pipeline.validate(records_sink=...)`)
@@ -36,6 +37,8 @@ class ValidationRun:
         self.pm, self.std, self.book, self.delivery, self.readers = pm, std, book, delivery, readers
         self.provider, self.collector, self.marks = provider, collector, marks
         self.history, self.limits, self.batch_records = history, limits, batch_records
+        self.read_ahead = 1  # batches a reader thread keeps ready (0: read on this thread)
+        self._prepare = None  # the engines' work ahead on a batch, once they exist
         self.status: dict[str, tuple[str, str]] = {}  # rule -> (status, reason) for rules not evaluated
         self.read_whole: set[str] = set()  # files every record of which was read
         self.releases: list[CodelistRelease] = []
@@ -64,6 +67,8 @@ class ValidationRun:
         if self.history is not None:
             engines.append(HistoryChecks([r for r in rules if r.kind == c.HISTORY], layout, self.ctx,
                                          self.history, self.collector, self.marks))
+        ahead = [engine.prepare for engine in engines if hasattr(engine, "prepare")]
+        self._prepare = (lambda batch: [prepare(batch) for prepare in ahead]) if ahead else None
         self.lengths = {r.file: r for r in rules if r.kind == c.LENGTH}
         for f in _reading_order(layout, rules):
             chunks = slip_chunks if f is slip else self._chunks(f)
@@ -110,17 +115,19 @@ class ValidationRun:
         if f.name not in self.delivery.members:
             return
         self.ctx.counts[f.name] = 0
-        for chunk in self.readers[f.name](self.delivery, f, self.limits, self.batch_records):
-            self.ctx.counts[f.name] += chunk.line_count
-            yield chunk
+        chunks = self.readers[f.name](self.delivery, f, self.limits, self.batch_records)
+        for prepared in read_ahead(prepared_batches(f, chunks, self._prepare), self.read_ahead):
+            self.ctx.counts[f.name] += prepared.chunk.line_count
+            yield prepared
 
-    def _take_slip(self, slip, chunks: list[RecordChunk]) -> None:
-        total = sum(ch.line_count for ch in chunks)
-        good = [ch for ch in chunks if len(ch.lines)]
+    def _take_slip(self, slip, chunks: list[Prepared]) -> None:
+        total = sum(p.chunk.line_count for p in chunks)
+        good = [p.chunk for p in chunks if len(p.chunk.lines)]
         if total == 1 and good:
             self.ctx.slip_row = good[0].rows[0].tobytes()
 
-    def _chunk(self, engines, f, chunk: RecordChunk) -> None:
+    def _chunk(self, engines, f, prepared: Prepared) -> None:
+        chunk = prepared.chunk
         name = f.name
         file_name = self.delivery.found_as.get(name, name)
         length_rule = self.lengths.get(name)
@@ -147,11 +154,11 @@ class ValidationRun:
         if len(chunk.eol):
             self._reader_findings("REC-EOL", name, file_name, chunk.eol, None, "V")
         if len(chunk.lines):
-            hit, cols = columns.non_printable(chunk.rows)
+            hit, cols = prepared.charset
             if len(hit):
                 self._reader_findings("REC-CHARSET", name, file_name, chunk.lines[hit], (chunk.rows, hit, cols), "S",
                                       layout=f)
-            batch = Batch(f, chunk.rows, chunk.lines)
+            batch = prepared.batch
             for engine in engines:
                 engine.record_batch(batch)
         if self.sink is not None:

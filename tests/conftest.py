@@ -22,6 +22,23 @@ from urllib.parse import urlsplit
 
 import pytest
 
+_CACHE = None
+
+
+def pytest_configure(config):
+    """Compiled rule books go to a cache of the session's own, not the user's (and are read from it,
+    so that the suite runs the cached path too); a DISVAL_CACHE_DIR already set is kept."""
+    global _CACHE
+    if "DISVAL_CACHE_DIR" not in os.environ:
+        _CACHE = tempfile.mkdtemp(prefix="disval-test-cache-")
+        os.environ["DISVAL_CACHE_DIR"] = _CACHE
+
+
+def pytest_unconfigure(config):
+    if _CACHE is not None:
+        os.environ.pop("DISVAL_CACHE_DIR", None)
+        shutil.rmtree(_CACHE, ignore_errors=True)
+
 
 def _major(initdb: str) -> int:
     """The major version in /usr/lib/postgresql/<major>/bin/initdb, to take the newest."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..findings import FindingCollector
 from ..language import compiler as c
-from ..layout import Layout
+from ..layout import Field, Layout
 from . import keys
 from .aggregates import Aggregates
 from .common import (
@@ -36,9 +36,15 @@ class ColumnarEngine:
         self.references = [r for r in rules if r.kind == c.REFERENCE]
         ctx.parents = self.parents = Parents([r.check for r in rules if r.check is not None
                                               and r.kind in (c.RECORD, c.FILE, c.AGGREGATE)], layout)
+        # Record rules that read nothing but their own record, the packing slip and constants: their
+        # verdicts can be worked out ahead, on the reader thread (`prepare`).
+        self.own_record_rules: dict[str, list[tuple[c.CompiledRule, object]]] = {}
         for rule in rules:
             if rule.kind == c.RECORD:
-                self.record_rules.setdefault(rule.file, []).append((rule, compile_kernel(rule.check, ctx)))
+                pair = (rule, compile_kernel(rule.check, ctx))
+                self.record_rules.setdefault(rule.file, []).append(pair)
+                if _reads_own_record_only(rule.check):
+                    self.own_record_rules.setdefault(rule.file, []).append(pair)
             elif rule.kind in (c.FILE, c.ZIP):
                 self.scalar_rules.append((rule, compile_kernel(rule.check, ctx)))
         self.aggregates = Aggregates(rules, ctx, compile_kernel)
@@ -71,12 +77,24 @@ class ColumnarEngine:
         return self.key_columns[spec]
 
     # -- per batch
+    def prepare(self, batch: Batch) -> None:
+        """Work out the verdicts of the batch's own-record rules, ahead of `record_batch`.
+
+        Called on the reader thread (`read_ahead.prepared_batches`) while this thread checks the
+        batch before. These rules read only the batch, the packing slip, codelists and constants,
+        which nothing changes while a member is read; their kernels' state (the codes seen so far)
+        is theirs alone, used by one thread. Rules that read a parent's fields or a count wait for
+        `record_batch`.
+        """
+        for rule, kernel in self.own_record_rules.get(batch.file.name, ()):
+            batch.cache[("verdict", rule.number)] = kernel(batch)
+
     def record_batch(self, batch: Batch) -> None:
         """Check every record rule of the batch's file and remember its keys."""
         name = batch.file.name
         gone = None
         for rule, kernel in self.record_rules.get(name, ()):
-            violated, _ = kernel(batch)
+            violated, _ = batch.cache.pop(("verdict", rule.number), None) or kernel(batch)
             if violated is False:
                 continue
             violated = np.broadcast_to(violated, (len(batch),))
@@ -199,3 +217,19 @@ def _counted(values: list[str]) -> dict[str, int]:
     for value in values:
         out[value] = out.get(value, 0) + 1
     return out
+
+
+def _reads_own_record_only(check) -> bool:
+    """Whether the check reads no parent's field and no count: only its record, the slip, constants."""
+    stack = [check]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, c.CountOf) or (isinstance(node, c.Col) and node.scope not in ("record", "slip")):
+            return False
+        if isinstance(node, c.Col):
+            continue
+        for name in getattr(node, "__dataclass_fields__", {}):
+            value = getattr(node, name)
+            stack.extend(item for item in (value if isinstance(value, tuple) else (value,))
+                         if hasattr(item, "__dataclass_fields__") and not isinstance(item, (Field, c.Hop)))
+    return True

@@ -68,11 +68,16 @@ class Batch:
 
     def column(self, fld: Field) -> np.ndarray:
         """The (width, n) bytes of one field, position by position (field-major, contiguous rows)."""
+        return self.field_major()[fld.start:fld.end]
+
+    def field_major(self) -> np.ndarray:
+        """The whole (record length, n) matrix field-major, made once (on the reader thread, see
+        validation_run._prepared)."""
         if self._cols is None:
             from .columns import field_major
 
             self._cols = field_major(self.rows)
-        return self._cols[fld.start:fld.end]
+        return self._cols
 
 
 class RecordMarks:

@@ -19,7 +19,7 @@ from .checks import (  # noqa: F401  (the typed checks are part of what the comp
     And, Arith, BadDate, BadNumber, BadPattern, Cmp, Col, Const, CountOf, DaysOf, Empty, FailsElfproef, Hop, Like,
     Lookup, Not, NotInLists, NotSelectableIn, Or, TodayDate, Values, YearsOf,
 )
-from .parser import RuleError, decode_rules, parse_rules
+from .rule_error import RuleError, decode_rules
 from .operand_compiler import OperandCompiler, Problem as _Problem, children_of, field_refs as _field_refs
 from .paths import PathError, key_fields, record_scope, referenced_fields
 
@@ -92,6 +92,8 @@ def compile_rulebook(standard: Standard, extra_files: tuple[Path, ...] = ()) -> 
 
 def compile_text(standard: Standard, text: str, source: str = "<rules>", seen=None) -> list[CompiledRule]:
     """Compile the rules in `text`; `seen` maps numbers already defined to their span (clash check)."""
+    from .parser import parse_rules  # here: lark is imported only when rules are compiled, not read from the cache
+
     seen = {} if seen is None else seen
     out = []
     for rule in parse_rules(text, source):

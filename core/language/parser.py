@@ -15,6 +15,7 @@ from lark import Token, v_args
 from lark.visitors import Transformer_NonRecursive
 
 from . import ast
+from .rule_error import RuleError, decode_rules  # noqa: F401  (part of the parser's interface)
 
 # What a user reads instead of lark's terminal names.
 _TOKEN_WORDS = {
@@ -25,27 +26,6 @@ _TOKEN_WORDS = {
     "NAME": "a name", "COMPARATOR": "a comparison (<, <=, =, !=, >=, >)", "LPAR": "'('", "RPAR": "')'",
     "COMMA": "','", "DOT": "'.'", "$END": "the end of the file",
 }
-
-
-class RuleError(Exception):
-    """A rule that cannot be parsed or compiled, located in its source."""
-
-    def __init__(self, message: str, source: str, line: int, column: int, text: str = ""):
-        self.message, self.source, self.line, self.column = message, source, line, column
-        self.text = text
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        """The compiler-style report: location, message, the line and a caret."""
-        where = f"{self.source}:{self.line}:{self.column}" if self.line > 0 else self.source
-        head = f"{where}: error: {self.message}"
-        # Lines as the parser counts them: only LF ends one (str.splitlines() would also end a line at
-        # U+0085, U+2028, a form feed ..., and show the wrong line).
-        lines = [line.removesuffix("\r") for line in self.text.split("\n")]
-        if 0 < self.line <= len(lines):
-            src = lines[self.line - 1]
-            return f"{head}\n    {src}\n    {' ' * (self.column - 1)}^"
-        return head
 
 
 @lru_cache(maxsize=1)
@@ -61,20 +41,6 @@ def _parser() -> lark.Lark:
 # every walk over a rule (compiler, engines, printing) far from Python's
 # recursion limit, whatever a file holds. A chain of `and` or `or` is one level.
 MAX_NESTING = 64
-
-
-def decode_rules(data: bytes, source: str) -> str:
-    """The text of a rules file, which must be UTF-8; a RuleError at the first byte that is not."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = data[:exc.start]
-        line = before.count(b"\n") + 1
-        line_start = before.rfind(b"\n") + 1
-        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
-        text = data.decode("utf-8", errors="replace")
-        raise RuleError(f"byte 0x{data[exc.start]:02X} is not UTF-8: save the rules file as UTF-8",
-                        source, line, column, text) from None
 
 
 def parse_rules(text: str, source: str = "<rules>") -> list[ast.Rule]:

@@ -3,6 +3,8 @@
     python tests/bench/benchmark.py              # 100k, 1M and 4M profiles (a few minutes)
     python tests/bench/benchmark.py --quick      # 100k only
     python tests/bench/benchmark.py --ggz 1M [--codelists DIR|shipped]   # a GA DBC-GGZ 9.0 delivery instead
+    python tests/bench/benchmark.py --speed 1M     # inflaters and the read-ahead thread, side by side (issue 13)
+    python tests/bench/benchmark.py --small        # a practice's small delivery: time to exit, imports (issue 13)
 
 For each size it generates (seeded, with `disval generate`) a clean delivery,
 a variant with about 1% faulty records and one in which every record violates
@@ -145,6 +147,124 @@ def run_usage(cmd: list[str]) -> tuple[float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
+def _child_env(**extra: str) -> dict:
+    """The environment of a timed child: bytecode written (as for an installed disval), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(extra)
+    return env
+
+
+def run_env(cmd: list[str], env: dict) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS in bytes) of one process run with `env`."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (5 min: {five:.1f})"
+
+
+def alternate(variants: dict[str, tuple[list[str], dict]], runs: int) -> dict[str, tuple[float, float, int]]:
+    """Run every variant once per round, `runs` rounds (so that all see the same load on a shared
+    machine); {name: (median wall, median CPU, max peak RSS)}."""
+    seen: dict[str, list] = {name: [] for name in variants}
+    for _ in range(runs):
+        for name, (cmd, env) in variants.items():
+            seen[name].append(run_env(cmd, env))
+    return {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), max(r[2] for r in rs))
+            for name, rs in seen.items()}
+
+
+def speed(size: str, work: Path, runs: int) -> None:
+    """Issue 13's first target: validate against zipfile's decompress-only, per inflater, one thread or two."""
+    from disval.core.delivery_zip import inflaters
+
+    trajects, profiles = SIZES[size]
+    clean = generate(work / size / "clean", trajects, profiles)
+    records = trajects + profiles + 1
+    cache = work / "cache"
+    validate = [sys.executable, "-m", "disval.core.cli", "validate", str(clean), "--format", "json", "--no-progress"]
+    variants = {"decompress only (zipfile)": ([sys.executable, "-c", DECOMPRESS, str(clean)], _child_env())}
+    for name in inflaters():
+        for ahead in (2, 0):
+            threads = "reader thread + rules" if ahead else "one thread"
+            variants[f"disval validate, {name}, {threads}"] = (
+                validate + ["--read-ahead", str(ahead)], _child_env(DISVAL_INFLATER=name, DISVAL_CACHE_DIR=str(cache)))
+    for cmd, env in variants.values():  # untimed: bytecode and the rule-book cache written
+        run_env(cmd, env)
+    before = _load()
+    figures = alternate(variants, runs)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {before} before, {_load()} after; "
+          f"{runs} alternating runs (median); {size}: {records:,} records, all rules, exact ISO-8859-1\n")
+    base_wall, base_cpu, _ = figures["decompress only (zipfile)"]
+    rows = [[name, f"{wall:.2f}", f"{wall / base_wall:.2f}", f"{cpu:.2f}", f"{cpu / base_cpu:.2f}",
+             f"{records / wall:,.0f}", f"{rss >> 20}"] for name, (wall, cpu, rss) in figures.items()]
+    print(tabulate(rows, headers=["what", "wall s", "x decompress", "CPU s", "x decompress CPU", "records/s",
+                                  "peak RSS MB"]))
+
+
+def small(work: Path, runs: int) -> None:
+    """Issue 13's small-delivery target: `disval validate` of 200 trajects and 1,000 profiles, to exit."""
+    clean = generate(work / "small", 200, 1000)
+    cache = work / "cache"
+    empty_config = work / "empty.toml"
+    empty_config.write_text("", encoding="utf-8")
+    cmd = [sys.executable, "-m", "disval.core.cli", "validate", str(clean), "--no-progress"]
+    variants = {
+        "disval validate (text report), rule book cached": (cmd, _child_env(DISVAL_CACHE_DIR=str(cache))),
+        "the same, --format json": (cmd + ["--format", "json"], _child_env(DISVAL_CACHE_DIR=str(cache))),
+        "rules compiled (no cache)": (cmd, _child_env(DISVAL_CACHE_DIR="none")),
+        "rules compiled, every command's parser (a configuration file)": (
+            cmd[:3] + ["--config", str(empty_config)] + cmd[3:], _child_env(DISVAL_CACHE_DIR="none")),
+        "python -c pass": ([sys.executable, "-c", "pass"], _child_env()),
+        "python -c 'import numpy'": ([sys.executable, "-c", "import numpy"], _child_env()),
+    }
+    for command, env in variants.values():
+        run_env(command, env)
+    before = _load()
+    figures = alternate(variants, runs)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {before} before, {_load()} after; "
+          f"{runs} alternating runs (median); 200 trajects + 1,000 profiles\n")
+    print(tabulate([[name, f"{wall:.3f}", f"{cpu:.3f}", f"{rss >> 20}"] for name, (wall, cpu, rss) in figures.items()],
+                   headers=["what", "wall s", "CPU s", "peak RSS MB"]))
+    print()
+    print(importtime(cmd, _child_env(DISVAL_CACHE_DIR=str(cache)), min(runs, 5)))
+
+
+def importtime(cmd: list[str], env: dict, runs: int, top: int = 15) -> str:
+    """`python -X importtime` of the run: the modules that cost most, cumulative and own (least of `runs`)."""
+    import re
+
+    best: dict[str, list[int]] = {}
+    depth: dict[str, int] = {}
+    for _ in range(runs):
+        done = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], capture_output=True, text=True, env=env)
+        for line in done.stderr.splitlines():
+            m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", line)
+            if m:
+                own, cumulative, name = int(m[1]), int(m[2]), m[4]
+                depth.setdefault(name, len(m[3]) // 2)
+                if name in best:
+                    best[name] = [min(best[name][0], own), min(best[name][1], cumulative)]
+                else:
+                    best[name] = [own, cumulative]
+    total = sum(c for name, (_, c) in best.items() if depth[name] == 0)
+    by_cumulative = sorted(best.items(), key=lambda kv: -kv[1][1])[:top]
+    by_own = sorted(best.items(), key=lambda kv: -kv[1][0])[:top]
+    rows = [[f"{'. ' * depth[a]}{a}", f"{ca / 1000:.1f}", b, f"{ob / 1000:.1f}"]
+            for (a, (_, ca)), (b, (ob, _)) in zip(by_cumulative, by_own)]
+    return (f"python -X importtime, least of {runs} runs: {total / 1000:.0f} ms of imports in all\n"
+            + tabulate(rows, headers=["module (cumulative)", "ms", "module (own time)", "ms"]))
+
+
 def faulty(clean: Path, out: Path, share: float) -> Path:
     """A copy in which `share` of the profile records get a fault (negative minutes, unknown code or a
     bad date); with share 1 every record of both files violates a rule (every traject's 4046 too)."""
@@ -180,7 +300,21 @@ def main() -> int:
     parser.add_argument("--codelists", metavar="DIR",
                         help="with --ggz: the codelists to validate against (default: the NZa's GGZ lists of 2019 "
                              "in $DISVAL_NZA_DIR or ../shared/nza when present; 'shipped': the standard's own)")
+    parser.add_argument("--speed", metavar="SIZE", help="time validate against decompress-only per inflater, with "
+                                                        "and without the read-ahead thread (issue 13)")
+    parser.add_argument("--small", action="store_true", help="time a small delivery to exit, and its imports")
     args = parser.parse_args()
+    if args.speed or args.small:
+        import shutil
+
+        work = args.keep or Path(tempfile.mkdtemp(prefix="disval-bench-"))
+        if args.speed:
+            speed(args.speed, work, args.runs)
+        if args.small:
+            small(work, max(args.runs, 7))
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     if args.ggz:
         work = args.keep or Path(tempfile.mkdtemp(prefix="disval-bench-"))
         lists = None if args.codelists == "shipped" else (args.codelists or nza_codelists())
