@@ -7,249 +7,24 @@ The formats in plugins/reports only lay this content out.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
-from pathlib import PurePath
 
 from .findings import (
     ZIP_LEVEL, ZIP_LEVEL_DETAILS, ZIP_LEVEL_EN, ZIP_LEVEL_HINTS, Finding, RuleInfo, ValidationResult,
 )
 from .notes import Note, note_text
 from .gate.processing_reports import ImportReport, QualityReport
+from .report_labels import LABELS, STATUSES, label, localized, status_text  # noqa: F401 (the formats' one import)
+from .report_text import (  # noqa: F401 (the formats' one import)
+    MASK, codelist_lines, codelist_rows, codelists_text, column_range, follow_ons_text, quoted_value,
+    related_text, repr_value, run_text, value_text, values_text, versions_text, visible, warning_texts,
+)
 from .reports import ReportOptions
 
 
 # The columns of a listed finding, in every format that has columns: the keys of
 # Finding.as_dict, taken from it so that CSV, xlsx and JSON cannot drift apart.
 FINDING_COLUMNS = tuple(Finding("", "", "", None, None, None, None, None, "").as_dict())
-
-# Values of identifying fields (privacy) are replaced by this, whatever their
-# length: a partial mask such as the last two characters still narrows a
-# koppelnummer down, and a constant does not reveal the value's length.
-MASK = "***"
-
-# Control characters are written as \xNN: they are often the very reason for a
-# finding (REC-CHARSET), a reader has to see where they are, and XML, HTML and
-# xlsx cannot carry most of them raw.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# What no report can hold as text: lone surrogates (a file name that was not UTF-8, decoded
-# with surrogateescape, cannot be encoded again) and the noncharacters XML forbids.
-_UNENCODABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
-
-
-def _escape(match: re.Match) -> str:
-    code = ord(match.group())
-    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape keeps the original byte here
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def visible(text: str | None, controls: bool = True) -> str | None:
-    """`text` with what a report cannot show as it is written as an escape (\\x1b, \\xff, \\ufffe).
-
-    Names and values come from the delivery, so they may hold control
-    characters (a terminal escape sequence, NUL) or bytes that were not UTF-8;
-    `controls=False` leaves control characters alone for a format that escapes
-    them itself (JSON) and only replaces what cannot be encoded at all.
-    """
-    if text is None:
-        return None
-    if controls:
-        text = _CONTROL.sub(_escape, text)
-    return _UNENCODABLE.sub(_escape, text)
-
-# Headings and fixed words, Dutch first (the GA's language), then English.
-LABELS = {
-    "validation": ("Validatierapport", "Validation report"),
-    "quality": ("Kwaliteitsrapport", "Quality report"),
-    "import": ("Importrapport", "Import report"),
-    "delivery": ("Aanlevering", "Delivery"),
-    "standard": ("Standaard", "Standard"),
-    "provider": ("Zorgaanbieder", "Provider"),
-    "policy": ("Beleid", "Policy"),
-    "phase": ("Fase", "Phase"),
-    "assessment": ("Beoordeling", "Assessment"),
-    "positive": ("positief", "positive"),
-    "negative": ("negatief", "negative"),
-    "versions": ("Versies", "Versions"),
-    "codelists": ("Codelijsten", "Codelists"),
-    "warnings": ("Waarschuwingen", "Warnings"),
-    "timestamp": ("Tijdstip", "Time"),
-    "run": ("Uitgevoerd", "Run"),
-    "run_at": ("{start} UTC, duur {seconds} s", "{start} UTC, took {seconds} s"),
-    "sample": ("VOORBEELD, niet de lijst van de NZa", "SAMPLE, not the NZa's list"),
-    "file": ("Bestand", "File"),
-    "records": ("Records", "Records"),
-    "records_with": ("Records met {sev}", "Records with {sev}"),
-    "severity": ("Ernst", "Severity"),
-    "by_severity": ("Bevindingen per ernst", "Findings per severity"),
-    "findings": ("Bevindingen", "Findings"),
-    "rule": ("Validatie", "Rule"),
-    "rules": ("Validaties", "Rules"),
-    "type": ("Type", "Type"),
-    "count": ("Aantal", "Count"),
-    "listed": ("Getoond", "Listed"),
-    "not_listed": ("Niet getoond", "Not listed"),
-    "more_not_listed": ("nog {n} niet getoond", "{n} more not listed"),
-    "description": ("Omschrijving", "Description"),
-    "hint": ("Hint", "Hint"),
-    "line": ("Regel", "Line"),
-    "columns": ("Kolommen", "Columns"),
-    "column": ("Kolom", "Column"),
-    "column_end": ("Kolom t/m", "Column end"),
-    "ddid": ("DDID", "DDID"),
-    "field": ("Veld", "Field"),
-    "value": ("Waarde", "Value"),
-    "expected": ("Verwacht", "Expected"),
-    "related": ("Ook gelezen", "Also read"),
-    "cause": ("Gevolg van", "Follow-on of"),
-    "follow_ons": ("{n} hiervan volgen uit een eerdere bevinding: {causes}",
-                   "{n} of these follow from an earlier finding: {causes}"),
-    "values": ("Waarden", "Values"),
-    "other_values": ("{n} met andere waarden", "{n} with other values"),
-    "lines_times": ("{lines} ({n}×)", "{lines} ({n}×)"),
-    "message": ("Melding", "Message"),
-    "status": ("Status", "Status"),
-    "reason": ("Reden", "Reason"),
-    "not_evaluated": ("Niet beoordeeld", "Not evaluated"),
-    "no_findings": ("Geen bevindingen.", "No findings."),
-    "zip_level": ("(zipfile)", "(zip file)"),
-    "processed": ("Verwerkt", "Processed"),
-    "imported": ("Geïmporteerd", "Imported"),
-    "rejected": ("Afgewezen", "Rejected"),
-    "already_present": ("Al aanwezig", "Already present"),
-    "inserted": ("Nieuw", "Inserted"),
-    "changed": ("Gewijzigd", "Changed"),
-    "deleted": ("Verwijderd", "Deleted"),
-    "total": ("Totaal", "Total"),
-    "masked": ("Waarden van identificerende velden zijn gemaskeerd ({mask}).",
-               "Values of identifying fields are masked ({mask})."),
-    "all_files": ("alle bestanden", "all files"),
-    "summary": ("Samenvatting", "Summary"),
-    "filter": ("Filter", "Filter"),
-    "shown_of": ("{shown} van {total} validaties met bevindingen getoond",
-                 "{shown} of {total} rules with findings shown"),
-    "intro": ("Elke validatie is een controle uit de gegevensaanleverstandaard (GA). Per validatie staat hieronder "
-              "wat er gecontroleerd wordt, hoe vaak de controle afging, de eerste voorbeelden met hun vindplaats "
-              "en een hint hoe de export te verbeteren.",
-              "Each rule is a check from the data delivery standard (GA). Below, per rule: what it checks, how "
-              "often it fired, the first examples with their location and a hint on how to fix the export."),
-    "legend": ("ERR = fout, WRN = waarschuwing. Regel = recordnummer binnen het bestand; kolommen = de posities "
-               "van het veld in de regel; DDID = het nummer van het veld in de GA.",
-               "ERR = error, WRN = warning. Line = record number within the file; columns = the positions of "
-               "the field in the line; DDID = the field's number in the GA."),
-}
-
-
-# A rule's status as the rule model names it (JSON and CSV keep these words), for people.
-STATUSES = {
-    "active": ("actief", "active"),
-    "not applicable": ("niet van toepassing", "not applicable"),
-    "needs store": ("vraagt eerdere gegevens", "needs earlier data"),
-    "not in force": ("niet van kracht op de creatiedatum", "not in force on the creation date"),
-    "not evaluated": ("niet beoordeeld", "not evaluated"),
-}
-
-
-def status_text(status: str, options: ReportOptions) -> str:
-    """A rule status in the report's language (unknown statuses as they are)."""
-    dutch, english = STATUSES.get(status, (status, status))
-    return english if options.lang == "en" else dutch
-
-
-def label(key: str, options: ReportOptions, **values) -> str:
-    """A heading or fixed word in the report's language."""
-    dutch, english = LABELS[key]
-    text = english if options.lang == "en" else dutch
-    return text.format(**values) if values else text
-
-
-def localized(dutch: str, english: str, options: ReportOptions) -> str:
-    """`english` when the report is in English and there is one, else the GA's Dutch."""
-    return english if options.lang == "en" and english else dutch
-
-
-def value_text(row: dict, options: ReportOptions) -> str:
-    """A listed finding's value for a table cell: "'91'", with what was expected: "'91' (verwacht 92)"."""
-    if row["value"] is None:
-        return ""
-    text = quoted_value(row["value"])
-    if row.get("expected") is not None:
-        text += f" ({label('expected', options).lower()} {row['expected']})"
-    return text
-
-
-def values_text(line: "RuleLine", options: ReportOptions) -> str:
-    """A rule's distinct failing values with their counts: "'BC99' 1000×, 'BC98' 3×; 5 with other values"."""
-    parts = [f"{'-' if v is None else repr_value(v)} {n}×" for v, n in line.values]
-    text = ", ".join(parts)
-    if line.other_values:
-        text += "; " + label("other_values", options, n=line.other_values)
-    return text
-
-
-def repr_value(value: str) -> str:
-    """A value quoted as reports quote it (see `quoted_value`)."""
-    return quoted_value(value)
-
-
-def follow_ons_text(rows: list[dict], options: ReportOptions) -> str:
-    """'3 of these follow from an earlier finding: BEHANDELTRAJECT.txt:12 1643 (2), ...', or ''."""
-    causes: dict[str, int] = {}
-    for row in rows:
-        if row.get("cause"):
-            causes[row["cause"]] = causes.get(row["cause"], 0) + 1
-    if not causes:
-        return ""
-    listed = ", ".join(f"{cause} ({n})" for cause, n in causes.items())
-    return label("follow_ons", options, n=sum(causes.values()), causes=listed)
-
-
-def related_text(related: list[dict]) -> str:
-    """The other fields a rule read, for a cell: "3233 Creatiedatum pakbon = '20180201'; ..."."""
-    return "; ".join(f"{r['ddid']} {r['field']} = " + ("-" if r["value"] is None else quoted_value(r["value"]))
-                     for r in related)
-
-
-def column_range(column: int | None, column_end: int | None) -> str:
-    """Columns as a reader counts them: '36-43', '36', or '' for a file- or zip-level finding."""
-    if column is None:
-        return ""
-    if column_end is None or column_end == column:
-        return str(column)
-    return f"{column}-{column_end}"
-
-
-def versions_text(versions: dict[str, str]) -> str:
-    """'disval 0.1.0, standard 1.2, rules ...' or '-'."""
-    return ", ".join(f"{k} {v}" for k, v in versions.items()) or "-"
-
-
-def codelists_text(codelists, options: ReportOptions = ReportOptions()) -> str:
-    """Every codelist release on one line: 'CL_X 2018-01-01 (file); ...' or '-'."""
-    return "; ".join(codelist_lines(codelists, options)) or "-"
-
-
-def codelist_lines(codelists, options: ReportOptions = ReportOptions()) -> list[str]:
-    """One line per codelist release: name, release, file name, and loudly whether it is a sample."""
-    return [
-        f"{c['name']} {c['release'] or '?'} ({c['source']})" + (f" - {label('sample', options)}" if c["sample"] else "")
-        for c in codelist_rows(codelists)
-    ]
-
-
-def warning_texts(warnings, options: ReportOptions) -> list[str]:
-    """The run's warnings in the report's language (see `disval.core.notes`)."""
-    return [note_text(w, options.lang) for w in warnings]
-
-
-def run_text(result, options: ReportOptions) -> str:
-    """When the validation ran and how long it took: '2018-03-01 10:00:00 UTC, took 0.42 s', or '-'."""
-    started = getattr(result, "started", None)
-    if started is None:
-        return "-"
-    seconds = f"{result.duration:.2f}" if result.duration is not None else "?"
-    return label("run_at", options, start=f"{started:%Y-%m-%d %H:%M:%S}", seconds=seconds)
 
 
 def shown_value(
@@ -269,11 +44,6 @@ def field_name(ddid: str | None, dutch: str | None, names_en: dict[str, str], op
     if options.lang == "en" and ddid in names_en:
         return names_en[ddid]
     return dutch
-
-
-def quoted_value(value: str) -> str:
-    """A value between single quotes, as the human-readable reports show it: leading spaces stay visible."""
-    return f"'{value}'"
 
 
 def finding_row(
@@ -367,20 +137,6 @@ class ReportView:
     def codelist_rows(self) -> list[dict]:
         """The codelist releases used (see `codelist_rows`)."""
         return codelist_rows(self.result.codelists)
-
-
-def codelist_rows(codelists) -> list[dict]:
-    """Codelist releases as name / release (ISO date, or None) / source / sample.
-
-    The source is its last part, the file name (or `workbook[sheet]`): which
-    release it was says enough, and a server's directory layout is none of a
-    report reader's business.
-    """
-    return [
-        {"name": c.name, "release": c.release.isoformat() if c.release else None,
-         "source": PurePath(c.source).name or c.source, "sample": bool(getattr(c, "sample", False))}
-        for c in codelists
-    ]
 
 
 def validation_view(
