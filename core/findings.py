@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from .standard import BlockingPolicy
+
+if TYPE_CHECKING:
+    from .finding_store import FindingList
 
 # Stable ids for the zip-level validations the GA lists without a number (§6.2.2),
 # and for the reader's own findings. Documented in the README; never renumbered.
@@ -182,13 +185,22 @@ class FindingCollector:
     listed or not.
     """
 
-    def __init__(self, max_per_rule: int | None = None, ignore: frozenset = frozenset()):
+    def __init__(self, max_per_rule: int | None = None, ignore: frozenset = frozenset(),
+                 budget: int | None = None):
+        from .finding_store import SPILL_AFTER, FindingStore  # it builds on Finding, defined here
+
         self.max_per_rule = max_per_rule
         self.ignore = ignore  # ids the user left out (--skip REC-EOL): neither counted nor kept
         self.counts: Counter[str] = Counter()
-        self.examples: dict[str, list[Finding]] = {}
+        # The kept examples: beyond `budget` findings in memory they spill to disk (see finding_store).
+        self.examples = FindingStore(SPILL_AFTER if budget is None else budget)
         self.values: dict[str, Counter] = {}
         self.other_values: Counter[str] = Counter()
+        self.renamed: dict[str, str] = {}
+
+    def name_files(self, found_as: dict[str, str]) -> None:
+        """Name member files in findings kept from now on as they were found in the zip (case may differ)."""
+        self.renamed = {k: v for k, v in found_as.items() if k != v}
 
     def count_values(self, rule: str, values: dict, other: int = 0) -> None:
         """Count failing values of a rule: {value (str or None): how many findings had it}, and
@@ -205,7 +217,7 @@ class FindingCollector:
         """How many more examples of this rule will be kept (None: no limit)."""
         if self.max_per_rule is None:
             return None
-        return max(0, self.max_per_rule - len(self.examples.get(rule, ())))
+        return max(0, self.max_per_rule - self.examples.kept[rule])
 
     def add(self, finding: Finding) -> None:
         """Count one finding and keep it if there is room."""
@@ -215,7 +227,7 @@ class FindingCollector:
         self.count_values(finding.rule, {finding.value: 1})
         room = self.room(finding.rule)
         if room is None or room > 0:
-            self.examples.setdefault(finding.rule, []).append(finding)
+            self.examples.add(self._as_found(finding))
 
     def add_many(self, rule: str, total: int, make: Callable[[int | None], Iterable[Finding]],
                  values: tuple[dict, int] | dict | None = None) -> None:
@@ -232,11 +244,22 @@ class FindingCollector:
         room = self.room(rule)
         if room == 0:
             return
-        self.examples.setdefault(rule, []).extend(make(room))
+        made = make(room)
+        self.examples.extend(rule, map(self._as_found, made) if self.renamed else made)
 
-    def findings(self) -> list[Finding]:
-        """Every kept finding, in delivery order."""
-        return sorted((f for group in self.examples.values() for f in group), key=Finding.sort_key)
+    def rewrite(self, rule: str, fn: Callable[[Finding], Finding]) -> None:
+        """Replace each kept finding `f` of `rule` by `fn(f)` (a follow-on's cause, found later)."""
+        self.examples.rewrite(rule, fn)
+
+    def _as_found(self, finding: Finding) -> Finding:
+        renamed = self.renamed.get(finding.file) if self.renamed else None
+        return finding if renamed is None else replace(finding, file=renamed)
+
+    def findings(self) -> "FindingList":
+        """Every kept finding, in delivery order: a sequence read from memory and disk as it is used."""
+        from .finding_store import FindingList
+
+        return FindingList(self.examples)
 
 
 @dataclass
@@ -249,7 +272,9 @@ class ValidationResult:
     policy: str
     assessment: str  # positive | negative
     records: dict[str, int]
-    findings: list[Finding]
+    # The listed findings in delivery order: a list, or from `validate()` a FindingList that reads
+    # them back from memory and disk as they are iterated (see disval.core.finding_store).
+    findings: Sequence[Finding]
     counts: dict[str, int]  # per rule, never capped
     rules: list[RuleInfo]
     not_evaluated: list[RuleInfo]
@@ -273,7 +298,8 @@ class ValidationResult:
     @property
     def listed_out(self) -> dict[str, int]:
         """Per rule, how many findings were counted but not listed."""
-        listed = Counter(f.rule for f in self.findings)
+        kept = getattr(self.findings, "kept", None)  # a FindingList knows without a pass
+        listed = Counter(kept) if kept is not None else Counter(f.rule for f in self.findings)
         return {r: n - listed[r] for r, n in self.counts.items() if n > listed[r]}
 
     def blocks(self, severity: str, rule: str) -> bool:

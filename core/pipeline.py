@@ -16,7 +16,7 @@ from .engine.columnar import ColumnarEngine
 from .engine.common import RecordMarks
 from .engine.reference import ReferenceEngine
 from .errors import UsageError
-from .findings import Finding, FindingCollector, ValidationResult
+from .findings import FindingCollector, ValidationResult
 from .history import History
 from .language import compiler as c
 from .language.rulebook_cache import load_or_compile
@@ -157,6 +157,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     collector = FindingCollector(max_per_rule, ignore=chosen.ignored_reader_ids)
     marks = RecordMarks()
     with open_delivery(path, std, limits) as delivery:
+        collector.name_files(delivery.found_as)
         run = ValidationRun(pm, std, book, delivery, provider, readers, collector, marks, history, limits, batch_records)
         run.selection = chosen
         run.sink = records_sink
@@ -167,7 +168,6 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
             collector.add(finding)
         infos = run.rule_infos()
         records = {delivery.found_as.get(name, name): n for name, n in run.ctx.counts.items()}
-        found_as = dict(delivery.found_as)
     counts = dict(collector.counts)
     severity = {i.rule: i.severity for i in infos}
     negative = any(blocking.blocks(severity.get(rule, "ERR"), rule) for rule, n in counts.items() if n)
@@ -178,7 +178,7 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     result = ValidationResult(
         delivery=path.name, standard=std.id, standard_title=std.title, policy=blocking.name,
         blocking=blocking,
-        assessment="negative" if negative else "positive", records=records, findings=_as_found(collector.findings(), found_as),
+        assessment="negative" if negative else "positive", records=records, findings=collector.findings(),
         counts=counts, rules=infos, not_evaluated=[i for i in infos if i.status != c.ACTIVE],
         records_with={delivery.found_as.get(f, f): v for f, v in marks.counts().items()},
         codelists=run.releases, warnings=run.warnings,
@@ -193,10 +193,3 @@ def validate(path, *, pm=None, standard: str | None = None, codelists: str | Non
     pm.hook.disval_validation_finished(result=result)
     return result
 
-
-def _as_found(findings: list[Finding], found_as: dict[str, str]) -> list[Finding]:
-    """Findings name member files as they were found in the zip (names match case-insensitively)."""
-    renamed = {k: v for k, v in found_as.items() if k != v}
-    if not renamed:
-        return findings
-    return [replace(f, file=renamed[f.file]) if f.file in renamed else f for f in findings]

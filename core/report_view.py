@@ -19,6 +19,8 @@ from .report_text import (  # noqa: F401 (the formats' one import)
     MASK, codelist_lines, codelist_rows, codelists_text, column_range, follow_ons_text, quoted_value,
     related_text, repr_value, run_text, value_text, values_text, versions_text, visible, warning_texts,
 )
+from .finding_store import FindingList
+from .report_rows import AllRows, RuleRows
 from .reports import ReportOptions
 
 
@@ -109,8 +111,10 @@ class ReportView:
     rules: list[RuleLine]  # every rule, in the rules file's order, then ids only findings name
     fired: list[RuleLine]  # rules with at least one finding: ERR first, then most frequent
     not_evaluated: list[RuleLine]
-    findings: list[dict]  # the listed findings, in delivery order (see `finding_row`)
-    by_rule: dict[str, list[dict]]  # the listed findings of each rule
+    # The listed findings as rows (see `finding_row`), in delivery order, made as a format iterates:
+    # they may be millions, read back from disk (see report_rows).
+    findings: AllRows
+    by_rule: RuleRows  # the listed rows of each rule
     severity_counts: dict[str, int]  # uncapped; ERR and WRN always present
 
     @property
@@ -127,8 +131,13 @@ class ReportView:
     def files(self) -> list[str]:
         """The delivery's files, then any other file a finding names."""
         names = list(self.result.records)
-        names += sorted({f["file"] for f in self.findings if f["file"] and f["file"] not in names})
+        named = set().union(*(self.by_rule.facts(r.info.rule, r.description)["files"] for r in self.fired))
+        names += sorted(f for f in named if f not in names)
         return names
+
+    def facts(self, line: RuleLine) -> dict:
+        """What a layout needs to know of a rule's listed rows before writing them (see `RuleRows.facts`)."""
+        return self.by_rule.facts(line.info.rule, line.description)
 
     def label(self, key: str, **values) -> str:
         """A heading in the report's language."""
@@ -148,22 +157,19 @@ def validation_view(
     for a format that can carry them losslessly (JSON escapes them itself).
     """
     kind = "quality" if isinstance(report, QualityReport) else "validation"
-    result = _visible_result(report.result if isinstance(report, QualityReport) else report, escape_controls)
-    infos = _rule_infos(result)
-    limit = options.max_examples
-    by_rule: dict[str, list[dict]] = {}
-    listed: list[dict] = []
-    for finding in sorted(result.findings, key=Finding.sort_key):
-        rows = by_rule.setdefault(finding.rule, [])
-        if limit is None or len(rows) < limit:
-            row = finding_row(finding, infos[finding.rule], result.identifying, options, escape_controls,
-                              getattr(result, "field_names_en", None))
-            rows.append(row)
-            listed.append(row)
+    given = report.result if isinstance(report, QualityReport) else report
+    result = _visible_result(given, escape_controls)
+    infos = _rule_infos(result, given.findings, escape_controls)
+    names_en = getattr(result, "field_names_en", None)
+
+    def row(finding: Finding) -> dict:
+        return finding_row(finding, infos[finding.rule], result.identifying, options, escape_controls, names_en)
+
+    by_rule = RuleRows(result.findings, options.max_examples, row)
     not_evaluated = {r.rule for r in result.not_evaluated}
     lines = {}
     for rule, info in infos.items():
-        shown = len(by_rule.get(rule, ()))
+        shown = by_rule.listed(rule)
         lines[rule] = RuleLine(
             info=info,
             count=max(result.counts.get(rule, 0), shown),
@@ -184,7 +190,7 @@ def validation_view(
     return ReportView(
         kind=kind, result=result, options=options, rules=list(lines.values()), fired=fired,
         not_evaluated=[line for rule, line in lines.items() if rule in not_evaluated],
-        findings=listed, by_rule=by_rule, severity_counts=severity,
+        findings=AllRows(by_rule), by_rule=by_rule, severity_counts=severity,
     )
 
 
@@ -201,9 +207,17 @@ def _visible_result(result: ValidationResult, controls: bool) -> ValidationResul
         delivery=shown(result.delivery),
         records={shown(name): n for name, n in result.records.items()},
         records_with={shown(name): n for name, n in result.records_with.items()},
-        findings=[dataclasses.replace(f, file=shown(f.file), message=shown(f.message)) for f in result.findings],
+        findings=FindingList.of(result.findings).mapped(lambda f: _visible_finding(f, controls)),
         warnings=[w if isinstance(w, Note) else shown(w) for w in result.warnings],  # a Note is disval's own text
     )
+
+
+def _visible_finding(f: Finding, controls: bool) -> Finding:
+    """The finding with its file name and message made `visible`."""
+    file, message = visible(f.file, controls), visible(f.message, controls)
+    if file == f.file and message == f.message:
+        return f  # the common case: nothing to escape, no copy
+    return dataclasses.replace(f, file=file, message=message)
 
 
 def visible_import(report: ImportReport, controls: bool = True) -> ImportReport:
@@ -235,14 +249,25 @@ def _value_counts(result: ValidationResult, info: RuleInfo, options: ReportOptio
     return {"values": shown, "other_values": other}
 
 
-def _rule_infos(result: ValidationResult) -> dict[str, RuleInfo]:
-    """Every rule the result knows, plus ids that only findings or counts name (zip-level, reader)."""
+def _rule_infos(result: ValidationResult, given=(), controls: bool = True) -> dict[str, RuleInfo]:
+    """Every rule the result knows, plus ids that only findings or counts name (zip-level, reader).
+
+    Ids only findings name come in the order of their first finding in `given` (the findings as the
+    caller handed them); a FindingList is in delivery order, so its rules' first findings say it
+    without a pass over all of them.
+    """
     infos: dict[str, RuleInfo] = {}
     for info in (*result.rules, *result.not_evaluated):
         infos.setdefault(info.rule, info)
-    first = {}
-    for f in result.findings:
-        first.setdefault(f.rule, f)
+    first: dict[str, Finding] = {}
+    if isinstance(given, FindingList):
+        findings = result.findings
+        firsts = ((rule, next(iter(findings.by_rule(rule)), None)) for rule in findings.rules)
+        first = dict(sorted(((r, f) for r, f in firsts if f is not None), key=lambda kv: kv[1].sort_key()))
+    else:
+        for f in given:
+            if f.rule not in first:
+                first[f.rule] = _visible_finding(f, controls)
     for rule in (*first, *result.counts):
         if rule not in infos:
             f = first.get(rule)

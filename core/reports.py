@@ -7,13 +7,15 @@ Every format shows the same content, decided once in `report_view.py`.
 """
 from __future__ import annotations
 
+import io
 import os
 import stat
 import sys
 import tempfile
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
 from .findings import ValidationResult
 from .plugins import by_name
@@ -35,7 +37,10 @@ class ReportFormat:
 
     `render(report, options)` returns the whole report as bytes. `kinds` says
     which reports it can write: "validation" (a ValidationResult), "import"
-    and "quality" (delivery processing).
+    and "quality" (delivery processing). `write(report, options, out)`, when
+    given, writes the same bytes to the binary file `out` as it goes: disval
+    then streams the report to its file, so that a report of millions of
+    findings is never in memory whole (see `render_to`).
     """
 
     name: str
@@ -45,16 +50,47 @@ class ReportFormat:
     kinds: tuple[str, ...] = ("validation",)
     binary: bool = False  # True when the output is not text for a terminal
     description: str = ""
+    write: Callable[[Any, ReportOptions, BinaryIO], None] | None = None
+
+
+def render_to(fmt: ReportFormat, report: Any, options: ReportOptions, out: BinaryIO) -> None:
+    """Write `report` in `fmt` to the binary file `out`: streamed when the format can, else rendered whole."""
+    if fmt.write is not None:
+        fmt.write(report, options, out)
+        return
+    data = fmt.render(report, options)
+    if not isinstance(data, bytes):
+        raise TypeError(f"report format {fmt.name!r} returned {type(data).__name__}, not bytes")
+    out.write(data)
+
+
+def streamed(write: Callable[[Any, ReportOptions, BinaryIO], None]) -> Callable[[Any, ReportOptions], bytes]:
+    """A format's `render` made from its `write`: the same bytes, in memory."""
+    def render(report: Any, options: ReportOptions) -> bytes:
+        out = io.BytesIO()
+        write(report, options, out)
+        return out.getvalue()
+
+    render.__doc__ = f"The report as bytes, as `{write.__module__}.{write.__name__}` writes it."
+    return render
 
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader sees the old file or the whole new one, never half."""
+    with atomic_file(path) as out:
+        out.write(data)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A temporary file beside `path` to write; when the block ends it replaces `path` (a reader sees the
+    old file or the whole new one, never half). If the block fails the temporary file is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         # mkstemp creates the file readable by its owner only; a report gets the usual permissions.
@@ -71,7 +107,14 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def write_output(path: Path | str, data: bytes) -> None:
-    """Write a report where the user pointed `-o`: atomically onto a regular file or a new path, directly otherwise.
+    """Write a report where the user pointed `-o` (see `output_file`)."""
+    with output_file(path) as out:
+        out.write(data)
+
+
+@contextmanager
+def output_file(path: Path | str) -> Iterator[BinaryIO]:
+    """Where the user pointed `-o`, to write: atomically onto a regular file or a new path, directly otherwise.
 
     `-` is standard output. A device (`/dev/null`, a terminal), a named pipe or a
     socket is opened and written: renaming a temporary file over it, as an atomic
@@ -79,7 +122,7 @@ def write_output(path: Path | str, data: bytes) -> None:
     regular file is kept, and the file it points to replaced.
     """
     if str(path) == "-":
-        sys.stdout.buffer.write(data)
+        yield sys.stdout.buffer
         sys.stdout.flush()
         return
     path = Path(path)
@@ -88,14 +131,16 @@ def write_output(path: Path | str, data: bytes) -> None:
     except FileNotFoundError:
         mode = None
     if mode is None:
-        write_atomically(path, data)
+        with atomic_file(path) as out:
+            yield out
     elif stat.S_ISREG(mode):
-        write_atomically(Path(os.path.realpath(path)), data)
+        with atomic_file(Path(os.path.realpath(path))) as out:
+            yield out
     elif stat.S_ISDIR(mode):
         raise IsADirectoryError(f"{path} is a directory; give a file name, or use --output-dir")
     else:
         with open(path, "wb") as out:
-            out.write(data)
+            yield out
 
 
 def format_for_output(requested: str | None, output: Path | str | None, available: dict[str, ReportFormat],
@@ -183,24 +228,55 @@ def write_reports(
     paths = [Path(output_dir) / f"{stem}.{fmt.extension}" for fmt in chosen]
     if len(set(paths)) != len(paths):
         raise ValueError("two of the chosen report formats would write the same file: " + ", ".join(map(str, paths)))
-    rendered = []
-    for fmt in chosen:
-        data = fmt.render(report, options)
-        if not isinstance(data, bytes):
-            raise TypeError(f"report format {fmt.name!r} returned {type(data).__name__}, not bytes")
-        rendered.append(data)
-    for path, data in zip(paths, rendered):
-        write_atomically(path, data)
+    # Every format is written to a temporary file first, and only when all succeeded do they replace
+    # the reports: a format that fails leaves no file of this run behind.
+    with ExitStack() as stack:
+        done = []
+        for fmt, path in zip(chosen, paths):
+            tmp = stack.enter_context(_pending_file(path))
+            render_to(fmt, report, options, tmp.file)
+            done.append(tmp)
+        for tmp in done:
+            tmp.finish()
     return paths
 
 
+class _Pending:
+    def __init__(self, path: Path, tmp: str, file: BinaryIO):
+        self.path, self.tmp, self.file, self.finished = path, tmp, file, False
+
+    def finish(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)
+        os.replace(self.tmp, self.path)
+        self.finished = True
+
+
+@contextmanager
+def _pending_file(path: Path) -> Iterator[_Pending]:
+    """A temporary file beside `path`, renamed onto it by `finish()`, removed if that never happens."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    pending = _Pending(path, tmp, os.fdopen(fd, "wb"))
+    try:
+        yield pending
+    finally:
+        if not pending.finished:
+            pending.file.close()
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+
+
 def emit(fmt: ReportFormat, report: Any, options: ReportOptions, output: Path | None = None) -> None:
-    """Write one rendered report to `output` (see `write_output`), or to stdout when it is text."""
-    data = fmt.render(report, options)
-    if output:
-        write_output(output, data)
-    elif fmt.binary:
+    """Write one report to `output` (see `output_file`), or to stdout when it is text; streamed when the
+    format can (see `render_to`)."""
+    if not output and fmt.binary:
         raise ValueError(f"the {fmt.name} format is binary; write it with -o FILE")
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    with output_file(output or "-") as out:
+        render_to(fmt, report, options, out)

@@ -183,9 +183,8 @@ class ValidationRun:
         targets = {r.number: r.target for r in rules if r.kind == c.REFERENCE and r.target in self.broken_keys}
         for number, target in targets.items():
             broken = self.broken_keys[target]
-            kept = self.collector.examples.get(number, [])
-            self.collector.examples[number] = [replace(x, cause=broken[x.value]) if x.value in broken else x
-                                               for x in kept]
+            self.collector.rewrite(number, lambda x, broken=broken: (
+                replace(x, cause=broken[x.value]) if x.value in broken else x))
 
     def _reader_findings(self, rule, name, file_name, lines, where, rtype, describe=None,
                          expected=None, values=None, layout=None) -> None:

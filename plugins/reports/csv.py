@@ -12,13 +12,14 @@ the xlsx format.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 
 from disval.core.plugins import hookimpl
 from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
-from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.reports import ReportFormat, ReportOptions, streamed
 from disval.core.report_view import FINDING_COLUMNS, related_text, validation_view, visible_import
 
 DELIMITER = ";"
@@ -31,19 +32,33 @@ IMPORT_COLUMNS = ("file", *IMPORT_COUNTS)
 _FORMULA = re.compile(r"^(?:[=+@]|-(?![\d.,\s]*$))")
 
 
-def render(report, options: ReportOptions) -> bytes:
-    """The findings (or the import counts per file) as CSV bytes, UTF-8 with BOM."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\r\n")
+def write(report, options: ReportOptions, out) -> None:
+    """Write the findings (or the import counts per file) as CSV, UTF-8 with BOM, to the binary file `out`,
+    row by row as the findings are read."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=DELIMITER, lineterminator="\r\n")
+    out.write(codecs.BOM_UTF8)
+
+    def flush():
+        out.write(buffer.getvalue().encode("utf-8"))
+        buffer.seek(0)
+        buffer.truncate()
+
     if isinstance(report, ImportReport):
         writer.writerow(IMPORT_COLUMNS)
         for f in visible_import(report).files:
             writer.writerow([_cell(f.file), *f.counts()])
     else:
         writer.writerow(FINDING_COLUMNS)
-        for row in validation_view(report, options).findings:
+        for n, row in enumerate(validation_view(report, options).findings, 1):
             writer.writerow([_cell(row[c]) for c in FINDING_COLUMNS])
-    return out.getvalue().encode("utf-8-sig")
+            if n % _FLUSH_EVERY == 0:
+                flush()
+    flush()
+
+
+render = streamed(write)
+_FLUSH_EVERY = 4096
 
 
 def _cell(value):
@@ -60,7 +75,7 @@ def _cell(value):
 def disval_report_formats():
     return [
         ReportFormat(
-            name="csv", extension="csv", media_type="text/csv; charset=utf-8", render=render,
+            name="csv", extension="csv", media_type="text/csv; charset=utf-8", render=render, write=write,
             kinds=("validation", "quality", "import"),
             description="One row per listed finding (';'-separated, UTF-8 with BOM, for Excel)",
         )

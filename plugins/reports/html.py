@@ -13,10 +13,11 @@ script records what it shows in data attributes on <body> (`data-filters`,
 from __future__ import annotations
 
 import html
+from typing import Iterator
 
 from disval.core.plugins import hookimpl
 from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
-from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.reports import ReportFormat, ReportOptions, streamed
 from disval.core.report_view import (
     MASK, ReportView, codelist_rows, column_range, follow_ons_text, label, related_text, run_text, status_text,
     validation_view, value_text, values_text, versions_text, visible_import, warning_texts,
@@ -89,14 +90,27 @@ SCRIPT = """
 """
 
 
-def render(report, options: ReportOptions) -> bytes:
-    """The report as one UTF-8 HTML page."""
+def write(report, options: ReportOptions, out) -> None:
+    """Write the report as one UTF-8 HTML page to the binary file `out`, a rule's table row by row."""
     if isinstance(report, ImportReport):
-        return _import_page(visible_import(report), options).encode("utf-8")
-    return _page(validation_view(report, options)).encode("utf-8")
+        out.write(_import_page(visible_import(report), options).encode("utf-8"))
+        return
+    buffer: list[str] = []
+    for n, part in enumerate(_page(validation_view(report, options))):
+        buffer.append(part if n == 0 else "\n" + part)
+        if len(buffer) >= _FLUSH_EVERY:
+            out.write("".join(buffer).encode("utf-8"))
+            buffer.clear()
+    buffer.append("\n")
+    out.write("".join(buffer).encode("utf-8"))
 
 
-def _page(view: ReportView) -> str:
+render = streamed(write)
+_FLUSH_EVERY = 2048
+
+
+def _page(view: ReportView) -> Iterator[str]:
+    """The page's parts, to be joined by line ends."""
     r = view.result
     parts = [
         _head(view.title, r.delivery, view.options),
@@ -105,7 +119,12 @@ def _page(view: ReportView) -> str:
         f"<footer><p class=\"note\">disval {_e(r.versions.get('disval', ''))}</p></footer>",
         f"<script>{SCRIPT}</script>", "</body></html>",
     ]
-    return "\n".join(p for p in parts if p) + "\n"
+    for part in parts:
+        if isinstance(part, str):
+            if part:
+                yield part
+        else:
+            yield from part
 
 
 def _head(title: str, delivery: str, options: ReportOptions) -> str:
@@ -182,32 +201,34 @@ def _filters(view: ReportView) -> str:
     )
 
 
-def _findings(view: ReportView) -> str:
+def _findings(view: ReportView) -> Iterator[str]:
+    """The findings section, line by line: a rule's rows are read as they are written."""
     lab = view.label
-    out = ['<section id="findings">', f"<h2>{_e(lab('findings'))}</h2>"]
+    yield '<section id="findings">'
+    yield f"<h2>{_e(lab('findings'))}</h2>"
     for x in view.fired:
         rows = view.by_rule.get(x.info.rule, [])
-        out.append(
+        yield (
             f'<section class="rule" id="rule-{_e(x.info.rule)}" data-rule="{_e(x.info.rule)}" '
             f'data-severity="{_e(x.info.severity)}" data-files="{_e(_files(view, x))}">'
         )
-        out.append(f"<h3>{_sev(x.info.severity)} {_e(x.info.rule)} <small>({_e(x.info.type)})</small> "
-                   f"{_e(x.description)}</h3>")
-        out.append(f'<p class="counts">{_e(lab("count"))}: {x.count}, {_e(lab("listed").lower())}: {x.listed}</p>')
+        yield (f"<h3>{_sev(x.info.severity)} {_e(x.info.rule)} <small>({_e(x.info.type)})</small> "
+               f"{_e(x.description)}</h3>")
+        yield f'<p class="counts">{_e(lab("count"))}: {x.count}, {_e(lab("listed").lower())}: {x.listed}</p>'
         if x.hint:
-            out.append(f'<p class="hint"><strong>{_e(lab("hint"))}:</strong> {_e(x.hint)}</p>')
+            yield f'<p class="hint"><strong>{_e(lab("hint"))}:</strong> {_e(x.hint)}</p>'
         if x.values and (len(x.values) < x.count or x.other_values):
             values = _e(values_text(x, view.options))
-            out.append(f'<p class="values"><strong>{_e(lab("values"))}:</strong> {values}</p>')
-        follow_ons = follow_ons_text(rows, view.options)
+            yield f'<p class="values"><strong>{_e(lab("values"))}:</strong> {values}</p>'
+        follow_ons = follow_ons_text(rows, view.options) if view.facts(x)["cause"] else ""
         if follow_ons:
-            out.append(f'<p class="follow-ons">{_e(follow_ons)}</p>')
+            yield f'<p class="follow-ons">{_e(follow_ons)}</p>'
         if rows:
-            with_message = any(row["message"] != x.description for row in rows)
-            with_related = any(row["related"] for row in rows)
+            facts = view.facts(x)
+            with_message, with_related = facts["message"], facts["related"]
             headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
             headers += ([lab("related")] if with_related else []) + ([lab("message")] if with_message else [])
-            out.append("<table>" + _tr(headers, "th"))
+            yield "<table>" + _tr(headers, "th")
             for row in rows:
                 # Quoted, in a <code> that keeps white space: leading spaces of a value are visible.
                 value = "" if row["value"] is None else f"<code>{_e(value_text(row, view.options))}</code>"
@@ -216,14 +237,13 @@ def _findings(view: ReportView) -> str:
                          _e(row["field"] or ""), value]
                 cells += ([_e(related_text(row["related"]))] if with_related else [])
                 cells += ([_e(row["message"])] if with_message else [])
-                out.append(f'<tr data-file="{_e(row["file"] or "")}">' + "".join(f"<td>{c}</td>" for c in cells)
-                           + "</tr>")
-            out.append("</table>")
+                yield (f'<tr data-file="{_e(row["file"] or "")}">' + "".join(f"<td>{c}</td>" for c in cells)
+                       + "</tr>")
+            yield "</table>"
         if x.not_listed:
-            out.append(f'<p class="more">{_e(lab("more_not_listed", n=x.not_listed))}</p>')
-        out.append("</section>")
-    out.append("</section>")
-    return "\n".join(out)
+            yield f'<p class="more">{_e(lab("more_not_listed", n=x.not_listed))}</p>'
+        yield "</section>"
+    yield "</section>"
 
 
 def _not_evaluated(view: ReportView) -> str:
@@ -262,7 +282,7 @@ def _import_page(report: ImportReport, options: ReportOptions) -> str:
 
 def _files(view: ReportView, line) -> str:
     """The files a rule's findings are in, '|'-separated, for the file filter."""
-    files = {row["file"] for row in view.by_rule.get(line.info.rule, []) if row["file"]}
+    files = set(view.facts(line)["files"])
     if line.info.file:
         files.add(line.info.file)
     return "|".join(sorted(files))
@@ -315,7 +335,7 @@ def _e(value) -> str:
 def disval_report_formats():
     return [
         ReportFormat(
-            name="html", extension="html", media_type="text/html; charset=utf-8", render=render,
+            name="html", extension="html", media_type="text/html; charset=utf-8", render=render, write=write,
             kinds=("validation", "quality", "import"),
             description="One self-contained HTML page: summary, a table per rule, filters by severity and file",
         )

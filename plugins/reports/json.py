@@ -48,7 +48,7 @@ import json
 
 from disval.core.plugins import hookimpl
 from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
-from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.reports import ReportFormat, ReportOptions, streamed
 from disval.core.report_view import ReportView, codelist_rows, validation_view, visible_import, warning_texts
 
 SCHEMAS = {"validation": "disval.validation/1", "quality": "disval.quality/1", "import": "disval.import/1"}
@@ -64,17 +64,84 @@ def json_schema(kind: str = "validation") -> dict:
     return json.loads(files("disval.plugins.reports").joinpath("schemas", SCHEMA_FILES[kind]).read_text("utf-8"))
 
 
-def render(report, options: ReportOptions) -> bytes:
-    """The report as one JSON object, UTF-8, ending in a newline."""
+def write(report, options: ReportOptions, out) -> None:
+    """Write the report as one JSON object, UTF-8, ending in a newline, to the binary file `out`.
+
+    The listed findings are written one by one as they are read (there may be
+    millions); the bytes are exactly those of `json.dumps(document(view),
+    ensure_ascii=False, indent=2)`.
+    """
     if isinstance(report, ImportReport):
         doc = import_document(visible_import(report, controls=False))
-    else:  # a value is given exactly; JSON writes a control character as \u00NN itself
-        doc = document(validation_view(report, options, escape_controls=False))
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        out.write((json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        return
+    # A value is given exactly; JSON writes a control character as \u00NN itself.
+    view = validation_view(report, options, escape_controls=False)
+    text = json.dumps(_document(view, _PLACEHOLDER), ensure_ascii=False, indent=2) + "\n"
+    # With its raw line end and key the placeholder cannot be inside a string of the document.
+    head, tail = text.split(_KEY + _string(_PLACEHOLDER), 1)
+    out.write((head + _KEY).encode("utf-8"))
+    buffer, first = [], True
+    for row in view.findings:
+        buffer.append(("[\n" if first else ",\n") + _item(row, 2))
+        first = False
+        if len(buffer) >= _FLUSH_EVERY:
+            out.write("".join(buffer).encode("utf-8"))
+            buffer.clear()
+    buffer.append("[]" if first else "\n  ]")
+    out.write("".join(buffer).encode("utf-8"))
+    out.write(tail.encode("utf-8"))
+
+
+render = streamed(write)
+
+# Stands in for the findings while the rest of the document is dumped; they are written in its place.
+_PLACEHOLDER = "\x00disval findings\x00"
+_KEY = '\n  "findings": '
+_FLUSH_EVERY = 2048
+_INDENT = "  "
+
+
+def _item(value, level: int) -> str:
+    """`value` as `json.dumps(..., ensure_ascii=False, indent=2)` writes it `level` levels deep, with the
+    leading indent, fast for the plain values a finding holds (C string escaping, no encoder object)."""
+    return _INDENT * level + _dumps(value, level)
+
+
+def _dumps(value, level: int) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return _string(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = _INDENT * (level + 1)
+        return ("{\n" + ",\n".join(f"{inner}{_string(str(k))}: {_dumps(v, level + 1)}" for k, v in value.items())
+                + "\n" + _INDENT * level + "}")
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(_item(v, level + 1) for v in value) + "\n" + _INDENT * level + "]"
+    # Anything else (a float, a plugin's own value): as json writes it, re-indented to this depth.
+    return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + _INDENT * level)
+
+
+_string = json.encoder.encode_basestring  # the C escaper json uses with ensure_ascii=False
 
 
 def document(view: ReportView) -> dict:
-    """The validation (or quality) report as plain JSON values."""
+    """The validation (or quality) report as plain JSON values (every listed finding in one list)."""
+    return _document(view, list(view.findings))
+
+
+def _document(view: ReportView, findings) -> dict:
     result = view.result
     return {
         "schema": SCHEMAS[view.kind],
@@ -89,7 +156,7 @@ def document(view: ReportView) -> dict:
             "by_rule": {line.info.rule: line.count for line in view.fired},
             "by_severity": view.severity_counts,
         },
-        "findings": view.findings,
+        "findings": findings,
         "not_listed": view.not_listed,
         "not_evaluated": [
             {"rule": line.info.rule, "status": line.info.status, "reason": line.reason, "message": line.description}
@@ -137,7 +204,7 @@ def import_document(report: ImportReport) -> dict:
 def disval_report_formats():
     return [
         ReportFormat(
-            name="json", extension="json", media_type="application/json", render=render,
+            name="json", extension="json", media_type="application/json", render=render, write=write,
             kinds=("validation", "quality", "import"),
             description="One JSON object, the stable contract for tools (schema disval.validation/1)",
         )

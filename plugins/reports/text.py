@@ -6,11 +6,13 @@ matter to them.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from tabulate import tabulate
 
 from disval.core.plugins import hookimpl
 from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
-from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.reports import ReportFormat, ReportOptions, streamed
 from disval.core.report_view import (
     MASK, ReportView, codelist_lines, column_range, follow_ons_text, label, related_text, run_text, status_text,
     validation_view, value_text, values_text, versions_text, visible_import, warning_texts,
@@ -23,19 +25,30 @@ TABLE = "simple"
 WIDE = 70  # descriptions and hints wrap at this width
 
 
-def render(report, options: ReportOptions) -> bytes:
-    """The report as UTF-8 text for a terminal."""
+def write(report, options: ReportOptions, out) -> None:
+    """Write the report as UTF-8 text for a terminal to the binary file `out`, a rule at a time."""
     if isinstance(report, ImportReport):
-        return render_import(visible_import(report), options).encode("utf-8")
-    return render_view(validation_view(report, options)).encode("utf-8")
+        out.write(render_import(visible_import(report), options).encode("utf-8"))
+        return
+    for part in _parts(validation_view(report, options)):
+        out.write(part.encode("utf-8"))
+
+
+render = streamed(write)
 
 
 def render_view(view: ReportView) -> str:
     """A validation or quality report as text."""
-    parts = [_header(view), _counts(view), _listing(view)]
+    return "".join(_parts(view))
+
+
+def _parts(view: ReportView) -> Iterator[str]:
+    """The report's text in pieces: the header and counts, then the listing a rule at a time."""
+    yield _header(view) + "\n\n" + _counts(view) + "\n\n"
+    yield from _listing(view)
     if view.not_evaluated:
-        parts.append(_not_evaluated(view))
-    return "\n\n".join(p for p in parts if p) + "\n"
+        yield "\n\n" + _not_evaluated(view)
+    yield "\n"
 
 
 def _header(view: ReportView) -> str:
@@ -84,19 +97,21 @@ def _counts(view: ReportView) -> str:
     return "\n".join(out)
 
 
-def _listing(view: ReportView) -> str:
+def _listing(view: ReportView) -> Iterator[str]:
+    """The findings grouped by rule, a rule at a time (only one rule's table is in memory)."""
     lab = view.label
     if not view.fired:
-        return lab("no_findings")
-    out = [_section(lab("findings"))]
+        yield lab("no_findings")
+        return
+    yield _section(lab("findings"))
     for line in view.fired:
-        out += ["", f"{line.info.rule} {line.info.type} {line.info.severity}  {line.description}",
-                f"  {lab('count')}: {line.count}, {lab('listed').lower()}: {line.listed}"]
+        out = ["", f"{line.info.rule} {line.info.type} {line.info.severity}  {line.description}",
+               f"  {lab('count')}: {line.count}, {lab('listed').lower()}: {line.listed}"]
         if line.hint:
             out.append(f"  {lab('hint')}: {line.hint}")
         if line.values and (len(line.values) < line.count or line.other_values):
             out.append(f"  {lab('values')}: {values_text(line, view.options)}")
-        rows = view.by_rule.get(line.info.rule, [])
+        rows = list(view.by_rule.get(line.info.rule, []))  # a table's widths need all of its rows
         follow_ons = follow_ons_text(rows, view.options)
         if follow_ons:
             out.append(f"  {follow_ons}")
@@ -104,7 +119,7 @@ def _listing(view: ReportView) -> str:
             out.append(_indent(_examples(view, line, rows)))
         if line.not_listed:
             out.append(f"  ({lab('more_not_listed', n=line.not_listed)})")
-    return "\n".join(out)
+        yield "\n" + "\n".join(out)
 
 
 def _examples(view: ReportView, line, rows: list[dict]) -> str:
@@ -206,7 +221,7 @@ def _indent(text: str) -> str:
 def disval_report_formats():
     return [
         ReportFormat(
-            name="text", extension="txt", media_type="text/plain; charset=utf-8", render=render,
+            name="text", extension="txt", media_type="text/plain; charset=utf-8", render=render, write=write,
             kinds=("validation", "quality", "import"),
             description="The terminal report: counts first, then the findings grouped by rule",
         )

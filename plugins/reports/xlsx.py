@@ -6,14 +6,17 @@ start of the command line.
 from __future__ import annotations
 
 from disval.core.plugins import hookimpl
-from disval.core.reports import ReportFormat, ReportOptions
+from disval.core.reports import ReportFormat, ReportOptions, streamed
 
 
-def render(report, options: ReportOptions) -> bytes:
-    """The report as an .xlsx workbook."""
-    from .xlsx_workbook import render as write_workbook
+def write(report, options: ReportOptions, out) -> None:
+    """Write the report as an .xlsx workbook to the binary file `out` (rows stream to disk as written)."""
+    from .xlsx_workbook import write as write_workbook
 
-    return write_workbook(report, options)
+    write_workbook(report, options, out)
+
+
+render = streamed(write)
 
 
 @hookimpl
@@ -22,7 +25,7 @@ def disval_report_formats():
         ReportFormat(
             name="xlsx", extension="xlsx",
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", render=render,
-            kinds=("validation", "quality", "import"), binary=True,
+            kinds=("validation", "quality", "import"), binary=True, write=write,
             description="Excel workbook: summary, findings (filter, frozen header, hints) and rules sheets",
         )
     ]

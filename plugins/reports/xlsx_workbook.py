@@ -35,6 +35,12 @@ FINDINGS_SHEET_COLUMNS = (*FINDING_COLUMNS, "hint")
 def render(report, options: ReportOptions) -> bytes:
     """The report as an .xlsx workbook."""
     out = io.BytesIO()
+    write(report, options, out)
+    return out.getvalue()
+
+
+def write(report, options: ReportOptions, out) -> None:
+    """Write the report as an .xlsx workbook to the binary file `out`."""
     wb = xlsxwriter.Workbook(out, {"constant_memory": True})
     wb.set_properties({"author": "disval", "title": "disval report"})
     book = _Book(wb)
@@ -46,7 +52,6 @@ def render(report, options: ReportOptions) -> bytes:
         _findings_sheet(book, view)
         _rules_sheet(book, view)
     wb.close()
-    return out.getvalue()
 
 
 class _Book:

@@ -1,0 +1,237 @@
+"""The listed findings of a run: in memory up to a fixed budget, beyond it on disk.
+
+`--max-findings 0` on a delivery in which every record is faulty lists
+millions of findings. Held as objects they cost gigabytes, so the store keeps
+at most `SPILL_AFTER` of them in memory; when that budget is full it sorts
+each rule's findings into delivery order and appends them to a spill file as
+one sorted run, in frames of `FRAME` findings. A frame is the findings' fields
+as rows of plain values (strings, integers, None) written with `marshal`: no
+objects, no code, and a string that many findings share (a rule's message, a
+file name) is written once per frame and read back as one shared string.
+
+The spill file lives in a private working directory (`disval.core.workdir`),
+removed when the findings are no longer referenced, at exit, or, after a
+kill, by the next disval process.
+
+Reading back is streaming: a rule's findings are a merge of its in-memory
+list and its runs, and the delivery order of all findings is a merge of the
+rules' streams, so only a frame per run and rule is in memory at a time.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import marshal
+import weakref
+from collections import Counter
+from contextlib import ExitStack
+from typing import Callable, Iterable, Iterator, Sequence
+
+from .findings import Finding
+
+# Findings kept as objects before a spill (a finding with two related fields is ~0.6 KB as an object).
+SPILL_AFTER = 100_000
+# Findings per frame of a spilled run; a merge holds one frame per run and rule.
+FRAME = 256
+
+_sort_key = Finding.sort_key
+
+
+def _row(f: Finding) -> tuple:
+    return (f.rule, f.type, f.severity, f.file, f.line, f.column, f.ddid, f.value, f.message, f.column_end,
+            f.field, f.expected, f.related, f.cause)
+
+
+class _SpillFile:
+    """The store's file on disk: appended frames, read back by offset."""
+
+    def __init__(self):
+        from .workdir import working_directory
+
+        self._stack = ExitStack()
+        directory = self._stack.enter_context(working_directory("findings"))
+        self._file = self._stack.enter_context(open(directory / "findings.spill", "w+b"))
+        self._end = 0
+
+    def write(self, rows: list[tuple]) -> tuple[int, int]:
+        """Append one frame; (offset, size) to read it back."""
+        data = marshal.dumps(rows)
+        self._file.seek(self._end)
+        self._file.write(data)
+        at, self._end = self._end, self._end + len(data)
+        return at, len(data)
+
+    def read(self, at: int, size: int) -> list[Finding]:
+        """The findings of one frame."""
+        self._file.seek(at)
+        return [Finding(*row) for row in marshal.loads(self._file.read(size))]
+
+    def close(self) -> None:
+        """Remove the file and its directory."""
+        self._stack.close()
+
+
+class FindingStore:
+    """The kept findings of each rule; beyond `budget` in memory they spill to disk in sorted runs."""
+
+    def __init__(self, budget: int = SPILL_AFTER, frame: int = FRAME):
+        self.budget, self.frame = max(1, budget), max(1, frame)
+        self.memory: dict[str, list[Finding]] = {}
+        self.kept: Counter[str] = Counter()  # per rule, in memory and on disk
+        self._in_memory = 0
+        self._runs: list[dict[str, list[tuple[int, int]]]] = []  # per run: rule -> frames
+        self._spill: _SpillFile | None = None
+        self._sorted = True
+        # Changes made to findings after they were kept (see `rewrite`): (fn, runs it applies to).
+        self._rewrites: dict[str, list[tuple[Callable[[Finding], Finding], int]]] = {}
+
+    @property
+    def spilled(self) -> bool:
+        """Whether any finding is on disk."""
+        return bool(self._runs)
+
+    def add(self, finding: Finding) -> None:
+        """Keep one finding."""
+        self.memory.setdefault(finding.rule, []).append(finding)
+        self.kept[finding.rule] += 1
+        self._sorted = False
+        self._in_memory += 1
+        if self._in_memory >= self.budget:
+            self._spill_run()
+
+    def extend(self, rule: str, findings: Iterable[Finding]) -> None:
+        """Keep findings of one rule, spilling as often as the budget fills."""
+        kept = self.memory.setdefault(rule, [])
+        for finding in findings:
+            kept.append(finding)
+            self.kept[rule] += 1
+            self._in_memory += 1
+            if self._in_memory >= self.budget:
+                self._sorted = False
+                self._spill_run()
+                kept = self.memory.setdefault(rule, [])
+        self._sorted = False
+
+    def rewrite(self, rule: str, fn: Callable[[Finding], Finding]) -> None:
+        """Replace each kept finding `f` of `rule` by `fn(f)`: now in memory, when read back on disk."""
+        if rule in self.memory:
+            self.memory[rule] = [fn(f) for f in self.memory[rule]]
+        if self._runs:
+            self._rewrites.setdefault(rule, []).append((fn, len(self._runs)))
+
+    def _spill_run(self) -> None:
+        if self._spill is None:
+            self._spill = _SpillFile()
+            # Removed with the store, or at exit; a killed process's directory goes at the next start.
+            weakref.finalize(self, self._spill.close)
+        run: dict[str, list[tuple[int, int]]] = {}
+        for rule, kept in self.memory.items():
+            kept.sort(key=_sort_key)  # stable: findings at one place keep the order they came in
+            run[rule] = [self._spill.write([_row(f) for f in kept[i:i + self.frame]])
+                         for i in range(0, len(kept), self.frame)]
+        self._runs.append(run)
+        self.memory = {}
+        self._in_memory = 0
+
+    def _memory_sorted(self) -> None:
+        if not self._sorted:
+            for kept in self.memory.values():
+                kept.sort(key=_sort_key)
+            self._sorted = True
+
+    def rule_findings(self, rule: str) -> Iterator[Finding]:
+        """The kept findings of `rule`, in delivery order."""
+        self._memory_sorted()
+        streams: list[Iterable[Finding]] = []
+        for index, run in enumerate(self._runs):
+            frames = run.get(rule)
+            if frames:
+                stream: Iterable[Finding] = self._frames(frames)
+                for fn, before in self._rewrites.get(rule, ()):
+                    if index < before:
+                        stream = map(fn, stream)
+                streams.append(stream)
+        memory = self.memory.get(rule, ())
+        if not streams:
+            return iter(memory)
+        streams.append(memory)
+        return heapq.merge(*streams, key=_sort_key)
+
+    def _frames(self, frames: list[tuple[int, int]]) -> Iterator[Finding]:
+        spill = self._spill
+        for at, size in frames:
+            yield from spill.read(at, size)
+
+
+class FindingList(Sequence):
+    """The listed findings of a result, in delivery order, read from a `FindingStore` as they are needed.
+
+    It behaves as the list `ValidationResult.findings` always was, for reading:
+    iterate it, take its length, index or slice it, compare it with a list.
+    Iteration streams (memory stays flat however many findings spilled to
+    disk); indexing walks from the start, so take `list(result.findings)` when
+    a caller needs random access to a large result. `by_rule(rule)` gives one
+    rule's findings and `kept` how many each rule has, without a pass.
+    """
+
+    def __init__(self, store: FindingStore, transform: Callable[[Finding], Finding] | None = None):
+        self._store, self._transform = store, transform
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> "FindingList":
+        """The findings of a plain list (any order) as a FindingList."""
+        if isinstance(findings, FindingList):
+            return findings
+        store = FindingStore(budget=1 << 62)
+        for f in findings:
+            store.add(f)
+        return cls(store)
+
+    def mapped(self, fn: Callable[[Finding], Finding]) -> "FindingList":
+        """The same findings, each passed through `fn` as it is read (`fn` keeps rule and place)."""
+        inner = self._transform
+        return FindingList(self._store, fn if inner is None else (lambda f: fn(inner(f))))
+
+    @property
+    def kept(self) -> Counter:
+        """How many findings each rule has here."""
+        return self._store.kept
+
+    @property
+    def rules(self) -> list[str]:
+        """The rules with findings here, in the order their first finding came in."""
+        return [rule for rule, n in self._store.kept.items() if n]
+
+    def by_rule(self, rule: str) -> Iterator[Finding]:
+        """The findings of `rule`, in delivery order."""
+        stream = self._store.rule_findings(rule)
+        return stream if self._transform is None else map(self._transform, stream)
+
+    def __iter__(self) -> Iterator[Finding]:
+        streams = [self.by_rule(rule) for rule in self.rules]
+        if len(streams) == 1:
+            return streams[0]
+        return heapq.merge(*streams, key=_sort_key)
+
+    def __len__(self) -> int:
+        return sum(self._store.kept.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(self)[index]
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("finding index out of range")
+        return next(itertools.islice(iter(self), index, None))
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (FindingList, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, like the list it stands in for
+
+    def __repr__(self) -> str:
+        return f"FindingList({len(self)} findings)"

@@ -1,0 +1,119 @@
+"""The listed findings of a report view, as rows made while a format writes them.
+
+A report may list millions of findings (`--max-findings 0` on a delivery in
+which every record is faulty). The view therefore holds no list of rows: it
+reads the findings (from memory, or as they spilled to disk, see
+`disval.core.finding_store`) each time a format iterates, and turns each into
+its row (`finding_row`) on the way. A format that needs a fact about a
+rule's rows before writing them (is there a message column? which files?)
+asks `RuleRows.facts`, computed in one pass and kept.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Mapping
+from typing import Callable, Iterator
+
+from .findings import Finding
+from .finding_store import FindingList
+
+_sort_key = Finding.sort_key
+
+
+class ListedRows:
+    """One rule's listed rows (at most the view's limit), in delivery order; iterable again and again."""
+
+    def __init__(self, source: "RuleRows", rule: str):
+        self._source, self.rule = source, rule
+
+    def __iter__(self) -> Iterator[dict]:
+        return map(self._source.row, self._source.findings_of(self.rule))
+
+    def __len__(self) -> int:
+        return self._source.listed(self.rule)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (ListedRows, list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class RuleRows(Mapping):
+    """The listed rows of each rule: `by_rule[rule]`, `by_rule.get(rule, [])`; only rules with rows are keys."""
+
+    def __init__(self, findings: FindingList, limit: int | None, row: Callable[[Finding], dict]):
+        self._findings, self._limit, self.row = findings, limit, row
+        self._facts: dict[str, dict] = {}
+
+    def listed(self, rule: str) -> int:
+        """How many findings of `rule` are listed."""
+        kept = self._findings.kept.get(rule, 0)
+        return kept if self._limit is None else min(kept, self._limit)
+
+    def findings_of(self, rule: str) -> Iterator[Finding]:
+        """The listed findings of `rule` (not yet rows), in delivery order."""
+        stream = self._findings.by_rule(rule)
+        return stream if self._limit is None else itertools.islice(stream, self._limit)
+
+    def __getitem__(self, rule: str) -> ListedRows:
+        if not self.listed(rule):
+            raise KeyError(rule)
+        return ListedRows(self, rule)
+
+    def __iter__(self) -> Iterator[str]:
+        return (rule for rule in self._findings.rules if self.listed(rule))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def facts(self, rule: str, description: str) -> dict:
+        """What a layout needs to know of a rule's rows before writing them, in one pass:
+        `message` (a row says more than `description`), `related`, `cause` (any row has one) and
+        `files` (the files the rows name)."""
+        if rule not in self._facts:
+            facts = {"message": False, "related": False, "cause": False, "files": set()}
+            for row in self.get(rule, ()):
+                facts["message"] = facts["message"] or row["message"] != description
+                facts["related"] = facts["related"] or bool(row["related"])
+                facts["cause"] = facts["cause"] or bool(row["cause"])
+                if row["file"]:
+                    facts["files"].add(row["file"])
+            self._facts[rule] = facts
+        return self._facts[rule]
+
+
+class AllRows:
+    """Every listed row of a view, in delivery order (the rules' rows merged); iterable again and again."""
+
+    def __init__(self, by_rule: RuleRows):
+        self._by_rule = by_rule
+
+    def __iter__(self) -> Iterator[dict]:
+        streams = [self._by_rule.findings_of(rule) for rule in self._by_rule]
+        if not streams:
+            return iter(())
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_sort_key)
+        return map(self._by_rule.row, merged)
+
+    def __len__(self) -> int:
+        return sum(self._by_rule.listed(rule) for rule in self._by_rule)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __getitem__(self, index):
+        rows = list(self)  # a caller that indexes wants the rows in hand; iterate to stream
+        return rows[index]
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (AllRows, list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
