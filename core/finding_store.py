@@ -49,8 +49,8 @@ class _SpillFile:
         from .workdir import working_directory
 
         self._stack = ExitStack()
-        directory = self._stack.enter_context(working_directory("findings"))
-        self._file = self._stack.enter_context(open(directory / "findings.spill", "w+b"))
+        self.directory = self._stack.enter_context(working_directory("findings"))
+        self._file = self._stack.enter_context(open(self.directory / "findings.spill", "w+b"))
         self._end = 0
 
     def write(self, rows: list[tuple]) -> tuple[int, int]:
@@ -74,8 +74,9 @@ class _SpillFile:
 class FindingStore:
     """The kept findings of each rule; beyond `budget` in memory they spill to disk in sorted runs."""
 
-    def __init__(self, budget: int = SPILL_AFTER, frame: int = FRAME):
-        self.budget, self.frame = max(1, budget), max(1, frame)
+    def __init__(self, budget: int | None = None, frame: int | None = None):
+        self.budget = max(1, SPILL_AFTER if budget is None else budget)
+        self.frame = max(1, FRAME if frame is None else frame)
         self.memory: dict[str, list[Finding]] = {}
         self.kept: Counter[str] = Counter()  # per rule, in memory and on disk
         self._in_memory = 0
@@ -118,6 +119,11 @@ class FindingStore:
             self.memory[rule] = [fn(f) for f in self.memory[rule]]
         if self._runs:
             self._rewrites.setdefault(rule, []).append((fn, len(self._runs)))
+
+    @property
+    def directory(self):
+        """The spill file's working directory, None while nothing spilled."""
+        return self._spill.directory if self._spill is not None else None
 
     def _spill_run(self) -> None:
         if self._spill is None:
@@ -196,6 +202,11 @@ class FindingList(Sequence):
     def kept(self) -> Counter:
         """How many findings each rule has here."""
         return self._store.kept
+
+    @property
+    def spilled(self) -> bool:
+        """Whether some of these findings are read back from disk."""
+        return self._store.spilled
 
     @property
     def rules(self) -> list[str]:

@@ -187,13 +187,13 @@ class FindingCollector:
 
     def __init__(self, max_per_rule: int | None = None, ignore: frozenset = frozenset(),
                  budget: int | None = None):
-        from .finding_store import SPILL_AFTER, FindingStore  # it builds on Finding, defined here
+        from .finding_store import FindingStore  # it builds on Finding, defined here
 
         self.max_per_rule = max_per_rule
         self.ignore = ignore  # ids the user left out (--skip REC-EOL): neither counted nor kept
         self.counts: Counter[str] = Counter()
         # The kept examples: beyond `budget` findings in memory they spill to disk (see finding_store).
-        self.examples = FindingStore(SPILL_AFTER if budget is None else budget)
+        self.examples = FindingStore(budget)
         self.values: dict[str, Counter] = {}
         self.other_values: Counter[str] = Counter()
         self.renamed: dict[str, str] = {}

@@ -109,28 +109,36 @@ def _item(value, level: int) -> str:
 
 
 def _dumps(value, level: int) -> str:
+    kind = type(value)
+    if kind is str:
+        return _string(value)
     if value is None:
         return "null"
-    if isinstance(value, str):
-        return _string(value)
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
+    if kind is int:
         return int.__repr__(value)
-    if isinstance(value, dict):
+    if kind is dict:
         if not value:
             return "{}"
-        inner = _INDENT * (level + 1)
-        return ("{\n" + ",\n".join(f"{inner}{_string(str(k))}: {_dumps(v, level + 1)}" for k, v in value.items())
+        inner = level + 1
+        return ("{\n" + ",\n".join([_key(k, inner) + _dumps(v, inner) for k, v in value.items()])
                 + "\n" + _INDENT * level + "}")
-    if isinstance(value, (list, tuple)):
+    if kind is list or kind is tuple:
         if not value:
             return "[]"
-        return "[\n" + ",\n".join(_item(v, level + 1) for v in value) + "\n" + _INDENT * level + "]"
-    # Anything else (a float, a plugin's own value): as json writes it, re-indented to this depth.
+        return "[\n" + ",\n".join([_item(v, level + 1) for v in value]) + "\n" + _INDENT * level + "]"
+    # Anything else (a bool, a float, a plugin's own value): as json writes it, re-indented to this depth.
     return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + _INDENT * level)
+
+
+_KEYS: dict[tuple, str] = {}
+
+
+def _key(key, level: int) -> str:
+    """'<indent>"key": ', made once per key and depth."""
+    text = _KEYS.get((key, level))
+    if text is None:
+        text = _KEYS[(key, level)] = _INDENT * level + _string(str(key)) + ": "
+    return text
 
 
 _string = json.encoder.encode_basestring  # the C escaper json uses with ensure_ascii=False
