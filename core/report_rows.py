@@ -48,18 +48,18 @@ class RuleRows(Mapping):
     """The listed rows of each rule: `by_rule[rule]`, `by_rule.get(rule, [])`; only rules with rows are keys."""
 
     def __init__(self, findings: FindingList, limit: int | None, row: Callable[[Finding], dict]):
-        self._findings, self._limit, self.row = findings, limit, row
+        self.findings, self.limit, self.row = findings, limit, row
         self._facts: dict[str, dict] = {}
 
     def listed(self, rule: str) -> int:
         """How many findings of `rule` are listed."""
-        kept = self._findings.kept.get(rule, 0)
-        return kept if self._limit is None else min(kept, self._limit)
+        kept = self.findings.kept.get(rule, 0)
+        return kept if self.limit is None else min(kept, self.limit)
 
     def findings_of(self, rule: str) -> Iterator[Finding]:
         """The listed findings of `rule` (not yet rows), in delivery order."""
-        stream = self._findings.by_rule(rule)
-        return stream if self._limit is None else itertools.islice(stream, self._limit)
+        stream = self.findings.by_rule(rule)
+        return stream if self.limit is None else itertools.islice(stream, self.limit)
 
     def __getitem__(self, rule: str) -> ListedRows:
         if not self.listed(rule):
@@ -67,7 +67,7 @@ class RuleRows(Mapping):
         return ListedRows(self, rule)
 
     def __iter__(self) -> Iterator[str]:
-        return (rule for rule in self._findings.rules if self.listed(rule))
+        return (rule for rule in self.findings.rules if self.listed(rule))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -95,6 +95,8 @@ class AllRows:
         self._by_rule = by_rule
 
     def __iter__(self) -> Iterator[dict]:
+        if self._by_rule.limit is None:  # every finding is listed: the findings' own merged order
+            return map(self._by_rule.row, self._by_rule.findings)
         streams = [self._by_rule.findings_of(rule) for rule in self._by_rule]
         if not streams:
             return iter(())

@@ -217,7 +217,7 @@ def _visible_result(result: ValidationResult, controls: bool) -> ValidationResul
         delivery=shown(result.delivery),
         records={shown(name): n for name, n in result.records.items()},
         records_with={shown(name): n for name, n in result.records_with.items()},
-        findings=FindingList.of(result.findings).mapped(lambda f: _visible_finding(f, controls)),
+        findings=FindingList.of(result.findings).mapped(_VisibleFindings(controls)),
         warnings=[w if isinstance(w, Note) else shown(w) for w in result.warnings],  # a Note is disval's own text
     )
 
@@ -228,6 +228,28 @@ def _visible_finding(f: Finding, controls: bool) -> Finding:
     if file == f.file and message == f.message:
         return f  # the common case: nothing to escape, no copy
     return dataclasses.replace(f, file=file, message=message)
+
+
+class _VisibleFindings:
+    """`_visible_finding` for a stream of findings: a file name and a message are each looked at once
+    (a report may list millions of findings of a few files and messages)."""
+
+    def __init__(self, controls: bool):
+        self.controls = controls
+        self.seen: dict[tuple, tuple[str | None, str | None] | None] = {}
+
+    def __call__(self, f: Finding) -> Finding:
+        key = (f.file, f.message)
+        try:
+            shown = self.seen[key]
+        except KeyError:
+            file, message = visible(f.file, self.controls), visible(f.message, self.controls)
+            shown = None if file == f.file and message == f.message else (file, message)
+            if len(self.seen) < 10_000:  # a message with a detail per finding must not grow this for ever
+                self.seen[key] = shown
+        if shown is None:
+            return f
+        return dataclasses.replace(f, file=shown[0], message=shown[1])
 
 
 def visible_import(report: ImportReport, controls: bool = True) -> ImportReport:
