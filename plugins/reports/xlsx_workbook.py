@@ -15,6 +15,7 @@ its first row.
 from __future__ import annotations
 
 import io
+import itertools
 
 import xlsxwriter
 
@@ -27,6 +28,7 @@ from disval.core.report_view import (
 
 WRAP_FROM = 60  # text longer than this wraps in its cell instead of running over the next columns
 A4 = 9  # XlsxWriter's paper size code
+EXCEL_ROWS = 1_048_576  # rows in one worksheet, the header included
 
 # The findings sheet: the JSON finding's columns, then the rule's hint.
 FINDINGS_SHEET_COLUMNS = (*FINDING_COLUMNS, "hint")
@@ -155,11 +157,17 @@ def _findings_sheet(book: _Book, view: ReportView) -> None:
     hints = {x.info.rule: x.hint for x in view.rules}
     # The JSON finding's columns (expected, related and cause too), then the hint.
     widths = [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60, 34, 70]
-    ws = book.sheet(view.label("findings"), widths, rows=len(view.findings))
-    ws.header([view.label(c) for c in FINDINGS_SHEET_COLUMNS])
-    for row in view.findings:
-        ws.append([related_text(row[c]) if isinstance(row[c], list) else row[c] for c in FINDING_COLUMNS]
-                  + [hints.get(row["rule"], "")])
+    total = len(view.findings)
+    rows = iter(view.findings)
+    # A sheet holds EXCEL_ROWS rows; more listed findings (--max-findings 0) go on to "Bevindingen (2)", ...
+    for part in range(max(1, -(-total // (EXCEL_ROWS - 1)))):
+        count = min(EXCEL_ROWS - 1, total - part * (EXCEL_ROWS - 1))
+        title = view.label("findings") + (f" ({part + 1})" if part else "")
+        ws = book.sheet(title, widths, rows=count)
+        ws.header([view.label(c) for c in FINDINGS_SHEET_COLUMNS])
+        for row in itertools.islice(rows, count):
+            ws.append([related_text(row[c]) if isinstance(row[c], list) else row[c] for c in FINDING_COLUMNS]
+                      + [hints.get(row["rule"], "")])
 
 
 def _rules_sheet(book: _Book, view: ReportView) -> None:

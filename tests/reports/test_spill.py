@@ -181,3 +181,20 @@ def test_the_spill_directory_goes_with_its_findings():
     del store
     gc.collect()
     assert not directory.exists()
+
+
+def test_xlsx_continues_on_another_sheet_where_one_is_full(pair, monkeypatch):
+    from openpyxl import load_workbook
+
+    from disval.plugins.reports import xlsx_workbook
+
+    _, spilled, pm = pair
+    monkeypatch.setattr(xlsx_workbook, "EXCEL_ROWS", 50)  # Excel's limit is 1,048,576 rows
+    data = formats_by_name(pm)["xlsx"].render(spilled, ReportOptions())
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    parts = [ws for ws in book.worksheets if ws.title.startswith("Bevindingen")]
+    assert len(parts) == -(-len(spilled.findings) // 49) > 1
+    assert [p.title for p in parts[:2]] == ["Bevindingen", "Bevindingen (2)"]
+    assert all(p.max_row <= 50 for p in parts)
+    lines = [row[4] for p in parts for row in p.iter_rows(min_row=2, values_only=True)]
+    assert lines == [f.line for f in spilled.findings]
