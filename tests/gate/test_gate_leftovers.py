@@ -120,7 +120,7 @@ def test_threads_opening_working_directories_at_once_never_remove_each_others(tm
     """Issue 14: the portal opens one per upload, from many threads. A sweep in one thread used to
     take the lock of a directory another thread had just created but not locked yet, and remove it
     under its creator: that upload was answered 500 and not kept."""
-    threads, rounds = 16, 25
+    threads, rounds = 16, 60
     start = threading.Barrier(threads)
     failures: list[str] = []
 
