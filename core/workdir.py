@@ -11,12 +11,19 @@ operating system drops that lock when the process ends, however it ends. Whoever
 whose lock it can take: their owners are gone. A directory whose lock file is
 not there yet belongs to a process that is just creating it, unless it is older
 than `UNCLAIMED_AFTER` seconds.
+
+Within one process (the portal serves uploads from many threads), claiming a
+new directory and sweeping are mutually exclusive: the lock file exists a
+moment before its lock is taken, and a sweep in another thread that looked in
+that moment took the lock itself, found the directory ownerless and removed it
+under its creator (issue 14: an upload answered 500).
 """
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +35,8 @@ PREFIX = "disval-work-"
 OWNER = ".owner"
 UNCLAIMED_AFTER = 300.0
 NAME_MAX = 255  # bytes in one file name on every file system disval runs on
+# Held while this process claims a new directory (create it, lock its lock file) and while it sweeps.
+_CLAIMING = threading.Lock()
 
 
 @contextmanager
@@ -35,9 +44,10 @@ def working_directory(purpose: str, root: str | Path | None = None) -> Iterator[
     """A private directory (mode 0700) for `purpose`, removed when the block ends or, if the
     process is killed, by the next process that opens one."""
     sweep(root)
-    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{purpose}-", dir=root))
-    owner = FileLock(path / OWNER)
-    owner.acquire()  # held until we are done, or dropped by the operating system if we die
+    with _CLAIMING:  # no sweep of this process may look at it before it is locked
+        path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{purpose}-", dir=root))
+        owner = FileLock(path / OWNER)
+        owner.acquire()  # held until we are done, or dropped by the operating system if we die
     try:
         yield path
     finally:
@@ -48,6 +58,11 @@ def working_directory(purpose: str, root: str | Path | None = None) -> Iterator[
 def sweep(root: str | Path | None = None) -> list[Path]:
     """Remove the working directories (in `root`, default the temporary directory) of processes
     that are gone; returns those removed. Directories of other users or live processes stay."""
+    with _CLAIMING:
+        return _sweep(root)
+
+
+def _sweep(root: str | Path | None) -> list[Path]:
     removed = []
     for path in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*"):
         try:

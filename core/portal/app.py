@@ -30,7 +30,7 @@ from ..plugins import get_plugin_manager
 from ..reports import formats_by_name
 from ..store.delivery_store import default_store_url, open_store
 from . import api, operator, pages
-from .uploads import DEFAULT_MAX_UPLOAD, BodyLimit
+from .uploads import DEFAULT_MAX_UPLOAD, BodyLimit, UploadFailed
 from .web import STATIC, Portal, Settings
 from .worker import Progress, Worker
 
@@ -97,7 +97,7 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
                        https_only=base_url.startswith("https://") if https_only is None else https_only),
             Middleware(_SecurityHeaders),
         ],
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        exception_handlers={HTTPException: _http_error, UploadFailed: _upload_failed, Exception: _server_error},
         lifespan=lifespan,
     )
     app.state.portal = portal
@@ -152,7 +152,17 @@ async def _http_error(request: Request, exc: HTTPException):
 async def _server_error(request: Request, exc: Exception):
     """Anything unexpected: logged here, a plain apology there (no traceback, no detail leaks out)."""
     log.exception("error serving %s %s", request.method, request.url.path)
-    detail = "Something went wrong on the receiving side. Nothing you sent was lost; try again later."
+    # Nothing here knows how far the request got, so no promise that nothing was lost.
+    return _apology(request, "Something went wrong on the receiving side, and what you asked may not have been "
+                             "done. Try again later.")
+
+
+async def _upload_failed(request: Request, exc: UploadFailed):
+    """An upload that failed on the receiving side (logged where it failed): whether it was kept, as far as known."""
+    return _apology(request, exc.answer)
+
+
+def _apology(request: Request, detail: str):
     if _wants_json(request):
         return JSONResponse({"error": detail}, status_code=500)
     return HTMLResponse(f"<!doctype html><title>disval: 500</title><p>{html.escape(detail)}</p>", status_code=500)

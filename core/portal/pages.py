@@ -14,7 +14,7 @@ from ..gate.receiving import receive
 from ..store import accounts as book
 from ..workdir import working_directory
 from .accounts import authenticate, create_token
-from .uploads import check_upload, safe_filename
+from .uploads import MAYBE_KEPT, NOT_KEPT, UploadFailed, check_upload, failed_upload, log, safe_filename
 from .web import (
     back_to, check_csrf, portal, readable_delivery, render, session_principal, signed_in, visible_provider,
 )
@@ -146,20 +146,35 @@ def accept_upload(p, who, file, agb: str, branch: str, phase: str | None):
     directory under a plain name first: the delivery's own name is kept in the store, never used as a path.
     """
     name = safe_filename(file.filename)
+    where = f"{name!r} for {agb} {branch}"
     store = p.store()
-    with working_directory("upload") as tmp:
-        path = Path(tmp) / "upload.zip"
-        file.file.seek(0)
-        with open(path, "wb") as out:
-            shutil.copyfileobj(file.file, out, 1 << 20)
-        checked = check_upload(path, name, agb, branch, phase, store, p.pm)
-        if checked.refused:
-            p.audit(who, "upload refused", f"{agb} {branch}", f"{name!r}: {checked.refused}")
-            return checked, None
-        d = receive(path, store, pm=p.pm, request=p.settings.request, name=name)
-    p.audit(who, "uploaded", f"{agb} {branch}", f"delivery {d.id} {d.name} ({d.size} bytes)")
-    if p.worker is not None:
-        p.worker.wake()
+    d = None
+    try:
+        with working_directory("upload") as tmp:
+            path = Path(tmp) / "upload.zip"
+            file.file.seek(0)
+            with open(path, "wb") as out:
+                shutil.copyfileobj(file.file, out, 1 << 20)
+            checked = check_upload(path, name, agb, branch, phase, store, p.pm)
+            if checked.refused:
+                p.audit(who, "upload refused", f"{agb} {branch}", f"{name!r}: {checked.refused}")
+                return checked, None
+            try:  # keeping it is one transaction, but what follows it inside `receive` may fail after it
+                d = receive(path, store, pm=p.pm, request=p.settings.request, name=name)
+            except Exception:
+                raise failed_upload(MAYBE_KEPT, where) from None
+    except UploadFailed:
+        raise
+    except Exception:
+        if d is None:  # it failed before `receive`: nothing of it was kept
+            raise failed_upload(NOT_KEPT, where) from None
+        log.exception("upload %s: delivery %s was kept, but removing its working copy failed", where, d.id)
+    try:
+        p.audit(who, "uploaded", f"{agb} {branch}", f"delivery {d.id} {d.name} ({d.size} bytes)")
+        if p.worker is not None:
+            p.worker.wake()
+    except Exception:  # it is kept and queued: say so, or the sender sends it again and gets ZIP-DUPLICATE
+        log.exception("upload %s: delivery %s was kept, but noting it failed", where, d.id)
     return checked, d
 
 

@@ -13,6 +13,7 @@ once too, as a warning: the gate will reject it at receipt (ZIP-DUPLICATE).
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -25,6 +26,28 @@ from ..workdir import readable_name
 DEFAULT_MAX_UPLOAD = 2 << 30  # 2 GiB: a year of a large provider's deliveries is some hundreds of MiB
 DEFAULT_MAX_REQUEST = 1 << 20  # any other request: forms and JSON are small
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+log = logging.getLogger("disval.portal")
+
+# What an upload that failed unexpectedly is answered (500), by how far it got: only what is true.
+NOT_KEPT = ("Something went wrong on the receiving side before your upload was kept: it was not kept. "
+            "Send it again.")
+MAYBE_KEPT = ("Something went wrong on the receiving side while your upload was being kept: it may or may not "
+              "have been kept. Look for it among the provider's deliveries and send it again if it is not there "
+              "(a second copy of one that was kept is only rejected as delivered before).")
+
+
+class UploadFailed(Exception):
+    """An upload failed on the receiving side, not for what was sent; `answer` says whether it was kept."""
+
+    def __init__(self, answer: str):
+        super().__init__(answer)
+        self.answer = answer
+
+
+def failed_upload(answer: str, where: str) -> UploadFailed:
+    """Log the error being handled (with its traceback, for the operator) and make the answer for the sender."""
+    log.exception("upload %s failed", where)
+    return UploadFailed(answer)
 
 
 class TooLarge(Exception):

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -113,3 +114,32 @@ def test_a_submit_that_fails_to_write_reports_keeps_the_exit_code_of_the_rejecti
                  str(delivery(tmp_path, "test", "20180201"))])
     captured = capsys.readouterr()
     assert code == 1 and "assessed negative" in captured.out and "were not written" in captured.err
+
+
+def test_threads_opening_working_directories_at_once_never_remove_each_others(tmp_path):
+    """Issue 14: the portal opens one per upload, from many threads. A sweep in one thread used to
+    take the lock of a directory another thread had just created but not locked yet, and remove it
+    under its creator: that upload was answered 500 and not kept."""
+    threads, rounds = 16, 60
+    start = threading.Barrier(threads)
+    failures: list[str] = []
+
+    def work(n: int) -> None:
+        for r in range(rounds):
+            try:
+                start.wait(timeout=60)  # all at once, every round: the race is in the first milliseconds
+                with workdir.working_directory("upload", root=tmp_path) as mine:
+                    (mine / "upload.zip").write_bytes(b"%d/%d" % (n, r))
+                    time.sleep(0.001)
+                    if (mine / "upload.zip").read_bytes() != b"%d/%d" % (n, r):
+                        failures.append(f"thread {n} round {r}: its copy changed")
+            except Exception as exc:  # what the portal answered 500 for
+                failures.append(f"thread {n} round {r}: {type(exc).__name__}: {exc}")
+
+    pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=300)
+    assert failures == [], f"{len(failures)} of {threads * rounds} failed, e.g. {failures[:3]}"
+    assert _work_dirs(tmp_path) == [], "every directory is removed when its block ends"
