@@ -234,15 +234,21 @@ def _tokens_context(request: Request, who, agb: str, branch: str) -> dict:
                 members=book.members(store, agb, branch), roles=book.ROLES)
 
 
-async def member_set(request: Request):
-    """Give an existing user a role for the provider, or take it away (organisation admins and operators)."""
+async def _admin_form(request: Request, refusal: str):
+    """The signed-in organisation admin (or operator), the provider of the path and the form, CSRF-checked."""
     who = await run_in_threadpool(signed_in, request)
     agb, branch = request.path_params["agb"], request.path_params["branch"]
     await run_in_threadpool(visible_provider, request, who, agb, branch)
     if not who.can_manage_tokens(agb, branch):
-        raise HTTPException(403, "Only the organisation's admin manages who has access.")
+        raise HTTPException(403, refusal)
     form = await request.form()
     check_csrf(request, form)
+    return who, agb, branch, form
+
+
+async def member_set(request: Request):
+    """Give an existing user a role for the provider, or take it away (organisation admins and operators)."""
+    who, agb, branch, form = await _admin_form(request, "Only the organisation's admin manages who has access.")
     login, role = str(form.get("login", "")).strip(), str(form.get("role", ""))
     p = portal(request)
 
@@ -265,13 +271,7 @@ async def member_set(request: Request):
 
 async def token_create(request: Request):
     """Make a token; it is shown once, on the next page."""
-    who = await run_in_threadpool(signed_in, request)
-    agb, branch = request.path_params["agb"], request.path_params["branch"]
-    await run_in_threadpool(visible_provider, request, who, agb, branch)
-    if not who.can_manage_tokens(agb, branch):
-        raise HTTPException(403, "Only the organisation's admin manages its API tokens.")
-    form = await request.form()
-    check_csrf(request, form)
+    who, agb, branch, form = await _admin_form(request, "Only the organisation's admin manages its API tokens.")
     scopes = [s for s in ("upload", "read") if form.get(f"scope_{s}")]
     if not scopes:
         raise HTTPException(400, "Choose at least one scope: upload, read.")
@@ -285,13 +285,7 @@ async def token_create(request: Request):
 
 async def token_revoke(request: Request):
     """Revoke one of the provider's tokens."""
-    who = await run_in_threadpool(signed_in, request)
-    agb, branch = request.path_params["agb"], request.path_params["branch"]
-    await run_in_threadpool(visible_provider, request, who, agb, branch)
-    if not who.can_manage_tokens(agb, branch):
-        raise HTTPException(403, "Only the organisation's admin manages its API tokens.")
-    form = await request.form()
-    check_csrf(request, form)
+    who, agb, branch, form = await _admin_form(request, "Only the organisation's admin manages its API tokens.")
     store = portal(request).store()
     t = book.token(store, int(request.path_params["token"]))
     if t is None or (t.agb, t.branch) != (agb, branch):
