@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import failures
+from . import failures, providers
 from .process import DEFAULT_FORMATS, requeue, submit_many, write_stored_reports
 from .revalidation import revalidate
 from ..pipeline import UsageError
@@ -41,24 +41,24 @@ def add_gate_commands(subparsers) -> None:
     _provider_args(add)
     add.add_argument("--user", required=True, help="the NZa user name (gebruikersnaam, 3341) it delivers with")
     add.add_argument("--name", default="", help="the provider's name")
-    add.set_defaults(func=_guarded(_provider_add, creates=True))
+    add.set_defaults(func=_guarded(providers.provider_add, creates=True))
     listing = actions.add_parser("list", parents=[store], help="list the registered providers")
     listing.add_argument("--format", choices=("text", "json"), default="text")
-    listing.set_defaults(func=_guarded(_provider_list))
+    listing.set_defaults(func=_guarded(providers.provider_list))
     off = actions.add_parser("deactivate", parents=[store], help="the provider may no longer deliver")
     _provider_args(off)
     off.add_argument("--on", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
                      help="the account is invalid from this day (rule 1819; default today)")
-    off.set_defaults(func=_guarded(_provider_deactivate))
+    off.set_defaults(func=_guarded(providers.provider_deactivate))
     on = actions.add_parser("activate", parents=[store], help="a deactivated provider may deliver again")
     _provider_args(on)
-    on.set_defaults(func=_guarded(_provider_activate))
+    on.set_defaults(func=_guarded(providers.provider_activate))
     notice = actions.add_parser("notify-software-change", parents=[store],
                                 help="register a new software supplier or package (lifts rules 1812/1813)")
     _provider_args(notice)
     notice.add_argument("--supplier", help="the new software supplier (the packing-slip field the standard declares, e.g. GA OHW-GBG 3339)")
     notice.add_argument("--package", help="the new software package (e.g. GA OHW-GBG 3334)")
-    notice.set_defaults(func=_guarded(_provider_notice))
+    notice.set_defaults(func=_guarded(providers.provider_notice))
     provider.set_defaults(func=lambda args: _usage(provider))
 
     sub = subparsers.add_parser("submit", parents=[store], help="deliver zips to the gate: receipt, validation, import")
@@ -217,49 +217,6 @@ def _usage(parser) -> int:
 
 
 # ---------------------------------------------------------------- providers
-
-
-def _provider_add(args, store) -> int:
-    p = store.add_provider(args.agb, args.branch, args.user, args.name)
-    print(f"registered {p.agb} {p.branch} ({p.name or 'no name'}), user {p.username}")
-    return 0
-
-
-def _provider_list(args, store) -> int:
-    rows = []
-    for p in store.providers():
-        s = store.provider_settings(p.agb, p.branch)
-        rows.append({"agb": p.agb, "branch": p.branch, "user": p.username, "name": p.name, "active": p.active,
-                     "deactivated_on": p.deactivated_at.isoformat() if p.deactivated_at else None,
-                     "phase": "production" if s else "connect", "standard": s and s.standard,
-                     "supplier": s and s.supplier, "package": s and s.package})
-    if args.format == "json":
-        print(json.dumps({"providers": rows}, ensure_ascii=False, indent=2))
-    else:
-        print(tabulate([[r["agb"], r["branch"], r["user"], r["name"], "yes" if r["active"] else "no", r["phase"],
-                         r["standard"] or "", r["supplier"] or "", r["package"] or ""] for r in rows],
-                       headers=["agb", "ii", "user", "name", "active", "phase", "standard", "supplier", "package"]))
-    return 0
-
-
-def _provider_deactivate(args, store) -> int:
-    p = store.deactivate_provider(args.agb, args.branch, args.on)
-    print(f"deactivated {p.agb} {p.branch}; its account is invalid from {p.deactivated_at}")
-    return 0
-
-
-def _provider_activate(args, store) -> int:
-    p = store.activate_provider(args.agb, args.branch)
-    print(f"activated {p.agb} {p.branch}")
-    return 0
-
-
-def _provider_notice(args, store) -> int:
-    if not (args.supplier or args.package):
-        raise UsageError("say what changes: --supplier, --package or both")
-    n = store.notify_software_change(args.agb, args.branch, args.supplier, args.package)
-    print(f"registered a software change for {n.agb} {n.branch} at {n.noticed_at:%Y-%m-%d %H:%M:%S} UTC")
-    return 0
 
 
 # ---------------------------------------------------------------- submit and after

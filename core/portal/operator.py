@@ -33,11 +33,17 @@ def queue_page(request: Request):
                   recent=[(d, p.status(d, operator=True)) for d in recent if d])
 
 
-async def provider_add(request: Request):
-    """Register a provider (AGB code + volgnr, the NZa account it delivers with)."""
+async def _operator_form(request: Request):
+    """The signed-in operator (anyone else is refused) and the posted form, CSRF-checked."""
     who = await run_in_threadpool(operator_only, request)
     form = await request.form()
     check_csrf(request, form)
+    return who, form
+
+
+async def provider_add(request: Request):
+    """Register a provider (AGB code + volgnr, the NZa account it delivers with)."""
+    who, form = await _operator_form(request)
     agb, branch = str(form.get("agb", "")).strip(), str(form.get("branch", "")).strip()
     username, name = str(form.get("username", "")).strip(), str(form.get("name", "")).strip()
     if not _AGB.fullmatch(agb) or not _BRANCH.fullmatch(branch) or not username:
@@ -58,9 +64,7 @@ async def provider_add(request: Request):
 
 async def provider_active(request: Request):
     """Deactivate (from today) or activate a provider."""
-    who = await run_in_threadpool(operator_only, request)
-    form = await request.form()
-    check_csrf(request, form)
+    who, form = await _operator_form(request)
     agb, branch = request.path_params["agb"], request.path_params["branch"]
     active = request.path_params["action"] == "activate"
     p = portal(request)
@@ -82,9 +86,7 @@ async def provider_active(request: Request):
 
 async def requeue(request: Request):
     """Put a failed delivery back in its provider's queue; the worker processes it."""
-    who = await run_in_threadpool(operator_only, request)
-    form = await request.form()
-    check_csrf(request, form)
+    who, form = await _operator_form(request)
     delivery_id = int(request.path_params["delivery"])
     p = portal(request)
 
@@ -106,9 +108,7 @@ async def requeue(request: Request):
 
 async def revalidate_delivery(request: Request):
     """Validate a kept delivery again with the rules of its time; show the assessment."""
-    who = await run_in_threadpool(operator_only, request)
-    form = await request.form()
-    check_csrf(request, form)
+    who, form = await _operator_form(request)
     delivery_id = int(request.path_params["delivery"])
     p = portal(request)
 

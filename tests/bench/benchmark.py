@@ -134,10 +134,10 @@ def ggz(size: str, work: Path, runs: int, codelists: str | None) -> list[list[st
              f"{cpu:.2f}", f"{cpu / base_cpu:.2f}", f"{records / wall:,.0f}", f"{rss >> 20}"]]
 
 
-def run_usage(cmd: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds (user + system), peak RSS in bytes) of one process."""
+def run_usage(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds (user + system), peak RSS in bytes) of one process (run with `env` if given)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     err = proc.stderr.read().decode(errors="replace")
@@ -154,19 +154,6 @@ def _child_env(**extra: str) -> dict:
     return env
 
 
-def run_env(cmd: list[str], env: dict) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds, peak RSS in bytes) of one process run with `env`."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
-
-
 def _load() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (5 min: {five:.1f})"
@@ -178,7 +165,7 @@ def alternate(variants: dict[str, tuple[list[str], dict]], runs: int) -> dict[st
     seen: dict[str, list] = {name: [] for name in variants}
     for _ in range(runs):
         for name, (cmd, env) in variants.items():
-            seen[name].append(run_env(cmd, env))
+            seen[name].append(run_usage(cmd, env))
     return {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), max(r[2] for r in rs))
             for name, rs in seen.items()}
 
@@ -199,7 +186,7 @@ def speed(size: str, work: Path, runs: int) -> None:
             variants[f"disval validate, {name}, {threads}"] = (
                 validate + ["--read-ahead", str(ahead)], _child_env(DISVAL_INFLATER=name, DISVAL_CACHE_DIR=str(cache)))
     for cmd, env in variants.values():  # untimed: bytecode and the rule-book cache written
-        run_env(cmd, env)
+        run_usage(cmd, env)
     before = _load()
     figures = alternate(variants, runs)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {before} before, {_load()} after; "
@@ -228,7 +215,7 @@ def small(work: Path, runs: int) -> None:
         "python -c 'import numpy'": ([sys.executable, "-c", "import numpy"], _child_env()),
     }
     for command, env in variants.values():
-        run_env(command, env)
+        run_usage(command, env)
     before = _load()
     figures = alternate(variants, runs)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {before} before, {_load()} after; "

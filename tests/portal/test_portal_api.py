@@ -153,7 +153,10 @@ def test_an_organisation_admin_makes_a_token_in_the_portal_and_it_works(app, bro
     assert made.status_code == 201
     secret = re.search(r'id="new-token">([^<]+)<', made.text).group(1)
     assert "set-cookie" not in made.headers or secret not in made.headers["set-cookie"]
-    assert secret not in admin.get(f"/providers/{A[0]}/{A[1]}/tokens").text  # shown once
+    page = admin.get(f"/providers/{A[0]}/{A[1]}/tokens").text
+    assert secret not in page  # shown once
+    # the page's title is its title, and the people on it are listed once (not also inside <title>)
+    assert re.search(r"<title>API tokens · disval portal</title>", page) and page.count("<h2>People</h2>") == 1
     job = TestClient(app)
     job.headers["Authorization"] = f"Bearer {secret}"
     assert _upload(job, A, make_delivery(A, "test")).status_code == 202
