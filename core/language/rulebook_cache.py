@@ -19,6 +19,11 @@ reader sees a whole entry or none. An entry that cannot be read (cut short,
 garbled, of an older disval's classes) is ignored, compiled again and
 overwritten. Failing to write is no error either: the book is still
 returned. `$DISVAL_CACHE_DIR` moves the cache; `none` turns it off.
+
+Stale entries are left behind by every change of rules or version, so the
+folder is pruned whenever an entry is written: the `KEEP` most recently used
+entries stay (an entry's modification time is refreshed when it is read),
+and temporary files of writers that died are removed after an hour.
 """
 from __future__ import annotations
 
@@ -36,6 +41,10 @@ from ..standard import Standard
 
 # The format of an entry; raise it when what is pickled changes shape in a way the key would miss.
 FORMAT = 1
+# How many entries a cache folder keeps: a few standards, each with a few rule-file sets in use.
+KEEP = 32
+# A temporary file this old belongs to a writer that died, not to one still writing.
+ORPHAN_SECONDS = 3600
 
 
 def cache_dir() -> Path | None:
@@ -137,9 +146,14 @@ def _read(entry: Path, standard: Standard):
     except OSError:
         return None
     try:
-        return _Unpickler(io.BytesIO(data), standard).load()
+        book = _Unpickler(io.BytesIO(data), standard).load()
     except Exception:  # noqa: BLE001 - a broken entry is compiled again, whatever broke it
         return None
+    try:
+        os.utime(entry)  # used: pruning keeps the most recently used entries
+    except OSError:
+        pass
+    return book
 
 
 def _write(entry: Path, book, standard: Standard) -> None:
@@ -156,4 +170,38 @@ def _write(entry: Path, book, standard: Standard) -> None:
             os.unlink(temporary)
             raise
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        pass  # a cache that cannot be written costs time, not correctness
+        return  # a cache that cannot be written costs time, not correctness
+    prune(entry.parent)
+
+
+def prune(folder: Path, keep: int = KEEP) -> None:
+    """Remove all but the `keep` most recently used entries of `folder`, and orphaned temporary files.
+
+    Another process may prune or write at the same time: a file that is gone
+    already is simply skipped, and a reader that loses its entry compiles again.
+    """
+    import time
+
+    entries, now = [], time.time()
+    try:
+        listing = list(os.scandir(folder))
+    except OSError:
+        return
+    for item in listing:
+        try:
+            modified = item.stat().st_mtime
+        except OSError:
+            continue
+        if item.name.endswith(".pickle"):
+            entries.append((modified, item.path))
+        elif item.name.endswith(".tmp") and now - modified > ORPHAN_SECONDS:
+            _remove(item.path)
+    for _, path in sorted(entries, reverse=True)[keep:]:
+        _remove(path)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -138,3 +138,34 @@ def _report(text: str) -> dict:
     for key in ("started", "duration_seconds"):
         report.pop(key)
     return report
+
+
+def test_the_folder_keeps_the_most_recently_used_entries(cache_dir):
+    """Each change of rules or version leaves an entry behind; the folder does not grow without end."""
+    std = standard()
+    load, calls = _counting(std)
+    load()
+    (live,) = cache_dir.iterdir()
+    stale = []
+    for n in range(cache.KEEP + 5):
+        old = cache_dir / f"{std.id}-stale{n:02d}.pickle"
+        old.write_bytes(b"left behind by an older version")
+        os.utime(old, (1_000_000 + n, 1_000_000 + n))
+        stale.append(old)
+    orphan = cache_dir / f"{live.name}.abc.tmp"
+    orphan.write_bytes(b"half")
+    os.utime(orphan, (1_000_000, 1_000_000))
+    os.utime(live, (900_000, 900_000))  # the oldest file, until it is read
+    load()  # read from the cache: now the most recently used
+    assert len(calls) == 1
+    cache.prune(cache_dir)
+    left = sorted(p.name for p in cache_dir.iterdir())
+    assert len(left) == cache.KEEP and live.name in left and orphan.name not in left
+    # The newest stale entries are the ones kept; the oldest went.
+    assert stale[-1].name in left and stale[0].name not in left
+    # Writing an entry prunes too.
+    for n in range(3):
+        (cache_dir / f"{std.id}-newer{n}.pickle").write_bytes(b"left behind")
+    live.unlink()
+    load()
+    assert len(calls) == 2 and len(list(cache_dir.iterdir())) == cache.KEEP and live.exists()
