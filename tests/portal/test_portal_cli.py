@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-import httpx
+import httpx2 as httpx
 
 from disval.core.cli import main
 from disval.core.portal.accounts import check_password, token_hash
