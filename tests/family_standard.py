@@ -9,15 +9,15 @@ values they mean.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import random
 import re
 import zipfile
 from pathlib import Path
 
-from disval.core.codelists import Codelist, CodeRow
+from disval.core.codelists import CodeRow
 from disval.core.layout import load_layout
 from disval.core.plugins import get_plugin_manager, hookimpl
+from listed_codelists import ListedCodelists
 from disval.core.standard import DIS_POLICY, RULE_TYPES, Standard, ZipNaming
 
 LAYOUT = """
@@ -122,19 +122,6 @@ CODELISTS = {
 }
 
 
-class FamilyCodelists:
-    """A codelist provider with the two lists above."""
-
-    def codelist(self, name, delivery_date):
-        """The list by name."""
-        entries = CODELISTS.get(name)
-        return None if entries is None else Codelist(name, dt.date(2019, 1, 1), "test", entries)
-
-    def describe(self) -> str:
-        """For reports."""
-        return "the family test lists"
-
-
 class FamilyPlugin:
     """Declares the family standard and its codelists."""
 
@@ -147,7 +134,7 @@ class FamilyPlugin:
 
     @hookimpl
     def disval_codelist_provider(self, standard, location):
-        return FamilyCodelists() if standard.id == self.std.id else None
+        return ListedCodelists(CODELISTS, "the family test lists") if standard.id == self.std.id else None
 
 
 def family_pm(std: Standard):

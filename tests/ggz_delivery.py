@@ -8,12 +8,12 @@ rules are not evaluated. Tests plant one fault and expect exactly its finding.
 """
 from __future__ import annotations
 
-import datetime as dt
 import zipfile
 from pathlib import Path
 
-from disval.core.codelists import Codelist, CodeRow
+from disval.core.codelists import CodeRow
 from disval.core.plugins import get_plugin_manager, hookimpl
+from listed_codelists import ListedCodelists
 
 ZIP_NAME = "DIS_GGZ_DBC_TEST_090_12345678_00_20190501_01.zip"
 
@@ -115,23 +115,10 @@ CODELISTS = {
 }
 
 
-class GgzCodelists:
-    """A codelist provider with the small lists above."""
-
-    def codelist(self, name, delivery_date):
-        """The list by name, or None for the lists left out."""
-        entries = CODELISTS.get(name)
-        return None if entries is None else Codelist(name, dt.date(2019, 1, 1), "test", entries)
-
-    def describe(self) -> str:
-        """For reports."""
-        return "small GGZ test lists"
-
-
 class _Provider:
     @hookimpl
     def disval_codelist_provider(self, standard, location):
-        return GgzCodelists() if standard.id == "GA-DBC-GGZ-9.0" else None
+        return ListedCodelists(CODELISTS, "small GGZ test lists") if standard.id == "GA-DBC-GGZ-9.0" else None
 
 
 def ggz_pm():

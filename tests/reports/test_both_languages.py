@@ -23,6 +23,7 @@ from disval.core.report_view import LABELS, STATUSES
 from disval.core.reports import ReportOptions
 from disval.plugins.ga_ohw_gbg import standard
 from disval.plugins.reports import html, json as json_report, junit, text
+from reading import literal as _literal, visible as _visible
 
 RULES = Path(standard().rule_files[0])
 BT, GZ = "BEHANDELTRAJECT.txt", "GELEVERD_ZORGPROFIEL.txt"
@@ -106,18 +107,3 @@ def test_the_reports_show_the_translated_texts(results):
     assert "wordt in GA OHW-GBG 1.0 niet aangeleverd" in dutch and "is not delivered in GA OHW-GBG 1.0" in english
     assert "vraagt de gegevens van eerdere aanleveringen" in dutch
 
-
-def _literal(template: str) -> str:
-    """A regular expression for a text with {placeholders}: any value on the same line may stand in."""
-    parts = re.split(r"\{[^{}]*\}", template)
-    return "[^\n]*?".join(re.escape(p) for p in parts)
-
-
-def _visible(page: str, fmt: str) -> str:
-    """What a reader sees: an HTML page without its tags and entities (escaping is not translation)."""
-    if fmt != "html":
-        return page
-    import html as markup
-
-    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    return markup.unescape(re.sub(r"<[^>]+>", "\n", page))

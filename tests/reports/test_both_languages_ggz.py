@@ -29,6 +29,7 @@ from disval.core.report_view import LABELS, STATUSES  # noqa: E402
 from disval.core.reports import ReportOptions  # noqa: E402
 from disval.plugins.ga_dbc_ggz import standard  # noqa: E402
 from disval.plugins.reports import html, json as json_report, junit, text  # noqa: E402
+from reading import literal as _literal, visible as _visible  # noqa: E402
 
 STANDARD = standard()
 LAYOUT = STANDARD.layout
@@ -191,18 +192,3 @@ def _words(message: str) -> set[str]:
     message = re.sub(r"\S+\.txt\b|'[^']*'|\{[^{}]*\}|\w*_\w*", " ", message, flags=re.IGNORECASE)
     return {w.lower() for w in re.findall(r"[^\W\d_]+", message)}
 
-
-def _literal(template: str) -> str:
-    """A regular expression for a text with {placeholders}: any value on the same line may stand in."""
-    parts = re.split(r"\{[^{}]*\}", template)
-    return "[^\n]*?".join(re.escape(p) for p in parts)
-
-
-def _visible(page: str, fmt: str) -> str:
-    """What a reader sees: an HTML page without its tags and entities (escaping is not translation)."""
-    if fmt != "html":
-        return page
-    import html as markup
-
-    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    return markup.unescape(re.sub(r"<[^>]+>", "\n", page))
