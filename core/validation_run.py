@@ -68,7 +68,7 @@ class ValidationRun:
             engines.append(HistoryChecks([r for r in rules if r.kind == c.HISTORY], layout, self.ctx,
                                          self.history, self.collector, self.marks))
         ahead = [engine.prepare for engine in engines if hasattr(engine, "prepare")]
-        self._prepare = (lambda batch: [prepare(batch) for prepare in ahead]) if ahead else None
+        self._prepare = (lambda batch: [t for prepare in ahead for t in prepare(batch)]) if ahead else None
         self.lengths = {r.file: r for r in rules if r.kind == c.LENGTH}
         for f in _reading_order(layout, rules):
             chunks = slip_chunks if f is slip else self._chunks(f)
@@ -116,7 +116,8 @@ class ValidationRun:
             return
         self.ctx.counts[f.name] = 0
         chunks = self.readers[f.name](self.delivery, f, self.limits, self.batch_records)
-        for prepared in read_ahead(prepared_batches(f, chunks, self._prepare), self.read_ahead):
+        for prepared in read_ahead(prepared_batches(f, chunks, self._prepare), self.read_ahead,
+                                   tasks_of=lambda p: p.tasks):
             self.ctx.counts[f.name] += prepared.chunk.line_count
             yield prepared
 

@@ -8,6 +8,9 @@ read of their parents is kept per parent key (parents.py).
 """
 from __future__ import annotations
 
+import functools
+import threading
+
 import numpy as np
 
 from ..findings import FindingCollector
@@ -19,6 +22,7 @@ from .common import (
     Batch, Context, RecordMarks, deleted, distinct_values, expected_count, field_text, key_block, key_text,
     record_finding, scalar_value,
 )
+from ..read_ahead import SHARED
 from .key_spill import KeyMemory
 from .kernels import kernel as compile_kernel
 from .parents import Parents
@@ -39,12 +43,15 @@ class ColumnarEngine:
         # Record rules that read nothing but their own record, the packing slip and constants: their
         # verdicts can be worked out ahead, on the reader thread (`prepare`).
         self.own_record_rules: dict[str, list[tuple[c.CompiledRule, object]]] = {}
+        # A kernel keeps state across batches (the codes seen so far): one thread at a time runs it.
+        self._kernel_locks: dict[str, threading.Lock] = {}
         for rule in rules:
             if rule.kind == c.RECORD:
                 pair = (rule, compile_kernel(rule.check, ctx))
                 self.record_rules.setdefault(rule.file, []).append(pair)
                 if _reads_own_record_only(rule.check):
                     self.own_record_rules.setdefault(rule.file, []).append(pair)
+                    self._kernel_locks[rule.number] = threading.Lock()
             elif rule.kind in (c.FILE, c.ZIP):
                 self.scalar_rules.append((rule, compile_kernel(rule.check, ctx)))
         self.aggregates = Aggregates(rules, ctx, compile_kernel)
@@ -77,24 +84,45 @@ class ColumnarEngine:
         return self.key_columns[spec]
 
     # -- per batch
-    def prepare(self, batch: Batch) -> None:
-        """Work out the verdicts of the batch's own-record rules, ahead of `record_batch`.
+    def prepare(self, batch: Batch) -> list[tuple[tuple[str, str], object]]:
+        """The verdicts of the batch's own-record rules as tasks either thread may run, ahead of `record_batch`.
 
-        Called on the reader thread (`read_ahead.prepared_batches`) while this thread checks the
-        batch before. These rules read only the batch, the packing slip, codelists and constants,
-        which nothing changes while a member is read; their kernels' state (the codes seen so far)
-        is theirs alone, used by one thread. Rules that read a parent's fields or a count wait for
-        `record_batch`.
+        Called on the reader thread (`read_ahead.prepared_batches`); the reader runs some of the
+        tasks while this thread checks the batch before, `record_batch` the rest (read_ahead's
+        `SharedTasks`). These rules read only the batch, the packing slip, codelists and constants,
+        which nothing changes while a member is read; a kernel's state (the codes seen so far) is
+        guarded by a lock of its own, so it is never used by both threads at once. Rules that read
+        a parent's fields or a count are not shared: they run in `record_batch`.
         """
-        for rule, kernel in self.own_record_rules.get(batch.file.name, ()):
-            batch.cache[("verdict", rule.number)] = kernel(batch)
+        tasks = [(("verdict", rule.number), _locked(self._kernel_locks[rule.number], kernel, batch))
+                 for rule, kernel in self.own_record_rules.get(batch.file.name, ())]
+        # References into a file read whole already are looked up in its index, which nothing changes
+        # any more (the file's keys are all in): either thread may do that too.
+        for rule in self.references:
+            target = self._targets.get(rule.number)
+            if rule.file == batch.file.name and target is not None and target.index is not None:
+                tasks.append((("missing", rule.number), functools.partial(self._missing, rule, target.index, batch)))
+        return tasks
+
+    def _missing(self, rule: c.CompiledRule, index: keys.KeyIndex, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        """(lines, keys) of the batch's references of `rule` that are no key in `index`."""
+        own = self._widths[rule.number][0]
+        block = key_block(batch, tuple(f.ddid for f in rule.keys), own)
+        return index.missing(*keys.filled_keys(block, batch.lines), own)
 
     def record_batch(self, batch: Batch) -> None:
         """Check every record rule of the batch's file and remember its keys."""
         name = batch.file.name
         gone = None
+        shared = batch.cache.get(SHARED)
         for rule, kernel in self.record_rules.get(name, ()):
-            violated, _ = batch.cache.pop(("verdict", rule.number), None) or kernel(batch)
+            if shared is not None and ("verdict", rule.number) in shared.keys:
+                violated, _ = shared.result(("verdict", rule.number))
+            elif rule.number in self._kernel_locks:
+                with self._kernel_locks[rule.number]:
+                    violated, _ = kernel(batch)
+            else:
+                violated, _ = kernel(batch)
             if violated is False:
                 continue
             violated = np.broadcast_to(violated, (len(batch),))
@@ -111,6 +139,9 @@ class ColumnarEngine:
                 column.add(key_block(batch, ddids, widths), batch.lines)
         for rule in self.references:
             if rule.file != name:
+                continue
+            if shared is not None and ("missing", rule.number) in shared.keys:
+                self._report_keys(rule, *shared.result(("missing", rule.number)))
                 continue
             own = self._widths[rule.number][0]
             block = key_block(batch, tuple(f.ddid for f in rule.keys), own)
@@ -209,6 +240,14 @@ class ColumnarEngine:
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
             distinct_values(values, text=lambda raw: key_text(raw, widths)),
         )
+
+
+def _locked(lock: threading.Lock, kernel, batch: Batch):
+    """A task that runs `kernel` on `batch` holding `lock`."""
+    def task():
+        with lock:
+            return kernel(batch)
+    return task
 
 
 def _counted(values: list[str]) -> dict[str, int]:

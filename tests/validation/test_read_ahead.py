@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from disval.core.read_ahead import read_ahead
+from disval.core.read_ahead import SharedTasks, read_ahead
 
 
 def _batches(n: int, made: list, threads: set, fail_at: int | None = None, closed: list | None = None):
@@ -72,3 +72,37 @@ def test_an_error_in_the_consumer_stops_the_reader():
             if i == 2:
                 raise KeyError("the rules failed")
     assert closed and len(made) < 10
+
+
+def _with_tasks(n: int, tasks_per_item: int, ran: list):
+    """Items that each carry SharedTasks; every task notes (item, task, thread) when it runs."""
+    for i in range(n):
+        def task(i=i, j=0):
+            ran.append((i, j, threading.get_ident()))
+            time.sleep(0.001)  # long enough for the other thread to claim work meanwhile
+            return i * 100 + j
+        yield i, SharedTasks([(j, lambda i=i, j=j: task(i, j)) for j in range(tasks_per_item)])
+
+
+def test_shared_tasks_run_once_each_and_the_reader_takes_its_part_while_the_queue_is_full():
+    ran = []
+    results = []
+    for i, tasks in read_ahead(_with_tasks(30, 8, ran), depth=2, tasks_of=lambda item: item[1]):
+        for j in range(8):  # the consumer asks in its own order and gets each task's own result
+            results.append(tasks.result(j))
+            time.sleep(0.001)  # the consumer is the slower side, so the reader has room to help
+    assert results == [i * 100 + j for i in range(30) for j in range(8)]
+    assert sorted((i, j) for i, j, _ in ran) == [(i, j) for i in range(30) for j in range(8)]  # each once
+    threads = {t for _, _, t in ran}
+    assert threading.get_ident() in threads and len(threads) == 2  # both threads did some of them
+
+
+def test_a_task_that_fails_on_the_reader_raises_where_its_result_is_asked_for():
+    tasks = SharedTasks([("a", lambda: 1), ("b", lambda: 1 / 0)])
+    assert tasks.help()  # the reader takes the last one, which fails on its thread
+    with pytest.raises(ZeroDivisionError):
+        tasks.result("b")
+    assert tasks.result("a") == 1
+    assert not tasks.help()  # nothing left to claim
+    with pytest.raises(KeyError):
+        tasks.result("not a task")
