@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Callable, Iterable, Iterator, NamedTuple, TypeVar
 
 import numpy as np
@@ -39,6 +40,15 @@ from .reader import RecordChunk
 T = TypeVar("T")
 
 _END = object()  # the reader is done
+
+_spent = [0.0]  # CPU seconds of the reader threads that have ended (`reader_cpu_seconds`)
+_spent_lock = threading.Lock()
+
+
+def reader_cpu_seconds() -> float:
+    """The CPU time used by the reader threads of this process that have ended (for the benchmark)."""
+    with _spent_lock:
+        return _spent[0]
 
 
 class _Failed:
@@ -148,6 +158,8 @@ def read_ahead(items: Iterable[T], depth: int = 2,
             close = getattr(source, "close", None)
             if close is not None:
                 close()
+            with _spent_lock:
+                _spent[0] += time.thread_time()
 
     worker = threading.Thread(target=make, name="disval-read-ahead", daemon=True)
     worker.start()

@@ -43,6 +43,19 @@ DECOMPRESS = (
 )
 
 
+# One validation in a process of its own, after a warm-up one: its wall time and the CPU time of the
+# main thread and of the reader threads (read_ahead), to see how the work is split between the cores.
+THREAD_SPLIT = (
+    "import sys, time\n"
+    "from disval.core.pipeline import validate\n"
+    "from disval.core.read_ahead import reader_cpu_seconds\n"
+    "validate(sys.argv[1], read_ahead=int(sys.argv[2]))\n"
+    "wall, main, reader = time.perf_counter(), time.thread_time(), reader_cpu_seconds()\n"
+    "validate(sys.argv[1], read_ahead=int(sys.argv[2]))\n"
+    "print(time.perf_counter() - wall, time.thread_time() - main, reader_cpu_seconds() - reader)\n"
+)
+
+
 def run(cmd: list[str]) -> tuple[float, int, int]:
     """(wall seconds, peak RSS in bytes, exit code) of one process."""
     start = time.perf_counter()
@@ -196,6 +209,22 @@ def speed(size: str, work: Path, runs: int) -> None:
              f"{records / wall:,.0f}", f"{rss >> 20}"] for name, (wall, cpu, rss) in figures.items()]
     print(tabulate(rows, headers=["what", "wall s", "x decompress", "CPU s", "x decompress CPU", "records/s",
                                   "peak RSS MB"]))
+    print(f"\nwhere the CPU goes: validate() in-process, the default inflater, {runs} runs (median)\n")
+    print(tabulate(thread_split(clean, runs), headers=["read-ahead", "wall s", "main thread CPU s",
+                                                       "reader thread CPU s"]))
+
+
+def thread_split(delivery: Path, runs: int) -> list[list[str]]:
+    """Per read-ahead depth (2, 1, 0): median wall and CPU of the main and reader threads of one validation."""
+    rows = []
+    for ahead in (2, 1, 0):
+        seen = []
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", THREAD_SPLIT, str(delivery), str(ahead)], check=True,
+                                 capture_output=True, text=True, env=_child_env()).stdout.split()
+            seen.append([float(x) for x in out[-3:]])
+        rows.append([ahead] + [f"{statistics.median(r[i] for r in seen):.2f}" for i in range(3)])
+    return rows
 
 
 def small(work: Path, runs: int) -> None:
