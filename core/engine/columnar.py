@@ -80,7 +80,7 @@ class ColumnarEngine:
     def _key_column(self, file: str, fields, widths) -> keys.KeyColumn:
         spec = (file, tuple(f.ddid for f in fields), tuple(widths))
         if spec not in self.key_columns:
-            self.key_columns[spec] = keys.KeyColumn(tuple(widths), self.key_memory)
+            self.key_columns[spec] = keys.KeyColumn(tuple(widths), self.key_memory, _whose(file, fields))
         return self.key_columns[spec]
 
     # -- per batch
@@ -148,7 +148,9 @@ class ColumnarEngine:
             target = self._targets.get(rule.number)
             if target is None or target.index is None:
                 # Its file comes later, or its keys went to disk: looked up at the end.
-                self._pending.setdefault(rule.number, keys.KeyColumn(own, self.key_memory)).add(block, batch.lines)
+                self._pending.setdefault(rule.number, keys.KeyColumn(
+                    own, self.key_memory, f"{_whose(rule.file, rule.keys)}, references of rule {rule.number}")
+                ).add(block, batch.lines)
             else:
                 self._report_keys(rule, *target.index.missing(*keys.filled_keys(block, batch.lines), own))
 
@@ -240,6 +242,11 @@ class ColumnarEngine:
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
             distinct_values(values, text=lambda raw: key_text(raw, widths)),
         )
+
+
+def _whose(file: str, fields) -> str:
+    """Whose keys a column remembers, for messages: the file and the fields' DDIDs."""
+    return f"{file} ({', '.join(f.ddid for f in fields)})"
 
 
 def _locked(lock: threading.Lock, kernel, batch: Batch):

@@ -10,10 +10,17 @@ at a time, with only that partition's keys in memory.
 
 The budget is `DISVAL_KEY_MEMORY` MiB (default 128); 0 spills every key,
 which the engine-equivalence tests use to run the spill path.
+
+A disk that fills up (or a quota) while keys are written out is `SpillFailed`:
+an OSError whose message says whose keys, which file, how many bytes were
+being written and how much room is left, and what to do about it; the
+command line prints it as one line, without a traceback.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import weakref
 from contextlib import ExitStack
 from pathlib import Path
@@ -41,6 +48,30 @@ def budget_bytes() -> int:
 def partition_of(h: np.ndarray) -> np.ndarray:
     """The partition of each key hash (its top bits)."""
     return (h >> np.uint64(64 - PART_BITS)).astype(np.uint8)  # uint8: numpy's stable sort is a radix sort
+
+
+class SpillFailed(OSError):
+    """Remembered keys could not be written to disk: whose, where, how many bytes, and the room left."""
+
+    def __init__(self, whose: str, path: Path, needed: int, cause: OSError):
+        try:
+            free = f"{_mib(shutil.disk_usage(path.parent).free)} free there"
+        except OSError:
+            free = "the room left there unknown"
+        reason = cause.strerror or str(cause) or type(cause).__name__
+        self.message = (
+            f"cannot put the remembered keys of {whose} aside on disk: writing {_mib(needed)} to {path} failed "
+            f"({reason}; {free}). Make room there, point TMPDIR to a larger disk, or raise DISVAL_KEY_MEMORY "
+            f"(now {budget_bytes() / (1 << 20):g} MiB) to keep more keys in memory")
+        super().__init__(cause.errno, self.message)
+        self.whose, self.path, self.needed = whose, path, needed
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
 
 
 class KeyMemory:
@@ -75,12 +106,27 @@ class KeyMemory:
     def new_file(self) -> Path:
         """A fresh file name in the run's working directory (made on first use)."""
         if self._dir is None:
-            self._stack = ExitStack()
-            self._dir = self._stack.enter_context(working_directory("keys"))
+            stack = ExitStack()
+            self._dir = stack.enter_context(working_directory("keys"))
+            self._stack = stack
             # Removed even when the run ends in an exception before `close`.
             self._finalizer = weakref.finalize(self, self._stack.close)
         self._files += 1
         return self._dir / f"{self._files}.keys"
+
+    def write(self, records: np.ndarray, whose: str) -> Path:
+        """Write `records` to a new file of the working directory; `SpillFailed` when the disk refuses."""
+        path = None
+        try:
+            path = self.new_file()
+            with open(path, "wb") as out:
+                out.write(memoryview(records).cast("B"))
+        except OSError as exc:
+            where = path if path is not None else Path(tempfile.gettempdir()) / "disval-work-keys-..."
+            failed = SpillFailed(whose, where, records.nbytes, exc)
+            self.close()  # the run ends here: what was written goes now, not when the run is collected
+            raise failed from None
+        return path
 
     @property
     def spilled(self) -> bool:
@@ -97,8 +143,8 @@ class KeyMemory:
 class Segments:
     """A spilled column's keys on disk: segments of (line, key) records grouped by partition."""
 
-    def __init__(self, memory: KeyMemory, width: int):
-        self.memory = memory
+    def __init__(self, memory: KeyMemory, width: int, whose: str = "a key column"):
+        self.memory, self.whose = memory, whose
         self.dtype = np.dtype([("line", "<u4"), ("key", f"S{width}")])
         self._segments: list[tuple[Path, np.ndarray]] = []  # (file, first record of each partition + end)
         self.count = 0  # records written
@@ -113,8 +159,7 @@ class Segments:
         rec["line"], rec["key"] = lines[order], keys[order]
         bounds = np.zeros(PARTS + 1, np.int64)
         np.cumsum(np.bincount(part, minlength=PARTS), out=bounds[1:])
-        path = self.memory.new_file()
-        rec.tofile(path)
+        path = self.memory.write(rec, self.whose)
         self._segments.append((path, bounds))
         self.count += len(lines)
 

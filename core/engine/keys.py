@@ -29,7 +29,8 @@ __all__ = ["KeyColumn", "KeyIndex", "dangling", "filled_keys", "found_elsewhere"
 class KeyColumn:
     """The filled keys of one (composite) field of a file, with the line each came from."""
 
-    def __init__(self, widths: tuple[int, ...] | int, memory: KeyMemory | None = None):
+    def __init__(self, widths: tuple[int, ...] | int, memory: KeyMemory | None = None, whose: str = "a key column"):
+        self.whose = whose  # what the keys are, for messages: "BEHANDELTRAJECT.txt (1449)"
         self.widths = (widths,) if isinstance(widths, int) else tuple(widths)
         self.width = sum(self.widths)
         self.memory = memory if memory is not None else KeyMemory(limit=1 << 62)
@@ -67,7 +68,7 @@ class KeyColumn:
     def spill(self) -> None:
         """Move the column's keys to disk (further keys follow them there); drops its index."""
         if self.segments is None:
-            self.segments = Segments(self.memory, self.width)
+            self.segments = Segments(self.memory, self.width, self.whose)
         self.drop_index()
         self._flush()
 

@@ -6,6 +6,11 @@ few KB; here: what a user of the machine would notice besides the findings.
 """
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -82,3 +87,66 @@ def test_hash_collisions_never_change_a_verdict(delivery, budget_mib, monkeypatc
         monkeypatch.setenv("DISVAL_KEY_MEMORY", budget_mib)
     colliding = validate(delivery, max_per_rule=None)
     assert colliding.findings == honest.findings and colliding.counts == honest.counts
+
+
+def _refuse_writes_after(monkeypatch, allowed: int) -> None:
+    """Writes of spilled keys fail as on a full disk once `allowed` of them have gone through."""
+    done = []
+    real = key_spill.KeyMemory.new_file
+
+    def new_file(self):
+        path = real(self)
+        if len(done) >= allowed:
+            # A directory stands where the file would go, so opening it fails; the error is what a
+            # full disk gives.
+            def full(*args, **kwargs):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            monkeypatch.setattr(key_spill, "open", full, raising=False)
+        done.append(path)
+        return path
+
+    monkeypatch.setattr(key_spill.KeyMemory, "new_file", new_file)
+
+
+def test_a_full_disk_while_keys_spill_is_a_located_error_and_leaves_nothing_behind(delivery, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("DISVAL_KEY_MEMORY", "0")
+    _refuse_writes_after(monkeypatch, allowed=1)
+    with pytest.raises(key_spill.SpillFailed) as caught:
+        validate(delivery, max_per_rule=None)
+    message = str(caught.value)
+    # whose keys, which file, how many bytes, the room left, and what to do
+    assert ".txt (" in message and str(tmp_path) in message and ".keys" in message
+    assert "No space left on device" in message and "free there" in message
+    assert "bytes" in message or "MiB" in message
+    assert "DISVAL_KEY_MEMORY" in message and "TMPDIR" in message
+    assert caught.value.errno == errno.ENOSPC and caught.value.needed > 0
+    assert _spill_dirs(tmp_path) == []  # the keys written before the disk filled are gone too
+
+
+def _tiny_tmpfs(path: Path) -> bool:
+    """Mount a 64 KiB tmpfs at `path` (root only, and where the container allows it)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("mount"):
+        return False
+    path.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_a_really_full_disk_gives_one_line_from_the_command_line(tmp_path):
+    """On a real 64 KiB file system: `disval validate` says what happened in one line, exit code 2."""
+    small = tmp_path / "small"
+    if not _tiny_tmpfs(small):
+        pytest.skip("needs root and a mountable tmpfs to fill a real disk")
+    try:
+        big = generate_delivery(tmp_path / "big", trajects=5000, profiles=20000, seed=3)
+        env = {**os.environ, "TMPDIR": str(small), "DISVAL_KEY_MEMORY": "0", "DISVAL_CACHE_DIR": "none"}
+        run = subprocess.run([sys.executable, "-m", "disval.core.cli", "validate", str(big), "--no-progress"],
+                             capture_output=True, text=True, env=env)
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr
+        lines = [line for line in run.stderr.splitlines() if "cannot put the remembered keys" in line]
+        assert len(lines) == 1 and str(small) in lines[0] and "No space left on device" in lines[0]
+        assert not list(small.glob(f"{PREFIX}keys-*/*.keys"))  # what was written is removed again
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
