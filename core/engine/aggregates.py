@@ -12,8 +12,10 @@ import numpy as np
 
 from ..language import compiler as c
 from ..language.checks import CountOf
-from . import columns
+from . import keys
 from .common import Batch, Context, key_text
+from .key_spill import KeyMemory
+from .key_values import comparable
 
 
 def counts_in(check, per: bool):
@@ -29,28 +31,20 @@ def counts_in(check, per: bool):
                 yield from counts_in(item, per)
 
 
-def _padded(block: np.ndarray, width: int, aligned: bool = True) -> np.ndarray:
-    """Keys padded with spaces to `width`, one bytes value each; `aligned`: as compared (left-aligned,
-    leading spaces do not count), else as delivered."""
-    if aligned:
-        block = columns.left_aligned(block)
+def _padded(block: np.ndarray, width: int) -> np.ndarray:
+    """A field-major key block padded with spaces to `width` rows (what a KeyColumn of that width takes)."""
     w, n = block.shape
-    rows = np.full((n, width), 0x20, dtype=np.uint8)
-    rows[:, :w] = block.T
-    return rows.view(np.dtype((np.void, width))).reshape(-1)
-
-
-def _compared(keys: np.ndarray, width: int) -> np.ndarray:
-    """`_padded` keys as delivered, as they compare."""
-    block = np.ascontiguousarray(keys.view(np.uint8).reshape(len(keys), width).T)
-    return _padded(block, width)
+    if w == width:
+        return block
+    return np.concatenate([block, np.full((width - w, n), 0x20, np.uint8)])
 
 
 class Aggregates:
     """Accumulates conditional counts while files stream past; evaluates counts per parent at the end."""
 
-    def __init__(self, rules, ctx: Context, compile_kernel):
+    def __init__(self, rules, ctx: Context, compile_kernel, memory: KeyMemory | None = None):
         self.ctx = ctx
+        memory = memory if memory is not None else KeyMemory(limit=1 << 62)
         self.where = {}
         for rule in rules:
             if rule.kind == c.FILE:
@@ -58,15 +52,17 @@ class Aggregates:
                     self.where[count] = compile_kernel(count.where, ctx)
         self.rules = [r for r in rules if r.kind == c.AGGREGATE]
         self.width = {}  # rule number -> key width compared
-        self.per = {}  # (count, width) -> kernel, kept foreign keys
-        self.parents = {}  # rule number -> kept (keys, lines)
+        self.per = {}  # (count, width) -> kernel, KeyColumn of the foreign keys of the children it counts
+        self.parents = {}  # rule number -> KeyColumn of the parent records' keys
         for rule in self.rules:
             found = list(counts_in(rule.check, per=True))
             width = max([rule.subject.length] + [cnt.per.length for cnt in found])
             self.width[rule.number] = width
-            self.parents[rule.number] = ([], [])
+            self.parents[rule.number] = keys.KeyColumn(
+                (width,), memory, f"{rule.file} ({rule.subject.ddid}), parents counted by rule {rule.number}")
             for count in found:
-                self.per.setdefault((count, width), (compile_kernel(count.where, ctx), []))
+                self.per.setdefault((count, width), (compile_kernel(count.where, ctx), keys.KeyColumn(
+                    (width,), memory, f"{count.file} ({count.per.ddid}), children counted by rule {rule.number}")))
 
     def record_batch(self, batch: Batch) -> None:
         """Count, or keep the foreign keys of, the records that meet each condition."""
@@ -78,15 +74,11 @@ class Aggregates:
         for (count, width), (kernel, kept) in self.per.items():
             if count.file == name:
                 hit = np.broadcast_to(kernel(batch)[0], (len(batch),))
-                block = batch.column(count.per)[:, hit]
-                kept.append(_padded(block, width)[~columns.empty(block)])
+                kept.add(_padded(batch.column(count.per)[:, hit], width), batch.lines[hit])  # filled keys only
         for rule in self.rules:
-            if rule.file == name:
-                block = batch.column(rule.subject)
-                filled = ~columns.empty(block)  # a parent without a key is left to the M rules
-                keys, lines = self.parents[rule.number]
-                keys.append(_padded(block[:, filled], self.width[rule.number], aligned=False))
-                lines.append(batch.lines[filled])
+            if rule.file == name:  # a parent without a key is left to the M rules: `add` keeps filled keys
+                self.parents[rule.number].add(_padded(batch.column(rule.subject), self.width[rule.number]),
+                                              batch.lines)
 
     def finish(self, report) -> None:
         """Evaluate each count-per-parent rule over its parent records; `report(rule, lines, values)`."""
@@ -94,23 +86,36 @@ class Aggregates:
 
         for rule in self.rules:
             width = self.width[rule.number]
-            keys, lines = self.parents[rule.number]
-            if not keys:
+            parents = self.parents[rule.number]
+            if not len(parents):
                 continue
-            keys, lines = np.concatenate(keys), np.concatenate(lines)
-            compared = _compared(keys, width)  # `keys` as delivered, for the findings
-            batch = Batch(file=None, rows=np.zeros((len(lines), 0), np.uint8), lines=lines)
-            for count in counts_in(rule.check, per=True):
-                kept = self.per[(count, width)][1]
-                children = np.concatenate(kept) if kept else keys[:0]
-                distinct, n = np.unique(children, return_counts=True)
-                if len(distinct):
-                    pos = np.minimum(np.searchsorted(distinct, compared), len(distinct) - 1)
-                    batch.cache[("per", count)] = np.where(distinct[pos] == compared, n[pos], 0)
-                else:
-                    batch.cache[("per", count)] = np.zeros(len(keys), np.int64)
-            violated = np.broadcast_to(compile_kernel(rule.check, self.ctx)(batch)[0], (len(lines),))
-            idx = np.flatnonzero(violated)
-            if len(idx):
-                order = idx[np.argsort(lines[idx], kind="stable")]
-                report(rule, lines[order], [key_text(bytes(keys[i]), (width,)) for i in order])
+            counts = list(counts_in(rule.check, per=True))
+            columns = [parents] + [self.per[(count, width)][1] for count in counts]
+            kernel = compile_kernel(rule.check, self.ctx)
+            found = [_violated(counts, part, width, kernel) for part in keys.together(columns) if part[0].n]
+            found = [f for f in found if len(f[0])]
+            if found:
+                lines = np.concatenate([f[0] for f in found])
+                raw = np.concatenate([f[1] for f in found])
+                order = np.argsort(lines, kind="stable")
+                report(rule, lines[order], [key_text(raw[i:i + 1].tobytes(), (width,)) for i in order])
+
+
+
+def _violated(counts, part, width: int, kernel) -> tuple[np.ndarray, np.ndarray]:
+    """(lines, keys as delivered) of the parents in `part` (Chunks of the parents, then of each count's
+    children: one hash partition, or everything) whose counts make `kernel` violated."""
+    lines, raw = part[0].joined()
+    compared = comparable(raw, (width,)).view(f"V{width}")  # 'V': compared bytewise, trailing NULs too
+    batch = Batch(file=None, rows=np.zeros((len(lines), 0), np.uint8), lines=lines.astype(np.int64))
+    for count, children in zip(counts, part[1:]):
+        kids = comparable(children.joined()[1], (width,)).view(f"V{width}")
+        distinct, n = np.unique(kids, return_counts=True)
+        if len(distinct):
+            pos = np.minimum(np.searchsorted(distinct, compared), len(distinct) - 1)
+            batch.cache[("per", count)] = np.where(distinct[pos] == compared, n[pos], 0)
+        else:
+            batch.cache[("per", count)] = np.zeros(len(lines), np.int64)
+    violated = np.broadcast_to(kernel(batch)[0], (len(lines),))
+    idx = np.flatnonzero(violated)
+    return batch.lines[idx], raw[idx]

@@ -54,11 +54,11 @@ class ColumnarEngine:
                     self._kernel_locks[rule.number] = threading.Lock()
             elif rule.kind in (c.FILE, c.ZIP):
                 self.scalar_rules.append((rule, compile_kernel(rule.check, ctx)))
-        self.aggregates = Aggregates(rules, ctx, compile_kernel)
         # Key columns to remember: (file, ddids, widths) -> KeyColumn. References are looked up as their
         # batches come when the referenced file has been read already; otherwise they wait for `finish`.
         self.key_columns: dict[tuple, keys.KeyColumn] = {}
         self.key_memory = KeyMemory()  # what they may hold in memory before they spill to disk
+        self.aggregates = Aggregates(rules, ctx, compile_kernel, self.key_memory)
         self._widths: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         for rule in self.unique + self.references:
             own = tuple(f.length for f in rule.keys)
