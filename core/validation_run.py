@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -22,6 +21,8 @@ from .language import ast, compiler as c
 from .language.checks import Cmp, Col, CountOf
 from .notes import Note
 from .layout import FileLayout
+from .broken_keys import BrokenKeys
+from .engine.key_spill import KeyMemory
 from .read_ahead import Prepared, prepared_batches, read_ahead
 from .reader import Delivery, RecordChunk
 
@@ -44,8 +45,9 @@ class ValidationRun:
         self.releases: list[CodelistRelease] = []
         self.selection = RuleSelection()
         self.sink: RecordSink | None = None
-        # file -> key legible on a line of the wrong length -> "file:line rule" (causes of follow-ons)
-        self.broken_keys: dict[str, dict[str, str]] = {}
+        # file -> keys legible on its lines of the wrong length (causes of follow-ons)
+        self.broken_keys: dict[str, BrokenKeys] = {}
+        self.key_memory = KeyMemory()  # theirs, and the engine's when it takes one (one budget)
         self.warnings: list[str] = []
         slip = std.layout.packing_slip
         # A name that does not follow the convention still has a name (1807 compares with it).
@@ -63,7 +65,7 @@ class ValidationRun:
         date = self._delivery_date()
         self.ctx.delivery_date = date
         rules = self._rules_in_force(date)
-        engines = [engine_class(rules, layout, self.ctx, self.collector, self.marks)]
+        engines = [engine_class(rules, layout, self.ctx, self.collector, self.marks, key_memory=self.key_memory)]
         if self.history is not None:
             engines.append(HistoryChecks([r for r in rules if r.kind == c.HISTORY], layout, self.ctx,
                                          self.history, self.collector, self.marks))
@@ -174,18 +176,22 @@ class ValidationRun:
         heads = chunk.bad_heads
         if heads.shape[1] < key.end:
             return
-        for line, raw in zip(chunk.bad_lines[:len(heads)].tolist(), heads[:, key.start:key.end]):
-            value = raw.tobytes().rstrip(b"\x00").decode("latin-1").strip()
-            if value:
-                self.broken_keys.setdefault(f.name, {}).setdefault(value, f"{file_name}:{line} {rule}")
+        if f.name not in self.broken_keys:
+            self.broken_keys[f.name] = BrokenKeys(file_name, rule, key.length, self.key_memory,
+                                                  f"{file_name} ({key.ddid})")
+        self.broken_keys[f.name].add(chunk.bad_lines[:len(heads)], heads[:, key.start:key.end])
 
     def mark_follow_ons(self, rules) -> None:
         """Give each listed reference finding whose key is on a broken line of its target that line as cause."""
-        targets = {r.number: r.target for r in rules if r.kind == c.REFERENCE and r.target in self.broken_keys}
-        for number, target in targets.items():
-            broken = self.broken_keys[target]
-            self.collector.rewrite(number, lambda x, broken=broken: (
-                replace(x, cause=broken[x.value]) if x.value in broken else x))
+        try:
+            for rule in rules:
+                broken = self.broken_keys.get(rule.target) if rule.kind == c.REFERENCE else None
+                if broken is not None and self.collector.counts.get(rule.number):
+                    causes = broken.causes()
+                    if len(causes):
+                        self.collector.rewrite(rule.number, causes.with_cause)
+        finally:
+            self.key_memory.close()
 
     def _reader_findings(self, rule, name, file_name, lines, where, rtype, describe=None,
                          expected=None, values=None, layout=None) -> None:

@@ -32,7 +32,9 @@ class ColumnarEngine:
     """Evaluates the record, file and zip rules in force, and the uniqueness and reference checks."""
 
     def __init__(self, rules: list[c.CompiledRule], layout: Layout, ctx: Context, collector: FindingCollector,
-                 marks: RecordMarks):
+                 marks: RecordMarks, key_memory: KeyMemory | None = None):
+        """`key_memory`: the run's budget for remembered keys, shared with what else remembers keys
+        (its owner removes what spilled); by default one of the engine's own."""
         self.ctx, self.collector, self.marks = ctx, collector, marks
         self.record_rules: dict[str, list[tuple[c.CompiledRule, object]]] = {}
         self.scalar_rules: list[tuple[c.CompiledRule, object]] = []
@@ -57,7 +59,9 @@ class ColumnarEngine:
         # Key columns to remember: (file, ddids, widths) -> KeyColumn. References are looked up as their
         # batches come when the referenced file has been read already; otherwise they wait for `finish`.
         self.key_columns: dict[tuple, keys.KeyColumn] = {}
-        self.key_memory = KeyMemory()  # what they may hold in memory before they spill to disk
+        # What they may hold in memory before they spill to disk; removed by `finish` if the engine's own.
+        self._own_memory = key_memory is None
+        self.key_memory = KeyMemory() if key_memory is None else key_memory
         self.aggregates = Aggregates(rules, ctx, compile_kernel, self.key_memory)
         self._widths: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         for rule in self.unique + self.references:
@@ -193,7 +197,8 @@ class ColumnarEngine:
         try:
             self._finish()
         finally:
-            self.key_memory.close()
+            if self._own_memory:
+                self.key_memory.close()
 
     def _finish(self) -> None:
         scalar = Batch(file=None, rows=np.zeros((1, 0), np.uint8), lines=np.zeros(1, np.int64))

@@ -36,7 +36,8 @@ class ReferenceEngine:
     """Same interface as the columnar engine: `record_batch` per batch of records, `finish` once at the end."""
 
     def __init__(self, rules: list[c.CompiledRule], layout: Layout, ctx: Context, collector: FindingCollector,
-                 marks: RecordMarks):
+                 marks: RecordMarks, key_memory=None):
+        """`key_memory` is accepted for the columnar engine's interface: this engine keeps everything in memory."""
         self.ctx, self.collector, self.marks = ctx, collector, marks
         self.record_rules: dict[str, list[c.CompiledRule]] = {}
         for rule in rules:

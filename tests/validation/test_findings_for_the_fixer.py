@@ -112,3 +112,31 @@ def test_follow_on_findings_name_their_cause(clean, tmp_path):
     assert f"{len(follow_ons)} of these follow from an earlier finding: {BT}:{referenced} 1643" in shown
     doc = json.loads(json_report.render(result, ReportOptions()))
     assert {f["cause"] for f in doc["findings"] if f["rule"] == "1987"} == {f"{BT}:{referenced} 1643"}
+
+
+def test_causes_of_follow_ons_are_the_same_when_the_broken_lines_keys_spill_to_disk(clean, tmp_path, monkeypatch):
+    # Two referenced trajects cut short, and a later broken line that repeats the first one's key: the
+    # cause is the first line with that key. With no memory for keys (DISVAL_KEY_MEMORY=0) the broken
+    # lines' keys go to disk like every other remembered key, and the causes stay the same.
+    from disval.core.engine import key_spill
+
+    referenced = [i for i in range(1, len(clean.lines[BT]) + 1) if i not in clean.lonely][:2]
+
+    def shorten(records):
+        first = records[referenced[0] - 1]
+        for i in referenced:
+            records[i - 1] = records[i - 1][:-1]
+        records.append(first[:-2])  # the same key again, on a later broken line
+        return records
+
+    path = edit_member(clean.path, tmp_path, BT, shorten)
+    in_memory = validate(path, max_per_rule=None)
+    whose = []
+    write = key_spill.Segments.write
+    monkeypatch.setattr(key_spill.Segments, "write", lambda self, *a: (whose.append(self.whose), write(self, *a)))
+    monkeypatch.setenv("DISVAL_KEY_MEMORY", "0")
+    spilled = validate(path, max_per_rule=None)
+    assert any("wrong length" in w for w in whose)  # the broken lines' keys did go to disk
+    causes = {f.cause for f in spilled.findings if f.rule == "1987"}
+    assert causes == {f"{BT}:{line} 1643" for line in referenced}
+    assert spilled.findings == in_memory.findings
