@@ -42,17 +42,20 @@ class ColumnarEngine:
         self.references = [r for r in rules if r.kind == c.REFERENCE]
         ctx.parents = self.parents = Parents([r.check for r in rules if r.check is not None
                                               and r.kind in (c.RECORD, c.FILE, c.AGGREGATE)], layout)
-        # Record rules that read nothing but their own record, the packing slip and constants: their
-        # verdicts can be worked out ahead, on the reader thread (`prepare`).
-        self.own_record_rules: dict[str, list[tuple[c.CompiledRule, object]]] = {}
+        # Record rules that read nothing but their own record, the packing slip, constants and the fields
+        # of parents read whole already: their verdicts can be worked out on either thread (`prepare`).
+        # file -> (rule, kernel, the parent files it reads)
+        self.shared_rules: dict[str, list[tuple[c.CompiledRule, object, frozenset[str]]]] = {}
+        self._finished: set[str] = set()  # files read whole
         # A kernel keeps state across batches (the codes seen so far): one thread at a time runs it.
         self._kernel_locks: dict[str, threading.Lock] = {}
         for rule in rules:
             if rule.kind == c.RECORD:
                 pair = (rule, compile_kernel(rule.check, ctx))
                 self.record_rules.setdefault(rule.file, []).append(pair)
-                if _reads_own_record_only(rule.check):
-                    self.own_record_rules.setdefault(rule.file, []).append(pair)
+                parents = _parents_read(rule.check)
+                if parents is not None:
+                    self.shared_rules.setdefault(rule.file, []).append((*pair, parents))
                     self._kernel_locks[rule.number] = threading.Lock()
             elif rule.kind in (c.FILE, c.ZIP):
                 self.scalar_rules.append((rule, compile_kernel(rule.check, ctx)))
@@ -89,17 +92,19 @@ class ColumnarEngine:
 
     # -- per batch
     def prepare(self, batch: Batch) -> list[tuple[tuple[str, str], object]]:
-        """The verdicts of the batch's own-record rules as tasks either thread may run, ahead of `record_batch`.
+        """Verdicts of the batch's record rules, and reference lookups, as tasks either thread may run.
 
         Called on the reader thread (`read_ahead.prepared_batches`); the reader runs some of the
         tasks while this thread checks the batch before, `record_batch` the rest (read_ahead's
-        `SharedTasks`). These rules read only the batch, the packing slip, codelists and constants,
-        which nothing changes while a member is read; a kernel's state (the codes seen so far) is
-        guarded by a lock of its own, so it is never used by both threads at once. Rules that read
-        a parent's fields or a count are not shared: they run in `record_batch`.
+        `SharedTasks`). These rules read only the batch, the packing slip, codelists, constants and
+        the fields of parents read whole, which nothing changes while a member is read; a kernel's
+        state (the codes seen so far) is guarded by a lock of its own, so it is never used by both
+        threads at once. Rules that read a count are not shared: they run in `record_batch`.
         """
+        # A parent file not read whole yet (read after its children, or not at all) may still change:
+        # such rules wait for `record_batch`.
         tasks = [(("verdict", rule.number), _locked(self._kernel_locks[rule.number], kernel, batch))
-                 for rule, kernel in self.own_record_rules.get(batch.file.name, ())]
+                 for rule, kernel, parents in self.shared_rules.get(batch.file.name, ()) if parents <= self._finished]
         # References into a file read whole already are looked up in its index, which nothing changes
         # any more (the file's keys are all in): either thread may do that too.
         for rule in self.references:
@@ -161,6 +166,7 @@ class ColumnarEngine:
     def file_finished(self, name: str) -> None:
         """Called when every record of `name` has been read (and only then): its keys can be looked up."""
         self.parents.file_finished(name)
+        self._finished.add(name)
         for rule in self.references:
             if rule.target == name and rule.number not in self._targets:
                 other = self._widths[rule.number][1]
@@ -270,17 +276,23 @@ def _counted(values: list[str]) -> dict[str, int]:
     return out
 
 
-def _reads_own_record_only(check) -> bool:
-    """Whether the check reads no parent's field and no count: only its record, the slip, constants."""
+def _parents_read(check) -> frozenset[str] | None:
+    """The parent files whose fields the check reads (none: only its record, the slip, constants);
+    None when it reads a count, which changes as files are read."""
+    parents: set[str] = set()
     stack = [check]
     while stack:
         node = stack.pop()
-        if isinstance(node, c.CountOf) or (isinstance(node, c.Col) and node.scope not in ("record", "slip")):
-            return False
+        if isinstance(node, c.CountOf):
+            return None
         if isinstance(node, c.Col):
+            if node.scope == "parent":
+                parents.update(hop.key.file for hop in node.path)
+            elif node.scope not in ("record", "slip"):
+                return None
             continue
         for name in getattr(node, "__dataclass_fields__", {}):
             value = getattr(node, name)
             stack.extend(item for item in (value if isinstance(value, tuple) else (value,))
                          if hasattr(item, "__dataclass_fields__") and not isinstance(item, (Field, c.Hop)))
-    return True
+    return frozenset(parents)
