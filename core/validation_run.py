@@ -68,7 +68,7 @@ class ValidationRun:
         engines = [engine_class(rules, layout, self.ctx, self.collector, self.marks, key_memory=self.key_memory)]
         if self.history is not None:
             engines.append(HistoryChecks([r for r in rules if r.kind == c.HISTORY], layout, self.ctx,
-                                         self.history, self.collector, self.marks))
+                                         self.history, self.collector, self.marks, self.key_memory))
         ahead = [engine.prepare for engine in engines if hasattr(engine, "prepare")]
         self._prepare = (lambda batch: [t for prepare in ahead for t in prepare(batch)]) if ahead else None
         self.lengths = {r.file: r for r in rules if r.kind == c.LENGTH}

@@ -12,6 +12,11 @@ contradiction. `K deleted but not stored` (GA DBC-GGZ 357/407/573) collects
 the keys of the deletion records and asks the history's `not_stored(file, key,
 values)`, when it has one: of the key values delivered as deletions, those the
 provider has no record of (`unknown_deletions`).
+
+What is collected is kept as key columns (keys.py) under the run's key
+budget, spilled to disk beyond it: the (key, other) pairs of live records
+with both filled, the keys deleted, and the keys of deletion records. The
+history is then asked a piece at a time (everything, or one hash partition).
 """
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from ..history import History
 from ..language import ast
 from ..language.compiler import CompiledRule
 from .common import Batch, Context, RecordMarks, field_text, record_finding
+from .key_spill import KeyMemory
+from .keys import KeyColumn
 
 DELETE = b"V"
 
@@ -44,12 +51,25 @@ class HistoryChecks:
     """Evaluates the history rules in force against one provider's `History`."""
 
     def __init__(self, rules: list[CompiledRule], layout, ctx: Context, history: History,
-                 collector: FindingCollector, marks: RecordMarks):
+                 collector: FindingCollector, marks: RecordMarks, key_memory: KeyMemory | None = None):
         self.rules, self.layout, self.ctx, self.history = rules, layout, ctx, history
         self.collector, self.marks = collector, marks
-        self.pairs: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {r.number: [] for r in rules}
-        self.deleted: dict[str, list[np.ndarray]] = {r.number: [] for r in rules}  # keys flagged 'V'
-        self.flagged: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {r.number: [] for r in rules}
+        memory = key_memory if key_memory is not None else KeyMemory(limit=1 << 62)
+        self.pairs: dict[str, KeyColumn] = {}  # rule -> (key, other) of live records with both filled
+        self.deleted: dict[str, KeyColumn] = {}  # rule -> keys of records flagged 'V'
+        self.flagged: dict[str, KeyColumn] = {}  # rule -> keys of deletion records ('V', key filled)
+        for rule in rules:
+            v = rule.rule.violation
+            if isinstance(v, ast.StoredElsewhere):
+                key, other = layout.field(v.field.ddid), layout.field(v.other.ddid)
+                self.pairs[rule.number] = KeyColumn((key.length, other.length), memory,
+                                                    f"{rule.file} ({key.ddid}, {other.ddid}) for rule {rule.number}")
+                self.deleted[rule.number] = KeyColumn((key.length,), memory,
+                                                      f"{rule.file} ({key.ddid}), deleted, for rule {rule.number}")
+            elif isinstance(v, ast.DeletedNotStored):
+                key = layout.field(v.field.ddid)
+                self.flagged[rule.number] = KeyColumn((key.length,), memory,
+                                                      f"{rule.file} ({key.ddid}), deletions, for rule {rule.number}")
 
     def record_batch(self, batch: Batch) -> None:
         """Collect (key, other, line) for `stored with other`, and (key, line) of deletion records."""
@@ -61,15 +81,18 @@ class HistoryChecks:
             flags = _texts(batch, flag) if flag is not None else None
             if isinstance(v, ast.StoredElsewhere):
                 key, other = self.layout.field(v.field.ddid), self.layout.field(v.other.ddid)
-                keys, others, lines = _texts(batch, key), _texts(batch, other), batch.lines.copy()
+                keys, others, lines = _texts(batch, key), _texts(batch, other), batch.lines
+                live = (keys != b"") & (others != b"")  # a pair with an empty side is compared with nothing
                 if flags is not None:  # a deletion is not compared; its key may come back (a move)
-                    live = flags != DELETE
-                    self.deleted[rule.number].append(keys[~live])
-                    keys, others, lines = keys[live], others[live], lines[live]
-                self.pairs[rule.number].append((keys, others, lines))
+                    gone = (flags == DELETE) & (keys != b"")
+                    self.deleted[rule.number].extend(lines[gone], keys[gone].astype(f"S{key.length}"))
+                    live &= flags != DELETE
+                self.pairs[rule.number].extend(lines[live], _joined(keys[live], key.length,
+                                                                    others[live], other.length))
             elif isinstance(v, ast.DeletedNotStored) and flags is not None:
-                self.flagged[rule.number].append((_texts(batch, self.layout.field(v.field.ddid)), flags,
-                                                  batch.lines.copy()))
+                keys = _texts(batch, self.layout.field(v.field.ddid))
+                deleting = (flags == DELETE) & (keys != b"")
+                self.flagged[rule.number].extend(batch.lines[deleting], keys[deleting].astype(f"S{keys.dtype.itemsize}"))
 
     def file_finished(self, name: str) -> None:
         """Nothing to do between files: pairs are looked up at the end."""
@@ -88,42 +111,53 @@ class HistoryChecks:
                 self._deleted_unknown(rule, v)
 
     def _deleted_unknown(self, rule: CompiledRule, v) -> None:
-        chunks = self.flagged[rule.number]
-        if not chunks:
-            return
-        keys = np.concatenate([k for k, _, _ in chunks])
-        flags = np.concatenate([f for _, f, _ in chunks])
-        lines = np.concatenate([n for _, _, n in chunks])
-        hit = unknown_deletions(self.history, rule.file, v.field.ddid, keys, flags)
-        self._report(rule, hit, keys, lines)
+        found = []
+        for piece in self.flagged[rule.number].pieces():
+            lines, keys = piece.joined()
+            hit = unknown_deletions(self.history, rule.file, v.field.ddid, keys, np.full(len(keys), DELETE))
+            found.append((lines[hit], keys[hit]))
+        self._report_found(rule, found)
 
     def _stored_elsewhere(self, rule: CompiledRule, v: ast.StoredElsewhere) -> None:
-        chunks, self.pairs[rule.number] = self.pairs[rule.number], []  # freed once joined: a million records' worth
-        if not chunks:
+        column = self.pairs[rule.number]
+        if not len(column):
             return
-        keys = np.concatenate([k for k, _, _ in chunks])
-        others = np.concatenate([o for _, o, _ in chunks])
-        lines = np.concatenate([n for _, _, n in chunks])
-        del chunks
-        filled = (keys != b"") & (others != b"")
+        width = self.layout.field(v.field.ddid).length
         at = getattr(self.history, "stored_with_other_at", None)
         clashing = at(rule.file, v.field.ddid, v.other.ddid) if at is not None else None
         if clashing is not None:  # the store holds the delivery's records: it answers by line
             if not clashing:
                 return
-            wanted = np.unique(keys[filled & np.isin(lines, np.fromiter(clashing, np.int64, len(clashing)))])
+            clash_lines = np.fromiter(clashing, np.int64, len(clashing))
+            wanted = np.unique(np.concatenate([np.empty(0, f"S{width}")] + [
+                _split(keys, width)[0][np.isin(lines, clash_lines)] for lines, keys in _joined_pieces(column)]))
         else:
-            everything = bool(filled.all())
-            pairs = _decoded_pairs(keys if everything else keys[filled], others if everything else others[filled])
-            moved = self.history.stored_with_other(rule.file, v.field.ddid, v.other.ddid, pairs)
+            moved = self.history.stored_with_other(rule.file, v.field.ddid, v.other.ddid, _decoded_pairs(column, width))
             if not moved:
                 return
-            wanted = np.array(sorted(m.encode("latin-1") for m in moved), dtype=keys.dtype)
-        hit = filled & np.isin(keys, wanted)
-        deleted = [d for d in self.deleted[rule.number] if len(d)]
-        if deleted:  # deleted earlier in this delivery ('V'): delivering it anew is a move, not a clash
-            hit &= ~np.isin(keys, np.concatenate(deleted))
-        self._report(rule, np.flatnonzero(hit), keys, lines)
+            wanted = np.array(sorted(m.encode("latin-1") for m in moved), dtype=f"S{width}")
+        found = []
+        for lines, keys in _joined_pieces(column):
+            keys = _split(keys, width)[0]
+            hit = np.isin(keys, wanted)
+            found.append((lines[hit], keys[hit]))
+        # Deleted earlier in this delivery ('V'): delivering it anew is a move, not a clash.
+        deleted = [keys for _, keys in _joined_pieces(self.deleted[rule.number])]
+        deleted = [d[np.isin(d, wanted)] for d in deleted]
+        if any(len(d) for d in deleted):
+            gone = np.concatenate(deleted)
+            found = [(lines[~np.isin(keys, gone)], keys[~np.isin(keys, gone)]) for lines, keys in found]
+        self._report_found(rule, found)
+
+    def _report_found(self, rule: CompiledRule, found: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Findings at the (lines, stripped keys) of `found` (pieces of them), in line order."""
+        found = [f for f in found if len(f[0])]
+        if not found:
+            return
+        lines = np.concatenate([f[0] for f in found]).astype(np.int64)
+        keys = np.concatenate([f[1] for f in found])
+        order = np.argsort(lines, kind="stable")
+        self._report(rule, np.arange(len(lines)), keys[order], lines[order])
 
     def _report(self, rule: CompiledRule, hit: np.ndarray, keys: np.ndarray, lines: np.ndarray) -> None:
         """Findings of `rule` at the records `hit` (positions into keys/lines), the key as the value."""
@@ -158,13 +192,42 @@ class HistoryChecks:
         self.collector.add(record_finding(rule, 1, value))
 
 
-def _decoded_pairs(keys: np.ndarray, others: np.ndarray, part: int = 1 << 16):
-    """(key, other) as text, a part at a time: a million records' values as Python objects at once
-    would cost a hundred MB or more (a generator's first iterable is built when the generator is)."""
-    for start in range(0, len(keys), part):
-        stop = start + part
-        for k, o in zip(keys[start:stop].tolist(), others[start:stop].tolist()):
-            yield k.decode("latin-1"), o.decode("latin-1")
+def _joined(keys: np.ndarray, key_width: int, others: np.ndarray, other_width: int) -> np.ndarray:
+    """(key, other) bytes values, side by side in one fixed-width value each (NUL-padded, as 'S' pads)."""
+    raw = np.zeros((len(keys), key_width + other_width), np.uint8)
+    raw[:, :key_width] = _matrix(keys, key_width)
+    raw[:, key_width:] = _matrix(others, other_width)
+    return raw.view(f"S{key_width + other_width}").reshape(-1)
+
+
+def _matrix(values: np.ndarray, width: int) -> np.ndarray:
+    """'S' values as a (n, width) byte matrix, NUL-padded."""
+    return np.ascontiguousarray(values, dtype=f"S{width}").view(np.uint8).reshape(len(values), width)
+
+
+def _split(pairs: np.ndarray, key_width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The key and the other of joined pairs, as 'S' values again."""
+    raw = pairs.view(np.uint8).reshape(len(pairs), pairs.dtype.itemsize)
+    key = np.ascontiguousarray(raw[:, :key_width]).view(f"S{key_width}").reshape(-1)
+    other = np.ascontiguousarray(raw[:, key_width:]).view(f"S{pairs.dtype.itemsize - key_width}").reshape(-1)
+    return key, other
+
+
+def _joined_pieces(column: KeyColumn):
+    """(lines, keys) of a column, a piece that fits memory at a time."""
+    for piece in column.pieces():
+        yield piece.joined()
+
+
+def _decoded_pairs(column: KeyColumn, key_width: int, part: int = 1 << 16):
+    """(key, other) as text, a piece and a part at a time: a million records' values as Python objects
+    at once would cost a hundred MB or more (a generator's first iterable is built when the generator is)."""
+    for _, pairs in _joined_pieces(column):
+        keys, others = _split(pairs, key_width)
+        for start in range(0, len(keys), part):
+            stop = start + part
+            for k, o in zip(keys[start:stop].tolist(), others[start:stop].tolist()):
+                yield k.decode("latin-1"), o.decode("latin-1")
 
 
 def _texts(batch: Batch, fld) -> np.ndarray:

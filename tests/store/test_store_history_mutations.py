@@ -33,16 +33,41 @@ def records(*recs):
                  np.arange(1, len(recs) + 1))
 
 
-def stored_elsewhere(store, *recs) -> list[tuple[int, str]]:
+def stored_elsewhere(store, *recs, memory=None) -> list[tuple[int, str]]:
     """(line, key) of the 1656-like findings the history checks report for these records."""
     (rule,) = compile_text(STD, RULE)
     collector = FindingCollector()
     ctx = Context(zip_parts=None, slip=None, slip_row=None)
     checks = HistoryChecks([rule], STD.layout, ctx, store.history(AGB, BRANCH, standard=STD.id), collector,
-                           RecordMarks())
+                           RecordMarks(), memory)
     checks.record_batch(records(*recs))
     checks.finish()
     return [(f.line, f.value) for f in collector.findings()]
+
+
+def test_pairs_and_deletions_spilled_to_disk_give_the_same_findings(stored):
+    """With no memory for keys (the run's budget spent) the pairs, the deleted keys and the deletion
+    records go to disk, and the history is asked a hash partition at a time: the same findings."""
+    from disval.core.engine.key_spill import KeyMemory
+
+    recs = [(" ", "T1", "K9"), ("V", "T2", "K2"), (" ", "T2", "K8"), (" ", "T3", "K3"), (" ", "T1", "K7")]
+    recs += [(" ", f"N{i}", f"K{i}") for i in range(200)]
+    memory = KeyMemory(limit=0)
+    spilled = stored_elsewhere(stored, *recs, memory=memory)
+    assert memory.spilled
+    memory.close()
+    assert spilled == stored_elsewhere(stored, *recs) == [(1, "T1"), (5, "T1")]
+
+    (rule,) = compile_text(STD, '9101 deleted but not stored => ERR 9573 OH "9101 is geen bestaand traject"')
+    found = []
+    for memory in (KeyMemory(limit=0), None):
+        collector = FindingCollector()
+        checks = HistoryChecks([rule], STD.layout, Context(zip_parts=None, slip=None, slip_row=None),
+                               stored.history(AGB, BRANCH, standard=STD.id), collector, RecordMarks(), memory)
+        checks.record_batch(records(*[("V", f"U{i}", "K1") for i in range(50)], ("V", "T1", "K1")))
+        checks.finish()
+        found.append([(f.line, f.value) for f in collector.findings()])
+    assert found[0] == found[1] == [(i + 1, f"U{i}") for i in range(50)]
 
 
 def test_a_traject_delivered_under_another_koppelnummer_is_reported(stored):
