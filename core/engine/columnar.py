@@ -40,8 +40,12 @@ class ColumnarEngine:
         self.scalar_rules: list[tuple[c.CompiledRule, object]] = []
         self.unique = [r for r in rules if r.kind == c.UNIQUE]
         self.references = [r for r in rules if r.kind == c.REFERENCE]
+        # What the keys, parents and counts remember may hold in memory before it spills to disk;
+        # removed by `finish` if the engine's own.
+        self._own_memory = key_memory is None
+        self.key_memory = KeyMemory() if key_memory is None else key_memory
         ctx.parents = self.parents = Parents([r.check for r in rules if r.check is not None
-                                              and r.kind in (c.RECORD, c.FILE, c.AGGREGATE)], layout)
+                                              and r.kind in (c.RECORD, c.FILE, c.AGGREGATE)], layout, self.key_memory)
         # Record rules that read nothing but their own record, the packing slip, constants and the fields
         # of parents read whole already: their verdicts can be worked out on either thread (`prepare`).
         # file -> (rule, kernel, the parent files it reads)
@@ -62,9 +66,6 @@ class ColumnarEngine:
         # Key columns to remember: (file, ddids, widths) -> KeyColumn. References are looked up as their
         # batches come when the referenced file has been read already; otherwise they wait for `finish`.
         self.key_columns: dict[tuple, keys.KeyColumn] = {}
-        # What they may hold in memory before they spill to disk; removed by `finish` if the engine's own.
-        self._own_memory = key_memory is None
-        self.key_memory = KeyMemory() if key_memory is None else key_memory
         self.aggregates = Aggregates(rules, ctx, compile_kernel, self.key_memory)
         self._widths: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         for rule in self.unique + self.references:

@@ -114,16 +114,19 @@ class KeyMemory:
         self._files += 1
         return self._dir / f"{self._files}.keys"
 
-    def write(self, records: np.ndarray, whose: str) -> Path:
-        """Write `records` to a new file of the working directory; `SpillFailed` when the disk refuses."""
+    def write(self, records: np.ndarray | list[np.ndarray], whose: str) -> Path:
+        """Write `records` (an array, or arrays one after the other) to a new file of the working
+        directory; `SpillFailed` when the disk refuses."""
+        pieces = records if isinstance(records, list) else [records]
         path = None
         try:
             path = self.new_file()
             with open(path, "wb") as out:
-                out.write(memoryview(records).cast("B"))
+                for piece in pieces:
+                    out.write(memoryview(np.ascontiguousarray(piece)).cast("B"))
         except OSError as exc:
             where = path if path is not None else Path(tempfile.gettempdir()) / "disval-work-keys-..."
-            failed = SpillFailed(whose, where, records.nbytes, exc)
+            failed = SpillFailed(whose, where, sum(p.nbytes for p in pieces), exc)
             self.close()  # the run ends here: what was written goes now, not when the run is collected
             raise failed from None
         return path

@@ -11,6 +11,12 @@ Keys are compared as values are, without their leading and trailing spaces:
 as bytes, left-aligned and padded with spaces to the wider of the two
 fields (numpy 'V' values sort and compare bytewise, NUL included). A key that
 several parent records share identifies none of them.
+
+What is kept counts against the run's key budget (key_spill.py). Children
+look their parents up in any order, so a parent file's fields cannot be read
+a partition at a time: beyond the budget they are written to the run's
+working directory and mapped from there (np.memmap), so the operating
+system, not the process's own memory, holds the pages in use.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from ..language import checks as k
 from ..layout import Field, Layout
 from . import columns
 from .common import Batch
+from .key_spill import KeyMemory
 
 
 def _void(block: np.ndarray, width: int) -> np.ndarray:
@@ -35,7 +42,8 @@ def _void(block: np.ndarray, width: int) -> np.ndarray:
 class ParentTable:
     """The records of one parent file keyed by one key field, with the fields its children read."""
 
-    def __init__(self, key: Field, fields: list[Field]):
+    def __init__(self, key: Field, fields: list[Field], memory: KeyMemory | None = None):
+        self.memory = memory if memory is not None else KeyMemory(limit=1 << 62)
         self.key = key
         self.fields = [key] + [f for f in fields if f.ddid != key.ddid]
         self.offsets, at = {}, 0
@@ -49,13 +57,33 @@ class ParentTable:
 
     def add(self, batch: Batch) -> None:
         """Keep the needed fields of every record of the batch (blank keys too: they match nothing)."""
-        self._chunks.append(np.concatenate([batch.raw(f) for f in self.fields], axis=1).copy())
+        chunk = np.concatenate([batch.raw(f) for f in self.fields], axis=1)
+        self._chunks.append(chunk)
+        self.memory.take(chunk.nbytes)
 
     def finish(self) -> None:
-        """The file has been read whole: its keys can be looked up."""
-        if self._chunks:
-            self.rows = np.concatenate(self._chunks)
-        self._chunks = []
+        """The file has been read whole: its keys can be looked up (from disk, beyond the budget)."""
+        chunks, self._chunks = self._chunks, []
+        n = sum(len(ch) for ch in chunks)
+        if not n:
+            return
+        held = n * self.width
+        if self.memory.over:
+            # Written out and mapped: the pages children read come and go with the page cache.
+            path = self.memory.write(chunks, f"{self.key.file} ({', '.join(f.ddid for f in self.fields)}), "
+                                             "parents' fields their children read")
+            del chunks
+            self.memory.give(held)
+            self.rows = np.memmap(path, np.uint8, "r", shape=(n, self.width))
+            return
+        # One array, each chunk let go once copied: the fields cost once, not twice, while joined.
+        self.rows = np.empty((n, self.width), np.uint8)
+        at = 0
+        while chunks:
+            chunk = chunks.pop(0)
+            self.rows[at:at + len(chunk)] = chunk
+            at += len(chunk)
+            del chunk
 
     def _index(self, width: int):
         if width not in self._sorted:
@@ -73,7 +101,8 @@ class ParentTable:
                 eq = ordered[1:] == ordered[:-1]
                 same[1:] |= eq
                 same[:-1] |= eq
-            self._sorted[width] = (ordered[~same], order[~same], filled)
+            self._sorted[width] = (ordered[~same], order[~same].astype(np.uint32), filled)
+            self.memory.take(self._sorted[width][0].nbytes + self._sorted[width][1].nbytes + filled.nbytes)
         return self._sorted[width]
 
     def lookup(self, block: np.ndarray) -> np.ndarray:
@@ -86,7 +115,7 @@ class ParentTable:
         q = _void(block, width)
         pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
         found = (keys[pos] == q) & ~columns.empty(block)
-        return np.where(found, order[pos], -1)
+        return np.where(found, order[pos].astype(np.int64), -1)
 
     def gather(self, fld: Field, rows: np.ndarray) -> np.ndarray:
         """The field of the parent rows as a field-major block; spaces where rows is -1."""
@@ -101,7 +130,7 @@ class ParentTable:
 class Parents:
     """Every parent table the rules need, and the columns they give a child batch."""
 
-    def __init__(self, checks, layout: Layout):
+    def __init__(self, checks, layout: Layout, memory: KeyMemory | None = None):
         needs: dict[tuple[str, str], set[Field]] = {}
         for col in (c for check in checks for c in cols_of(check)):
             if col.scope != "parent":
@@ -110,7 +139,7 @@ class Parents:
                 fields = needs.setdefault((hop.key.file, hop.key.ddid), set())
                 fields.add(col.path[i + 1].foreign_key if i + 1 < len(col.path) else col.field)
         self.tables = {
-            (file, ddid): ParentTable(layout.field(ddid), sorted(fields, key=lambda f: f.begin))
+            (file, ddid): ParentTable(layout.field(ddid), sorted(fields, key=lambda f: f.begin), memory)
             for (file, ddid), fields in needs.items()
         }
 

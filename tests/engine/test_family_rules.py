@@ -152,15 +152,20 @@ def test_keys_spilled_to_disk_give_the_same_findings(budget_mib, family, tmp_pat
     are checked a hash partition at a time from disk: the same findings as the reference engine."""
     from disval.core.engine import key_spill
 
-    written = []
+    written, whose = [], []
     write = key_spill.Segments.write
     monkeypatch.setattr(key_spill.Segments, "write", lambda self, *a: (written.append(len(a[0])), write(self, *a)))
+    write_file = key_spill.KeyMemory.write
+    monkeypatch.setattr(key_spill.KeyMemory, "write", lambda self, records, who: (whose.append(who),
+                                                                                   write_file(self, records, who))[1])
     monkeypatch.setenv("DISVAL_KEY_MEMORY", budget_mib)
     fired = Counter()
     for seed in range(20):
         members = random_members(family[0].layout, seed)
         fired.update(run_both(family, members, tmp_path / str(seed), batch_records=[1, 3, 1000][seed % 3]).counts)
     assert sum(written) > 0  # the keys did go to disk
+    if budget_mib == "0":  # and so did the parents' fields that children read (mapped from there)
+        assert any("parents' fields" in w for w in whose)
     # uniqueness and references, and counts per parent (F-06, F-07: their keys spill too)
     assert {"F-21", "F-22", "F-23", "F-24", "F-06", "F-07"} <= {n for n, count in fired.items() if count}
 
