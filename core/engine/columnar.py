@@ -106,6 +106,11 @@ class ColumnarEngine:
         # such rules wait for `record_batch`.
         tasks = [(("verdict", rule.number), _locked(self._kernel_locks[rule.number], kernel, batch))
                  for rule, kernel, parents in self.shared_rules.get(batch.file.name, ()) if parents <= self._finished]
+        # Taking a batch's keys apart (the filled ones, as bytes values) is a copy either thread may make;
+        # remembering them stays with `record_batch`, in reading order.
+        for spec in self.key_columns:
+            if spec[0] == batch.file.name:
+                tasks.append((("keys", spec), functools.partial(_filled_keys, batch, spec[1], spec[2])))
         # References into a file read whole already are looked up in its index, which nothing changes
         # any more (the file's keys are all in): either thread may do that too.
         for rule in self.references:
@@ -144,9 +149,10 @@ class ColumnarEngine:
                 self._report_rows(rule, batch, idx)
         self.parents.add(batch)
         self.aggregates.record_batch(batch)
-        for (file, ddids, widths), column in self.key_columns.items():
-            if file == name:
-                column.add(key_block(batch, ddids, widths), batch.lines)
+        for spec, column in self.key_columns.items():
+            if spec[0] == name:
+                column.extend(*(shared.result(("keys", spec)) if shared is not None and ("keys", spec) in shared.keys
+                                else _filled_keys(batch, spec[1], spec[2])))
         for rule in self.references:
             if rule.file != name:
                 continue
@@ -254,6 +260,11 @@ class ColumnarEngine:
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
             distinct_values(values, text=lambda raw: key_text(raw, widths)),
         )
+
+
+def _filled_keys(batch: Batch, ddids: tuple[str, ...], widths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(lines, bytes values) of the batch's filled (composite) keys, each part padded to its width."""
+    return keys.filled_keys(key_block(batch, ddids, widths), batch.lines)
 
 
 def _whose(file: str, fields) -> str:
