@@ -177,6 +177,7 @@ class CodeIndex:
         self._hashes = np.empty(0, np.uint64)  # sorted
         self._ids = np.empty(0, np.int64)  # code index per sorted hash
         self._bytes: list[bytes] = []
+        self._table: np.ndarray | None = None  # the codes' bytes field-major (width, codes), made when codes come
 
     def lookup(self, f: np.ndarray) -> np.ndarray:
         """The index into `self.codes` of each record's code (f is field-major)."""
@@ -201,8 +202,11 @@ class CodeIndex:
             order = np.argsort(self._hashes)
             self._hashes, self._ids = self._hashes[order], self._ids[order]
             pos = np.searchsorted(self._hashes, h)
+            self._table = None
         ids = self._ids[pos]
-        table = np.frombuffer(b"".join(self._bytes), dtype=np.uint8).reshape(len(self._bytes), -1).T
+        if self._table is None:  # joined again only when new codes came, not for every batch
+            self._table = np.frombuffer(b"".join(self._bytes), dtype=np.uint8).reshape(len(self._bytes), -1).T
+        table = self._table
         if not (f == table[:, ids]).all():
             raise Collision
         return ids
