@@ -39,7 +39,11 @@ def probe(self):
     cols = list(self.key_columns.values()) + list(self._pending.values())
     if hasattr(self, "key_memory"):
         held_keys = sum(len(c) - (c.segments.count if c.segments else 0) for c in cols)
-        stats.update(keys=sum(len(c) for c in cols), held_keys=held_keys, held_bytes=self.key_memory.used,
+        # The budget also holds parents' fields and counts per parent (since issue 13's leftovers): the
+        # bytes a key are those of the key columns and their indexes alone.
+        held = (sum(c._held + (c.index.nbytes if c.index is not None else 0) for c in cols)
+                if all(hasattr(c, "_held") for c in cols) else self.key_memory.used)
+        stats.update(keys=sum(len(c) for c in cols), held_keys=held_keys, held_bytes=held,
                      spilled_keys=sum(c.segments.count for c in cols if c.segments),
                      peak_bytes=self.key_memory.peak)
     else:  # a disval from before the key budget: every key in memory, as chunks of hashes, lines, bytes
