@@ -68,9 +68,12 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
     request = make_request(pm, codelists=codelists, policy=policy, formats=formats,
                            require_real_codelists=require_real_codelists)
     settings = Settings(max_upload=max_upload, stall_after=stall_after, request=request, base_url=base_url)
-    open_store(store_url, pm=pm).close()  # create or upgrade the schema once, before any request
-    runner = Worker(store_url, pm, poll=poll) if worker else None
-    portal = Portal(store_url, pm, settings, progress, runner)
+    with open_store(store_url, pm=pm) as store:  # create or upgrade the schema once, before any request
+        # On a PostgreSQL store with the job queue, `disval worker`s process: an upload is received and its
+        # provider's drain deferred in one transaction, and this process processes nothing itself.
+        wake = _job_queue(store)
+    runner = Worker(store_url, pm, poll=poll) if worker and wake is None else None
+    portal = Portal(store_url, pm, settings, progress, runner, wake=wake)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -102,6 +105,13 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
     )
     app.state.portal = portal
     return app
+
+
+def _job_queue(store):
+    """`defer_drain` when the store drains through jobs (PostgreSQL with procrastinate), else None."""
+    from ..workers.wakeups import defer_drain, uses_jobs
+
+    return defer_drain if uses_jobs(store) else None
 
 
 class _SecurityHeaders:

@@ -1,0 +1,137 @@
+"""`disval worker`: drain providers' queues as procrastinate jobs, on a PostgreSQL store.
+
+Runs until SIGTERM or SIGINT (the job at hand is finished first: procrastinate's
+graceful stop), or with `--until-empty` until no drain job is waiting. One
+line per job start and end, and per sweep action, goes to stderr.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sys
+
+from ..errors import UsageError
+from ..store.delivery_store import default_store_url
+from .job_app import StorePerThread, make_app
+from .job_schema import available
+from .sweeper import sweep
+from .wakeups import QUEUE, uses_jobs
+
+log = logging.getLogger("disval.worker")
+
+DEFAULT_SWEEP_INTERVAL = 30.0
+DEFAULT_HEARTBEAT_TIMEOUT = 30.0
+
+
+def add_worker_command(subparsers) -> None:
+    """Register `disval worker` with the `disval` parser."""
+    import argparse
+
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--store", metavar="URL", help="postgresql://USER@HOST/DB (default: $DISVAL_STORE)")
+    store.add_argument("--create", action="store_true", help=argparse.SUPPRESS)  # what the store opener reads
+    w = subparsers.add_parser("worker", parents=[store],
+                              help="process deliveries queued on a PostgreSQL store, as jobs (several may run)")
+    w.add_argument("--concurrency", type=_positive(int), default=1, metavar="N",
+                   help="providers drained at once by this worker (default 1)")
+    w.add_argument("--sweep-interval", type=_positive(float), default=DEFAULT_SWEEP_INTERVAL, metavar="S",
+                   help="seconds between sweeps for stalled jobs and providers without a job (default 30)")
+    w.add_argument("--heartbeat-timeout", type=_positive(float), default=DEFAULT_HEARTBEAT_TIMEOUT, metavar="S",
+                   help="a worker silent this long is dead: its job is failed and its providers woken "
+                        "(default 30; heartbeats go every third of it)")
+    w.add_argument("--until-empty", action="store_true",
+                   help="stop when no drain job is waiting or running (scripts and tests)")
+    from ..gate.commands import _guarded
+
+    w.set_defaults(func=_guarded(_worker))
+
+
+def _positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise ValueError(text)
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _worker(args, store) -> int:
+    if getattr(getattr(store, "dialect", None), "name", None) != "postgresql":
+        raise UsageError(f"{store.url}: the embedded store needs no workers: 'disval submit' processes in process "
+                         "(workers are for a PostgreSQL store: --store postgresql://USER@HOST/DB)")
+    if not available():
+        raise UsageError("disval worker needs procrastinate: pip install 'disval[postgresql]'")
+    if not uses_jobs(store):  # pragma: no cover - the store applies the tables when procrastinate is installed
+        raise UsageError(f"{store.url} has no job tables; open it once with procrastinate installed")
+    from ..plugins import get_plugin_manager
+
+    _log_to_stderr()
+    url = args.store or default_store_url()  # store.url has the password taken out
+    pm = get_plugin_manager()
+    run_worker(url, pm, store, concurrency=args.concurrency, sweep_interval=args.sweep_interval,
+               heartbeat_timeout=args.heartbeat_timeout, until_empty=args.until_empty)
+    return 0
+
+
+def run_worker(url: str, pm, store, *, concurrency: int = 1, sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
+               heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT, until_empty: bool = False) -> None:
+    """Run a procrastinate worker on `url` until stopped (or, `until_empty`, until no drain job is left).
+
+    `store` (open on the same database) is used by the sweeper.
+    """
+    stores = StorePerThread(url, pm)
+    app = make_app(url, pm, stores)
+    options = dict(queues=[QUEUE], concurrency=concurrency, name=f"disval {socket.gethostname()} pid {os.getpid()}",
+                   update_heartbeat_interval=max(heartbeat_timeout / 3, 0.1),
+                   stalled_worker_timeout=heartbeat_timeout, install_signal_handlers=True)
+
+    async def main() -> None:
+        async with app.open_async():
+            log.info("started on %s: concurrency %d, sweep every %g s, heartbeat timeout %g s", store.url,
+                     concurrency, sweep_interval, heartbeat_timeout)
+            sweeping = asyncio.create_task(_sweep_forever(store, sweep_interval, heartbeat_timeout))
+            try:
+                if until_empty:
+                    await asyncio.to_thread(sweep, store, heartbeat_timeout)
+                    while await asyncio.to_thread(_jobs_left, store):
+                        await app.run_worker_async(**options, wait=False)
+                        await asyncio.sleep(0.2)  # a job left is another worker's provider: look again soon
+                else:
+                    await app.run_worker_async(**options, wait=True)
+            finally:
+                sweeping.cancel()
+                stores.close_all()
+            log.info("stopped")
+
+    asyncio.run(main())
+
+
+async def _sweep_forever(store, interval: float, heartbeat_timeout: float) -> None:
+    """Sweep every `interval` seconds until cancelled; a failed sweep is logged and tried at the next."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(sweep, store, heartbeat_timeout)
+        except Exception as exc:  # the database went away for a while: the next round tries again
+            log.error("sweep failed: %s", " ".join(str(exc).split()) or type(exc).__name__)
+
+
+def _jobs_left(store) -> bool:
+    """Whether a drain job waits or runs (`--until-empty` goes on while one does)."""
+    return store._exec("SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE queue_name = ?"
+                       " AND status IN ('todo', 'doing'))", (QUEUE,)).fetchone()[0]
+
+
+def _log_to_stderr() -> None:
+    """One line per job start and end, and per sweep action; procrastinate's own only when it errs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s disval worker: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    proc = logging.getLogger("procrastinate")
+    proc.addHandler(handler)
+    proc.setLevel(logging.WARNING)
