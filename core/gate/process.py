@@ -36,12 +36,12 @@ from ..store.delivery_records import DeliveryRecords
 from ..findings import ZIP_LEVEL, Finding, ValidationResult
 from ..pipeline import UsageError, rule_files, rulebook, standards, validate
 from ..plugins import get_plugin_manager
+from .kept_reports import Reports, write_stored_reports  # noqa: F401 (imported from here too)
 from .processing_reports import ImportReport, quality_view
 from .receiving import DEFAULT_FORMATS, DEFAULT_MAX_EXAMPLES, check_request, receive
 from ..reader import zip_finding
-from ..reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
 from ..store.delivery_store import Delivery, DeliveryStore, Failure
-from ..workdir import NAME_MAX, fitting_name, pause_point, working_directory
+from ..workdir import fitting_name, pause_point, working_directory
 
 
 
@@ -319,38 +319,6 @@ class Gate:
             "policy": result.policy, "disval": __version__, "date": result.versions.get("date"),
         }
 
-
-
-class Reports:
-    """Renders reports in the requested formats and keeps each in the store, by content hash."""
-
-    def __init__(self, store: DeliveryStore, pm, request: dict):
-        self.store = store
-        available = formats_by_name(pm)  # a format the submitter had but this process lacks is left out
-        self.formats = [available[f] for f in request.get("formats") or DEFAULT_FORMATS if f in available]
-        self.options = ReportOptions(max_examples=request.get("max_examples", DEFAULT_MAX_EXAMPLES))
-        self.kept: dict[str, str] = {}
-
-    def add(self, report) -> None:
-        """Render `report` in every requested format that writes its kind, and keep it."""
-        kind, stem = report_kind(report), default_stem(report)
-        for fmt in self.formats:
-            if kind in fmt.kinds:
-                self.kept[f"{stem}.{fmt.extension}"] = self.store.put_blob(fmt.render(report, self.options))
-
-
-def write_stored_reports(store: DeliveryStore, reports: dict[str, str], output_dir: Path) -> list[Path]:
-    """Write the kept reports (file name -> sha256) into `output_dir`; return the paths.
-
-    A name too long for the file system (a zip named so) is shortened in the middle, with room
-    for the temporary name it is written under first.
-    """
-    paths = []
-    for name, sha256 in reports.items():
-        path = Path(output_dir) / fitting_name(name, NAME_MAX - 24)
-        write_atomically(path, store.read_blob(sha256))
-        paths.append(path)
-    return paths
 
 
 def outcome(store: DeliveryStore, d: Delivery, queued_ok: bool = False) -> SubmitOutcome:

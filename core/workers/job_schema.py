@@ -16,6 +16,7 @@ so stop the old workers before the first upgraded process opens the store.
 """
 from __future__ import annotations
 
+import importlib.util
 import re
 from importlib import metadata, resources
 
@@ -26,11 +27,7 @@ _MIGRATION = re.compile(r"^(\d+)\.(\d+)\.(\d+)_\d+_.*\.sql$")
 
 def available() -> bool:
     """Whether procrastinate is installed (the `postgresql` extra brings it)."""
-    try:
-        import procrastinate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("procrastinate") is not None
 
 
 def installed_version() -> tuple[int, int, int]:
