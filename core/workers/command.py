@@ -43,6 +43,11 @@ def add_worker_command(subparsers) -> None:
                         "(default 30; heartbeats go every third of it)")
     w.add_argument("--until-empty", action="store_true",
                    help="stop when no drain job is waiting or running (scripts and tests)")
+    # The mail after processing is sent by whoever processed: the worker, with the portal's mail settings.
+    w.add_argument("--base-url", default="", help="the portal's address as users reach it (for links in mail)")
+    from ...plugins.mail import add_mail_options
+
+    add_mail_options(w)
     from ..gate.commands import _guarded
 
     w.set_defaults(func=_guarded(_worker))
@@ -68,11 +73,18 @@ def _worker(args, store) -> int:
         raise UsageError(f"{store.url} has no job tables; open it once with procrastinate installed")
     from ..plugins import get_plugin_manager
 
+    from ...plugins.mail import notifier_from
+
+    notifier = notifier_from(args)  # UsageError for mail settings that cannot work, before anything runs
     _log_to_stderr()
     url = args.store or default_store_url()  # store.url has the password taken out
-    pm = get_plugin_manager()
-    run_worker(url, pm, store, concurrency=args.concurrency, sweep_interval=args.sweep_interval,
-               heartbeat_timeout=args.heartbeat_timeout, until_empty=args.until_empty)
+    pm = get_plugin_manager(extra=[notifier] if notifier else [])
+    try:
+        run_worker(url, pm, store, concurrency=args.concurrency, sweep_interval=args.sweep_interval,
+                   heartbeat_timeout=args.heartbeat_timeout, until_empty=args.until_empty)
+    finally:
+        if notifier:
+            notifier.close()  # what is queued goes out before the process ends
     return 0
 
 
