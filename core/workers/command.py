@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import UsageError
 from ..store.delivery_store import default_store_url
@@ -96,6 +97,7 @@ def run_worker(url: str, pm, store, *, concurrency: int = 1, sweep_interval: flo
     """
     stores = StorePerThread(url, pm)
     app = make_app(url, pm, stores)
+    sweeper = StorePerThread(url, pm)  # the sweeps' own connection, opened anew after a failure
     options = dict(queues=[QUEUE], concurrency=concurrency, name=f"disval {socket.gethostname()} pid {os.getpid()}",
                    update_heartbeat_interval=max(heartbeat_timeout / 3, 0.1),
                    stalled_worker_timeout=heartbeat_timeout, install_signal_handlers=True)
@@ -104,7 +106,7 @@ def run_worker(url: str, pm, store, *, concurrency: int = 1, sweep_interval: flo
         async with app.open_async():
             log.info("started on %s: concurrency %d, sweep every %g s, heartbeat timeout %g s", store.url,
                      concurrency, sweep_interval, heartbeat_timeout)
-            sweeping = asyncio.create_task(_sweep_forever(store, sweep_interval, heartbeat_timeout))
+            sweeping = asyncio.create_task(_sweep_forever(sweeper, sweep_interval, heartbeat_timeout))
             try:
                 if until_empty:
                     await asyncio.to_thread(sweep, store, heartbeat_timeout)
@@ -116,19 +118,26 @@ def run_worker(url: str, pm, store, *, concurrency: int = 1, sweep_interval: flo
             finally:
                 sweeping.cancel()
                 stores.close_all()
+                sweeper.close_all()
             log.info("stopped")
 
     asyncio.run(main())
 
 
-async def _sweep_forever(store, interval: float, heartbeat_timeout: float) -> None:
-    """Sweep every `interval` seconds until cancelled; a failed sweep is logged and tried at the next."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(sweep, store, heartbeat_timeout)
-        except Exception as exc:  # the database went away for a while: the next round tries again
-            log.error("sweep failed: %s", " ".join(str(exc).split()) or type(exc).__name__)
+async def _sweep_forever(stores: StorePerThread, interval: float, heartbeat_timeout: float) -> None:
+    """Sweep every `interval` seconds until cancelled; a failed sweep is logged and tried at the next.
+
+    The sweeps run in one thread of their own, so that `stores` keeps one connection for them.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="disval-sweep") as thread:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await loop.run_in_executor(thread, lambda: sweep(stores.get(), heartbeat_timeout))
+            except Exception as exc:  # the database went away for a while: the next round tries again
+                await loop.run_in_executor(thread, stores.forget)
+                log.error("sweep failed: %s", " ".join(str(exc).split()) or type(exc).__name__)
 
 
 def _jobs_left(store) -> bool:

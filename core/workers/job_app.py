@@ -38,8 +38,11 @@ class StorePerThread:
         self._lock = threading.Lock()
 
     def get(self):
-        """This thread's store, opened on first use."""
+        """This thread's store, opened on first use, and opened anew when its connection was lost."""
         store = getattr(self._local, "store", None)
+        if store is not None and not alive(store):
+            self.forget()
+            store = None
         if store is None:
             store = self._local.store = open_store(self.url, pm=self.pm)
             with self._lock:
@@ -62,6 +65,15 @@ class StorePerThread:
             for store in self._all:
                 store.close()
             self._all.clear()
+
+
+def alive(store) -> bool:
+    """Whether the store's connection still answers (the server may have ended it while the thread was idle)."""
+    try:
+        store._exec("SELECT 1").fetchone()
+    except Exception:
+        return False
+    return True
 
 
 def make_app(url: str, pm, stores: StorePerThread):
