@@ -22,10 +22,10 @@ def run_disval(*args, store_url: str, timeout: float = 180) -> subprocess.Comple
                           timeout=timeout, env=dict(os.environ))
 
 
-def start_worker(store_url: str, *extra: str) -> subprocess.Popen:
-    """`disval worker --store URL` as its own process, running."""
+def start_worker(store_url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
+    """`disval worker --store URL` as its own process, running (`env`: added to the environment)."""
     return subprocess.Popen([*DISVAL, "worker", "--store", store_url, *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
 
 
 def overlaps(runs) -> list[tuple]:

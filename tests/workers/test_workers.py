@@ -139,3 +139,29 @@ def test_the_embedded_store_is_told_it_needs_no_workers(tmp_path):
     queued = run_disval("submit", zip_path, "--queue", store_url=url)
     assert queued.returncode == 2 and "Traceback" not in queued.stderr
     assert "has no job queue and needs none" in queued.stderr
+
+
+def test_a_worker_killed_mid_delivery_is_recovered_with_nothing_lost(pg_store, pg_url, pm, tmp_path):
+    register(pg_store)
+    received = submit_many([delivery(tmp_path, "test", "20180201")], pg_store, pm=pm, wake=defer_drain)[0]
+    marker = tmp_path / "paused"
+    doomed = start_worker(pg_url, "--heartbeat-timeout", "3", env={"DISVAL_PAUSE_AT": f"gate-working-copy={marker}"})
+    try:
+        _wait(marker.exists, "the first worker to hold the delivery's working copy")
+    finally:
+        doomed.kill()  # kill -9, mid-delivery: its job stays 'doing', its run never ends
+        doomed.communicate(timeout=30)
+    assert [j["status"] for j in jobs(pg_store)] == ["doing"]
+    killed_at = time.monotonic()
+    rescuer = start_worker(pg_url, "--sweep-interval", "1", "--heartbeat-timeout", "3")
+    try:
+        _wait(lambda: pg_store.delivery(received.delivery).status == "accepted", "the delivery to be processed again")
+    finally:
+        rescuer.send_signal(signal.SIGTERM)
+        _, err = rescuer.communicate(timeout=60)
+    assert time.monotonic() - killed_at < 3 + 1 + 15  # heartbeat timeout + sweep interval + starting a worker
+    assert "was stalled" in err and "drain deferred" in err
+    first, second = runs(pg_store, received.agb, received.branch)
+    assert first.ended_at is None and second.ended_at is not None and second.status == "accepted"
+    assert first.worker != second.worker and pg_store.delivery(received.delivery).attempts == 2
+    assert [j["status"] for j in jobs(pg_store)] == ["failed", "succeeded"]
