@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import UsageError
-from ..store.delivery_store import default_store_url
+from ..store.delivery_store import StoreError, default_store_url
 from .job_app import StorePerThread, make_app
 from .job_schema import available
 from .sweeper import sweep
@@ -24,6 +25,7 @@ log = logging.getLogger("disval.worker")
 
 DEFAULT_SWEEP_INTERVAL = 30.0
 DEFAULT_HEARTBEAT_TIMEOUT = 30.0
+RESTART_PAUSE = 5.0  # seconds before procrastinate's worker is started again after it stopped by itself
 
 
 def add_worker_command(subparsers) -> None:
@@ -91,18 +93,38 @@ def _worker(args, store) -> int:
 
 def run_worker(url: str, pm, store, *, concurrency: int = 1, sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
                heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT, until_empty: bool = False) -> None:
-    """Run a procrastinate worker on `url` until stopped (or, `until_empty`, until no drain job is left).
+    """Run a procrastinate worker on `url` until SIGTERM/SIGINT (or, `until_empty`, until no drain job is left).
 
-    `store` (open on the same database) is used by the sweeper.
+    `store` (open on the same database) answers whether jobs are left. procrastinate's worker stops by
+    itself when one of its side tasks (heartbeat, LISTEN) loses its connection; a service must outlive a
+    database restart or a network cut, so it is started again here, `RESTART_PAUSE` seconds later, until
+    a signal says stop. The signals are therefore handled here, not by procrastinate: the first one
+    finishes the jobs at hand and stops, a second one ends the process at once.
     """
+    from procrastinate import worker as procrastinate_worker
+
     stores = StorePerThread(url, pm)
     app = make_app(url, pm, stores)
     sweeper = StorePerThread(url, pm)  # the sweeps' own connection, opened anew after a failure
     options = dict(queues=[QUEUE], concurrency=concurrency, name=f"disval {socket.gethostname()} pid {os.getpid()}",
                    update_heartbeat_interval=max(heartbeat_timeout / 3, 0.1),
-                   stalled_worker_timeout=heartbeat_timeout, install_signal_handlers=True)
+                   stalled_worker_timeout=heartbeat_timeout, install_signal_handlers=False)
 
     async def main() -> None:
+        stopping = asyncio.Event()
+        running: list = []
+
+        def on_signal() -> None:
+            if stopping.is_set():
+                log.warning("stopping now, without finishing the jobs at hand (their providers are woken again "
+                            "by another worker's sweep)")
+                os._exit(130)
+            log.info("stopping: finishing the jobs at hand")
+            stopping.set()
+            for w in running:
+                w.stop()
+
+        _handle_signals(on_signal)
         async with app.open_async():
             log.info("started on %s: concurrency %d, sweep every %g s, heartbeat timeout %g s", store.url,
                      concurrency, sweep_interval, heartbeat_timeout)
@@ -110,18 +132,55 @@ def run_worker(url: str, pm, store, *, concurrency: int = 1, sweep_interval: flo
             try:
                 if until_empty:
                     await asyncio.to_thread(sweep, store, heartbeat_timeout)
-                    while await asyncio.to_thread(_jobs_left, store):
-                        await app.run_worker_async(**options, wait=False)
-                        await asyncio.sleep(0.2)  # a job left is another worker's provider: look again soon
-                else:
-                    await app.run_worker_async(**options, wait=True)
+                while not stopping.is_set():
+                    if until_empty and not await asyncio.to_thread(_jobs_left, store):
+                        break
+                    w = procrastinate_worker.Worker(app=app, **options, wait=not until_empty)
+                    running[:] = [w]
+                    try:
+                        await w.run()
+                    except Exception as exc:
+                        log.error("the job worker failed: %s", " ".join(str(exc).split()) or type(exc).__name__)
+                    if stopping.is_set():
+                        break
+                    if until_empty:  # a job left is another worker's provider: look again soon
+                        await asyncio.sleep(0.2)
+                        continue
+                    log.warning("the job worker stopped by itself (a lost database connection?): starting it "
+                                "again in %g s", RESTART_PAUSE)
+                    await _wait(stopping, RESTART_PAUSE)
             finally:
                 sweeping.cancel()
                 stores.close_all()
                 sweeper.close_all()
             log.info("stopped")
 
-    asyncio.run(main())
+    from procrastinate.exceptions import ConnectorException
+
+    try:
+        asyncio.run(main())
+    except ConnectorException as exc:  # the job queue's first connection failed: one line, exit 2
+        cause = exc.__cause__ or exc
+        raise StoreError(f"the job queue cannot reach {store.url}: {' '.join(str(cause).split())}") from None
+
+
+def _handle_signals(callback) -> None:
+    """Call `callback` on SIGTERM and SIGINT (where the event loop can: not on Windows, where Ctrl-C
+    interrupts as usual)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, callback)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `event` is set meanwhile."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
 
 
 async def _sweep_forever(stores: StorePerThread, interval: float, heartbeat_timeout: float) -> None:

@@ -81,6 +81,8 @@ def make_app(url: str, pm, stores: StorePerThread):
     import procrastinate
 
     name = f"disval worker pid {os.getpid()} on {socket.gethostname()}"[:63]
+    # procrastinate's pool checks a connection before lending it (psycopg_pool's check_connection): after
+    # a database restart or a network cut the jobs' queries get a fresh connection, not the dead one.
     connector = procrastinate.PsycopgConnector(conninfo=url, kwargs={"application_name": name, **KEEPALIVES})
     app = procrastinate.App(connector=connector)
 

@@ -165,3 +165,22 @@ def test_a_worker_killed_mid_delivery_is_recovered_with_nothing_lost(pg_store, p
     assert first.ended_at is None and second.ended_at is not None and second.status == "accepted"
     assert first.worker != second.worker and pg_store.delivery(received.delivery).attempts == 2
     assert [j["status"] for j in jobs(pg_store)] == ["failed", "succeeded"]
+
+
+def test_a_worker_whose_connections_are_cut_comes_back_and_goes_on(pg_store, pg_url, pm, tmp_path):
+    register(pg_store)
+    worker = start_worker(pg_url, "--sweep-interval", "1", "--heartbeat-timeout", "3")
+    try:
+        _wait(lambda: _registered(pg_store) == 1, "the worker to start")
+        cut = pg_store._exec(  # as a database restart or a network cut would: every session of the worker ends
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE ?",
+            (f"disval% pid {worker.pid} on %",)).fetchone()[0]
+        assert cut >= 2
+        received = submit_many([delivery(tmp_path, "test", "20180201")], pg_store, pm=pm, wake=defer_drain)[0]
+        _wait(lambda: pg_store.delivery(received.delivery).status == "accepted", "the worker to process again",
+              timeout=60)
+        assert worker.poll() is None, "the worker gave up"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
