@@ -125,6 +125,10 @@ def run_worker(url: str, pm, store, *, concurrency: int = 1, sweep_interval: flo
                 w.stop()
 
         _handle_signals(on_signal)
+        # procrastinate runs a synchronous task in the loop's default executor; as many threads as jobs at
+        # once (and one for the queue checks here) keep as many store connections open, not the default six.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(concurrency + 1, thread_name_prefix="disval-job"))
         async with app.open_async():
             log.info("started on %s: concurrency %d, sweep every %g s, heartbeat timeout %g s", store.url,
                      concurrency, sweep_interval, heartbeat_timeout)

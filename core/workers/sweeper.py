@@ -27,6 +27,11 @@ needs to take the job (at once: procrastinate's NOTIFY).
 
 The sweeps of several workers do not collide: each takes a transaction-level
 advisory lock first and skips the round when another worker holds it.
+
+The sweep is a loop beside procrastinate's worker (`command`), not a
+procrastinate periodic task: a periodic task is a job, which waits for a free
+slot behind long drains, and the recovery bound would then grow by the
+longest import running.
 """
 from __future__ import annotations
 

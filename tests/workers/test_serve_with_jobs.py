@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent))  # live_portal, smtp_catcher
 
-httpx = pytest.importorskip("httpx", reason="the portal test talks HTTP with httpx (the test extra)")
+httpx = pytest.importorskip("httpx2", reason="the portal test talks HTTP with httpx2 (the test extra)")
 pytest.importorskip("uvicorn", reason="disval serve needs the serve extra")
 
 from gate_support import delivery  # noqa: E402
