@@ -1,7 +1,8 @@
 """`disval worker`: drain providers' queues as procrastinate jobs, on a PostgreSQL store.
 
-Runs until SIGTERM or SIGINT (the job at hand is finished first: procrastinate's
-graceful stop), or with `--until-empty` until no drain job is waiting. One
+Runs until SIGTERM or SIGINT (the jobs at hand are finished first; a second
+signal ends the process at once), or with `--until-empty` until no drain job is
+waiting or running. One
 line per job start and end, and per sweep action, goes to stderr.
 """
 from __future__ import annotations
@@ -53,7 +54,16 @@ def add_worker_command(subparsers) -> None:
     add_mail_options(w)
     from ..gate.commands import _guarded
 
-    w.set_defaults(func=_guarded(_worker))
+    guarded = _guarded(_worker)
+    w.set_defaults(func=lambda args: _refuse_embedded(args) or guarded(args))
+
+
+def _refuse_embedded(args) -> None:
+    """UsageError for an SQLite store, before it is opened (an absent file is no reason to say otherwise)."""
+    url = args.store or default_store_url()
+    if url.startswith("sqlite:"):
+        raise UsageError(f"{url}: the embedded store needs no workers: 'disval submit' processes in process "
+                         "(workers are for a PostgreSQL store: --store postgresql://USER@HOST/DB)")
 
 
 def _positive(kind):
