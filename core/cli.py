@@ -189,6 +189,9 @@ def _command_modules():
     from .portal.commands import add_portal_commands  # needs nothing of the serve extra until it runs
 
     yield add_portal_commands
+    from .workers.command import add_worker_command  # procrastinate is imported only when a worker runs
+
+    yield add_worker_command
 
 
 # ---------------------------------------------------------------- validate

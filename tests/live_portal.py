@@ -44,8 +44,11 @@ class LivePortal:
     """A `disval serve` child process on a free port of 127.0.0.1, with the CLI to set up its accounts."""
 
     def __init__(self, store_url: str, workdir: Path, *, mail_port: int | None = None, extra: tuple = (),
-                 env: dict | None = None):
+                 env: dict | None = None, workers: int | None = None):
         self.store_url, self.workdir = store_url, Path(workdir)
+        # A PostgreSQL store's uploads are processed by `disval worker`s, not by `disval serve`: one by default.
+        self.workers = (1 if store_url.startswith("postgresql") else 0) if workers is None else workers
+        self.worker_processes: list[subprocess.Popen] = []
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.mail_port, self.extra = mail_port, list(extra)
@@ -93,11 +96,16 @@ class LivePortal:
         """Start `disval serve` and wait until it answers."""
         args = ["serve", "--store", self.store_url, "--host", "127.0.0.1", "--port", str(self.port),
                 "--secret-key", SECRET, "--no-require-real-codelists", "--base-url", self.url, *self.extra]
-        if self.mail_port:
-            args += ["--smtp-host", "127.0.0.1", "--smtp-port", str(self.mail_port), "--mail-lang", "en"]
+        args += self._mail_args()
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen([sys.executable, "-c", _CHILD, *args], stdout=log,
                                             stderr=subprocess.STDOUT, env=self.env)
+        for n in range(self.workers):
+            with open(self.workdir / f"worker-{self.port}-{n}.log", "wb") as log:
+                self.worker_processes.append(subprocess.Popen(
+                    [sys.executable, "-c", _CHILD, "worker", "--store", self.store_url, "--sweep-interval", "5",
+                     "--heartbeat-timeout", "10", "--base-url", self.url, *self._mail_args()],
+                    stdout=log, stderr=subprocess.STDOUT, env=self.env))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -111,8 +119,23 @@ class LivePortal:
         self.stop()
         raise AssertionError(f"disval serve did not answer within {timeout:.0f} s: {self.output()}")
 
+    def _mail_args(self) -> list[str]:
+        if not self.mail_port:
+            return []
+        return ["--smtp-host", "127.0.0.1", "--smtp-port", str(self.mail_port), "--mail-lang", "en"]
+
     def stop(self) -> None:
-        """End the server (SIGINT first, as Ctrl-C would: uvicorn shuts down and the outbox is sent)."""
+        """End the server (SIGINT first, as Ctrl-C would: uvicorn shuts down and the outbox is sent) and its workers."""
+        for worker in self.worker_processes:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        for worker in self.worker_processes:
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(5)
+        self.worker_processes.clear()
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGINT)

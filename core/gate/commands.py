@@ -73,6 +73,9 @@ def add_gate_commands(subparsers) -> None:
     sub.add_argument("--require-real-codelists", action=argparse.BooleanOptionalAction, default=True,
                      help="assess negative when a codelist used is a sample (default: on; "
                      "--no-require-real-codelists to try the gate with the shipped samples)")
+    sub.add_argument("--queue", action="store_true",
+                     help="PostgreSQL store: only receive, and queue each provider's processing for the "
+                     "'disval worker's (exit 0 once queued)")
     _progress_option(sub)
     sub.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors; the exit code tells")
     sub.add_argument("-v", "--verbose", action="store_true", help="also name each report kept, and where written")
@@ -225,9 +228,14 @@ def _usage(parser) -> int:
 def _submit(args, store) -> int:
     pm = _plugins(args)
     formats = [f.strip() for f in args.report_formats.split(",") if f.strip()]
+    wake = None
+    if args.queue:
+        from ..workers.wakeups import job_queue_of
+
+        wake = job_queue_of(store)  # UsageError for a store without one
     outcomes = submit_many(args.deliveries, store, pm=pm, codelists=args.codelists, policy=args.policy,
                            output_dir=args.output_dir, formats=formats,
-                           require_real_codelists=args.require_real_codelists)
+                           require_real_codelists=args.require_real_codelists, wake=wake)
     return _print_outcomes(outcomes, args.format, quiet=args.quiet, verbose=args.verbose)
 
 
@@ -242,6 +250,8 @@ def _print_outcomes(outcomes, fmt: str, quiet: bool = False, verbose: bool = Fal
         if o.status == "failed":
             verdict = (f"failed: {o.failure.summary() if o.failure else 'no error kept'}; an operator may "
                        f"'disval requeue {o.delivery}' or 'disval discard {o.delivery}'")
+        elif o.status == "queued":
+            verdict = ("queued for the workers ('disval deliveries --store ...' shows when it is processed)")
         elif o.receipt == "rejected":
             verdict = f"rejected at receipt: {'; '.join(f'{r.rule} {r.message}' for r in o.reasons)}"
         else:

@@ -36,12 +36,12 @@ from ..store.delivery_records import DeliveryRecords
 from ..findings import ZIP_LEVEL, Finding, ValidationResult
 from ..pipeline import UsageError, rule_files, rulebook, standards, validate
 from ..plugins import get_plugin_manager
+from .kept_reports import Reports, write_stored_reports  # noqa: F401 (imported from here too)
 from .processing_reports import ImportReport, quality_view
 from .receiving import DEFAULT_FORMATS, DEFAULT_MAX_EXAMPLES, check_request, receive
 from ..reader import zip_finding
-from ..reports import ReportOptions, default_stem, formats_by_name, report_kind, write_atomically
 from ..store.delivery_store import Delivery, DeliveryStore, Failure
-from ..workdir import NAME_MAX, fitting_name, pause_point, working_directory
+from ..workdir import fitting_name, pause_point, working_directory
 
 
 
@@ -54,7 +54,7 @@ class SubmitOutcome:
     agb: str | None
     branch: str | None
     phase: str | None  # test | production; None when the name could not be read
-    status: str  # the store's: accepted, imported, assessed_negative, rejected, discarded, failed
+    status: str  # the store's: accepted, imported, assessed_negative, rejected, discarded, failed; queued (--queue)
     receipt: str | None  # accepted | rejected; None when processing failed before the receipt was decided
     reasons: list[Finding]  # why it was rejected at receipt (zip-level ids, or the packing slip's rules)
     assessment: str | None  # positive | negative; None when rejected at receipt before validation
@@ -71,6 +71,8 @@ class SubmitOutcome:
         2 processing failed (status failed: not the provider's doing as far as anyone knows)."""
         if self.status == "failed":
             return 2
+        if self.status == "queued":  # received and left to the workers (`disval submit --queue`)
+            return 0
         done = "imported" if self.phase == "production" else "accepted"
         return 0 if self.receipt == "accepted" and self.assessment == "positive" and self.status == done else 1
 
@@ -105,11 +107,14 @@ def submit(zip_path, store: DeliveryStore, *, pm=None, codelists: str | None = N
 def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | None = None,
                 policy: str | None = None, output_dir=None, formats: Iterable[str] = DEFAULT_FORMATS,
                 max_examples: int | None = DEFAULT_MAX_EXAMPLES,
-                require_real_codelists: bool = False) -> list[SubmitOutcome]:
+                require_real_codelists: bool = False, wake=None) -> list[SubmitOutcome]:
     """Submit several zips: all are enqueued first, so that they too are processed in order.
 
     `require_real_codelists`: a delivery validated against a sample codelist is assessed
-    negative (the `disval submit` command asks this by default).
+    negative (the `disval submit` command asks this by default). `wake(store, agb, branch)`:
+    receive only, waking each provider's drain in the receipt's transaction (the job queue's
+    `defer_drain`), and answer `queued`; workers process them. A zip whose name names no provider
+    has no queue to wait in: its receipt (a rejection) is decided here at once.
 
     Raises UsageError, before anything is kept, for a missing file or a request
     that cannot be carried out (unknown policy, report format or codelist source).
@@ -118,6 +123,11 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
     paths = [Path(p) for p in zip_paths]
     request = check_request(pm, paths, codelists, policy, list(formats), max_examples)
     request["require_real_codelists"] = bool(require_real_codelists)
+    if wake is not None:
+        if output_dir is not None:
+            raise UsageError("the reports of a queued delivery do not exist yet: leave out --output-dir, and "
+                             "write them once it is processed with 'disval report DELIVERY --output-dir DIR'")
+        return _queue(paths, store, pm, request, wake)
     queued = [receive(p, store, pm=pm, request=request) for p in paths]
     gate = Gate(store, pm)
     outcomes = gate.run(queued)
@@ -128,6 +138,16 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
             except OSError as exc:  # a full disk: the delivery was processed all the same, and its reports kept
                 o.output_error = f"{exc.strerror or exc}: {exc.filename or output_dir}"
     return outcomes
+
+
+def _queue(paths: list[Path], store: DeliveryStore, pm, request: dict, wake) -> list[SubmitOutcome]:
+    """Receive every zip and wake its provider's drain; the outcomes say `queued` (or the rejection)."""
+    received = [receive(p, store, pm=pm, request=request, wake=wake) for p in paths]
+    gate = Gate(store, pm)
+    for d in received:
+        if d.agb is None:
+            gate.process(d)
+    return [outcome(store, store.delivery(d.id), queued_ok=True) for d in received]
 
 
 def drain(store: DeliveryStore, agb: str, branch: str, *, pm=None) -> None:
@@ -175,12 +195,15 @@ class Gate:
 
     def _attempt(self, d: Delivery, resume: bool) -> None:
         self.pm.hook.disval_delivery_event(event="started", delivery=d, store=self.store)
+        run = self.store.begin_run(d)  # committed now: a process killed in it leaves a run without an end
         # Whatever a delivery makes processing raise ends that delivery, not its provider's queue.
         try:
             self._work(d, resume)
         except Exception as exc:
             failures.fail(self.store, d, exc)
-        self._processed(self.store.delivery(d.id))
+        done = self.store.delivery(d.id)
+        self.store.end_run(run, done and done.status)
+        self._processed(done)
 
     def _processed(self, d: Delivery | None) -> None:
         if d is not None:
@@ -298,41 +321,12 @@ class Gate:
 
 
 
-class Reports:
-    """Renders reports in the requested formats and keeps each in the store, by content hash."""
+def outcome(store: DeliveryStore, d: Delivery, queued_ok: bool = False) -> SubmitOutcome:
+    """What became of a delivery, from the store alone (whichever process processed it).
 
-    def __init__(self, store: DeliveryStore, pm, request: dict):
-        self.store = store
-        available = formats_by_name(pm)  # a format the submitter had but this process lacks is left out
-        self.formats = [available[f] for f in request.get("formats") or DEFAULT_FORMATS if f in available]
-        self.options = ReportOptions(max_examples=request.get("max_examples", DEFAULT_MAX_EXAMPLES))
-        self.kept: dict[str, str] = {}
-
-    def add(self, report) -> None:
-        """Render `report` in every requested format that writes its kind, and keep it."""
-        kind, stem = report_kind(report), default_stem(report)
-        for fmt in self.formats:
-            if kind in fmt.kinds:
-                self.kept[f"{stem}.{fmt.extension}"] = self.store.put_blob(fmt.render(report, self.options))
-
-
-def write_stored_reports(store: DeliveryStore, reports: dict[str, str], output_dir: Path) -> list[Path]:
-    """Write the kept reports (file name -> sha256) into `output_dir`; return the paths.
-
-    A name too long for the file system (a zip named so) is shortened in the middle, with room
-    for the temporary name it is written under first.
+    A delivery still queued is an error (its processing did not finish) unless `queued_ok`.
     """
-    paths = []
-    for name, sha256 in reports.items():
-        path = Path(output_dir) / fitting_name(name, NAME_MAX - 24)
-        write_atomically(path, store.read_blob(sha256))
-        paths.append(path)
-    return paths
-
-
-def outcome(store: DeliveryStore, d: Delivery) -> SubmitOutcome:
-    """What became of a delivery, from the store alone (whichever process processed it)."""
-    if d.status == "queued":
+    if d.status == "queued" and not queued_ok:
         raise UsageError(f"delivery {d.id} ({d.name}) is still queued: its processing did not finish")
     discarded = []
     if d.status == "rejected" and d.agb is not None:
@@ -346,6 +340,8 @@ def outcome(store: DeliveryStore, d: Delivery) -> SubmitOutcome:
 
 
 def _receipt(d: Delivery) -> str | None:
+    if d.status == "queued":
+        return None  # not decided yet
     if d.status in ("rejected", "discarded"):
         return "rejected"
     if d.status == "failed" and d.assessment is None:

@@ -8,8 +8,9 @@ kept with the delivery, since whichever process drains it uses that.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..pipeline import UnclaimedName, UsageError, choose_standard, standards
 from ..reports import formats_by_name
@@ -20,18 +21,26 @@ DEFAULT_FORMATS = ("json", "text")
 DEFAULT_MAX_EXAMPLES = 1000
 
 
-def receive(zip_path, store: DeliveryStore, *, pm, request: dict, name: str | None = None) -> Delivery:
+def receive(zip_path, store: DeliveryStore, *, pm, request: dict, name: str | None = None,
+            wake: Callable[[DeliveryStore, str, str], object] | None = None) -> Delivery:
     """Keep one zip and insert its delivery as queued, in one transaction; nothing is processed yet.
 
     `request` is what `make_request` checked (codelists, policy, report formats). `name` is the
     delivery's zip name when the file on disk is named otherwise (an upload kept under a temporary
-    name). Fires `disval_delivery_event("received", ...)`. Processing is `drain`'s work, under the
-    provider's lock, in whichever process takes it.
+    name). `wake(store, agb, branch)`, when given, is called in the same transaction for a delivery
+    that names its provider: the job queue defers the provider's drain there
+    (`disval.core.workers.wakeups.defer_drain`), so that the delivery is kept if and only if its
+    drain is queued. Fires `disval_delivery_event("received", ...)`. Processing is `drain`'s work,
+    under the provider's lock, in whichever process takes it.
     """
     name = readable_name(name or Path(zip_path).name)
     std = claiming_standard(pm, name)
-    d = store.add_delivery(name, Path(zip_path), std and std.naming.parse(name), standard=std and std.id,
-                           validation={"request": request})
+    zip_name = std and std.naming.parse(name)
+    with store.transaction() if wake is not None else nullcontext():
+        d = store.add_delivery(name, Path(zip_path), zip_name, standard=std and std.id,
+                               validation={"request": request})
+        if wake is not None and d.agb is not None:
+            wake(store, d.agb, d.branch)
     pm.hook.disval_delivery_event(event="received", delivery=d, store=store)
     return d
 

@@ -47,7 +47,8 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
                poll: float = 2.0, base_url: str = "", https_only: bool | None = None, plugins=()) -> Starlette:
     """The portal app on the store at `store_url` (default: `default_store_url()`).
 
-    `worker`: run the in-process worker that drains the queue (one thread).
+    `worker`: run the in-process worker that drains the queue (one thread); on a PostgreSQL store with the
+    job queue uploads are also deferred as jobs, and the provider's lock keeps the two from overlapping.
     `secret_key` signs the session cookies (default: DISVAL_SECRET_KEY, else a
     random key: sessions then end when the server restarts). `report_formats`:
     the formats every delivery's reports are kept in (default: every installed
@@ -68,9 +69,12 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
     request = make_request(pm, codelists=codelists, policy=policy, formats=formats,
                            require_real_codelists=require_real_codelists)
     settings = Settings(max_upload=max_upload, stall_after=stall_after, request=request, base_url=base_url)
-    open_store(store_url, pm=pm).close()  # create or upgrade the schema once, before any request
+    with open_store(store_url, pm=pm) as store:  # create or upgrade the schema once, before any request
+        # On a PostgreSQL store with the job queue an upload is received and its provider's drain deferred in
+        # one transaction, for the `disval worker`s (`disval serve` then runs no in-process worker).
+        wake = _job_queue(store)
     runner = Worker(store_url, pm, poll=poll) if worker else None
-    portal = Portal(store_url, pm, settings, progress, runner)
+    portal = Portal(store_url, pm, settings, progress, runner, wake=wake)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -102,6 +106,13 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
     )
     app.state.portal = portal
     return app
+
+
+def _job_queue(store):
+    """`defer_drain` when the store drains through jobs (PostgreSQL with procrastinate), else None."""
+    from ..workers.wakeups import defer_drain, uses_jobs
+
+    return defer_drain if uses_jobs(store) else None
 
 
 class _SecurityHeaders:

@@ -34,8 +34,9 @@ def add_portal_commands(subparsers) -> None:
     serve.add_argument("--policy", help="blocking policy (default: the standard's default)")
     serve.add_argument("--require-real-codelists", action=argparse.BooleanOptionalAction, default=True,
                        help="assess negative when a codelist used is a sample (default: on, as in 'submit')")
-    serve.add_argument("--no-worker", dest="worker", action="store_false",
-                       help="serve pages only: another process drains the queue")
+    serve.add_argument("--worker", action=argparse.BooleanOptionalAction, default=None,
+                       help="process uploads in this process too (default: with an SQLite store; a PostgreSQL "
+                       "store leaves them to 'disval worker's) or not (--no-worker: another process drains the queue)")
     serve.add_argument("--base-url", default="", help="the portal's address as users reach it (for links in mail)")
     add_mail_options(serve)
     serve.set_defaults(func=_serve)
@@ -102,7 +103,14 @@ def _serve(args) -> int:
     # The e-mail notifier is a plugin object of this app, as the progress display is one of a validate run.
     notifier = notifier_from(args, default_url=f"http://{args.host}:{args.port}")
     formats = [f.strip() for f in args.report_formats.split(",") if f.strip()] if args.report_formats else None
-    app = create_app(args.store or default_store_url(), secret_key=args.secret_key, worker=args.worker,
+    url = args.store or default_store_url()
+    worker = args.worker
+    if worker is None:  # an embedded store is drained here; a PostgreSQL store with its job queue by workers
+        worker = not _has_job_queue(url)
+        if not worker:
+            print("disval: uploads are queued for the 'disval worker's of this PostgreSQL store; this process "
+                  "processes none (--worker to process here too)", file=sys.stderr, flush=True)
+    app = create_app(url, secret_key=args.secret_key, worker=worker,
                      max_upload=args.max_upload_mb << 20 if args.max_upload_mb else DEFAULT_MAX_UPLOAD,
                      stall_after=args.stall_after, report_formats=formats, codelists=args.codelists,
                      policy=args.policy, require_real_codelists=args.require_real_codelists, base_url=args.base_url,
@@ -115,6 +123,15 @@ def _serve(args) -> int:
         if notifier:
             notifier.close()  # what is queued goes out before the process ends
     return 0
+
+
+def _has_job_queue(url: str) -> bool:
+    """Whether the store at `url` drains through the job queue (PostgreSQL with procrastinate's tables)."""
+    from ..store.delivery_store import open_store
+    from ..workers.wakeups import uses_jobs
+
+    with open_store(url) as store:
+        return uses_jobs(store)
 
 
 def _password(args) -> str:

@@ -96,7 +96,10 @@ async def requeue(request: Request):
             failures.failed_delivery(store, delivery_id, "requeued")
         except Exception as exc:  # not failed, or no such delivery: say so
             return str(exc)
-        failures.requeue(store, delivery_id)
+        with store.transaction():  # queued again and, with the job queue, its provider's drain deferred
+            d = failures.requeue(store, delivery_id)
+            if p.wake is not None and d.agb is not None:
+                p.wake(store, d.agb, d.branch)
         p.audit(who, "requeued", f"delivery {delivery_id}")
         if p.worker is not None:
             p.worker.wake()

@@ -160,7 +160,7 @@ def accept_upload(p, who, file, agb: str, branch: str, phase: str | None):
                 p.audit(who, "upload refused", f"{agb} {branch}", f"{name!r}: {checked.refused}")
                 return checked, None
             try:  # keeping it is one transaction, but what follows it inside `receive` may fail after it
-                d = receive(path, store, pm=p.pm, request=p.settings.request, name=name)
+                d = receive(path, store, pm=p.pm, request=p.settings.request, name=name, wake=p.wake)
             except Exception:
                 raise failed_upload(MAYBE_KEPT, where) from None
     except UploadFailed:

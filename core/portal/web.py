@@ -78,9 +78,10 @@ class Settings:
 class Portal:
     """The portal's state: the store's URL, the plugin manager, templates, progress, worker, throttle."""
 
-    def __init__(self, store_url: str, pm, settings: Settings, progress, worker=None):
+    def __init__(self, store_url: str, pm, settings: Settings, progress, worker=None, wake=None):
         self.store_url, self.pm, self.settings = store_url, pm, settings
-        self.progress, self.worker = progress, worker
+        # worker: the in-process Worker (SQLite); wake: the job queue's `defer_drain` (PostgreSQL), else None.
+        self.progress, self.worker, self.wake = progress, worker, wake
         self.throttle = LoginThrottle()
         # Autoescape every template: zip names and reasons come from deliveries, i.e. from anyone.
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)

@@ -334,6 +334,14 @@ class DeliveryStore(ABC):
         `standard` (an id), stored records are looked up in that standard's tables only.
         """
 
+    def begin_run(self, delivery: Delivery) -> Any:
+        """Record that this process begins processing `delivery` (committed at once); a handle for
+        `end_run`. A store that keeps no record of processing runs returns None."""
+        return None
+
+    def end_run(self, run: Any, status: str | None) -> None:
+        """Record that the run `begin_run` returned ended, leaving its delivery in `status`."""
+
     @abstractmethod
     def lock_provider(self, agb: str, branch: str) -> ContextManager[None]:
         """Hold the provider's processing lock: one delivery per provider at a time, across

@@ -174,4 +174,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         " target TEXT NOT NULL, detail TEXT NOT NULL)",
         "CREATE INDEX audit_log_at ON audit_log (at)",
     )),
+    # Every time processing of a delivery began, by whom, and when it ended (`disval.core.store.runs`):
+    # with several workers the operator (and the tests) see who processed what, and can check that no
+    # two runs of one provider overlapped. A run without an end is one whose process died.
+    Migration(6, "processing runs: when each processing of a delivery began and ended, and by which process", (
+        "CREATE TABLE processing_runs (id {id}, delivery_id {ref} NOT NULL REFERENCES deliveries (id),"
+        " agb TEXT, branch TEXT, worker TEXT NOT NULL, started_at {timestamp} NOT NULL,"
+        " ended_at {timestamp}, status TEXT)",
+        "CREATE INDEX processing_runs_provider ON processing_runs (agb, branch, started_at)",
+        "CREATE INDEX processing_runs_delivery ON processing_runs (delivery_id)",
+    )),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager, suppress
-from typing import Any, Iterable, Iterator
+from typing import Any, ContextManager, Iterable, Iterator
 
 from .delivery_store import (
     ASSESSMENTS, RECEIVED, Delivery, DeliveryStore, ProviderSettings, SoftwareNotice, StoreError, disval_version,
@@ -77,6 +77,23 @@ class SqlStore(SqlBlobs, DeliveryStore):
             raise
         self._in_transaction = False
         self._exec("COMMIT")
+
+    def transaction(self) -> ContextManager[None]:
+        """One transaction for every write inside it (a write outside joins none): all or nothing.
+
+        The job queue defers a provider's drain in the transaction that receives its delivery.
+        """
+        return self._transaction()
+
+    def begin_run(self, delivery):
+        from .runs import begin_run
+
+        return begin_run(self, delivery)
+
+    def end_run(self, run, status):
+        from .runs import end_run
+
+        end_run(self, run, status)
 
     def _begin(self) -> None:
         """Open a write transaction; a backend whose writers wait for each other may say that it waits."""
@@ -321,6 +338,7 @@ class SqlStore(SqlBlobs, DeliveryStore):
             if dry_run or not pruned:
                 return pruned
             for d in pruned:
+                self._exec("DELETE FROM processing_runs WHERE delivery_id = ?", (d.id,))
                 self._exec("DELETE FROM deliveries WHERE id = ?", (d.id,))
             candidates = {d.sha256 for d in pruned} | {sha for d in pruned for sha in d.reports.values()}
             kept: set[str] = set()  # blobs are shared by content: keep what any remaining delivery refers to

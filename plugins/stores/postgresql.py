@@ -75,7 +75,19 @@ class PostgresStore(SqlStore):
         # spill to disk. Raised for this session only, on the server, and only used as far as needed.
         conn.execute("SET temp_buffers = '256MB'")
         conn.execute("SET work_mem = '64MB'")
+        # A client that vanished (a worker's machine lost) must not hold its provider's advisory lock for the
+        # kernel's two hours: the server probes an idle connection after 10 s and drops it after 3 misses.
+        # (Ignored on a Unix socket.)
+        for setting in ("tcp_keepalives_idle = 10", "tcp_keepalives_interval = 5", "tcp_keepalives_count = 3"):
+            conn.execute(f"SET {setting}")
         super().__init__(conn, POSTGRES, url, migrations)
+        try:  # the job queue's tables (procrastinate's), when it is installed: see disval.core.workers
+            from disval.core.workers.job_schema import ensure_job_schema
+
+            ensure_job_schema(self)
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def from_url(cls, url: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> "PostgresStore":

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from disval.core.gate import process as gate_module
+from disval.core.gate import kept_reports as gate_module  # where the kept reports are written out
 from disval.core import workdir
 from disval.core.cli import main
 from disval.core.gate.process import write_stored_reports

@@ -25,6 +25,9 @@ ALLOWED_PLUGIN_IMPORTS = {
     # `disval serve` adds the mail options and registers the e-mail notifier it makes from them as a plugin
     # object of the app, through create_app(plugins=...).
     ("portal/commands.py", "disval.plugins.mail"),
+    # `disval worker` does the same, since the mail after processing is sent by whoever processed
+    # (get_plugin_manager(extra=[notifier])).
+    ("workers/command.py", "disval.plugins.mail"),
 }
 
 
