@@ -205,7 +205,7 @@ class FindingStore:
                 stream = read(kept)
                 fns = [fn for fn, before in self._rewrites.get(rule, ()) if index < before]
                 if fns:
-                    stream = (_rewritten(unit, fns) for unit in stream)
+                    stream = _rewritten(stream, fns)
                 streams.append(stream)
         if self.memory.get(rule):
             streams.append([self.memory[rule]])
@@ -224,11 +224,12 @@ class FindingStore:
             yield FindingBlock.from_row(spill.load(at, size))
 
 
-def _rewritten(unit, fns) -> list[Finding]:
-    findings = unit.findings() if isinstance(unit, FindingBlock) else unit
-    for fn in fns:
-        findings = [fn(f) for f in findings]
-    return findings
+def _rewritten(units: Iterable, fns: list) -> Iterator[list[Finding]]:
+    for unit in units:
+        findings = unit.findings() if isinstance(unit, FindingBlock) else unit
+        for fn in fns:
+            findings = [fn(f) for f in findings]
+        yield findings
 
 
 def _mapped(unit, fn, block_fn):

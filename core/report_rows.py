@@ -91,8 +91,23 @@ class RuleRows(Mapping):
 class AllRows:
     """Every listed row of a view, in delivery order (the rules' rows merged); iterable again and again."""
 
-    def __init__(self, by_rule: RuleRows):
-        self._by_rule = by_rule
+    def __init__(self, by_rule: RuleRows, block_parts: Callable | None = None):
+        self._by_rule, self._block_parts = by_rule, block_parts
+
+    def rendered(self, render_block: Callable[..., list], render_row: Callable[[dict], object]) -> Iterator[list]:
+        """Every listed row rendered, as lists in delivery order: a block of findings by
+        `render_block(*block_parts(block))` (see `disval.core.report_view.block_parts`) without a row per
+        finding, any other finding by `render_row(row)`. The result is that of rendering each row of
+        iterating the view."""
+        by_rule, parts = self._by_rule, self._block_parts
+        if by_rule.limit is not None or parts is None or not isinstance(by_rule.findings, FindingList):
+            return ([render_row(row)] for row in self)  # a few per rule: row by row is quick
+
+        def block(b):
+            made = parts(b)
+            return render_block(*made) if made is not None else [render_row(by_rule.row(f)) for f in b.findings()]
+
+        return by_rule.findings.rendered(block, lambda f: render_row(by_rule.row(f)))
 
     def __iter__(self) -> Iterator[dict]:
         if self._by_rule.limit is None:  # every finding is listed: the findings' own merged order
