@@ -118,12 +118,16 @@ def merged(streams: Sequence[Iterable], render_block: Callable[[FindingBlock], l
     if len(sources) == 1:
         source = sources[0]
         while True:
-            yield source.texts
+            yield source.take(source.last, True)[1]
             if not source.fetch():
                 return
+    for index, source in enumerate(sources):
+        source.index = index
     while sources:
-        bound = min(s.last for s in sources)
-        pieces = [s.take(bound) for s in sources]
+        # Up to the smallest (last key, stream) of the current units: a prefix of the merged order, since
+        # findings with equal keys come in the order of their streams.
+        bound, last = min((s.last, s.index) for s in sources)
+        pieces = [s.take(bound, s.index <= last) for s in sources]
         yield _sorted(pieces)
         sources = [s for s in sources if s.at < s.size or s.fetch()]
 
@@ -139,24 +143,24 @@ class _Source:
         for unit in self.units:
             if not len(unit):
                 continue
+            # Rendered as it is taken (see `take`): a unit may be a whole batch's findings.
             if isinstance(unit, FindingBlock):
                 self.block, self.keys = unit, None
-                self.texts = self.render_block(unit)
                 self.last = unit.last_key()
             else:
-                self.block, self.keys = None, [f.sort_key() for f in unit]
-                self.texts = [self.render_one(f) for f in unit]
+                self.block, self.keys, self.findings = None, [f.sort_key() for f in unit], unit
                 self.last = self.keys[-1]
             self.at, self.size = 0, len(unit)
             return True
         return False
 
-    def take(self, bound: tuple) -> tuple:
-        """(keys, texts) of the current unit's findings up to `bound`, taken."""
+    def take(self, bound: tuple, inclusive: bool) -> tuple:
+        """(keys, texts) of the current unit's findings up to `bound` (and at it when `inclusive`), taken."""
         at = self.at
         if self.block is None:
-            end = bisect.bisect_right(self.keys, bound, at)
+            end = (bisect.bisect_right if inclusive else bisect.bisect_left)(self.keys, bound, at)
             keys = self.keys[at:end]
+            texts = [self.render_one(f) for f in self.findings[at:end]]
         else:
             head = self.block.head
             file, column, rule = head.file or "", head.column or 0, head.rule
@@ -165,11 +169,15 @@ class _Source:
             else:
                 # A finding's key is (file, line, column, rule): up to the bound's line, and at its line
                 # only when the rest of the key is not beyond the bound's.
-                side = "right" if (column, rule) <= bound[2:] else "left"
-                end = int(np.searchsorted(np.asarray(self.block.lines[at:], dtype=np.int64), bound[1] or 0, side)) + at
+                rest = (column, rule)
+                search = bisect.bisect_right if rest < bound[2:] or rest == bound[2:] and inclusive \
+                    else bisect.bisect_left
+                end = search(self.block.lines, bound[1] or 0, at)
             keys = (file, self.block.lines[at:end], column, rule)
+            texts = [] if end == at else self.render_block(
+                self.block if at == 0 and end == self.size else self.block.sliced(at, end))
         self.at = end
-        return keys, self.texts[at:end]
+        return keys, texts
 
 
 def _sorted(pieces: list[tuple]) -> list:

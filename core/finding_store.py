@@ -41,6 +41,9 @@ SPILL_AFTER = 100_000
 # Findings per frame of a spilled run; a merge holds one frame per run and rule.
 FRAME = 256
 
+# Findings per frame of a spilled block: its values are plain lists, far smaller than objects.
+BLOCK_FRAME = 4096
+
 _sort_key = Finding.sort_key
 
 
@@ -170,7 +173,10 @@ class FindingStore:
             run[rule] = ([self._spill.write([_row(f) for f in kept[i:i + self.frame]])
                           for i in range(0, len(kept), self.frame)], [])
         for rule, blocks in self.blocks.items():
-            run.setdefault(rule, ([], []))[1].extend(self._spill.write(b.as_row()) for b in blocks)
+            # In frames of BLOCK_FRAME findings: reading back, a merge holds one frame per run and rule.
+            run.setdefault(rule, ([], []))[1].extend(
+                self._spill.write(b.sliced(i, i + BLOCK_FRAME).as_row()) for b in blocks
+                for i in range(0, len(b), BLOCK_FRAME))
         self._runs.append(run)
         self.memory = {}
         self.blocks = {}
