@@ -281,14 +281,14 @@ class FindingList(Sequence):
             blocks = block_fn if inner_block is None else (lambda b: block_fn(inner_block(b)))
         return FindingList(self._store, fn if inner is None else (lambda f: fn(inner(f))), blocks)
 
-    def rendered(self, render_block: Callable[[FindingBlock], list], render_one: Callable[[Finding], object]
-                 ) -> Iterator[list]:
+    def rendered(self, render_block: Callable[[FindingBlock], list], render_one: Callable[[Finding], object],
+                 rules: list[str] | None = None) -> Iterator[list]:
         """Every finding rendered (a block by `render_block`, one finding each, an object by `render_one`),
         as lists in delivery order: the order and the findings of iterating, without making an object
-        of each finding of a block (see `disval.core.finding_block.merged`)."""
+        of each finding of a block (see `disval.core.finding_block.merged`). `rules`: only theirs."""
         fn, block_fn = self._transform, self._block_transform
         streams = []
-        for rule in self.rules:
+        for rule in self.rules if rules is None else rules:
             for stream in self._store.rule_units(rule):
                 if fn is not None:
                     stream = (_mapped(unit, fn, block_fn) for unit in stream)

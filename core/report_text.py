@@ -5,6 +5,7 @@ and what cannot be encoded as escapes) and quoted the same way everywhere.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import PurePath
 from typing import TYPE_CHECKING
@@ -84,12 +85,13 @@ def repr_value(value: str) -> str:
     return quoted_value(value)
 
 
-def follow_ons_text(rows: list[dict], options: ReportOptions) -> str:
-    """'3 of these follow from an earlier finding: BEHANDELTRAJECT.txt:12 1643 (2), ...', or ''."""
+def follow_ons_text(rows: list[dict], options: ReportOptions, counts: list[int] | None = None) -> str:
+    """'3 of these follow from an earlier finding: BEHANDELTRAJECT.txt:12 1643 (2), ...', or ''.
+    `counts`: how many findings each row stands for (default one)."""
     causes: dict[str, int] = {}
-    for row in rows:
+    for row, n in zip(rows, counts or itertools.repeat(1)):
         if row.get("cause"):
-            causes[row["cause"]] = causes.get(row["cause"], 0) + 1
+            causes[row["cause"]] = causes.get(row["cause"], 0) + n
     if not causes:
         return ""
     listed = ", ".join(f"{cause} ({n})" for cause, n in causes.items())

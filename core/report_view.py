@@ -207,7 +207,7 @@ def validation_view(
     def parts(block: FindingBlock):
         return block_parts(block, infos[block.head.rule], result.identifying, options, escape_controls, names_en)
 
-    by_rule = RuleRows(result.findings, options.max_examples, row)
+    by_rule = RuleRows(result.findings, options.max_examples, row, parts)
     not_evaluated = {r.rule for r in result.not_evaluated}
     lines = {}
     for rule, info in infos.items():
@@ -232,7 +232,7 @@ def validation_view(
     return ReportView(
         kind=kind, result=result, options=options, rules=list(lines.values()), fired=fired,
         not_evaluated=[line for rule, line in lines.items() if rule in not_evaluated],
-        findings=AllRows(by_rule, parts), by_rule=by_rule, severity_counts=severity,
+        findings=AllRows(by_rule), by_rule=by_rule, severity_counts=severity,
     )
 
 
