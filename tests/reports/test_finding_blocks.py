@@ -36,11 +36,12 @@ def _faulty(tmp_path):
     """Every profile violates a rule and names a traject that is not there (a key per profile); the
     trajects' keys repeat (uniqueness), their 4046 is wrong, one has a control character."""
     clean = generate_delivery(tmp_path / "clean", trajects=40, profiles=150, seed=5)
-    faults = [(88, b"    -5"), (40, b"XX99                "), (60, b"20190231")]
+    # Values that the xlsx sheet's XML must escape as XlsxWriter does (&, <, its own _x0041_ escape).
+    faults = [(88, b"    -5"), (40, b"XX99                "), (60, b"20190231"), (40, b" &<_x0041_>%{0}     ")]
 
     def profiles(lines):
         for i, line in enumerate(lines):
-            at, value = faults[i % 3]
+            at, value = faults[i % 4]
             yield line[:at] + value + line[at + len(value):]
 
     def trajects(lines):
@@ -94,6 +95,24 @@ def test_every_format_writes_the_same_report_from_blocks(runs, name, options, sp
         assert _members(got) == _members(expected)
     else:
         assert got == expected
+
+
+@pytest.mark.parametrize("rows", [None, 50], ids=["one sheet", "sheets of 50 rows"])
+@pytest.mark.parametrize("spilled", [False, True], ids=["memory", "spilled"])
+@pytest.mark.parametrize("options", OPTIONS, ids=["default", "en-capped", "identifiers"])
+def test_the_findings_sheet_as_xml_is_what_xlsxwriter_writes_cell_by_cell(runs, monkeypatch, options, spilled, rows):
+    from disval.plugins.reports import xlsx_rows, xlsx_workbook
+
+    results, pm = runs
+    if rows:
+        monkeypatch.setattr(xlsx_workbook, "EXCEL_ROWS", rows)  # Excel's limit is 1,048,576 rows
+    fmt = formats_by_name(pm)["xlsx"]
+    fast = _members(fmt.render(results[True, spilled], options))
+    with monkeypatch.context() as mp:
+        mp.setattr(xlsx_rows, "available", lambda ws: False)
+        assert _members(fmt.render(results[True, spilled], options)) == fast
+    if rows and options.max_examples is None:
+        assert sum(name.startswith("xl/worksheets/sheet") for name in fast) > 4  # the findings went on
 
 
 def _members(xlsx: bytes) -> dict[str, bytes]:
