@@ -24,6 +24,7 @@ from disval.core.report_view import related_text
 ROW = "\x00"
 # What XlsxWriter's escapes change in a string: control characters, its own _xHHHH_ escape, the two
 # noncharacters, and XML's &, < and >.
+_PRESERVE = ' xml:space="preserve"'
 _CHANGED = re.compile("[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 
 
@@ -54,6 +55,17 @@ class RowXml:
             space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
             return f'{self.refs[col]}{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
         return f"{self.refs[col]}><v>{value:.16G}</v></c>"
+
+    def cells(self, col: int, texts: list) -> list[str]:
+        """`cell(col, text)` of each of `texts` (text or None), with one search for what needs escaping."""
+        if any(t is not None and type(t) is not str for t in texts) or \
+                _CHANGED.search("".join([t for t in texts if t is not None])):
+            return [self.cell(col, t) for t in texts]
+        ref, wrap, wrap_from = self.refs[col], self.wrap, self.wrap_from
+        return ["" if not t else
+                f'{ref}{wrap if len(t) > wrap_from else ""} t="inlineStr"><is><t'
+                f'{_PRESERVE if t[0].isspace() or t[-1].isspace() else ""}>{t}</t></is></c>'
+                for t in texts]
 
     def row(self, values) -> str:
         """A row's XML."""
@@ -88,8 +100,9 @@ def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
         if related:
             parts[at_related] = "%s"
         template = f'<row r="{ROW}">' + "".join(parts) + "</row>"
-        lines_xml = [xml.cell(at_line, line) for line in lines]
-        values_xml = [xml.cell(at_value, v) for v in values]
+        line_ref = xml.refs[at_line]
+        lines_xml = [f"{line_ref}><v>{line}</v></c>" for line in lines]  # a line is a whole number
+        values_xml = xml.cells(at_value, values)
         if not related:
             return [template % pair for pair in zip(lines_xml, values_xml)]
         names = row["related"]
