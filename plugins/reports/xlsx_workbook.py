@@ -136,6 +136,10 @@ def _summary_sheet(book: _Book, view: ReportView) -> None:
         ws.append([lab("warnings"), warning], bold_first=True)
     if r.identifying and not view.options.show_identifiers:
         ws.append([view.label("masked", mask=MASK)])
+    titles = _findings_titles(view)
+    if len(titles) > 1:  # more findings than a sheet holds (--max-findings 0)
+        ws.append([view.label("findings_sheets", n=len(view.findings), sheets=len(titles), rows=EXCEL_ROWS - 1,
+                              names=", ".join(titles))])
 
     ws.table([lab("file"), lab("records"), lab("records_with", sev="ERR"), lab("records_with", sev="WRN")], [
         [f, r.records.get(f), r.records_with.get(f, {}).get("ERR", 0), r.records_with.get(f, {}).get("WRN", 0)]
@@ -160,16 +164,15 @@ def _findings_sheet(book: _Book, view: ReportView) -> None:
     # The JSON finding's columns (expected, related and cause too), then the hint.
     widths = [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60, 34, 70]
     total = len(view.findings)
-    parts = max(1, -(-total // (EXCEL_ROWS - 1)))
+    titles = _findings_titles(view)
+    parts = len(titles)
 
     def sheet(part: int) -> _Sheet:
         count = min(EXCEL_ROWS - 1, total - part * (EXCEL_ROWS - 1))
-        title = view.label("findings") + (f" ({part + 1})" if part else "")
-        ws = book.sheet(title, widths, rows=count)
+        ws = book.sheet(titles[part], widths, rows=count)
         ws.header([view.label(c) for c in FINDINGS_SHEET_COLUMNS])
         return ws
 
-    # A sheet holds EXCEL_ROWS rows; more listed findings (--max-findings 0) go on to "Bevindingen (2)", ...
     first = sheet(0)
     if xlsx_rows.available(first.ws):
         _fast_findings(book, view, first, sheet, hints, len(widths))
@@ -180,6 +183,13 @@ def _findings_sheet(book: _Book, view: ReportView) -> None:
         for row in itertools.islice(rows, EXCEL_ROWS - 1):
             ws.append([related_text(row[c]) if isinstance(row[c], list) else row[c] for c in FINDING_COLUMNS]
                       + [hints.get(row["rule"], "")])
+
+
+def _findings_titles(view: ReportView) -> list[str]:
+    """The findings sheets' names: a sheet holds EXCEL_ROWS rows, its header included, so more listed findings
+    (--max-findings 0) go on to "Bevindingen (2)", ..."""
+    parts = max(1, -(-len(view.findings) // (EXCEL_ROWS - 1)))
+    return [view.label("findings") + (f" ({part + 1})" if part else "") for part in range(parts)]
 
 
 def _fast_findings(book: _Book, view: ReportView, ws: _Sheet, sheet, hints: dict, columns: int) -> None:

@@ -169,3 +169,23 @@ def test_a_block_out_of_order_is_kept_as_findings():
     store.extend_block("10", block_of(head, [5, 6], ["a", "b"]))
     store.extend_block("10", block_of(head, [1, 2], ["c", "d"]))
     assert [f.line for f in FindingList(store)] == [1, 2, 5, 6]
+
+
+@pytest.mark.parametrize("lang, words", [("nl", "bladen"), ("en", "sheets")])
+def test_the_summary_sheet_says_on_which_sheets_the_findings_are(runs, monkeypatch, lang, words):
+    from openpyxl import load_workbook
+
+    from disval.plugins.reports import xlsx_workbook
+
+    results, pm = runs
+    result = results[True, True]
+    fmt = formats_by_name(pm)["xlsx"]
+    summary = load_workbook(io.BytesIO(fmt.render(result, ReportOptions(lang=lang))), read_only=True).worksheets[0]
+    assert not any(words in str(cell) for row in summary.iter_rows(values_only=True) for cell in row)
+    monkeypatch.setattr(xlsx_workbook, "EXCEL_ROWS", 50)  # Excel's limit is 1,048,576 rows
+    book = load_workbook(io.BytesIO(fmt.render(result, ReportOptions(lang=lang))), read_only=True)
+    said = [cell for row in book.worksheets[0].iter_rows(values_only=True) for cell in row
+            if cell and words in str(cell)]
+    sheets = [ws.title for ws in book.worksheets[1:-1]]
+    assert len(said) == 1 and len(sheets) == -(-len(result.findings) // 49)
+    assert str(len(result.findings)) in said[0] and ", ".join(sheets) in said[0]
