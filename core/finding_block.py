@@ -113,7 +113,7 @@ def merged(streams: Sequence[Iterable], render_block: Callable[[FindingBlock], l
     of their streams. Each window takes, from every stream, everything up to
     the smallest last key of the streams' current units, and sorts it once.
     """
-    sources = [_Source(iter(s), render_block, render_one) for s in streams]
+    sources = [_Source(_chunked(s), render_block, render_one) for s in streams]
     sources = [s for s in sources if s.fetch()]
     if len(sources) == 1:
         source = sources[0]
@@ -130,6 +130,21 @@ def merged(streams: Sequence[Iterable], render_block: Callable[[FindingBlock], l
         pieces = [s.take(bound, s.index <= last) for s in sources]
         yield _sorted(pieces)
         sources = [s for s in sources if s.at < s.size or s.fetch()]
+
+
+# Findings of a unit rendered at a time, at most: a batch's block holds 65,536, and each stream's current
+# unit is rendered while the others catch up.
+CHUNK = 4096
+
+
+def _chunked(units: Iterable) -> Iterator:
+    for unit in units:
+        if len(unit) <= CHUNK:
+            yield unit
+        elif isinstance(unit, FindingBlock):
+            yield from (unit.sliced(i, i + CHUNK) for i in range(0, len(unit), CHUNK))
+        else:
+            yield from (unit[i:i + CHUNK] for i in range(0, len(unit), CHUNK))
 
 
 class _Source:

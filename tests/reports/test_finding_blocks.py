@@ -141,8 +141,12 @@ def _random_streams(seed: int):
     return streams
 
 
+@pytest.mark.parametrize("chunk", [4096, 3])
 @pytest.mark.parametrize("seed", range(40))
-def test_the_windowed_merge_orders_as_a_merge_of_the_findings(seed):
+def test_the_windowed_merge_orders_as_a_merge_of_the_findings(seed, chunk, monkeypatch):
+    from disval.core import finding_block
+
+    monkeypatch.setattr(finding_block, "CHUNK", chunk)  # units rendered a few findings at a time
     streams = _random_streams(seed)
     expected = [f.value for f in heapq.merge(*(
         [f for unit in stream for f in (unit.findings() if isinstance(unit, FindingBlock) else unit)]
