@@ -13,6 +13,11 @@ The spill file lives in a private working directory (`disval.core.workdir`),
 removed when the findings are no longer referenced, at exit, or, after a
 kill, by the next disval process.
 
+Findings that the columnar kernels report a batch at a time come as
+`FindingBlock`s (one template, the lines and values as lists): they are kept,
+spilled and read back as blocks, and become objects only for a reader that
+asks for objects (see `disval.core.finding_block`).
+
 Reading back is streaming: a rule's findings are a merge of its in-memory
 list and its runs, and the delivery order of all findings is a merge of the
 rules' streams, so only a frame per run and rule is in memory at a time.
@@ -27,6 +32,7 @@ from collections import Counter
 from contextlib import ExitStack
 from typing import Callable, Iterable, Iterator, Sequence
 
+from .finding_block import FindingBlock, merged
 from .findings import Finding
 
 # Findings kept as objects before a spill: a finding with two related fields is ~0.4 KB (measured with
@@ -34,6 +40,9 @@ from .findings import Finding
 SPILL_AFTER = 100_000
 # Findings per frame of a spilled run; a merge holds one frame per run and rule.
 FRAME = 256
+
+# Findings per frame of a spilled block: its values are plain lists, far smaller than objects.
+BLOCK_FRAME = 4096
 
 _sort_key = Finding.sort_key
 
@@ -64,8 +73,12 @@ class _SpillFile:
 
     def read(self, at: int, size: int) -> list[Finding]:
         """The findings of one frame."""
+        return [Finding(*row) for row in self.load(at, size)]
+
+    def load(self, at: int, size: int):
+        """The plain values of one frame."""
         self._file.seek(at)
-        return [Finding(*row) for row in marshal.loads(self._file.read(size))]
+        return marshal.loads(self._file.read(size))
 
     def close(self) -> None:
         """Remove the file and its directory."""
@@ -79,9 +92,11 @@ class FindingStore:
         self.budget = max(1, SPILL_AFTER if budget is None else budget)
         self.frame = max(1, FRAME if frame is None else frame)
         self.memory: dict[str, list[Finding]] = {}
+        self.blocks: dict[str, list[FindingBlock]] = {}  # per rule, in delivery order
         self.kept: Counter[str] = Counter()  # per rule, in memory and on disk
         self._in_memory = 0
-        self._runs: list[dict[str, list[tuple[int, int]]]] = []  # per run: rule -> frames
+        # Per run: rule -> (frames of findings, frames of blocks).
+        self._runs: list[dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]]] = []
         self._spill: _SpillFile | None = None
         self._sorted = True
         # Changes made to findings after they were kept (see `rewrite`): (fn, runs it applies to).
@@ -116,8 +131,27 @@ class FindingStore:
                 return
             self._spill_run()
 
+    def extend_block(self, rule: str, block: FindingBlock) -> None:
+        """Keep a block of findings of one rule (in delivery order after the rule's blocks kept so far;
+        one that is not is kept as findings)."""
+        if not len(block):
+            return
+        kept = self.blocks.setdefault(rule, [])
+        if kept and block.first_key() < kept[-1].last_key() or rule in self._rewrites:
+            self.extend(rule, block.findings())
+            return
+        kept.append(block)
+        self.kept[rule] += len(block)
+        self._in_memory += len(block)
+        if self._in_memory >= self.budget:
+            self._spill_run()
+
     def rewrite(self, rule: str, fn: Callable[[Finding], Finding]) -> None:
         """Replace each kept finding `f` of `rule` by `fn(f)`: now in memory, when read back on disk."""
+        blocks = self.blocks.pop(rule, None)
+        if blocks:  # a rewritten finding is an object of its own
+            self.memory.setdefault(rule, []).extend(f for b in blocks for f in b.findings())
+            self._sorted = False
         if rule in self.memory:
             self.memory[rule] = [fn(f) for f in self.memory[rule]]
         if self._runs:
@@ -133,13 +167,19 @@ class FindingStore:
             self._spill = _SpillFile()
             # Removed with the store, or at exit; a killed process's directory goes at the next start.
             weakref.finalize(self, self._spill.close)
-        run: dict[str, list[tuple[int, int]]] = {}
+        run: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
         for rule, kept in self.memory.items():
             kept.sort(key=_sort_key)  # stable: findings at one place keep the order they came in
-            run[rule] = [self._spill.write([_row(f) for f in kept[i:i + self.frame]])
-                         for i in range(0, len(kept), self.frame)]
+            run[rule] = ([self._spill.write([_row(f) for f in kept[i:i + self.frame]])
+                          for i in range(0, len(kept), self.frame)], [])
+        for rule, blocks in self.blocks.items():
+            # In frames of BLOCK_FRAME findings: reading back, a merge holds one frame per run and rule.
+            run.setdefault(rule, ([], []))[1].extend(
+                self._spill.write(b.sliced(i, i + BLOCK_FRAME).as_row()) for b in blocks
+                for i in range(0, len(b), BLOCK_FRAME))
         self._runs.append(run)
         self.memory = {}
+        self.blocks = {}
         self._in_memory = 0
 
     def _memory_sorted(self) -> None:
@@ -156,23 +196,54 @@ class FindingStore:
     def rule_streams(self, rule: str) -> list[Iterable[Finding]]:
         """The kept findings of `rule` as streams each in delivery order: one per run it has findings in,
         then the ones in memory."""
+        return [itertools.chain.from_iterable(stream) for stream in self.rule_units(rule)]
+
+    def rule_units(self, rule: str) -> list[Iterable]:
+        """The kept findings of `rule` as streams each in delivery order, each an iterable of units: lists of
+        findings and `FindingBlock`s (one stream per run and kind, then the ones in memory)."""
         self._memory_sorted()
-        streams: list[Iterable[Finding]] = []
+        streams: list[Iterable] = []
         for index, run in enumerate(self._runs):
-            frames = run.get(rule)
-            if frames:
-                stream: Iterable[Finding] = self._frames(frames)
-                for fn, before in self._rewrites.get(rule, ()):
-                    if index < before:
-                        stream = map(fn, stream)
+            frames, blocks = run.get(rule, ((), ()))
+            for read, kept in ((self._frames, frames), (self._block_frames, blocks)):
+                if not kept:
+                    continue
+                stream = read(kept)
+                fns = [fn for fn, before in self._rewrites.get(rule, ()) if index < before]
+                if fns:
+                    stream = _rewritten(stream, fns)
                 streams.append(stream)
-        streams.append(self.memory.get(rule, ()))
+        if self.memory.get(rule):
+            streams.append([self.memory[rule]])
+        if self.blocks.get(rule):
+            streams.append(self.blocks[rule])
         return streams
 
-    def _frames(self, frames: list[tuple[int, int]]) -> Iterator[Finding]:
+    def _frames(self, frames: list[tuple[int, int]]) -> Iterator[list[Finding]]:
         spill = self._spill
         for at, size in frames:
-            yield from spill.read(at, size)
+            yield spill.read(at, size)
+
+    def _block_frames(self, frames: list[tuple[int, int]]) -> Iterator[FindingBlock]:
+        spill = self._spill
+        for at, size in frames:
+            yield FindingBlock.from_row(spill.load(at, size))
+
+
+def _rewritten(units: Iterable, fns: list) -> Iterator[list[Finding]]:
+    for unit in units:
+        findings = unit.findings() if isinstance(unit, FindingBlock) else unit
+        for fn in fns:
+            findings = [fn(f) for f in findings]
+        yield findings
+
+
+def _mapped(unit, fn, block_fn):
+    if isinstance(unit, FindingBlock):
+        if block_fn is not None:
+            return block_fn(unit)
+        unit = unit.findings()
+    return [fn(f) for f in unit]
 
 
 class FindingList(Sequence):
@@ -186,8 +257,9 @@ class FindingList(Sequence):
     rule's findings and `kept` how many each rule has, without a pass.
     """
 
-    def __init__(self, store: FindingStore, transform: Callable[[Finding], Finding] | None = None):
-        self._store, self._transform = store, transform
+    def __init__(self, store: FindingStore, transform: Callable[[Finding], Finding] | None = None,
+                 block_transform: Callable[[FindingBlock], FindingBlock] | None = None):
+        self._store, self._transform, self._block_transform = store, transform, block_transform
 
     @classmethod
     def of(cls, findings: Iterable[Finding]) -> "FindingList":
@@ -199,10 +271,29 @@ class FindingList(Sequence):
             store.add(f)
         return cls(store)
 
-    def mapped(self, fn: Callable[[Finding], Finding]) -> "FindingList":
-        """The same findings, each passed through `fn` as it is read (`fn` keeps rule and place)."""
-        inner = self._transform
-        return FindingList(self._store, fn if inner is None else (lambda f: fn(inner(f))))
+    def mapped(self, fn: Callable[[Finding], Finding],
+               block_fn: Callable[[FindingBlock], FindingBlock] | None = None) -> "FindingList":
+        """The same findings, each passed through `fn` as it is read (`fn` keeps rule and place);
+        `block_fn` does the same to a block (without it, `rendered` makes objects of blocks)."""
+        inner, inner_block = self._transform, self._block_transform
+        blocks = None
+        if block_fn is not None and (inner is None or inner_block is not None):
+            blocks = block_fn if inner_block is None else (lambda b: block_fn(inner_block(b)))
+        return FindingList(self._store, fn if inner is None else (lambda f: fn(inner(f))), blocks)
+
+    def rendered(self, render_block: Callable[[FindingBlock], list], render_one: Callable[[Finding], object],
+                 rules: list[str] | None = None) -> Iterator[list]:
+        """Every finding rendered (a block by `render_block`, one finding each, an object by `render_one`),
+        as lists in delivery order: the order and the findings of iterating, without making an object
+        of each finding of a block (see `disval.core.finding_block.merged`). `rules`: only theirs."""
+        fn, block_fn = self._transform, self._block_transform
+        streams = []
+        for rule in self.rules if rules is None else rules:
+            for stream in self._store.rule_units(rule):
+                if fn is not None:
+                    stream = (_mapped(unit, fn, block_fn) for unit in stream)
+                streams.append(stream)
+        return merged(streams, render_block, render_one)
 
     @property
     def kept(self) -> Counter:

@@ -251,6 +251,26 @@ class FindingCollector:
         made = make(room)
         self.examples.extend(rule, map(self._as_found, made) if self.renamed else made)
 
+    def add_block(self, rule: str, block, values: tuple[dict, int] | dict | None = None,
+                  total: int | None = None) -> None:
+        """Count `total` findings of `rule` (default: the block's) and keep those of the
+        `disval.core.finding_block.FindingBlock` there is room for (the columnar kernels' way of
+        `add_many`: no object per finding; the block may hold only the first ones, as many as `room`)."""
+        total = len(block) if total is None else total
+        if total <= 0 or rule in self.ignore:
+            return
+        self.counts[rule] += total
+        counted, other = values if isinstance(values, tuple) else (values, 0)
+        self.count_values(rule, counted if counted is not None else {None: total}, other)
+        room = self.room(rule)
+        if room == 0:
+            return
+        if room is not None and room < total:
+            block = block.sliced(0, room)
+        if self.renamed and block.head.file in self.renamed:
+            block = block.with_head(self._as_found(block.head))
+        self.examples.extend_block(rule, block)
+
     def rewrite(self, rule: str, fn: Callable[[Finding], Finding]) -> None:
         """Replace each kept finding `f` of `rule` by `fn(f)` (a follow-on's cause, found later)."""
         self.examples.rewrite(rule, fn)

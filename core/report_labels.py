@@ -72,6 +72,8 @@ LABELS = {
     "total": ("Totaal", "Total"),
     "masked": ("Waarden van identificerende velden zijn gemaskeerd ({mask}).",
                "Values of identifying fields are masked ({mask})."),
+    "findings_sheets": ("De {n} bevindingen staan op {sheets} bladen van ten hoogste {rows} rijen: {names}.",
+                        "The {n} findings are on {sheets} sheets of at most {rows} rows each: {names}."),
     "all_files": ("alle bestanden", "all files"),
     "summary": ("Samenvatting", "Summary"),
     "filter": ("Filter", "Filter"),

@@ -47,9 +47,28 @@ class ListedRows:
 class RuleRows(Mapping):
     """The listed rows of each rule: `by_rule[rule]`, `by_rule.get(rule, [])`; only rules with rows are keys."""
 
-    def __init__(self, findings: FindingList, limit: int | None, row: Callable[[Finding], dict]):
-        self.findings, self.limit, self.row = findings, limit, row
+    def __init__(self, findings: FindingList, limit: int | None, row: Callable[[Finding], dict],
+                 block_parts: Callable | None = None):
+        self.findings, self.limit, self.row, self.block_parts = findings, limit, row, block_parts
         self._facts: dict[str, dict] = {}
+
+    def rendered(self, render_block: Callable[..., list], render_row: Callable[[dict], object],
+                 rules: list[str] | None = None) -> Iterator[list]:
+        """The listed rows of `rules` (default: all), rendered, as lists in delivery order: a block of
+        findings by `render_block(*block_parts(block))` (see `disval.core.report_view.block_parts`)
+        without a row per finding, any other finding by `render_row(row)`. The result is that of
+        rendering each row of iterating them."""
+        parts = self.block_parts
+        if self.limit is not None or parts is None or not isinstance(self.findings, FindingList):
+            # A few per rule: row by row is quick.
+            rows = AllRows(self) if rules is None else itertools.chain.from_iterable(self.get(r, ()) for r in rules)
+            return ([render_row(row)] for row in rows)
+
+        def block(b):
+            made = parts(b)
+            return render_block(*made) if made is not None else [render_row(self.row(f)) for f in b.findings()]
+
+        return self.findings.rendered(block, lambda f: render_row(self.row(f)), rules)
 
     def listed(self, rule: str) -> int:
         """How many findings of `rule` are listed."""
@@ -93,6 +112,10 @@ class AllRows:
 
     def __init__(self, by_rule: RuleRows):
         self._by_rule = by_rule
+
+    def rendered(self, render_block: Callable[..., list], render_row: Callable[[dict], object]) -> Iterator[list]:
+        """Every listed row rendered, as lists in delivery order (see `RuleRows.rendered`)."""
+        return self._by_rule.rendered(render_block, render_row)
 
     def __iter__(self) -> Iterator[dict]:
         if self._by_rule.limit is None:  # every finding is listed: the findings' own merged order

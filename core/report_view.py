@@ -17,8 +17,10 @@ from .gate.processing_reports import ImportReport, QualityReport
 from .report_labels import LABELS, STATUSES, label, localized, status_text  # noqa: F401 (the formats' one import)
 from .report_text import (  # noqa: F401 (the formats' one import)
     MASK, codelist_lines, codelist_rows, codelists_text, column_range, follow_ons_text, quoted_value,
-    related_text, repr_value, run_text, value_text, values_text, versions_text, visible, warning_texts,
+    related_text, repr_value, run_text, value_text, values_text, versions_text, visible, visible_all,
+    warning_texts,
 )
+from .finding_block import FindingBlock
 from .finding_store import FindingList
 from .report_rows import AllRows, RuleRows
 from .reports import ReportOptions
@@ -50,6 +52,33 @@ def field_name(ddid: str | None, dutch: str | None, names_en: dict[str, str], op
     if options.lang == "en" and ddid in names_en:
         return names_en[ddid]
     return dutch
+
+
+def shown_values(ddid: str | None, values: list, identifying: tuple[str, ...], options: ReportOptions,
+                 escape_controls: bool = True) -> list:
+    """`_shown` of each of `values` of one field, in bulk."""
+    if ddid in identifying and not options.show_identifiers:
+        return [None if v is None else MASK if v.strip() else visible(v, escape_controls) for v in values]
+    return visible_all(values, escape_controls)
+
+
+def block_parts(block: FindingBlock, info: RuleInfo, identifying: tuple[str, ...], options: ReportOptions,
+                escape_controls: bool = True, names_en: dict[str, str] | None = None):
+    """A block's findings as `finding_row` makes them, in parts: (the row of its template, with line,
+    value and the related values None; the lines; the values shown; per finding the related values
+    shown, or None).
+    None when a finding's row depends on more than its value (a reader id's detailed message)."""
+    head = block.head
+    if head.rule in ZIP_LEVEL_DETAILS:
+        return None
+    row = finding_row(head, info, identifying, options, escape_controls, names_en)
+    values = shown_values(head.ddid, block.values, identifying, options, escape_controls)
+    related = None
+    if block.related:
+        columns = [shown_values(ddid, list(column), identifying, options, escape_controls)
+                   for (ddid, _, _), column in zip(head.related, zip(*block.related))]
+        related = list(zip(*columns))
+    return row, block.lines, values, related
 
 
 def finding_row(
@@ -175,7 +204,10 @@ def validation_view(
     def row(finding: Finding) -> dict:
         return finding_row(finding, infos[finding.rule], result.identifying, options, escape_controls, names_en)
 
-    by_rule = RuleRows(result.findings, options.max_examples, row)
+    def parts(block: FindingBlock):
+        return block_parts(block, infos[block.head.rule], result.identifying, options, escape_controls, names_en)
+
+    by_rule = RuleRows(result.findings, options.max_examples, row, parts)
     not_evaluated = {r.rule for r in result.not_evaluated}
     lines = {}
     for rule, info in infos.items():
@@ -212,12 +244,13 @@ def _visible_result(result: ValidationResult, controls: bool) -> ValidationResul
     def shown(text):
         return visible(text, controls)
 
+    visible_findings = _VisibleFindings(controls)
     return dataclasses.replace(
         result,
         delivery=shown(result.delivery),
         records={shown(name): n for name, n in result.records.items()},
         records_with={shown(name): n for name, n in result.records_with.items()},
-        findings=FindingList.of(result.findings).mapped(_VisibleFindings(controls)),
+        findings=FindingList.of(result.findings).mapped(visible_findings, visible_findings.block),
         warnings=[w if isinstance(w, Note) else shown(w) for w in result.warnings],  # a Note is disval's own text
     )
 
@@ -250,6 +283,11 @@ class _VisibleFindings:
         if shown is None:
             return f
         return dataclasses.replace(f, file=shown[0], message=shown[1])
+
+    def block(self, block: FindingBlock) -> FindingBlock:
+        """The block with its template's file name and message made visible."""
+        head = self(block.head)
+        return block if head is block.head else block.with_head(head)
 
 
 def visible_import(report: ImportReport, controls: bool = True) -> ImportReport:

@@ -23,6 +23,7 @@ from .common import (
     record_finding, scalar_value,
 )
 from ..read_ahead import SHARED
+from .finding_blocks import key_texts, line_block, record_block
 from .key_spill import KeyMemory
 from .kernels import kernel as compile_kernel
 from .parents import Parents
@@ -202,7 +203,14 @@ class ColumnarEngine:
             raw = self.ctx.slip_text(subject) if subject and subject.file == (
                 self.ctx.slip.name if self.ctx.slip else None) else None
             values = {field_text(raw) if raw is not None else None: len(idx)}
-        self.collector.add_many(rule.number, len(idx), make, values)
+        room = self.collector.room(rule.number)
+        # Beyond a few examples, the findings are one block: no object per finding (see finding_block).
+        block = record_block(rule, batch, idx if room is None else idx[:room], self.ctx) \
+            if len(idx) > _FEW and (room is None or room > _FEW) else None
+        if block is not None:
+            self.collector.add_block(rule.number, block, values, total=len(idx))
+        else:
+            self.collector.add_many(rule.number, len(idx), make, values)
 
     # -- after reading
     def finish(self) -> None:
@@ -241,6 +249,12 @@ class ColumnarEngine:
 
     def _report_aggregate(self, rule, lines: np.ndarray, values: list[str]) -> None:
         self.marks.mark(rule.file, rule.rule.severity, lines.astype(np.int64))
+        room = self.collector.room(rule.number)
+        if len(lines) > _FEW and (room is None or room > _FEW):
+            kept = slice(None) if room is None else slice(room)
+            self.collector.add_block(rule.number, line_block(rule, lines[kept].tolist(), list(values[kept])),
+                                     _counted(values), total=len(lines))
+            return
         self.collector.add_many(
             rule.number, len(lines),
             lambda limit: (record_finding(rule, int(lines[i]), values[i])
@@ -254,11 +268,19 @@ class ColumnarEngine:
         lines, values = lines[order], values[order]
         widths = self._widths[rule.number][0]
         self.marks.mark(rule.file, rule.rule.severity, lines.astype(np.int64))
+        counted = distinct_values(values, text=lambda raw: key_text(raw, widths))
+        room = self.collector.room(rule.number)
+        if len(lines) > _FEW and (room is None or room > _FEW):
+            kept = slice(None) if room is None else slice(room)
+            self.collector.add_block(rule.number, line_block(rule, lines[kept].tolist(),
+                                                             key_texts(values[kept], widths)),
+                                     counted, total=len(lines))
+            return
         self.collector.add_many(
             rule.number, len(lines),
             lambda limit: (record_finding(rule, int(lines[i]), key_text(values[i:i + 1].tobytes(), widths))
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
-            distinct_values(values, text=lambda raw: key_text(raw, widths)),
+            counted,
         )
 
 
@@ -278,6 +300,11 @@ def _locked(lock: threading.Lock, kernel, batch: Batch):
         with lock:
             return kernel(batch)
     return task
+
+
+# Up to this many findings of a batch are made one by one (the default listing keeps a few per rule);
+# more are kept as one block.
+_FEW = 16
 
 
 def _counted(values: list[str]) -> dict[str, int]:

@@ -82,10 +82,12 @@ def write(report, options: ReportOptions, out) -> None:
     head, tail = text.split(_KEY + _string(_PLACEHOLDER), 1)
     out.write((head + _KEY).encode("utf-8"))
     buffer, first = [], True
-    for row in view.findings:
-        buffer.append(("[\n" if first else ",\n") + _finding(row))
+    for texts in view.findings.rendered(_block, _finding):
+        if not texts:
+            continue
+        buffer.append(("[\n" if first else ",\n") + ",\n".join(texts))
         first = False
-        if len(buffer) >= _FLUSH_EVERY:
+        if len(buffer) >= _FLUSH_EVERY or len(texts) > _FLUSH_EVERY:
             out.write("".join(buffer).encode("utf-8"))
             buffer.clear()
     buffer.append("[]" if first else "\n  ]")
@@ -111,6 +113,28 @@ def _finding(row: dict) -> str:
         "null" if v is None else _string(v) if type(v) is str else int.__repr__(v) if type(v) is int
         else _dumps(v, 3) for v in row.values()
     ])
+
+
+# Stand in for a block's line, value and related values in its template (see `_block`).
+_HOLE = "\x00disval %s\x00"
+
+
+def _block(row: dict, lines: list, values: list, related: list | None) -> list[str]:
+    """The items of a block of findings, as `_finding` writes each: its template (`row`) written once with
+    holes where line, value and the related values go, then filled per finding."""
+    holes = dict(row, line=_HOLE % "line", value=_HOLE % "value",
+                 related=[dict(r, value=_HOLE % f"related {i}") for i, r in enumerate(row["related"])])
+    template = _finding(holes).replace("%", "%%")
+    for name in ("line", "value", *(f"related {i}" for i in range(len(row["related"])))):
+        template = template.replace(_string(_HOLE % name), "%s", 1)
+    value = [_null if v is None else _string(v) for v in values]
+    if not related:
+        return [template % item for item in zip(lines, value)]
+    return [template % (line, v, *(_null if r is None else _string(r) for r in rel))
+            for line, v, rel in zip(lines, value, related)]
+
+
+_null = "null"
 
 
 def _item(value, level: int) -> str:

@@ -6,6 +6,7 @@ matter to them.
 """
 from __future__ import annotations
 
+import itertools
 from typing import Iterator
 
 from tabulate import tabulate
@@ -111,30 +112,33 @@ def _listing(view: ReportView) -> Iterator[str]:
             out.append(f"  {lab('hint')}: {line.hint}")
         if line.values and (len(line.values) < line.count or line.other_values):
             out.append(f"  {lab('values')}: {values_text(line, view.options)}")
-        rows = list(view.by_rule.get(line.info.rule, []))  # a table's widths need all of its rows
-        follow_ons = follow_ons_text(rows, view.options)
+        # A table's widths need all of its rows: identical findings are one row, so only the distinct
+        # ones are held (a rule may list millions of findings, read as they stream from disk).
+        groups = _grouped(view, line.info.rule)
+        follow_ons = follow_ons_text([row for row, _, _ in groups], view.options, [n for _, _, n in groups])
         if follow_ons:
             out.append(f"  {follow_ons}")
-        if rows:
-            out.append(_indent(_examples(view, line, rows)))
+        if groups:
+            out.append(_indent(_examples(view, line, groups)))
         if line.not_listed:
             out.append(f"  ({lab('more_not_listed', n=line.not_listed)})")
         yield "\n" + "\n".join(out)
 
 
-def _examples(view: ReportView, line, rows: list[dict]) -> str:
+def _examples(view: ReportView, line, groups: list[tuple[dict, list, int]]) -> str:
     """The listed findings of one rule, identical ones (all but the line) as one row with their count;
     a message column only where a finding says more than its rule, a column of the other fields read
     only where the rule reads any."""
     lab = view.label
+    rows = [row for row, _, _ in groups]
     with_message = any(row["message"] != line.description for row in rows)
     with_related = any(row["related"] for row in rows)
     with_cause = any(row["cause"] for row in rows)
     headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
     table = []
-    for row, lines in _grouped(rows):
+    for row, lines, n in groups:
         where = column_range(row["column"], row["column_end"])
-        cells = [row["file"] or lab("zip_level"), _lines_text(lines, view), where, row["ddid"] or "",
+        cells = [row["file"] or lab("zip_level"), _lines_text(lines, n, view), where, row["ddid"] or "",
                  row["field"] or "", value_text(row, view.options)]
         if with_related:
             cells.append(related_text(row["related"]))
@@ -152,22 +156,52 @@ def _examples(view: ReportView, line, rows: list[dict]) -> str:
     return tabulate(table, headers=headers, tablefmt=TABLE, maxcolwidths=widths, disable_numparse=True)
 
 
-def _grouped(rows: list[dict]) -> list[tuple[dict, list]]:
-    """Rows that differ only in their line, as (first row, [lines]), in order of first appearance."""
-    groups: dict[tuple, tuple[dict, list]] = {}
-    for row in rows:
-        key = tuple((k, str(v)) for k, v in row.items() if k != "line")
-        groups.setdefault(key, (row, []))[1].append(row["line"])
-    return list(groups.values())
+def _grouped(view: ReportView, rule: str) -> list[tuple[dict, list, int]]:
+    """The listed rows of `rule` that differ only in their line, as (first row, its first GROUP_LINES
+    lines, how many), in order of first appearance.
+
+    A block of findings is grouped by its values without a row per finding (see `RuleRows.rendered`).
+    """
+    groups: dict[tuple, list] = {}
+
+    def key_of(row: dict) -> tuple:
+        return tuple((k, str(v)) for k, v in row.items() if k != "line")
+
+    def one(row: dict) -> tuple:
+        key = key_of(row)
+        groups.setdefault(key, [row, [], 0])
+        return key, row["line"]
+
+    def block(row: dict, lines: list, values: list, related: list | None) -> list:
+        keys: dict[tuple, tuple] = {}  # the block's distinct (value, related values): their group's key
+        out = []
+        names = row["related"]
+        for line, value, rel in zip(lines, values, related or itertools.repeat(())):
+            key = keys.get((value, rel))
+            if key is None:
+                first = dict(row, line=line, value=value,
+                             related=[dict(r, value=v) for r, v in zip(names, rel)] if related else names)
+                key = keys[(value, rel)] = key_of(first)
+                groups.setdefault(key, [first, [], 0])
+            out.append((key, line))
+        return out
+
+    for items in view.by_rule.rendered(block, one, [rule]):
+        for key, line in items:
+            group = groups[key]
+            group[2] += 1
+            if group[2] <= GROUP_LINES:
+                group[1].append(line)
+    return [(row, lines, n) for row, lines, n in groups.values() if n]
 
 
-def _lines_text(lines: list, view: ReportView) -> str:
-    """'12', or for a group '3, 5, 7, 9, 11, … (1000×)'."""
-    shown = [str(n) for n in lines[:GROUP_LINES] if n is not None]
-    if len(lines) == 1:
+def _lines_text(lines: list, n: int, view: ReportView) -> str:
+    """'12', or for a group of `n` findings at `lines` (the first GROUP_LINES) '3, 5, 7, 9, 11, … (1000×)'."""
+    shown = [str(line) for line in lines[:GROUP_LINES] if line is not None]
+    if n == 1:
         return shown[0] if shown else ""
-    text = ", ".join(shown) + (", …" if len(lines) > GROUP_LINES else "")
-    return view.label("lines_times", lines=text, n=len(lines))
+    text = ", ".join(shown) + (", …" if n > GROUP_LINES else "")
+    return view.label("lines_times", lines=text, n=n)
 
 
 def _not_evaluated(view: ReportView) -> str:
