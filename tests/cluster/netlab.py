@@ -171,11 +171,21 @@ class Lab:
             self._cgroup(slot, cpu_cores)
         return ns
 
+    def set_quota(self, slot: int, cores: float | None) -> None:
+        """Give slot `slot` `cores` CPU cores from now on (None: no limit); its next process gets it."""
+        if cores is None:
+            path = CGROUP_CPU / f"disval-{self.tag}-w{slot}"
+            if path in self.cgroups:
+                (path / "cpu.cfs_quota_us").write_text("-1")
+            return
+        self._cgroup(slot, cores)
+
     def _cgroup(self, slot: int, cores: float) -> None:
         path = CGROUP_CPU / f"disval-{self.tag}-w{slot}"
         try:
             path.mkdir(exist_ok=True)
-            self.cgroups.append(path)
+            if path not in self.cgroups:
+                self.cgroups.append(path)
             (path / "cpu.cfs_period_us").write_text(str(PERIOD_US))
             (path / "cpu.cfs_quota_us").write_text(str(max(1000, int(PERIOD_US * cores))))
             self.quota_mode = "cgroup v1 cpu.cfs_quota_us"
