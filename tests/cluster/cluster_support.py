@@ -38,6 +38,7 @@ def disval_records_imported(delivery, file, records, total):
 def pausing_plugin(where: Path) -> Path:
     """Install the pausing plugin into directory `where` (put it on PYTHONPATH); `where`."""
     where = Path(where)
+    where.mkdir(parents=True, exist_ok=True)
     (where / "disval_pause_plugin.py").write_text(_PLUGIN)
     info = where / "disval_pause_plugin-0.dist-info"
     info.mkdir(parents=True, exist_ok=True)
