@@ -6,7 +6,7 @@ process started with `dir` on PYTHONPATH loads it through the normal plugin mech
 `disval_records_imported` calls the gate's `pause_point("records-imported")`, so with
 DISVAL_PAUSE_AT=records-imported=<file> the process stops inside the import's transaction (after
 the receipt and validation, with the provider's lock held), writes its pid to <file> and waits
-until the file is removed. Without DISVAL_PAUSE_AT the plugin does nothing.
+until the file is removed; once per process. Without DISVAL_PAUSE_AT the plugin does nothing.
 """
 from __future__ import annotations
 
@@ -26,11 +26,14 @@ _PLUGIN = '''"""Test plugin: hold an import at its first records (tests/cluster/
 from disval.core.plugins import hookimpl
 from disval.core.workdir import pause_point
 
+_held = []
+
 
 @hookimpl
 def disval_records_imported(delivery, file, records, total):
-    """Pause (DISVAL_PAUSE_AT=records-imported=FILE) as a file's import starts; nothing otherwise."""
-    if records == 0:
+    """Pause (DISVAL_PAUSE_AT=records-imported=FILE) as the process's first import starts; once."""
+    if records == 0 and not _held:
+        _held.append(delivery)
         pause_point("records-imported")
 '''
 
