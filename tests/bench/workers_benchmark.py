@@ -13,7 +13,7 @@ and Debian's PostgreSQL server binaries. What it does:
    cores/max(N) in every pass; `--quota none` no limit. The mode that ran is printed.
 2. Generates P providers x D small deliveries (tests/cluster/replay.py): per provider a TEST delivery
    (its connect phase, processed once at set-up, into a template database) and D production
-   deliveries, two a day, every third with other records, and half-way one provider's chain a
+   deliveries, two a day, every fourth with other records, and half-way one provider's chain a
    delivery rejected at receipt, which discards those queued behind it.
 3. Serial reference: a copy of the template receives every production delivery in a shuffled order
    (`disval submit --queue`) and one process drains each provider in turn (`drain`, in this script).

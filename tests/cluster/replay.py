@@ -63,7 +63,7 @@ def make_chains(root: Path, providers: int, deliveries: int, *, trajects: int = 
         for k in range(deliveries):
             # Two a day (sequence 01, 02): GA order is by creation date, then sequence number.
             day, seq = start + dt.timedelta(days=k // 2), f"{k % 2 + 1:02d}"
-            seed = 1 if k % 3 else 2  # every third one differs: its assessment depends on what came before
+            seed = 2 if k % 4 == 3 else 1  # every fourth one differs: its assessment depends on what came before
             path = make("production", day, seq, seed)
             if i == reject_in and k == deliveries // 2 and deliveries > 1:
                 # The packing slip's creation date differs from the name: rejected at receipt (1781).
