@@ -64,6 +64,7 @@ def _stop(signum, frame):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """The command line; --workers as a list of counts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--providers", type=int, default=64)
     parser.add_argument("--deliveries", type=int, default=8, help="production deliveries per provider")
@@ -90,6 +91,7 @@ def cores() -> int:
 
 
 def load() -> str:
+    """The machine's load averages (1, 5, 15 minutes), to print with the figures."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
@@ -157,15 +159,18 @@ class Bench:
 
     # --- reading the store ------------------------------------------------------------------------
     def _conn(self, database: str):
+        """A psycopg connection to `database` over the server's unix socket."""
         import psycopg
 
         return psycopg.connect(self.lab.admin_url(database), autocommit=True)
 
     def snapshot(self, database: str) -> dict:
+        """`replay.snapshot` of `database`."""
         with self._conn(database) as conn:
             return replay.snapshot(conn)
 
     def statuses(self, database: str) -> dict[str, int]:
+        """How many deliveries of `database` are in each status."""
         with self._conn(database) as conn:
             return replay.statuses(conn)
 
@@ -176,6 +181,7 @@ class Bench:
 
     # --- a pass -----------------------------------------------------------------------------------
     def worker(self, slot: int, database: str, chaos: bool) -> subprocess.Popen:
+        """Start `disval worker` in slot `slot` on `database` (short heartbeat and sweep in chaos)."""
         argv = [*DISVAL, "worker", "--store", self.lab.worker_url(slot, database),
                 "--concurrency", str(self.args.concurrency)]
         if chaos:
@@ -263,6 +269,7 @@ def recovery(runs: list[replay.Run], deaths: dict[str, dt.datetime]) -> float | 
 
 
 def report(results: list[dict], mode: str) -> None:
+    """Print the table of figures per N, and every broken invariant."""
     from tabulate import tabulate
 
     x1 = next((r["rate"] for r in results if r["n"] == 1), None)
@@ -281,6 +288,7 @@ def report(results: list[dict], mode: str) -> None:
 
 
 def main(argv=None) -> int:
+    """Run the benchmark; 0 when every invariant held, 1 when one broke, 2 cannot run, 3 stopped."""
     args = parse_args(argv)
     why = netlab.why_not()
     if why:

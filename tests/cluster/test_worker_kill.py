@@ -24,6 +24,7 @@ SLACK = 20.0
 
 
 def worker(url: str, log, env: dict) -> subprocess.Popen:
+    """A `disval worker` with short heartbeat and sweep settings, its output to `log`."""
     return subprocess.Popen([*DISVAL, "worker", "--store", url, "--heartbeat-timeout", str(HEARTBEAT),
                              "--sweep-interval", str(SWEEP)], stdout=log, stderr=subprocess.STDOUT, env=env)
 
