@@ -16,7 +16,12 @@ Within one process (the portal serves uploads from many threads), claiming a
 new directory and sweeping are mutually exclusive: the lock file exists a
 moment before its lock is taken, and a sweep in another thread that looked in
 that moment took the lock itself, found the directory ownerless and removed it
-under its creator (issue 14: an upload answered 500).
+under its creator (issue 14: an upload answered 500). Across processes (several
+`disval worker`s on one machine share its temporary directory) the same holds
+through a lock file beside the directories, `disval-work.<user>.lock`: a sweep
+in one process could otherwise take the lock of a directory another process
+had just created the lock file of and not locked yet (issue 15: that delivery
+ended `failed`, FileNotFoundError on `.owner`).
 """
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ def working_directory(purpose: str, root: str | Path | None = None) -> Iterator[
     """A private directory (mode 0700) for `purpose`, removed when the block ends or, if the
     process is killed, by the next process that opens one."""
     sweep(root)
-    with _CLAIMING:  # no sweep of this process may look at it before it is locked
+    with _claiming(root):  # no sweep (of this process or another) may look at it before it is locked
         path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{purpose}-", dir=root))
         owner = FileLock(path / OWNER)
         owner.acquire()  # held until we are done, or dropped by the operating system if we die
@@ -58,8 +63,26 @@ def working_directory(purpose: str, root: str | Path | None = None) -> Iterator[
 def sweep(root: str | Path | None = None) -> list[Path]:
     """Remove the working directories (in `root`, default the temporary directory) of processes
     that are gone; returns those removed. Directories of other users or live processes stay."""
-    with _CLAIMING:
+    with _claiming(root):
         return _sweep(root)
+
+
+@contextmanager
+def _claiming(root: str | Path | None) -> Iterator[None]:
+    """Held while claiming a new directory or sweeping: by one thread of this process, and by one
+    process of this user on this directory (a file lock the operating system drops if we die)."""
+    with _CLAIMING:
+        user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+        lock: FileLock | None = FileLock(Path(root or tempfile.gettempdir()) / f"disval-work.{user}.lock")
+        try:
+            lock.acquire(timeout=60)
+        except (Timeout, OSError):  # not ours to take (a read-only directory...): claim as before, unordered
+            lock = None
+        try:
+            yield
+        finally:
+            if lock is not None:
+                lock.release()
 
 
 def _sweep(root: str | Path | None) -> list[Path]:
