@@ -138,6 +138,10 @@ class Bench:
         finally:
             store.close()
         self.reference = self.snapshot("serial")
+        with self._conn("serial") as conn:  # a failure here is no property of the workers: say what it was
+            for name, kind, message in conn.execute("SELECT name, failure_type, failure_message FROM deliveries"
+                                                    " WHERE status = 'failed'"):
+                print(f"  the serial run failed {name}: {kind}: {message}")
         print(f"serial reference: {self.statuses('serial')} in {time.perf_counter() - t:.1f} s (receive + drain)")
 
     def receive(self, database: str) -> float:
