@@ -47,7 +47,10 @@ def test_a_worker_killed_mid_import_is_recovered_by_another(pg_url, plugin_dir, 
             killed = dt.datetime.now(dt.timezone.utc)
             marker.unlink()
             second = worker(pg_url, logs[1], env_with(plugin_dir))
-            wait_for("the second worker to process the queue", lambda: pending(conn) == 0,
+            # Done when nothing is pending and every run has ended but the killed worker's (its end is
+            # written just after the delivery's status).
+            wait_for("the second worker to process the queue",
+                     lambda: pending(conn) == 0 and sum(r[3] is None for r in runs_of(conn, AGB)) == 1,
                      HEARTBEAT + SWEEP + SLACK + 30)
             runs = runs_of(conn, AGB)
             redo = next(r for r in runs[1:] if r[0] == zips[0].name)
