@@ -247,11 +247,13 @@ class Bench:
                     proc.wait()
         with self._conn(database) as conn:
             runs = replay.read_runs(conn)
+            failed = [f"{name} failed: {kind}: {message}" for name, kind, message in conn.execute(
+                "SELECT name, failure_type, failure_message FROM deliveries WHERE status = 'failed'")]
         production = [r for r in runs if r.created and r.created >= dt.date(2018, 3, 1)]
         first = min(r.started for r in production)
         last = max(r.ended or r.started for r in production)
         span = (last - first).total_seconds()
-        problems = replay.check_runs(runs, deaths)
+        problems = replay.check_runs(runs, deaths) + failed
         problems += [f"store differs from the serial run: {d}" for d in
                      replay.differences(self.reference, self.snapshot(database))]
         return {"n": n, "receive_s": receiving, "wall_s": wall, "span_s": span,
