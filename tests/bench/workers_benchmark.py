@@ -305,12 +305,12 @@ def main(argv=None) -> int:
     signal.alarm(int(args.seconds_limit))
     work = args.keep or Path(tempfile.mkdtemp(prefix="disval-workers-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    lab = netlab.Lab()  # its directory (the server's data and socket) in /tmp, where the postgres user may go
     # Working directories of our own: a disval of another checkout on this machine (one without the
     # cross-process claim lock of disval.core.workdir) sweeping /tmp could remove one under a worker.
     (work / "tmp").mkdir(exist_ok=True)
     os.environ["TMPDIR"] = str(work / "tmp")
     tempfile.tempdir = None  # read TMPDIR again
-    lab = netlab.Lab()
     print(f"python {sys.version.split()[0]}, {cores()} cores, load {load()} (1/5/15 min); "
           f"{args.providers} providers x {args.deliveries} deliveries; workers {args.counts}")
     results = []
