@@ -6,6 +6,7 @@ state and the steps of the run in between (what the pipeline's docstring draws).
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections import Counter
 from typing import Callable
 
@@ -292,29 +293,56 @@ class ValidationRun:
     def rule_infos(self) -> list[RuleInfo]:
         """Every rule with its status in this run, then the ids without a number that fired."""
         infos = []
-        for rule in self.book.rules:
+        for rule, base in zip(self.book.rules, book_infos(self.book)):
             r = rule.rule
-            status, reason, reason_en = rule.status, rule.reason, r.not_applicable_en
-            if status == c.NEEDS_STORE:
-                reason = Note("needs_store")
+            status, reason, reason_en = base.status, base.reason, base.reason_en
             if rule.kind == c.HISTORY and self.history is not None:
                 status, reason = c.ACTIVE, ""
                 if isinstance(r.violation, ast.DeletedNotStored) and not hasattr(self.history, "not_stored"):
                     status, reason = "not evaluated", Note("store_cannot_tell")
             if r.number in self.status:
                 (status, reason), reason_en = self.status[r.number], ""
-            infos.append(RuleInfo(
-                rule=r.number, type=r.type, severity=r.severity, file=rule.file,
-                ddid=rule.subject.ddid if rule.subject else None, status=status, message=r.message,
-                message_en=r.message_en, hint=r.hint, hint_en=r.hint_en, reason=reason, reason_en=reason_en,
-                source=str(r),
-            ))
+            same = status == base.status and reason is base.reason and reason_en is base.reason_en
+            infos.append(base if same else replace(base, status=status, reason=reason, reason_en=reason_en))
         for rule in sorted(set(self.collector.counts) - {i.rule for i in infos}):
             infos.append(RuleInfo(rule=rule, type="S" if rule == "REC-CHARSET" else "V", severity="ERR", file=None,
                                   ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule),
                                   message_en=ZIP_LEVEL_EN.get(rule, ""), hint=ZIP_LEVEL_HINTS.get(rule, ("", ""))[0],
                                   hint_en=ZIP_LEVEL_HINTS.get(rule, ("", ""))[1]))
         return infos
+
+
+# id(book) -> its rules' RuleInfo as the book alone says them; an entry leaves with its book
+_BOOK_INFOS: dict[int, list[RuleInfo]] = {}
+
+
+def book_infos(book: c.RuleBook) -> list[RuleInfo]:
+    """Each rule of `book` as a report describes it before any run: its status and reason in the book.
+
+    Made once per rule book and shared by every run with it (a RuleInfo is immutable): writing a
+    rule out as text (`source`) for hundreds of rules is most of what describing them costs, and a
+    process validating many small deliveries would otherwise do it for each. A run replaces the
+    status of the rules it did not evaluate (`ValidationRun.rule_infos`).
+    """
+    infos = _BOOK_INFOS.get(id(book))
+    if infos is not None:
+        return infos
+    infos = []
+    for rule in book.rules:
+        r = rule.rule
+        infos.append(RuleInfo(
+            rule=r.number, type=r.type, severity=r.severity, file=rule.file,
+            ddid=rule.subject.ddid if rule.subject else None, status=rule.status,
+            message=r.message, message_en=r.message_en, hint=r.hint, hint_en=r.hint_en,
+            reason=Note("needs_store") if rule.status == c.NEEDS_STORE else rule.reason,
+            reason_en=r.not_applicable_en, source=str(r),
+        ))
+    try:
+        weakref.finalize(book, _BOOK_INFOS.pop, id(book), None)
+    except TypeError:  # a book that cannot be weakly referenced is described afresh each time
+        return infos
+    _BOOK_INFOS[id(book)] = infos
+    return infos
 
 
 class RuleSelection:

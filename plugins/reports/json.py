@@ -77,7 +77,7 @@ def write(report, options: ReportOptions, out) -> None:
         return
     # A value is given exactly; JSON writes a control character as \u00NN itself.
     view = validation_view(report, options, escape_controls=False)
-    text = json.dumps(_document(view, _PLACEHOLDER), ensure_ascii=False, indent=2) + "\n"
+    text = _dumps(_document(view, _PLACEHOLDER), 0) + "\n"
     # With its raw line end and key the placeholder cannot be inside a string of the document.
     head, tail = text.split(_KEY + _string(_PLACEHOLDER), 1)
     out.write((head + _KEY).encode("utf-8"))
@@ -139,7 +139,8 @@ _null = "null"
 
 def _item(value, level: int) -> str:
     """`value` as `json.dumps(..., ensure_ascii=False, indent=2)` writes it `level` levels deep, with the
-    leading indent, fast for the plain values a finding holds (C string escaping, no encoder object)."""
+    leading indent, fast for the plain values a report holds (C string escaping, no encoder object:
+    json's C encoder does not indent, and its Python one is most of a small report's time)."""
     return _INDENT * level + _dumps(value, level)
 
 
@@ -151,7 +152,7 @@ def _dumps(value, level: int) -> str:
         return "null"
     if kind is int:
         return int.__repr__(value)
-    if kind is dict:
+    if kind is dict and all(type(k) is str for k in value):  # json turns other keys to text its own way
         if not value:
             return "{}"
         inner = level + 1
