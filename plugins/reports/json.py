@@ -156,8 +156,16 @@ def _dumps(value, level: int) -> str:
         if not value:
             return "{}"
         inner = level + 1
-        return ("{\n" + ",\n".join([_key(k, inner) + _dumps(v, inner) for k, v in value.items()])
-                + "\n" + _INDENT * level + "}")
+        template = _TEMPLATES.get((tuple(value), level))
+        if template is None:
+            template = ("{\n" + ",\n".join([_key(k, inner).replace("%", "%%") + "%s" for k in value])
+                        + "\n" + _INDENT * level + "}")
+            if len(_TEMPLATES) < 512:  # the report's own shapes; a delivery's file names are not kept
+                _TEMPLATES[(tuple(value), level)] = template
+        return template % tuple([
+            "null" if v is None else _string(v) if type(v) is str else int.__repr__(v) if type(v) is int
+            else _dumps(v, inner) for v in value.values()
+        ])
     if kind is list or kind is tuple:
         if not value:
             return "[]"
@@ -167,6 +175,7 @@ def _dumps(value, level: int) -> str:
 
 
 _KEYS: dict[tuple, str] = {}
+_TEMPLATES: dict[tuple, str] = {}  # (keys, depth) -> an object's text with %s for each value
 _ROW = (_INDENT * 2 + "{\n" + ",\n".join(_INDENT * 3 + json.dumps(c) + ": %s" for c in FINDING_COLUMNS) + "\n"
         + _INDENT * 2 + "}")
 
@@ -175,7 +184,9 @@ def _key(key, level: int) -> str:
     """'<indent>"key": ', made once per key and depth."""
     text = _KEYS.get((key, level))
     if text is None:
-        text = _KEYS[(key, level)] = _INDENT * level + _string(str(key)) + ": "
+        text = _INDENT * level + _string(str(key)) + ": "
+        if len(_KEYS) < 4096:  # the report's own keys; a delivery's many file names are not all kept
+            _KEYS[(key, level)] = text
     return text
 
 
