@@ -29,6 +29,10 @@ cumulative figures: the sums (and maxima) of the ledger's lines, never an
 extrapolation. Reusing a segment's seed is refused: it would run the same
 inputs again and count them twice.
 
+Each ledger line also names the commit of disval the segment ran (`git
+describe`-style: the commit id, "+dirty" when the worktree had changes), so
+that a ledger whose segments ran different code says which ran which.
+
 Each crashing input is written to `--crashes` with its traceback, ready to be
 kept under tests/validation/fuzz_cases/. A run still going after HANG wall
 seconds is stopped and counted as a crash, and so is a run that leaves a file
@@ -102,6 +106,10 @@ def main(argv=None) -> int:
         if not args.ledger:
             p.error("--report needs --ledger")
         print(summary("cumulative", totals(before), segments=len({line["segment"] for line in before})))
+        for seg in sorted({line["segment"] for line in before}):
+            lines = [line for line in before if line["segment"] == seg]
+            commits = sorted({line.get("commit") or "not recorded" for line in lines})
+            print(summary(f"  segment {seg} (commit {', '.join(commits)})", totals(lines)))
         return 0
     used = {line["segment"] for line in before}
     seed = args.seed if args.seed is not None else (max(used) + 1 if used else 1)
@@ -118,6 +126,7 @@ def main(argv=None) -> int:
             return 0
         args.executions = min(args.executions, left) if args.executions else left
 
+    commit = code_version()
     ctx = mp.get_context("spawn")  # each worker starts clean: its peak RSS is its own
     stop = ctx.Event()
     reports = ctx.Queue()
@@ -128,7 +137,7 @@ def main(argv=None) -> int:
                                str(args.crashes), stop, reports))
              for w in range(workers)]
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"segment {seed}: {workers} worker(s), pid {os.getpid()}, "
+    print(f"segment {seed}: {workers} worker(s), pid {os.getpid()}, commit {commit or 'unknown'}, "
           f"{'ledger ' + str(args.ledger) if args.ledger else 'no ledger'}, crashes to {args.crashes}", flush=True)
     for proc in procs:
         proc.start()
@@ -153,7 +162,7 @@ def main(argv=None) -> int:
             w = msg["worker"]
             add(segment[w], msg["delta"])
             if args.ledger:
-                record(args.ledger, seed, w, msg["delta"])
+                record(args.ledger, seed, w, msg["delta"], commit)
             if msg["kind"] == "final":
                 done.add(w)
             now = time.monotonic()
@@ -312,10 +321,25 @@ def totals(lines) -> dict:
     return out
 
 
-def record(ledger: Path, seed: int, w: int, delta: dict) -> None:
+def code_version() -> str | None:
+    """The commit of the disval being run, "+dirty" when its worktree has changes; None outside git."""
+    import subprocess
+
+    repo = HERE.parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def record(ledger: Path, seed: int, w: int, delta: dict, commit: str | None = None) -> None:
     """Append one worker's report to the ledger (one JSON line, flushed before the next report)."""
     line = {"segment": seed, "worker": w, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            **delta}
+            **delta, "commit": commit}
     with ledger.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(line) + "\n")
         fh.flush()
