@@ -1,7 +1,7 @@
 """Fuzz disval's zip layer and reports for as long as asked, and print the figures (issue 11).
 
     python tests/bench/fuzz_long.py --seconds 3600                     # an hour, one worker
-    python tests/bench/fuzz_long.py --seconds 1e9 --total 1000000 --workers 2 --ledger fuzz-ledger.jsonl
+    python tests/bench/fuzz_long.py --total 1000000 --workers 2 --ledger fuzz-ledger.jsonl  # until the ledger holds 1M
     python tests/bench/fuzz_long.py --ledger fuzz-ledger.jsonl --report   # the figures so far, no run
     python tests/bench/fuzz_long.py --profile 300   # where an execution's CPU time goes, and the rules reached
 
@@ -82,7 +82,8 @@ class Hang(BaseException):
 def main(argv=None) -> int:
     """Run one segment of the fuzzer; returns 1 when it found a crash, else 0."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=60.0, help="stop after this long, wall time (default 60)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="stop after this long, wall time (default 60; with --total or --executions: no limit)")
     p.add_argument("--executions", type=int, default=0, help="or after this many executions in all")
     p.add_argument("--total", type=int, default=0,
                    help="with a ledger: stop when the cumulative executions reach this many")
@@ -98,6 +99,8 @@ def main(argv=None) -> int:
                    help="only run N executions here and print the CPU time of each step and which rules "
                         "the mutants reached (not counted in any ledger)")
     args = p.parse_args(argv)
+    if args.seconds is None:  # a run told how many executions to make runs until it made them
+        args.seconds = float("inf") if args.total or args.executions else 60.0
     if args.profile:
         return profile(args.profile, args.seed or 1, args.xlsx_every)
 
