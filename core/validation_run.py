@@ -6,7 +6,6 @@ state and the steps of the run in between (what the pipeline's docstring draws).
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections import Counter
 from typing import Callable
 
@@ -25,6 +24,7 @@ from .layout import FileLayout
 from .broken_keys import BrokenKeys
 from .engine.key_spill import KeyMemory
 from .read_ahead import Prepared, prepared_batches, read_ahead
+from .rule_infos import book_infos
 from .reader import Delivery, RecordChunk
 
 # Called with every chunk the run reads, after the rules saw it (`pipeline.validate(records_sink=...)`)
@@ -314,39 +314,6 @@ class ValidationRun:
                                   message_en=ZIP_LEVEL_EN.get(rule, ""), hint=ZIP_LEVEL_HINTS.get(rule, ("", ""))[0],
                                   hint_en=ZIP_LEVEL_HINTS.get(rule, ("", ""))[1]))
         return infos
-
-
-# id(book) -> its rules' RuleInfo as the book alone says them; an entry leaves with its book
-_BOOK_INFOS: dict[int, list[RuleInfo]] = {}
-
-
-def book_infos(book: c.RuleBook) -> list[RuleInfo]:
-    """Each rule of `book` as a report describes it before any run: its status and reason in the book.
-
-    Made once per rule book and shared by every run with it (a RuleInfo is immutable): writing a
-    rule out as text (`source`) for hundreds of rules is most of what describing them costs, and a
-    process validating many small deliveries would otherwise do it for each. A run replaces the
-    status of the rules it did not evaluate (`ValidationRun.rule_infos`).
-    """
-    infos = _BOOK_INFOS.get(id(book))
-    if infos is not None:
-        return infos
-    infos = []
-    for rule in book.rules:
-        r = rule.rule
-        infos.append(RuleInfo(
-            rule=r.number, type=r.type, severity=r.severity, file=rule.file,
-            ddid=rule.subject.ddid if rule.subject else None, status=rule.status,
-            message=r.message, message_en=r.message_en, hint=r.hint, hint_en=r.hint_en,
-            reason=Note("needs_store") if rule.status == c.NEEDS_STORE else rule.reason,
-            reason_en=r.not_applicable_en, source=str(r),
-        ))
-    try:
-        weakref.finalize(book, _BOOK_INFOS.pop, id(book), None)
-    except TypeError:  # a book that cannot be weakly referenced is described afresh each time
-        return infos
-    _BOOK_INFOS[id(book)] = infos
-    return infos
 
 
 class RuleSelection:
