@@ -80,7 +80,7 @@ def unclaimed_result(path: Path, known: dict[str, Standard]) -> ValidationResult
     )
 
 
-_BOOKS: dict[tuple, c.RuleBook] = {}
+_BOOKS: dict[tuple, tuple[tuple, c.RuleBook]] = {}  # key -> (the files' stamps, book)
 
 
 def rule_files(pm, standard: Standard, extra_rules: tuple = ()) -> tuple[Path, ...]:
@@ -97,10 +97,23 @@ def rulebook(pm, standard: Standard, extra_rules: tuple = (), files: tuple | Non
     """
     files = rule_files(pm, standard, extra_rules) if files is None else tuple(Path(f).resolve() for f in files)
     key = (standard.id, tuple(map(str, files)))
-    if key not in _BOOKS:
+    # A long-running process (a portal, a worker) keeps the book while its files stay as they were:
+    # a rules file edited, replaced or removed since is compiled (or looked up on disk) again.
+    stamp = tuple(map(_file_stamp, files))
+    kept = _BOOKS.get(key)
+    if kept is None or kept[0] != stamp:
         chosen = replace(standard, rule_files=files)
-        _BOOKS[key] = load_or_compile(chosen, lambda: c.compile_rulebook(chosen))
-    return _BOOKS[key]
+        kept = _BOOKS[key] = (stamp, load_or_compile(chosen, lambda: c.compile_rulebook(chosen)))
+    return kept[1]
+
+
+def _file_stamp(path: Path) -> tuple:
+    """What changes when a file is edited or replaced: size, modification time, inode; None when unreadable."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
 
 
 def record_readers(pm, standard: Standard) -> dict[str, RecordReader]:

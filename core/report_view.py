@@ -7,6 +7,7 @@ The formats in plugins/reports only lay this content out.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass
 
 from .findings import (
@@ -187,6 +188,10 @@ class ReportView:
         return codelist_rows(self.result.codelists)
 
 
+# id(report) -> {(options, escape_controls, state): view}; an entry leaves with its report (weakref.finalize)
+_VIEWS: dict[int, dict[tuple, ReportView]] = {}
+
+
 def validation_view(
     report: ValidationResult | QualityReport, options: ReportOptions, escape_controls: bool = True
 ) -> ReportView:
@@ -194,7 +199,33 @@ def validation_view(
 
     `escape_controls=False` keeps control characters in values as they are,
     for a format that can carry them losslessly (JSON escapes them itself).
+
+    A report written in several formats is looked at once: the view is kept
+    for as long as the report lives and handed to every format that asks with
+    the same options (a view is only read). A report changed in place since
+    (its assessment, findings, counts or warnings) gets a new view.
     """
+    given = report.result if isinstance(report, QualityReport) else report
+    key = (options, escape_controls, given.assessment, id(given.findings), len(given.findings),
+           len(given.counts), len(given.warnings), len(given.rules))
+    views = _VIEWS.get(id(report))
+    if views is None:
+        views = {}
+        try:
+            # The entry goes when the report does: a view must not keep a report's findings alive.
+            weakref.finalize(report, _VIEWS.pop, id(report), None)
+        except TypeError:  # a report that cannot be weakly referenced is not kept
+            return _build_view(report, options, escape_controls)
+        _VIEWS[id(report)] = views
+    view = views.get(key)
+    if view is None:
+        view = views[key] = _build_view(report, options, escape_controls)
+    return view
+
+
+def _build_view(
+    report: ValidationResult | QualityReport, options: ReportOptions, escape_controls: bool
+) -> ReportView:
     kind = "quality" if isinstance(report, QualityReport) else "validation"
     given = report.result if isinstance(report, QualityReport) else report
     result = _visible_result(given, escape_controls)

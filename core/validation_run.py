@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -24,6 +25,7 @@ from .layout import FileLayout
 from .broken_keys import BrokenKeys
 from .engine.key_spill import KeyMemory
 from .read_ahead import Prepared, prepared_batches, read_ahead
+from .rule_infos import book_infos
 from .reader import Delivery, RecordChunk
 
 # Called with every chunk the run reads, after the rules saw it (`pipeline.validate(records_sink=...)`)
@@ -118,7 +120,11 @@ class ValidationRun:
             return
         self.ctx.counts[f.name] = 0
         chunks = self.readers[f.name](self.delivery, f, self.limits, self.batch_records)
-        for prepared in read_ahead(prepared_batches(f, chunks, self._prepare), self.read_ahead,
+        # A member that says it holds less than one batch leaves a reader thread nothing to overlap:
+        # it is read on this thread, saving the thread's start (most of a small member's time). One
+        # that says less than it holds is only read without overlap: the results are the same.
+        small = self.delivery.members[f.name].file_size < self.batch_records * ((f.record_length or 0) + 2)
+        for prepared in read_ahead(prepared_batches(f, chunks, self._prepare), 0 if small else self.read_ahead,
                                    tasks_of=lambda p: p.tasks):
             self.ctx.counts[f.name] += prepared.chunk.line_count
             yield prepared
@@ -292,23 +298,17 @@ class ValidationRun:
     def rule_infos(self) -> list[RuleInfo]:
         """Every rule with its status in this run, then the ids without a number that fired."""
         infos = []
-        for rule in self.book.rules:
+        for rule, base in zip(self.book.rules, book_infos(self.book)):
             r = rule.rule
-            status, reason, reason_en = rule.status, rule.reason, r.not_applicable_en
-            if status == c.NEEDS_STORE:
-                reason = Note("needs_store")
+            status, reason, reason_en = base.status, base.reason, base.reason_en
             if rule.kind == c.HISTORY and self.history is not None:
                 status, reason = c.ACTIVE, ""
                 if isinstance(r.violation, ast.DeletedNotStored) and not hasattr(self.history, "not_stored"):
                     status, reason = "not evaluated", Note("store_cannot_tell")
             if r.number in self.status:
                 (status, reason), reason_en = self.status[r.number], ""
-            infos.append(RuleInfo(
-                rule=r.number, type=r.type, severity=r.severity, file=rule.file,
-                ddid=rule.subject.ddid if rule.subject else None, status=status, message=r.message,
-                message_en=r.message_en, hint=r.hint, hint_en=r.hint_en, reason=reason, reason_en=reason_en,
-                source=str(r),
-            ))
+            same = status == base.status and reason is base.reason and reason_en is base.reason_en
+            infos.append(base if same else replace(base, status=status, reason=reason, reason_en=reason_en))
         for rule in sorted(set(self.collector.counts) - {i.rule for i in infos}):
             infos.append(RuleInfo(rule=rule, type="S" if rule == "REC-CHARSET" else "V", severity="ERR", file=None,
                                   ddid=None, status=c.ACTIVE, message=ZIP_LEVEL.get(rule, rule),

@@ -26,7 +26,7 @@ from ..read_ahead import SHARED
 from .finding_blocks import key_texts, line_block, record_block
 from .key_spill import KeyMemory
 from .kernels import kernel as compile_kernel
-from .parents import Parents
+from .parents import Parents, per_check
 
 
 class ColumnarEngine:
@@ -317,7 +317,11 @@ def _counted(values: list[str]) -> dict[str, int]:
 
 def _parents_read(check) -> frozenset[str] | None:
     """The parent files whose fields the check reads (none: only its record, the slip, constants);
-    None when it reads a count, which changes as files are read."""
+    None when it reads a count, which changes as files are read. Worked out once per check."""
+    return per_check(_walk_parents_read, check)
+
+
+def _walk_parents_read(check) -> frozenset[str] | None:
     parents: set[str] = set()
     stack = [check]
     while stack:

@@ -77,7 +77,7 @@ def write(report, options: ReportOptions, out) -> None:
         return
     # A value is given exactly; JSON writes a control character as \u00NN itself.
     view = validation_view(report, options, escape_controls=False)
-    text = json.dumps(_document(view, _PLACEHOLDER), ensure_ascii=False, indent=2) + "\n"
+    text = _dumps(_document(view, _PLACEHOLDER), 0) + "\n"
     # With its raw line end and key the placeholder cannot be inside a string of the document.
     head, tail = text.split(_KEY + _string(_PLACEHOLDER), 1)
     out.write((head + _KEY).encode("utf-8"))
@@ -139,7 +139,8 @@ _null = "null"
 
 def _item(value, level: int) -> str:
     """`value` as `json.dumps(..., ensure_ascii=False, indent=2)` writes it `level` levels deep, with the
-    leading indent, fast for the plain values a finding holds (C string escaping, no encoder object)."""
+    leading indent, fast for the plain values a report holds (C string escaping, no encoder object:
+    json's C encoder does not indent, and its Python one is most of a small report's time)."""
     return _INDENT * level + _dumps(value, level)
 
 
@@ -151,12 +152,20 @@ def _dumps(value, level: int) -> str:
         return "null"
     if kind is int:
         return int.__repr__(value)
-    if kind is dict:
+    if kind is dict and all(type(k) is str for k in value):  # json turns other keys to text its own way
         if not value:
             return "{}"
         inner = level + 1
-        return ("{\n" + ",\n".join([_key(k, inner) + _dumps(v, inner) for k, v in value.items()])
-                + "\n" + _INDENT * level + "}")
+        template = _TEMPLATES.get((tuple(value), level))
+        if template is None:
+            template = ("{\n" + ",\n".join([_key(k, inner).replace("%", "%%") + "%s" for k in value])
+                        + "\n" + _INDENT * level + "}")
+            if len(_TEMPLATES) < 512:  # the report's own shapes; a delivery's file names are not kept
+                _TEMPLATES[(tuple(value), level)] = template
+        return template % tuple([
+            "null" if v is None else _string(v) if type(v) is str else int.__repr__(v) if type(v) is int
+            else _dumps(v, inner) for v in value.values()
+        ])
     if kind is list or kind is tuple:
         if not value:
             return "[]"
@@ -166,6 +175,7 @@ def _dumps(value, level: int) -> str:
 
 
 _KEYS: dict[tuple, str] = {}
+_TEMPLATES: dict[tuple, str] = {}  # (keys, depth) -> an object's text with %s for each value
 _ROW = (_INDENT * 2 + "{\n" + ",\n".join(_INDENT * 3 + json.dumps(c) + ": %s" for c in FINDING_COLUMNS) + "\n"
         + _INDENT * 2 + "}")
 
@@ -174,7 +184,9 @@ def _key(key, level: int) -> str:
     """'<indent>"key": ', made once per key and depth."""
     text = _KEYS.get((key, level))
     if text is None:
-        text = _KEYS[(key, level)] = _INDENT * level + _string(str(key)) + ": "
+        text = _INDENT * level + _string(str(key)) + ": "
+        if len(_KEYS) < 4096:  # the report's own keys; a delivery's many file names are not all kept
+            _KEYS[(key, level)] = text
     return text
 
 

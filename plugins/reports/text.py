@@ -6,6 +6,7 @@ matter to them.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Iterator
 
@@ -206,13 +207,21 @@ def _lines_text(lines: list, n: int, view: ReportView) -> str:
 
 def _not_evaluated(view: ReportView) -> str:
     lab = view.label
-    rows = [(x.info.rule, status_text(x.info.status, view.options), x.reason, x.description)
-            for x in view.not_evaluated]
-    return "\n".join([
-        _section(lab("not_evaluated")),
-        tabulate(rows, headers=[lab("rule"), lab("status"), lab("reason"), lab("description")], tablefmt=TABLE,
-                 maxcolwidths=[None, 24, 45, 45], disable_numparse=True),
-    ])
+    rows = tuple((x.info.rule, status_text(x.info.status, view.options), str(x.reason), x.description)
+                 for x in view.not_evaluated)
+    return _section(lab("not_evaluated")) + "\n" + _not_evaluated_table(
+        rows, (lab("rule"), lab("status"), lab("reason"), lab("description")))
+
+
+@functools.lru_cache(maxsize=64)
+def _not_evaluated_table(rows: tuple, headers: tuple) -> str:
+    """The table of rules not evaluated, laid out once per distinct table.
+
+    It lists every rule not in force, needing a store or left out: a hundred rows or more, each
+    wrapped, the same for every delivery of a standard made on the same day and read the same
+    way. A process writing many reports (a portal, a worker) lays it out once.
+    """
+    return tabulate(rows, headers=headers, tablefmt=TABLE, maxcolwidths=[None, 24, 45, 45], disable_numparse=True)
 
 
 def render_import(report: ImportReport, options: ReportOptions) -> str:

@@ -1,7 +1,7 @@
 """Fuzz disval's zip layer and reports for as long as asked, and print the figures (issue 11).
 
     python tests/bench/fuzz_long.py --seconds 3600                     # an hour, one worker
-    python tests/bench/fuzz_long.py --seconds 1e9 --total 1000000 --workers 2 --ledger fuzz-ledger.jsonl
+    python tests/bench/fuzz_long.py --total 1000000 --workers 2 --ledger fuzz-ledger.jsonl  # until the ledger holds 1M
     python tests/bench/fuzz_long.py --ledger fuzz-ledger.jsonl --report   # the figures so far, no run
     python tests/bench/fuzz_long.py --profile 300   # where an execution's CPU time goes, and the rules reached
 
@@ -28,6 +28,10 @@ ledger continues with a fresh segment (the next unused seed) and prints the
 cumulative figures: the sums (and maxima) of the ledger's lines, never an
 extrapolation. Reusing a segment's seed is refused: it would run the same
 inputs again and count them twice.
+
+Each ledger line also names the commit of disval the segment ran (`git
+describe`-style: the commit id, "+dirty" when the worktree had changes), so
+that a ledger whose segments ran different code says which ran which.
 
 Each crashing input is written to `--crashes` with its traceback, ready to be
 kept under tests/validation/fuzz_cases/. A run still going after HANG wall
@@ -78,7 +82,8 @@ class Hang(BaseException):
 def main(argv=None) -> int:
     """Run one segment of the fuzzer; returns 1 when it found a crash, else 0."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=60.0, help="stop after this long, wall time (default 60)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="stop after this long, wall time (default 60; with --total or --executions: no limit)")
     p.add_argument("--executions", type=int, default=0, help="or after this many executions in all")
     p.add_argument("--total", type=int, default=0,
                    help="with a ledger: stop when the cumulative executions reach this many")
@@ -94,6 +99,8 @@ def main(argv=None) -> int:
                    help="only run N executions here and print the CPU time of each step and which rules "
                         "the mutants reached (not counted in any ledger)")
     args = p.parse_args(argv)
+    if args.seconds is None:  # a run told how many executions to make runs until it made them
+        args.seconds = float("inf") if args.total or args.executions else 60.0
     if args.profile:
         return profile(args.profile, args.seed or 1, args.xlsx_every)
 
@@ -102,6 +109,10 @@ def main(argv=None) -> int:
         if not args.ledger:
             p.error("--report needs --ledger")
         print(summary("cumulative", totals(before), segments=len({line["segment"] for line in before})))
+        for seg in sorted({line["segment"] for line in before}):
+            lines = [line for line in before if line["segment"] == seg]
+            commits = sorted({line.get("commit") or "not recorded" for line in lines})
+            print(summary(f"  segment {seg} (commit {', '.join(commits)})", totals(lines)))
         return 0
     used = {line["segment"] for line in before}
     seed = args.seed if args.seed is not None else (max(used) + 1 if used else 1)
@@ -118,6 +129,7 @@ def main(argv=None) -> int:
             return 0
         args.executions = min(args.executions, left) if args.executions else left
 
+    commit = code_version()
     ctx = mp.get_context("spawn")  # each worker starts clean: its peak RSS is its own
     stop = ctx.Event()
     reports = ctx.Queue()
@@ -128,7 +140,7 @@ def main(argv=None) -> int:
                                str(args.crashes), stop, reports))
              for w in range(workers)]
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"segment {seed}: {workers} worker(s), pid {os.getpid()}, "
+    print(f"segment {seed}: {workers} worker(s), pid {os.getpid()}, commit {commit or 'unknown'}, "
           f"{'ledger ' + str(args.ledger) if args.ledger else 'no ledger'}, crashes to {args.crashes}", flush=True)
     for proc in procs:
         proc.start()
@@ -153,7 +165,7 @@ def main(argv=None) -> int:
             w = msg["worker"]
             add(segment[w], msg["delta"])
             if args.ledger:
-                record(args.ledger, seed, w, msg["delta"])
+                record(args.ledger, seed, w, msg["delta"], commit)
             if msg["kind"] == "final":
                 done.add(w)
             now = time.monotonic()
@@ -312,10 +324,25 @@ def totals(lines) -> dict:
     return out
 
 
-def record(ledger: Path, seed: int, w: int, delta: dict) -> None:
+def code_version() -> str | None:
+    """The commit of the disval being run, "+dirty" when its worktree has changes; None outside git."""
+    import subprocess
+
+    repo = HERE.parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def record(ledger: Path, seed: int, w: int, delta: dict, commit: str | None = None) -> None:
     """Append one worker's report to the ledger (one JSON line, flushed before the next report)."""
     line = {"segment": seed, "worker": w, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            **delta}
+            **delta, "commit": commit}
     with ledger.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(line) + "\n")
         fh.flush()

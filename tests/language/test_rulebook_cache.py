@@ -13,6 +13,7 @@ import pytest
 import disval.core
 from disval.core.language import compiler as c
 from disval.core.language import rulebook_cache as cache
+from disval.core import pipeline
 from disval.core.pipeline import validate
 from disval.plugins.ga_ohw_gbg import standard
 
@@ -56,7 +57,9 @@ def test_a_cached_book_validates_alike(cache_dir, monkeypatch):
     books = [load(), load()]
     results = []
     for book in books:
-        monkeypatch.setattr("disval.core.pipeline._BOOKS", {(std.id, tuple(map(str, std.rule_files))): book})
+        files = tuple(Path(f).resolve() for f in std.rule_files)
+        stamps = tuple(map(pipeline._file_stamp, files))
+        monkeypatch.setattr("disval.core.pipeline._BOOKS", {(std.id, tuple(map(str, files))): (stamps, book)})
         results.append(validate(FAULTY, max_per_rule=None, rule_files=std.rule_files))
     assert results[0].findings == results[1].findings and results[0].counts == results[1].counts
     assert len(results[0].findings) == 5

@@ -36,6 +36,10 @@ def test_segments_add_up_in_the_ledger(tmp_path):
     assert {line["worker"] for line in lines} == {0, 1}
     assert sum(line["executions"] for line in lines) == 3
     assert all(line["peak_rss_mib"] > 0 and line["cpu_seconds"] > 0 for line in lines)
+    # each line says which code ran it: this checkout's commit
+    head = subprocess.run(["git", "-C", str(RUNNER.parent), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0:
+        assert {line["commit"].removesuffix("+dirty") for line in lines} == {head.stdout.strip()}
 
     # --total: the next segment runs only what is missing, with a seed of its own
     second = _run("--total", "5", "--every", "0", "--ledger", str(ledger), "--crashes", str(crashes))
@@ -50,6 +54,7 @@ def test_segments_add_up_in_the_ledger(tmp_path):
     assert report.returncode == 0
     assert _cumulative(report.stdout) == 5
     assert "over 2 segment(s)" in report.stdout
+    assert "segment 1 (commit " in report.stdout and "segment 2 (commit " in report.stdout
 
     again = _run("--seed", "1", "--executions", "1", "--ledger", str(ledger))
     assert again.returncode == 2
