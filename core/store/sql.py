@@ -358,6 +358,9 @@ class SqlStore(SqlBlobs, DeliveryStore):
 
     # Whether `_write_rows` must be told when a batch may repeat a key (its bulk path would fail on one).
     bulk_needs_unique_keys = False
+    # Whether `_copy_text` takes PostgreSQL COPY text (`copy_text`): a first delivery's records then go
+    # in without a Python value per field.
+    copy_text = False
 
     def stage(self, standard, agb=None, branch=None, delivery_id=None):
         from .staging import Stage
@@ -385,6 +388,10 @@ class SqlStore(SqlBlobs, DeliveryStore):
         self._conn.cursor().executemany(self.dialect.sql(
             f"INSERT INTO {t.table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
             f" ON CONFLICT (provider_id, {keys}) DO UPDATE SET {updates}"), rows)
+
+    def _copy_text(self, t, columns: list[str], text: bytes) -> None:
+        """Write COPY text lines (`copy_text.lines`) into the typed table `t`; only where `copy_text`."""
+        raise NotImplementedError(f"the {self.dialect.name} store takes no COPY text")
 
     def records(self, agb, branch, file=None):
         provider_id = self._provider_id(agb, branch)

@@ -31,10 +31,13 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from . import copy_text
 from .delivery_store import StoreError
 from .tables import SQL_TYPES, FileTable
+from .typed_columns import column
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..layout import FileLayout
     from .sql import SqlStore
 
 DELETE = "V"  # the status vlag of a deletion (GA DBC-GGZ §5.3.1)
@@ -54,6 +57,7 @@ class Stage:
         self._indexed: set[str] = set()
         self.provider_id, self.delivery_id = provider_id, delivery_id
         self._seen: dict[str, np.ndarray] = {}  # file -> sorted key hashes written so far (fresh only)
+        self._hashed: dict[str, str] = {}  # file -> how its keys were hashed (`_repeats`)
         self._open = False  # this stage began the transaction the fresh records are written in
         # Fresh: the provider holds nothing of this standard, so its records go straight into the tables.
         self.fresh = bool(tables) and provider_id is not None and delivery_id is not None and not any(
@@ -100,9 +104,44 @@ class Stage:
             hashes = hashes[np.array([f != DELETE for f in columns[t.status_flag]], bool)]
         self.hashes.setdefault(file, []).append(hashes)
 
-    def _write(self, t: FileTable, columns: Mapping[str, Sequence], line_col: Sequence, n: int) -> None:
+    def add_rows(self, layout: "FileLayout", rows: np.ndarray, lines: np.ndarray) -> None:
+        """Stage one batch of `layout`'s records as read (uint8, one record per row; their line numbers).
+        A fresh delivery's go to a backend that takes COPY text (`SqlStore.copy_text`) as text made from
+        their bytes (`copy_text`); any other batch is typed column by column and `add`ed."""
+        t = self.tables.get(layout.name)
+        n = len(lines)
+        if t is None or not n or not (self.fresh and self.store.copy_text) or t.key == ("record_line",):
+            return self._add_typed(layout, rows, lines)
+        fields = {f.ddid: f for f in layout.fields}
+        keep = np.ones(n, bool)
+        if t.status_flag:  # 'V' deletes what the provider does not hold: nothing to write
+            keep &= np.fromiter((f != DELETE for f in column(rows, fields[t.status_flag])), bool, count=n)
+        for c in t.columns:
+            if c.key and c.type != "AN":  # not a number or date: no key
+                keep &= np.fromiter((x is not None for x in column(rows, fields[c.ddid], True)), bool, count=n)
+        if not keep.all():
+            rows, lines = rows[keep], lines[keep]
+        may_repeat = self._repeats(t, copy_text.key_hashes(rows, [fields[c.ddid] for c in t.columns if c.key]), "raw")
+        prefix = f"{self.provider_id}\t{self.delivery_id}\t".encode()
+        text = None if may_repeat else copy_text.lines(rows, [fields[c.ddid] for c in t.columns], set(layout.key), prefix)
+        if text is None:  # a key that may repeat, or bytes COPY text would have to escape
+            keys = set(layout.key)
+            typed = {f.ddid: column(rows, f, f.ddid in keys) for f in layout.fields}
+            self._write(t, typed, lines.tolist(), len(lines), may_repeat)
+        else:
+            self.store._copy_text(t, ["provider_id", "delivery_id", *t.names], text)
+        self.staged[t.file] = self.staged.get(t.file, 0) + n
+
+    def _add_typed(self, layout: "FileLayout", rows: np.ndarray, lines: np.ndarray) -> None:
+        if len(lines):
+            keys = set(layout.key)
+            self.add(layout.name, {f.ddid: column(rows, f, f.ddid in keys) for f in layout.fields}, lines.tolist())
+
+    def _write(self, t: FileTable, columns: Mapping[str, Sequence], line_col: Sequence, n: int,
+               may_repeat: bool | None = None) -> None:
         """Write one batch of a fresh delivery's records into `t`: the live ones with a key, in the
-        order delivered (a repeated key: the last one wins, as in the merge)."""
+        order delivered (a repeated key: the last one wins, as in the merge). `may_repeat`: whether a
+        key may repeat an earlier one, when the caller knows."""
         values = [line_col if c.name == "record_line" else columns.get(c.ddid) or itertools.repeat(None, n)
                   for c in t.columns]
         keep = np.ones(n, bool)
@@ -114,14 +153,18 @@ class Stage:
         rows: Iterable = zip(itertools.repeat(self.provider_id), itertools.repeat(self.delivery_id), *values)
         if not keep.all():
             rows = itertools.compress(rows, keep.tolist())
-        may_repeat = True
-        if self.store.bulk_needs_unique_keys:  # a bulk path that cannot take a repeated key (COPY)
-            may_repeat = self._repeats(t, _key_hashes(t, columns, line_col, n)[keep])
+        if may_repeat is None:
+            may_repeat = True
+            if self.store.bulk_needs_unique_keys:  # a bulk path that cannot take a repeated key (COPY)
+                may_repeat = self._repeats(t, _key_hashes(t, columns, line_col, n)[keep], "typed")
         self.store._write_rows(t, ["provider_id", "delivery_id", *t.names], rows, may_repeat)
 
-    def _repeats(self, t: FileTable, hashes: np.ndarray) -> bool:
+    def _repeats(self, t: FileTable, hashes: np.ndarray, kind: str) -> bool:
         """Whether a key of this batch may repeat one of the batch or of an earlier batch of `t` (a hash
-        collision only costs the slower write); remembers the batch's keys."""
+        collision only costs the slower write); remembers the batch's keys. `kind` names the hash
+        function: a file whose batches were hashed by two cannot tell, so it says they may repeat."""
+        if self._hashed.setdefault(t.file, kind) != kind:
+            return True
         ordered = np.sort(hashes)
         seen = self._seen.get(t.file, np.empty(0, np.int64))
         repeat = bool((ordered[1:] == ordered[:-1]).any())

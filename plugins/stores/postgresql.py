@@ -103,6 +103,11 @@ class PostgresStore(SqlStore):
                 copy.write_row(row)
 
     bulk_needs_unique_keys = True
+    copy_text = True
+
+    def _copy_text(self, t, columns, text):
+        with self._conn.cursor().copy(f"COPY {t.table} ({', '.join(columns)}) FROM STDIN") as copy:
+            copy.write(text)
 
     def _write_rows(self, t, columns, rows, may_repeat=True):
         if may_repeat:  # COPY would fail on the repeated key: the upsert lets the last one win
