@@ -32,10 +32,13 @@ def plain(rows: np.ndarray) -> bool:
     return not bool(((rows < SPACE) | (rows > 126) | (rows == BACKSLASH)).any())
 
 
-def lines(rows: np.ndarray, fields: Sequence, keys: set[str], prefix: bytes) -> bytes | None:
+def lines(rows: np.ndarray, fields: Sequence, keys: set[str], prefix: bytes = b"",
+          numbers: np.ndarray | None = None, flag=None) -> bytes | None:
     """The COPY text of `rows` (uint8, one record per row): `prefix` (the constant columns, each
     followed by a tab), then `fields` (layout fields, in the table's column order; those whose DDID is
-    in `keys` are key columns), tab-separated, one line per record. None when a record is not plain."""
+    in `keys` are key columns), tab-separated, one line per record. None when a record is not plain.
+    With `numbers` (one per record: its line), each line starts with the number and the value of the
+    field `flag` (NULL without one), as a stage's rows do."""
     n = len(rows)
     if not n:
         return b""
@@ -45,6 +48,10 @@ def lines(rows: np.ndarray, fields: Sequence, keys: set[str], prefix: bytes) -> 
     head = np.frombuffer(prefix, np.uint8)
     if len(head):
         parts.append((np.broadcast_to(head, (n, len(head))), np.ones((n, len(head)), bool)))
+    if numbers is not None:
+        tab = (np.full((n, 1), TAB, np.uint8), np.ones((n, 1), bool))
+        none = _null_where(np.zeros((n, 2), np.uint8), np.zeros((n, 2), bool), np.ones(n, bool))
+        parts += [_digits(numbers), tab, _text(rows[:, flag.start:flag.end], False, False) if flag else none, tab]
     for i, fld in enumerate(fields):
         if i:
             parts.append((np.full((n, 1), TAB, np.uint8), np.ones((n, 1), bool)))
@@ -94,6 +101,17 @@ def _text(raw: np.ndarray, aligned_left: bool, key: bool) -> tuple[np.ndarray, n
         return data, keep
     empty = trailing[:, 0] if trailing.shape[1] else np.ones(len(raw), bool)
     return _null_where(data, keep, empty)
+
+
+def _digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative integers in decimal, without leading zeros."""
+    values = np.asarray(numbers, np.int64)
+    width = max(1, len(str(int(values.max())))) if len(values) else 1
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (values[:, None] // powers) % 10
+    significant = np.logical_or.accumulate(digits != 0, axis=1)
+    significant[:, -1] = True  # 0 is "0"
+    return (digits + ZERO).astype(np.uint8), significant
 
 
 def _number(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

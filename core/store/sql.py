@@ -389,8 +389,9 @@ class SqlStore(SqlBlobs, DeliveryStore):
             f"INSERT INTO {t.table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
             f" ON CONFLICT (provider_id, {keys}) DO UPDATE SET {updates}"), rows)
 
-    def _copy_text(self, t, columns: list[str], text: bytes) -> None:
-        """Write COPY text lines (`copy_text.lines`) into the typed table `t`; only where `copy_text`."""
+    def _copy_text(self, table: str, columns: list[str], text: bytes) -> None:
+        """Write COPY text lines (`copy_text.lines`) into `table` (a typed table or a stage); only where
+        `copy_text`."""
         raise NotImplementedError(f"the {self.dialect.name} store takes no COPY text")
 
     def records(self, agb, branch, file=None):

@@ -58,6 +58,8 @@ class Stage:
         self.provider_id, self.delivery_id = provider_id, delivery_id
         self._seen: dict[str, np.ndarray] = {}  # file -> sorted key hashes written so far (fresh only)
         self._hashed: dict[str, str] = {}  # file -> how its keys were hashed (`_repeats`)
+        self._staged_kind: dict[str, str] = {}  # the same for `hashes` (`_hash_kind`)
+        self._mixed: set[str] = set()
         self._open = False  # this stage began the transaction the fresh records are written in
         # Fresh: the provider holds nothing of this standard, so its records go straight into the tables.
         self.fresh = bool(tables) and provider_id is not None and delivery_id is not None and not any(
@@ -99,6 +101,7 @@ class Stage:
                 store._exec("ROLLBACK")
             raise
         self.staged[file] = self.staged.get(file, 0) + n
+        self._hash_kind(file, "typed")
         hashes = _key_hashes(t, columns, line_col, n)
         if t.status_flag:
             hashes = hashes[np.array([f != DELETE for f in columns[t.status_flag]], bool)]
@@ -110,9 +113,11 @@ class Stage:
         their bytes (`copy_text`); any other batch is typed column by column and `add`ed."""
         t = self.tables.get(layout.name)
         n = len(lines)
-        if t is None or not n or not (self.fresh and self.store.copy_text) or t.key == ("record_line",):
+        if t is None or not n or not self.store.copy_text or t.key == ("record_line",):
             return self._add_typed(layout, rows, lines)
         fields = {f.ddid: f for f in layout.fields}
+        if not self.fresh:
+            return self._stage_text(t, layout, fields, rows, lines)
         keep = np.ones(n, bool)
         if t.status_flag:  # 'V' deletes what the provider does not hold: nothing to write
             keep &= np.fromiter((f != DELETE for f in column(rows, fields[t.status_flag])), bool, count=n)
@@ -129,8 +134,40 @@ class Stage:
             typed = {f.ddid: column(rows, f, f.ddid in keys) for f in layout.fields}
             self._write(t, typed, lines.tolist(), len(lines), may_repeat)
         else:
-            self.store._copy_text(t, ["provider_id", "delivery_id", *t.names], text)
+            self.store._copy_text(t.table, ["provider_id", "delivery_id", *t.names], text)
         self.staged[t.file] = self.staged.get(t.file, 0) + n
+
+    def _stage_text(self, t: FileTable, layout: "FileLayout", fields: dict, rows: np.ndarray,
+                    lines: np.ndarray) -> None:
+        """Stage a batch as COPY text made from the records' bytes; typed (`add`) when it is not plain."""
+        flag = fields.get(t.status_flag)
+        text = copy_text.lines(rows, [fields[c.ddid] for c in t.columns], set(layout.key), numbers=lines, flag=flag)
+        if text is None:
+            return self._add_typed(layout, rows, lines)
+        store, n = self.store, len(lines)
+        own = not store._in_transaction
+        if own:
+            store._exec("BEGIN")
+        try:
+            stage = self.stages.get(t.file) or self._create(t)
+            store._copy_text(stage, ["line", "flag", *t.names], text)
+            if own:
+                store._exec("COMMIT")
+        except BaseException:
+            if own:
+                store._exec("ROLLBACK")
+            raise
+        self.staged[t.file] = self.staged.get(t.file, 0) + n
+        if flag is not None:
+            rows = rows[np.fromiter((f != DELETE for f in column(rows, flag)), bool, count=n)]
+        self._hash_kind(t.file, "raw")
+        self.hashes.setdefault(t.file, []).append(copy_text.key_hashes(rows, [fields[c.ddid] for c in t.columns
+                                                                              if c.key]))
+
+    def _hash_kind(self, file: str, kind: str) -> None:
+        """Note how `file`'s staged keys were hashed: of two kinds, `repeats_keys` cannot tell."""
+        if self._staged_kind.setdefault(file, kind) != kind:
+            self._mixed.add(file)
 
     def _add_typed(self, layout: "FileLayout", rows: np.ndarray, lines: np.ndarray) -> None:
         if len(lines):
@@ -211,6 +248,8 @@ class Stage:
         chunks = self.hashes.get(file)
         if not chunks:
             return False
+        if file in self._mixed:
+            return True
         # Sorted neighbours, not np.unique: numpy 2's hash-based unique took seconds for a million keys.
         ordered = np.sort(np.concatenate(chunks))
         return bool((ordered[1:] == ordered[:-1]).any())

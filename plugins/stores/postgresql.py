@@ -105,8 +105,8 @@ class PostgresStore(SqlStore):
     bulk_needs_unique_keys = True
     copy_text = True
 
-    def _copy_text(self, t, columns, text):
-        with self._conn.cursor().copy(f"COPY {t.table} ({', '.join(columns)}) FROM STDIN") as copy:
+    def _copy_text(self, table, columns, text):
+        with self._conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             copy.write(text)
 
     def _write_rows(self, t, columns, rows, may_repeat=True):

@@ -12,7 +12,7 @@ from disval.plugins.ga_ohw_gbg import standard as ohw_gbg
 from store_support import AGB, BRANCH, PROFIEL, TRAJECT, USER, mutations_standard, open_url
 from test_store_import import _kill_worker, accepted, keys
 
-TRAJECT_TABLE = "ga_ohw_gbg_1_0__behandeltraject"
+TRAJECT_TABLE, PROFIEL_TABLE = "ga_ohw_gbg_1_0__behandeltraject", "ga_ohw_gbg_1_0__geleverd_zorgprofiel"
 
 
 def records(standard, file: str, recs: list[dict[str, str]]) -> tuple:
@@ -83,7 +83,7 @@ def test_a_first_delivery_holds_the_values_the_typed_columns_give(provider):
     copied = []  # batches PostgreSQL took as COPY text
     if store.copy_text:
         as_text = store._copy_text
-        store._copy_text = lambda *args: (copied.append(args[0].file), as_text(*args))
+        store._copy_text = lambda *args: (copied.append(args[0]), as_text(*args))
     batches = {}
     for file, recs in ((TRAJECT, trajects), (PROFIEL, profiles)):
         for batch in recs:
@@ -96,7 +96,7 @@ def test_a_first_delivery_holds_the_values_the_typed_columns_give(provider):
         assert stored_rows(store, file) == want
         assert (counts[file].delivered, counts[file].inserted, counts[file].changed) == (len(want), len(want), 0)
     assert stored_rows(store, TRAJECT)["T1"]["3258"] == "K1B" and stored_rows(store, TRAJECT)["T4"]["3258"] == "K4B"
-    assert copied == ([TRAJECT, PROFIEL] if store.copy_text else [])  # the other batches could not be
+    assert copied == ([TRAJECT_TABLE, PROFIEL_TABLE] if store.copy_text else [])  # the other batches could not be
     assert store.delivery(d.id).status == "imported"
 
 
@@ -177,3 +177,37 @@ def test_a_first_import_killed_while_writing_leaves_nothing(provider, store_url)
         assert keys(reopened) == ["T1"]
     finally:
         reopened.close()
+
+
+def test_a_later_delivery_staged_from_its_bytes_holds_the_typed_values(provider):
+    """Not a first delivery: staged (PostgreSQL: as COPY text with line numbers), then merged. The
+    history answers by line from that stage, and a key repeated across batches still counts once."""
+    store, std = provider, ohw_gbg()
+    first = accepted(store)
+    stage = store.stage(std, AGB, BRANCH, first.id)
+    layout, rows, lines = records(std, TRAJECT, [{"3257": "T1", "3258": "K1"}, {"3257": "T2", "3258": "K2"}])
+    stage.add_rows(layout, rows, lines)
+    store.import_delivery(first.id, std, stage)
+
+    second = accepted(store, "20180401")
+    stage = store.stage(std, AGB, BRANCH, second.id)
+    assert not stage.fresh
+    done = []
+    try:
+        for n, batch in enumerate([
+                [{"3257": " T2", "3258": "K9", "3262": "20180230", "3263": "20180101"},  # T2 under another patient
+                 {"3257": "T3", "3258": "K3", "3266": "D  1"}, {"3257": "", "3258": "K4"}],
+                [{"3257": "T3", "3258": "K3B", "3262": "20200229"}],  # T3 again: the last one wins
+                [{"3257": "T5", "3258": "Kéé"}]]):  # not ASCII: typed, not COPY text
+            layout, rows, lines = records(std, TRAJECT, batch)
+            lines = lines + 10 * n  # lines go on from batch to batch
+            stage.add_rows(layout, rows, lines)
+            done.append((rows, lines))
+        history = store.history(AGB, BRANCH, before=second.id, standard=std.id, stage=stage)
+        assert history.stored_with_other_at(TRAJECT, "3257", "3258") == {1}
+        counts = store.import_delivery(second.id, std, stage)
+    finally:
+        stage.drop()
+    want = expected_rows(layout, done)
+    assert stored_rows(store, TRAJECT) == want
+    assert counts[TRAJECT].as_dict() == {"delivered": 4, "inserted": 3, "changed": 1, "unchanged": 0, "deleted": 1}
