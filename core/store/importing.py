@@ -203,7 +203,8 @@ def _fresh(store, tables: list[FileTable], staged: Stage, provider_id: int, prog
     counts = {}
     for t in tables:
         n_after = _count(store, t, provider_id)
-        if t.file in staged.staged:
+        if t.file in staged.staged:  # written while validated: announced as begun and done at once
+            progress(t.file, 0, n_after)
             progress(t.file, n_after, n_after)
         counts[t.file] = FileCounts(n_after, n_after, 0, 0, 0)
         if store.dialect.after_import:
