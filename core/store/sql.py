@@ -365,7 +365,9 @@ class SqlStore(SqlBlobs, DeliveryStore):
     def stage(self, standard, agb=None, branch=None, delivery_id=None):
         from .staging import Stage
 
-        provider_id = self._provider_id(agb, branch) if agb is not None and delivery_id is not None else None
+        row = self._exec("SELECT id FROM providers WHERE agb = ? AND branch = ?", (agb, branch)).fetchone() if (
+            agb is not None and delivery_id is not None) else None
+        provider_id = row[0] if row else None  # without a registered provider: staged, never fresh
         return Stage(self, ensure_tables(self, standard), provider_id, delivery_id)
 
     def import_delivery(self, delivery_id, standard, batches, finish=None, progress=None):
