@@ -231,7 +231,9 @@ class Gate:
         self.store.prepare(std)  # its tables exist before the history rules read them
         records = DeliveryRecords(path, std, self.pm)
         # A production delivery's records are staged as the validation reads them: the zip is read once.
-        stage = self.store.stage(std) if d.phase == "production" else None
+        # A provider's first delivery goes straight into the tables, in a transaction the stage keeps
+        # open until the import commits it (see `Stage.fresh`).
+        stage = self.store.stage(std, d.agb, d.branch, d.id) if d.phase == "production" else None
         try:
             self._validate(d, std, path, records, stage)
         finally:
@@ -250,6 +252,10 @@ class Gate:
             records_sink=records.sink(stage) if stage is not None else None,
         )
         slip = records.packing_slip()
+        late = receipt.technical(result.findings) + receipt.packing_slip(result.findings, rulebook(
+            self.pm, std, files=files))
+        if stage is not None and (late or result.assessment == "negative"):
+            stage.drop()  # not imported: the records a fresh stage wrote go before the outcome is kept
         reports = Reports(self.store, self.pm, request)
         reports.add(result)
         kept = dict(
@@ -257,8 +263,6 @@ class Gate:
             counts={"records": result.records, "findings": result.severity_counts()},
             validation={**d.validation, **self._validated_with(files, result)},
         )
-        late = receipt.technical(result.findings) + receipt.packing_slip(result.findings, rulebook(
-            self.pm, std, files=files))
         if late:
             self.store.update_delivery(d.id, **kept)
             return self._reject(d, late)

@@ -67,10 +67,14 @@ class DeliveryRecords:
                 return
             self.processed[layout.name] += chunk.line_count
             self.rejected[layout.name] += len(chunk.bad_lines)
-            if len(chunk.lines):
-                keys = set(layout.key)
-                stage.add(layout.name, {f.ddid: column(chunk.rows, f, f.ddid in keys) for f in layout.fields},
-                          chunk.lines.tolist())
+            if not len(chunk.lines):
+                return
+            if hasattr(stage, "add_rows"):  # it types the records itself, or needs no Python values at all
+                stage.add_rows(layout, chunk.rows, chunk.lines)
+                return
+            keys = set(layout.key)
+            stage.add(layout.name, {f.ddid: column(chunk.rows, f, f.ddid in keys) for f in layout.fields},
+                      chunk.lines.tolist())
         return take
 
     def file_imports(self, counts: dict) -> list[FileImport]:

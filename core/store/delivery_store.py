@@ -286,11 +286,14 @@ class DeliveryStore(ABC):
 
     # imported data and history
 
-    def stage(self, standard: "Standard") -> "Stage | None":
+    def stage(self, standard: "Standard", agb: str | None = None, branch: str | None = None,
+              delivery_id: int | None = None) -> "Stage | None":
         """A place to put a delivery's records while it is validated, so that its import need not read
         the zip again: an object with `add(file, {DDID: typed values}, line numbers)` and `drop()`,
         passed to `import_delivery` as its `batches` once filled. None (the default): this store takes
-        the records at import time only, from `batches`."""
+        the records at import time only, from `batches`. Given the provider (`agb`, `branch`) and the
+        delivery being validated, a store may write a first delivery's records into its tables at
+        once, uncommitted until `import_delivery` (`drop` undoes them)."""
         return None
 
     @abstractmethod

@@ -42,8 +42,18 @@ class StoreHistory:
         return row[0] if row else None
 
     def _tables(self, file: str, *ddids: str) -> list[FileTable]:
+        # A fresh stage's records are in its standard's tables already, uncommitted: the provider held
+        # nothing there before the delivery being validated, so those tables have nothing to say.
+        fresh = self._fresh()
         return [t for t in catalogue(self._store, file)
-                if (self.standard is None or t.standard == self.standard) and all(t.column(d) for d in ddids)]
+                if (self.standard is None or t.standard == self.standard) and all(t.column(d) for d in ddids)
+                and not (fresh and t.standard == self._stage.standard)]
+
+    def _fresh(self) -> bool:
+        """Whether the delivery being validated is written straight into the tables (`Stage.fresh`) and
+        this history is its provider's."""
+        stage = self._stage
+        return stage is not None and stage.fresh and stage.provider_id == self._provider_id()
 
     def _holds(self, t: FileTable, provider_id: int) -> bool:
         return self._store._exec(f"SELECT 1 FROM {t.table} WHERE provider_id = ? LIMIT 1",
@@ -103,6 +113,8 @@ class StoreHistory:
         records hold under a different `other` value (rules 1656, 2054), answered by one join of the
         staged records with the typed table's primary key; None when the delivery is not staged here."""
         stage = self._stage
+        if stage is not None and stage.standard == self.standard and self._fresh():
+            return set()  # a first delivery: nothing stored to contradict
         if stage is None or stage.standard != self.standard or file not in stage.stages:
             return None
         t = stage.tables[file]

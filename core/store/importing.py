@@ -93,14 +93,16 @@ def import_delivery(store: "SqlStore", delivery_id: int, standard: "Standard",
     mode = standard.import_mode
     if mode not in IMPORT_MODES:
         raise StoreError(f"standard {standard.id} declares import mode {mode!r}; disval knows {IMPORT_MODES}")
-    _importable(store, delivery_id)
+    d = _importable(store, delivery_id)
     tables = ensure_tables(store, standard)
     if isinstance(batches, Stage):
         if batches.store is not store or batches.standard != standard.id:
             raise StoreError(f"the records were staged for {batches.standard} in another store")
+        if batches.fresh and batches.delivery_id != delivery_id:
+            raise StoreError(f"the records were staged for delivery {batches.delivery_id}, not {delivery_id}")
         staged = batches
     else:
-        staged = Stage(store, tables)
+        staged = Stage(store, tables, store._provider_id(d.agb, d.branch), delivery_id)
     try:
         if staged is not batches:
             for file, columns, lines in batches:
@@ -108,9 +110,13 @@ def import_delivery(store: "SqlStore", delivery_id: int, standard: "Standard",
         with store._transaction():
             d = _importable(store, delivery_id)
             provider_id = store._provider_id(d.agb, d.branch)
-            counts = _merge(store, tables, staged, provider_id, delivery_id, mode, progress or _quiet)
+            if staged.fresh:
+                counts = _fresh(store, tables, staged, provider_id, progress or _quiet)
+            else:
+                counts = _merge(store, tables, staged, provider_id, delivery_id, mode, progress or _quiet)
             changes = dict(finish(counts)) if finish else {}
             _mark_imported(store, delivery_id, counts, changes)
+        staged.commit()  # a fresh delivery's records were written in a transaction the stage began
     finally:
         staged.drop()
     return counts
@@ -186,6 +192,21 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_i
         inserted = delivered - matched
         n_after = _count(store, t, provider_id)
         counts[t.file] = FileCounts(delivered, inserted, matched - unchanged, unchanged, n_before + inserted - n_after)
+        if store.dialect.after_import:
+            store._exec(store.dialect.after_import.format(table=t.table))
+    return counts
+
+
+def _fresh(store, tables: list[FileTable], staged: Stage, provider_id: int, progress: Progress) -> dict[str, FileCounts]:
+    """The counts of a delivery written straight into the tables (`Stage.fresh`): the provider held
+    nothing before, so every record it holds now is new."""
+    counts = {}
+    for t in tables:
+        n_after = _count(store, t, provider_id)
+        if t.file in staged.staged:  # written while validated: announced as begun and done at once
+            progress(t.file, 0, n_after)
+            progress(t.file, n_after, n_after)
+        counts[t.file] = FileCounts(n_after, n_after, 0, 0, 0)
         if store.dialect.after_import:
             store._exec(store.dialect.after_import.format(table=t.table))
     return counts

@@ -356,10 +356,19 @@ class SqlStore(SqlBlobs, DeliveryStore):
     def prepare(self, standard):
         ensure_tables(self, standard)
 
-    def stage(self, standard):
+    # Whether `_write_rows` must be told when a batch may repeat a key (its bulk path would fail on one).
+    bulk_needs_unique_keys = False
+    # Whether `_copy_text` takes PostgreSQL COPY text (`copy_text`): a first delivery's records then go
+    # in without a Python value per field.
+    copy_text = False
+
+    def stage(self, standard, agb=None, branch=None, delivery_id=None):
         from .staging import Stage
 
-        return Stage(self, ensure_tables(self, standard))
+        row = self._exec("SELECT id FROM providers WHERE agb = ? AND branch = ?", (agb, branch)).fetchone() if (
+            agb is not None and delivery_id is not None) else None
+        provider_id = row[0] if row else None  # without a registered provider: staged, never fresh
+        return Stage(self, ensure_tables(self, standard), provider_id, delivery_id)
 
     def import_delivery(self, delivery_id, standard, batches, finish=None, progress=None):
         from .importing import import_delivery
@@ -371,6 +380,21 @@ class SqlStore(SqlBlobs, DeliveryStore):
         marks = ", ".join("?" for _ in columns)
         self._conn.cursor().executemany(
             self.dialect.sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"), rows)
+
+    def _write_rows(self, t, columns: list[str], rows: Iterable[tuple], may_repeat: bool = True) -> None:
+        """Write rows (`columns`: provider_id, delivery_id, then `t`'s) straight into the typed table `t`;
+        a row whose key was written before replaces it. A backend may do it faster (COPY) when the
+        rows repeat no key (`may_repeat` False)."""
+        keys = ", ".join(t.key)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in t.key and c != "provider_id")
+        self._conn.cursor().executemany(self.dialect.sql(
+            f"INSERT INTO {t.table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+            f" ON CONFLICT (provider_id, {keys}) DO UPDATE SET {updates}"), rows)
+
+    def _copy_text(self, table: str, columns: list[str], text: bytes) -> None:
+        """Write COPY text lines (`copy_text.lines`) into `table` (a typed table or a stage); only where
+        `copy_text`."""
+        raise NotImplementedError(f"the {self.dialect.name} store takes no COPY text")
 
     def records(self, agb, branch, file=None):
         provider_id = self._provider_id(agb, branch)

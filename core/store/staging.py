@@ -12,18 +12,32 @@ The stage holds no lock and writes nothing durable: SQLite keeps temporary
 tables outside the database file, PostgreSQL's belong to the session. A
 process killed while staging leaves nothing behind; each batch is its own
 short transaction, so a history lookup between batches sees a consistent stage.
+
+A provider's first delivery of a standard (the provider holds no record in
+any of its tables) is written straight into the typed tables instead
+(`fresh`): there is nothing to compare it with, delete or cascade to, so the
+stage and the merge would only copy every record a second time. The stage
+then opens the import's transaction when it is made and keeps it open while
+the delivery is validated; `import_delivery` commits it, `drop` rolls it back
+(a negative assessment, an error). Killed at any moment, the process leaves
+the store as it was: the transaction was never committed. The history rules
+know that the provider held nothing (`StoreHistory`), so the rows being
+written are never taken for stored ones.
 """
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from . import copy_text
 from .delivery_store import StoreError
 from .tables import SQL_TYPES, FileTable
+from .typed_columns import column
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..layout import FileLayout
     from .sql import SqlStore
 
 DELETE = "V"  # the status vlag of a deletion (GA DBC-GGZ §5.3.1)
@@ -33,13 +47,27 @@ LIVE = f"(s.flag IS NULL OR s.flag <> '{DELETE}')"  # a staged record `s` that i
 class Stage:
     """Temporary tables holding one delivery's records until the merge; `add` a batch at a time."""
 
-    def __init__(self, store: "SqlStore", tables: list[FileTable]):
+    def __init__(self, store: "SqlStore", tables: list[FileTable], provider_id: int | None = None,
+                 delivery_id: int | None = None):
         self.store, self.tables = store, {t.file: t for t in tables}
         self.standard = tables[0].standard if tables else ""
         self.stages: dict[str, str] = {}  # file -> temporary table
         self.hashes: dict[str, list[np.ndarray]] = {}  # key hashes of the live records, to spot repeated keys
         self.staged: dict[str, int] = {}  # file -> records staged
         self._indexed: set[str] = set()
+        self.provider_id, self.delivery_id = provider_id, delivery_id
+        self._seen: dict[str, np.ndarray] = {}  # file -> sorted key hashes written so far (fresh only)
+        self._hashed: dict[str, str] = {}  # file -> how its keys were hashed (`_repeats`)
+        self._staged_kind: dict[str, str] = {}  # the same for `hashes` (`_hash_kind`)
+        self._mixed: set[str] = set()
+        self._open = False  # this stage began the transaction the fresh records are written in
+        # Fresh: the provider holds nothing of this standard, so its records go straight into the tables.
+        self.fresh = bool(tables) and provider_id is not None and delivery_id is not None and not any(
+            store._exec(f"SELECT 1 FROM {t.table} WHERE provider_id = ? LIMIT 1", (provider_id,)).fetchone()
+            for t in tables)
+        if self.fresh and not store._in_transaction:
+            store._begin()
+            store._in_transaction = self._open = True
 
     def add(self, file: str, columns: Mapping[str, Sequence], lines: Sequence[int] | None) -> None:
         """Stage one batch of `file`'s records ({DDID: typed values}, their line numbers); a file the
@@ -51,13 +79,17 @@ class Stage:
         if n == 0:
             return
         store = self.store
+        line_col = lines if lines is not None else range(self.staged.get(file, 0) + 1,
+                                                          self.staged.get(file, 0) + n + 1)
+        if self.fresh:
+            self._write(t, columns, line_col, n)
+            self.staged[file] = self.staged.get(file, 0) + n
+            return
         own = not store._in_transaction
         if own:
             store._exec("BEGIN")
         try:
             stage = self.stages.get(file) or self._create(t)
-            line_col = lines if lines is not None else range(self.staged.get(file, 0) + 1,
-                                                              self.staged.get(file, 0) + n + 1)
             flags = columns[t.status_flag] if t.status_flag else itertools.repeat(None, n)
             values = [line_col if c.name == "record_line" else columns.get(c.ddid) or itertools.repeat(None, n)
                       for c in t.columns]
@@ -69,13 +101,123 @@ class Stage:
                 store._exec("ROLLBACK")
             raise
         self.staged[file] = self.staged.get(file, 0) + n
-        keys = [line_col if k == "record_line" else columns.get(_ddid(t, k)) or itertools.repeat(None, n)
-                for k in t.key]
-        live = zip(*keys) if len(keys) > 1 else keys[0]
-        hashes = np.fromiter(map(hash, live), np.int64, count=n)
+        self._hash_kind(file, "typed")
+        hashes = _key_hashes(t, columns, line_col, n)
         if t.status_flag:
             hashes = hashes[np.array([f != DELETE for f in columns[t.status_flag]], bool)]
         self.hashes.setdefault(file, []).append(hashes)
+
+    def add_rows(self, layout: "FileLayout", rows: np.ndarray, lines: np.ndarray) -> None:
+        """Stage one batch of `layout`'s records as read (uint8, one record per row; their line numbers).
+        A fresh delivery's go to a backend that takes COPY text (`SqlStore.copy_text`) as text made from
+        their bytes (`copy_text`); any other batch is typed column by column and `add`ed."""
+        t = self.tables.get(layout.name)
+        n = len(lines)
+        if t is None or not n or not self.store.copy_text or t.key == ("record_line",):
+            return self._add_typed(layout, rows, lines)
+        fields = {f.ddid: f for f in layout.fields}
+        if not self.fresh:
+            return self._stage_text(t, layout, fields, rows, lines)
+        keep = np.ones(n, bool)
+        if t.status_flag:  # 'V' deletes what the provider does not hold: nothing to write
+            keep &= np.fromiter((f != DELETE for f in column(rows, fields[t.status_flag])), bool, count=n)
+        for c in t.columns:
+            if c.key and c.type != "AN":  # not a number or date: no key
+                keep &= np.fromiter((x is not None for x in column(rows, fields[c.ddid], True)), bool, count=n)
+        if not keep.all():
+            rows, lines = rows[keep], lines[keep]
+        may_repeat = self._repeats(t, copy_text.key_hashes(rows, [fields[c.ddid] for c in t.columns if c.key]), "raw")
+        prefix = f"{self.provider_id}\t{self.delivery_id}\t".encode()
+        text = None if may_repeat else copy_text.lines(rows, [fields[c.ddid] for c in t.columns], set(layout.key), prefix)
+        if text is None:  # a key that may repeat, or bytes COPY text would have to escape
+            keys = set(layout.key)
+            typed = {f.ddid: column(rows, f, f.ddid in keys) for f in layout.fields}
+            self._write(t, typed, lines.tolist(), len(lines), may_repeat)
+        else:
+            self.store._copy_text(t.table, ["provider_id", "delivery_id", *t.names], text)
+        self.staged[t.file] = self.staged.get(t.file, 0) + n
+
+    def _stage_text(self, t: FileTable, layout: "FileLayout", fields: dict, rows: np.ndarray,
+                    lines: np.ndarray) -> None:
+        """Stage a batch as COPY text made from the records' bytes; typed (`add`) when it is not plain."""
+        flag = fields.get(t.status_flag)
+        text = copy_text.lines(rows, [fields[c.ddid] for c in t.columns], set(layout.key), numbers=lines, flag=flag)
+        if text is None:
+            return self._add_typed(layout, rows, lines)
+        store, n = self.store, len(lines)
+        own = not store._in_transaction
+        if own:
+            store._exec("BEGIN")
+        try:
+            stage = self.stages.get(t.file) or self._create(t)
+            store._copy_text(stage, ["line", "flag", *t.names], text)
+            if own:
+                store._exec("COMMIT")
+        except BaseException:
+            if own:
+                store._exec("ROLLBACK")
+            raise
+        self.staged[t.file] = self.staged.get(t.file, 0) + n
+        if flag is not None:
+            rows = rows[np.fromiter((f != DELETE for f in column(rows, flag)), bool, count=n)]
+        self._hash_kind(t.file, "raw")
+        self.hashes.setdefault(t.file, []).append(copy_text.key_hashes(rows, [fields[c.ddid] for c in t.columns
+                                                                              if c.key]))
+
+    def _hash_kind(self, file: str, kind: str) -> None:
+        """Note how `file`'s staged keys were hashed: of two kinds, `repeats_keys` cannot tell."""
+        if self._staged_kind.setdefault(file, kind) != kind:
+            self._mixed.add(file)
+
+    def _add_typed(self, layout: "FileLayout", rows: np.ndarray, lines: np.ndarray) -> None:
+        if len(lines):
+            keys = set(layout.key)
+            self.add(layout.name, {f.ddid: column(rows, f, f.ddid in keys) for f in layout.fields}, lines.tolist())
+
+    def _write(self, t: FileTable, columns: Mapping[str, Sequence], line_col: Sequence, n: int,
+               may_repeat: bool | None = None) -> None:
+        """Write one batch of a fresh delivery's records into `t`: the live ones with a key, in the
+        order delivered (a repeated key: the last one wins, as in the merge). `may_repeat`: whether a
+        key may repeat an earlier one, when the caller knows."""
+        values = [line_col if c.name == "record_line" else columns.get(c.ddid) or itertools.repeat(None, n)
+                  for c in t.columns]
+        keep = np.ones(n, bool)
+        if t.status_flag:  # 'V' deletes what the provider does not hold: nothing to write
+            keep &= np.fromiter((f != DELETE for f in columns[t.status_flag]), bool, count=n)
+        for c, v in zip(t.columns, values):
+            if c.key and c.type != "AN" and c.name != "record_line":  # not a number or date: no key
+                keep &= np.fromiter((x is not None for x in v), bool, count=n)
+        rows: Iterable = zip(itertools.repeat(self.provider_id), itertools.repeat(self.delivery_id), *values)
+        if not keep.all():
+            rows = itertools.compress(rows, keep.tolist())
+        if may_repeat is None:
+            may_repeat = True
+            if self.store.bulk_needs_unique_keys:  # a bulk path that cannot take a repeated key (COPY)
+                may_repeat = self._repeats(t, _key_hashes(t, columns, line_col, n)[keep], "typed")
+        self.store._write_rows(t, ["provider_id", "delivery_id", *t.names], rows, may_repeat)
+
+    def _repeats(self, t: FileTable, hashes: np.ndarray, kind: str) -> bool:
+        """Whether a key of this batch may repeat one of the batch or of an earlier batch of `t` (a hash
+        collision only costs the slower write); remembers the batch's keys. `kind` names the hash
+        function: a file whose batches were hashed by two cannot tell, so it says they may repeat."""
+        if self._hashed.setdefault(t.file, kind) != kind:
+            return True
+        ordered = np.sort(hashes)
+        seen = self._seen.get(t.file, np.empty(0, np.int64))
+        repeat = bool((ordered[1:] == ordered[:-1]).any())
+        if not repeat and len(seen):
+            at = np.minimum(np.searchsorted(seen, ordered), len(seen) - 1)
+            repeat = bool((seen[at] == ordered).any())
+        # Two sorted runs: the stable sort merges them in linear time.
+        self._seen[t.file] = np.sort(np.concatenate([seen, ordered]), kind="stable")
+        return repeat
+
+    def commit(self) -> None:
+        """Commit the transaction this stage began (a fresh delivery's import is done)."""
+        if self._open:
+            self._open = False
+            self.store._in_transaction = False
+            self.store._exec("COMMIT")
 
     def _create(self, t: FileTable) -> str:
         name = f"disval_stage_{len(self.stages)}"
@@ -106,12 +248,23 @@ class Stage:
         chunks = self.hashes.get(file)
         if not chunks:
             return False
+        if file in self._mixed:
+            return True
         # Sorted neighbours, not np.unique: numpy 2's hash-based unique took seconds for a million keys.
         ordered = np.sort(np.concatenate(chunks))
         return bool((ordered[1:] == ordered[:-1]).any())
 
     def drop(self) -> None:
-        """Remove the temporary tables (they go with the connection anyway)."""
+        """Remove the temporary tables (they go with the connection anyway); roll back the records of a
+        fresh delivery that were not committed (`commit`)."""
+        if self._open:
+            self._open = False
+            self.store._in_transaction = False
+            try:
+                self.store._exec("ROLLBACK")
+            except Exception:  # a dead connection: the server rolls back
+                pass
+        self._seen.clear()
         for stage in self.stages.values():
             try:
                 self.store._exec(f"DROP TABLE IF EXISTS {stage}")
@@ -119,6 +272,13 @@ class Stage:
                 break
         self.stages.clear()
         self.hashes.clear()
+
+
+def _key_hashes(t: FileTable, columns: Mapping[str, Sequence], line_col: Sequence, n: int) -> np.ndarray:
+    """A hash of every record's key, in the batch's order."""
+    keys = [line_col if k == "record_line" else columns.get(_ddid(t, k)) or itertools.repeat(None, n)
+            for k in t.key]
+    return np.fromiter(map(hash, zip(*keys) if len(keys) > 1 else keys[0]), np.int64, count=n)
 
 
 def _ddid(t: FileTable, column: str) -> str:

@@ -102,6 +102,20 @@ class PostgresStore(SqlStore):
             for row in rows:
                 copy.write_row(row)
 
+    bulk_needs_unique_keys = True
+    copy_text = True
+
+    def _copy_text(self, table, columns, text):
+        with self._conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            copy.write(text)
+
+    def _write_rows(self, t, columns, rows, may_repeat=True):
+        if may_repeat:  # COPY would fail on the repeated key: the upsert lets the last one win
+            return super()._write_rows(t, columns, rows, may_repeat)
+        with self._conn.cursor().copy(f"COPY {t.table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
     @contextmanager
     def lock_provider(self, agb, branch):
         key = (PROVIDER_LOCKS, _int4(f"{agb}/{branch}"))
