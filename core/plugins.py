@@ -24,6 +24,7 @@ DEFAULT_PLUGINS = (
     "disval.plugins.reports.html",
     "disval.plugins.reports.junit",
     "disval.plugins.delivery_progress",
+    "disval.plugins.mail",
 )
 
 
