@@ -89,3 +89,46 @@ def _browser_at(app, address: str) -> Browser:
     b = Browser.__new__(Browser)
     b.client = TestClient(app, follow_redirects=False, client=(address, 50000))
     return b
+
+
+def test_stalled_follows_the_figure_of_the_process_at_work_and_stays_when_it_is_killed(portal_url, make_delivery,
+                                                                                       tmp_path):
+    """"Stalled" means: no figure for `stall_after` seconds, whichever process works on the delivery. Held
+    longer than that it shows stalled; its next figure makes it validating again (though processing began
+    long before); killed with -9, it stays stalled."""
+    import signal
+
+    app = create_app(portal_url, pm=get_plugin_manager(), secret_key="k" * 40, worker=False, stall_after=2)
+    paused = tmp_path / "paused"
+    env = {**os.environ, "DISVAL_STORE": portal_url, PAUSE_AT: f"delivery-progress={paused}"}
+    with TestClient(app):
+        dm = Browser(app)
+        assert dm.login("dm_a").status_code == 303
+        submit = subprocess.Popen([*SUBMIT, str(make_delivery(A, "test", trajects=300, profiles=300))], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            def held_status():
+                deadline = time.monotonic() + 300
+                while not paused.exists():
+                    assert submit.poll() is None, submit.communicate()
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+                return dm.get(f"/deliveries/{_only_delivery(portal_url).id}/status.json").json()
+
+            while (status := held_status())["progress"]["stage"] != "validating":
+                paused.unlink()  # the receipt's figure: on to the validation's
+            assert status["state"] == "validating"
+            time.sleep(2.5)  # held past stall_after: no figure came
+            status = dm.get(f"/deliveries/{_only_delivery(portal_url).id}/status.json").json()
+            assert status["state"] == "stalled" and status["timeline"][-1]["step"] == "stalled"
+            paused.unlink()
+            status = held_status()  # its next figure, more than stall_after after processing began
+            assert status["state"] == "validating" and status["progress"]["records"] > 0
+            os.kill(submit.pid, signal.SIGKILL)
+            submit.communicate(timeout=60)
+        finally:
+            if submit.poll() is None:
+                submit.kill()
+        time.sleep(2.5)
+        status = dm.get(f"/deliveries/{_only_delivery(portal_url).id}/status.json").json()
+        assert status["state"] == "stalled" and not status["done"]
