@@ -27,7 +27,7 @@ def state(d, moving=None, *, stall_after: float = 300.0, now: float | None = Non
         return "accepted"
     if d.status != "queued":
         return d.status
-    if d.started_at is None and moving is None:
+    if d.started_at is None:  # not begun (or requeued: a figure left by a killed process is no news)
         return "queued"
     # The import commits with the status, so until it is done the store says "queued"; the figure knows.
     return _running(d, moving, stall_after, now, "importing" if moving is not None and moving.stage == "importing"

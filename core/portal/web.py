@@ -124,7 +124,7 @@ class Portal:
     def statuses(self, ds, operator: bool = False) -> list[dict]:
         """The status JSON of each of `ds`; the progress figures of those running read in one go, from
         the store's live state, wherever they are processed (this process, a `disval submit`, a worker)."""
-        running = [d.id for d in ds if not timeline.done(d)]
+        running = [d.id for d in ds if not timeline.done(d) and d.started_at is not None]
         moving = self._progress(running) if running else {}
         out = []
         for d in ds:

@@ -132,3 +132,18 @@ def test_stalled_follows_the_figure_of_the_process_at_work_and_stays_when_it_is_
         time.sleep(2.5)
         status = dm.get(f"/deliveries/{_only_delivery(portal_url).id}/status.json").json()
         assert status["state"] == "stalled" and not status["done"]
+
+
+def test_a_requeued_delivery_is_queued_whatever_figure_a_killed_process_left(app, browser, make_delivery, portal_url):
+    from disval.core.gate.receiving import make_request, receive
+
+    portal = app.state.portal
+    portal.worker.stop()
+    with open_store(portal_url) as store:
+        d = receive(make_delivery(A, "test"), store, pm=portal.pm, request=make_request(portal.pm))
+        # A process died validating it an hour ago (its figure stayed); an operator put it back in the queue.
+        store.live().put_progress(d.id, "validating", 10, 81, new=True)
+        store.live()._exec("UPDATE delivery_progress SET updated = updated - 3600")
+    status = browser("dm_a").get(f"/deliveries/{d.id}/status.json").json()
+    assert status["state"] == "queued" and status["progress"] is None
+    assert status["timeline"][-1]["step"] == "queued"
