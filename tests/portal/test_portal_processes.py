@@ -115,8 +115,8 @@ def test_stalled_follows_the_figure_of_the_process_at_work_and_stays_when_it_is_
                     time.sleep(0.01)
                 return dm.get(f"/deliveries/{_only_delivery(portal_url).id}/status.json").json()
 
-            while (status := held_status())["progress"]["stage"] != "validating":
-                paused.unlink()  # the receipt's figure: on to the validation's
+            while ((status := held_status())["progress"] or {}).get("stage") != "validating":
+                paused.unlink()  # the receipt's figure (before processing is marked begun): on to the validation's
             assert status["state"] == "validating"
             time.sleep(2.5)  # held past stall_after: no figure came
             status = dm.get(f"/deliveries/{_only_delivery(portal_url).id}/status.json").json()
