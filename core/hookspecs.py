@@ -25,6 +25,11 @@ and, when the gate imports a positively assessed production delivery, after them
 and, when `disval generate` writes a synthetic delivery:
 
     disval_delivery_generator   -> how deliveries of a standard are made (first result wins)
+
+and, for `disval serve` (the portal):
+
+    disval_serve_options        -> the options plugins add to the command (its parser is built)
+    disval_serve_configure      -> plugin objects made from them, registered with the portal
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    import argparse
     from pathlib import Path
 
     from .codelists import CodelistProvider
@@ -179,4 +185,32 @@ def disval_delivery_generator(standard: "Standard") -> "DeliveryGenerator | None
     generator knows what the standard's fields mean (dates, keys, codes) and writes a zip that passes
     every rule; see `disval.core.generate.DeliveryGenerator`. firstresult: stops at the first non-None
     result; the built-in standards answer for their own id and are `trylast`, so an installed plugin wins.
+    """
+
+
+# ---------------------------------------------------------------- serving: the portal
+
+
+@hookspec
+def disval_serve_options(parser: "argparse.ArgumentParser") -> None:
+    """Add this plugin's options to the `disval serve` command's `parser` (best in an argument group of
+    its own, `parser.add_argument_group(...)`, with option names that say whose they are).
+
+    Called whenever the command line is built with its every command (so that a configuration file's
+    keys for these options are known), not only when `serve` runs: only add options here. Every
+    implementation is called.
+    """
+
+
+@hookspec
+def disval_serve_configure(options: "argparse.Namespace") -> list[object]:
+    """Return the plugin objects to register with the portal that `disval serve` is about to start,
+    made from `options` (every option of the command, this plugin's own and `host`, `port`,
+    `base_url`, `store` among them); [] for none (e.g. no SMTP host was given).
+
+    Called once, before the app is built. Each object returned is registered with the app's plugin
+    manager (`create_app(plugins=...)`), so it implements hooks (`disval_delivery_event`, ...); one
+    with a `close()` method has it called when the server stops. Raise
+    `disval.core.errors.UsageError` for options that cannot work: `disval serve` prints its message
+    and exits with 2. Every result is used.
     """

@@ -23,6 +23,8 @@ DEFAULT_PLUGINS = (
     "disval.plugins.reports.xlsx",
     "disval.plugins.reports.html",
     "disval.plugins.reports.junit",
+    "disval.plugins.delivery_progress",
+    "disval.plugins.mail",
 )
 
 

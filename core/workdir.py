@@ -148,7 +148,8 @@ def pause_point(point: str) -> None:
 
     When the environment variable DISVAL_PAUSE_AT is `<point>=<file>`, the process creates `<file>`
     and waits until it is removed (at most ten minutes); otherwise nothing happens. The gate pauses
-    at `gate-working-copy`, when the copy of the delivery is on disk.
+    at `gate-working-copy`, when the copy of the delivery is on disk; the built-in progress plugin
+    at `delivery-progress`, after each figure it wrote to the store.
     """
     wanted, _, marker = os.environ.get(PAUSE_AT, "").partition("=")
     if wanted != point or not marker:

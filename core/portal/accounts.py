@@ -125,12 +125,21 @@ class Principal:
 
 
 class LoginThrottle:
-    """At most `limit` failed sign-ins per login and per client address in `window` seconds."""
+    """At most `limit` failed sign-ins per login and per client address in `window` seconds.
 
-    def __init__(self, limit: int = 5, window: float = 900.0):
-        self.limit, self.window = limit, window
+    The failures are counted in the store's live state (`live()` returns it), so that every process
+    serving the portal counts the same ones: an attacker gains nothing by reaching another process.
+    A store that keeps no live state (`live()` is None) is counted here, per process.
+    """
+
+    def __init__(self, limit: int = 5, window: float = 900.0, live=lambda: None):
+        self.limit, self.window, self._live = limit, window, live
         self._failures: dict[str, deque] = defaultdict(deque)
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _keys(login: str, client: str) -> tuple[str, str]:
+        return f"login:{login}", f"client:{client}"
 
     def _recent(self, key: str, now: float) -> deque:
         q = self._failures[key]
@@ -140,20 +149,31 @@ class LoginThrottle:
 
     def wait(self, login: str, client: str) -> int:
         """Seconds until another attempt is allowed for this login or address (0: now)."""
+        live = self._live()
+        if live is not None:
+            return live.sign_in_wait(self._keys(login, client), self.limit, self.window)
         now = time.monotonic()
         with self._lock:
-            waits = [int(q[0] + self.window - now) + 1 for key in (f"login:{login}", f"client:{client}")
+            waits = [int(q[-self.limit] + self.window - now) + 1 for key in self._keys(login, client)
                      if len(q := self._recent(key, now)) >= self.limit]
         return max(waits, default=0)
 
     def failed(self, login: str, client: str) -> None:
         """Count a failed attempt."""
+        live = self._live()
+        if live is not None:
+            live.sign_in_failed(self._keys(login, client), self.window)
+            return
         now = time.monotonic()
         with self._lock:
-            for key in (f"login:{login}", f"client:{client}"):
+            for key in self._keys(login, client):
                 self._recent(key, now).append(now)
 
     def succeeded(self, login: str) -> None:
         """Forget the login's failures after a good sign-in."""
+        live = self._live()
+        if live is not None:
+            live.sign_in_succeeded(self._keys(login, "")[0])
+            return
         with self._lock:
             self._failures.pop(f"login:{login}", None)

@@ -43,7 +43,7 @@ def deliveries(request: Request):
     agb, branch = request.path_params["agb"], request.path_params["branch"]
     visible_provider(request, who, agb, branch)
     p = portal(request)
-    return JSONResponse([p.status(d) for d in reversed(p.store().deliveries(agb, branch))])
+    return JSONResponse(p.statuses(list(reversed(p.store().deliveries(agb, branch)))))
 
 
 def delivery(request: Request):

@@ -32,7 +32,7 @@ from ..store.delivery_store import default_store_url, open_store
 from . import api, operator, pages
 from .uploads import DEFAULT_MAX_UPLOAD, BodyLimit, UploadFailed
 from .web import STATIC, Portal, Settings
-from .worker import Progress, Worker
+from .worker import Worker
 
 log = logging.getLogger("disval.portal")
 SESSION_HOURS = 8
@@ -60,9 +60,7 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
     cookie is sent over HTTPS only (default: when `base_url` is an https:// address).
     """
     store_url = store_url or default_store_url()
-    progress = Progress()
     pm = pm or get_plugin_manager()
-    pm.register(progress, name=f"disval-portal-progress-{id(progress)}")
     for plugin in plugins:
         pm.register(plugin)
     formats = list(report_formats or formats_by_name(pm))
@@ -74,7 +72,7 @@ def create_app(store_url: str | None = None, *, pm=None, secret_key: str | None 
         # one transaction, for the `disval worker`s (`disval serve` then runs no in-process worker).
         wake = _job_queue(store)
     runner = Worker(store_url, pm, poll=poll) if worker else None
-    portal = Portal(store_url, pm, settings, progress, runner, wake=wake)
+    portal = Portal(store_url, pm, settings, runner, wake=wake)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

@@ -11,8 +11,8 @@ import sys
 
 from ..errors import UsageError
 from ..gate.commands import _digits, _guarded
+from ..plugins import get_plugin_manager
 from ..store import accounts as book
-from ...plugins.mail import add_mail_options, notifier_from
 
 
 def add_portal_commands(subparsers) -> None:
@@ -38,7 +38,8 @@ def add_portal_commands(subparsers) -> None:
                        help="process uploads in this process too (default: with an SQLite store; a PostgreSQL "
                        "store leaves them to 'disval worker's) or not (--no-worker: another process drains the queue)")
     serve.add_argument("--base-url", default="", help="the portal's address as users reach it (for links in mail)")
-    add_mail_options(serve)
+    # Plugins add theirs (the built-in mail plugin its --smtp-* options), as any installed plugin may.
+    get_plugin_manager().hook.disval_serve_options(parser=serve)
     serve.set_defaults(func=_serve)
 
     user = subparsers.add_parser("user", help="portal users and their roles per provider")
@@ -100,8 +101,10 @@ def _serve(args) -> int:
     from ..store.delivery_store import default_store_url
     from .uploads import DEFAULT_MAX_UPLOAD
 
-    # The e-mail notifier is a plugin object of this app, as the progress display is one of a validate run.
-    notifier = notifier_from(args, default_url=f"http://{args.host}:{args.port}")
+    # Plugins configure themselves from their options: the mail plugin returns its e-mail notifier (a plugin
+    # object of this app, as the progress display is one of a validate run), or nothing without a host.
+    pm = get_plugin_manager()
+    extra = [plugin for made in pm.hook.disval_serve_configure(options=args) for plugin in made or ()]
     formats = [f.strip() for f in args.report_formats.split(",") if f.strip()] if args.report_formats else None
     url = args.store or default_store_url()
     worker = args.worker
@@ -110,18 +113,20 @@ def _serve(args) -> int:
         if not worker:
             print("disval: uploads are queued for the 'disval worker's of this PostgreSQL store; this process "
                   "processes none (--worker to process here too)", file=sys.stderr, flush=True)
-    app = create_app(url, secret_key=args.secret_key, worker=worker,
-                     max_upload=args.max_upload_mb << 20 if args.max_upload_mb else DEFAULT_MAX_UPLOAD,
-                     stall_after=args.stall_after, report_formats=formats, codelists=args.codelists,
-                     policy=args.policy, require_real_codelists=args.require_real_codelists, base_url=args.base_url,
-                     plugins=[notifier] if notifier else [])
-    print(f"disval: serving on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    # uvicorn's access log shows method, path and status: never a header, so never a token.
     try:
+        app = create_app(url, pm=pm, secret_key=args.secret_key, worker=worker,
+                         max_upload=args.max_upload_mb << 20 if args.max_upload_mb else DEFAULT_MAX_UPLOAD,
+                         stall_after=args.stall_after, report_formats=formats, codelists=args.codelists,
+                         policy=args.policy, require_real_codelists=args.require_real_codelists,
+                         base_url=args.base_url, plugins=extra)
+        print(f"disval: serving on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+        # uvicorn's access log shows method, path and status: never a header, so never a token.
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     finally:
-        if notifier:
-            notifier.close()  # what is queued goes out before the process ends
+        for plugin in extra:  # e.g. the e-mail queued goes out before the process ends
+            close = getattr(plugin, "close", None)
+            if callable(close):
+                close()
     return 0
 
 

@@ -26,11 +26,11 @@ def queue_page(request: Request):
     p = portal(request)
     store = p.store()
     providers = [(x, store.provider_settings(x.agb, x.branch)) for x in store.providers()]
-    queued = [store.delivery(i) for i in book.queued_deliveries(store)]
-    recent = [store.delivery(i) for i in book.recent_deliveries(store, 50)]
+    queued = [d for d in (store.delivery(i) for i in book.queued_deliveries(store)) if d]
+    recent = [d for d in (store.delivery(i) for i in book.recent_deliveries(store, 50)) if d]
     return render(request, "operator.html", who=who, providers=providers,
-                  queued=[(d, p.status(d, operator=True)) for d in queued if d],
-                  recent=[(d, p.status(d, operator=True)) for d in recent if d])
+                  queued=list(zip(queued, p.statuses(queued, operator=True))),
+                  recent=list(zip(recent, p.statuses(recent, operator=True))))
 
 
 async def _operator_form(request: Request):

@@ -54,17 +54,18 @@ async def login(request: Request):
     password = str(form.get("password", ""))
     client = request.client.host if request.client else "?"
     target = _safe_next(str(form.get("next", "")))
-    wait = p.throttle.wait(login_name, client)
+    # The throttle counts in the store (shared by every process serving it): off the event loop.
+    wait = await run_in_threadpool(p.throttle.wait, login_name, client)
     if wait:
         return render(request, "login.html", status_code=429, next=target,
                       error=f"Too many failed attempts. Try again in {wait // 60 + 1} minute(s).")
     u = await run_in_threadpool(lambda: authenticate(p.store(), login_name, password))
     if u is None:
-        p.throttle.failed(login_name, client)
+        await run_in_threadpool(p.throttle.failed, login_name, client)
         await run_in_threadpool(p.audit, login_name or "?", "sign-in failed", client)
         return render(request, "login.html", status_code=401, next=target,
                       error="The login or password is wrong.")
-    p.throttle.succeeded(login_name)
+    await run_in_threadpool(p.throttle.succeeded, login_name)
     request.session.clear()  # a new session on sign-in: no fixation
     request.session["login"] = u.login
     await run_in_threadpool(p.audit, u.login, "signed in", client)
@@ -110,7 +111,8 @@ def provider_context(request: Request, who, agb: str, branch: str) -> dict:
     provider = visible_provider(request, who, agb, branch)
     p = portal(request)
     store = p.store()
-    rows = [(d, p.status(d, operator=who.operator)) for d in reversed(store.deliveries(agb, branch))]
+    ds = list(reversed(store.deliveries(agb, branch)))
+    rows = list(zip(ds, p.statuses(ds, operator=who.operator)))
     return dict(who=who, provider=provider, rows=rows, settings=store.provider_settings(agb, branch),
                 can_upload=who.can_upload(agb, branch), can_tokens=who.can_manage_tokens(agb, branch))
 

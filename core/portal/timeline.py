@@ -6,7 +6,8 @@
 
 "Stalled" replaces "validating" when nothing moved for `stall_after` seconds,
 so that a page never spins forever. Everything here comes from the store's
-delivery record and the worker's progress: no second model of the domain.
+delivery record and the progress figure its processing process wrote to the
+store's live state (`disval.core.store.live`): no second model of the domain.
 """
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ def state(d, moving=None, *, stall_after: float = 300.0, now: float | None = Non
         return "accepted"
     if d.status != "queued":
         return d.status
-    if d.started_at is None and moving is None:
+    if d.started_at is None:  # not begun (or requeued: a figure left by a killed process is no news)
         return "queued"
-    return _running(d, moving, stall_after, now, "validating")
+    # The import commits with the status, so until it is done the store says "queued"; the figure knows.
+    return _running(d, moving, stall_after, now, "importing" if moving is not None and moving.stage == "importing"
+                    else "validating")
 
 
 def _running(d, moving, stall_after, now, word) -> str:
@@ -112,7 +115,11 @@ def _running_step(word: str, moving, d) -> dict:
                                            "delivery is kept, and the receiving side sees it on its queue page.",
                 "at": None}
     if word == "importing":
-        return {"step": "importing", "text": "Assessed positive; importing the records.", "at": None}
+        figure = ""
+        if moving is not None and moving.records:
+            figure = f": {moving.records} of {moving.expected} records written" if moving.expected else \
+                f": {moving.records} records written"
+        return {"step": "importing", "text": f"Assessed positive; importing the records{figure}.", "at": None}
     figure = ""
     if moving is not None and moving.expected:
         figure = f": {moving.as_dict()['percent']}% ({moving.records} of {moving.expected} records)"

@@ -7,6 +7,7 @@ its own too.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from ..store.delivery_store import open_store
 from . import timeline
 from .accounts import LoginThrottle, Principal, token_hash
 
+log = logging.getLogger("disval.portal")
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 # URL parts the routes name: {agb:agb}, {branch:branch}; anything else is no route at all (404).
@@ -76,13 +78,17 @@ class Settings:
 
 
 class Portal:
-    """The portal's state: the store's URL, the plugin manager, templates, progress, worker, throttle."""
+    """The portal's state: the store's URL, the plugin manager, templates, worker, sign-in throttle.
 
-    def __init__(self, store_url: str, pm, settings: Settings, progress, worker=None, wake=None):
+    What several processes serving one store must agree on lives in the store: the deliveries, the
+    accounts, and (in its live state) the progress of running deliveries and the failed sign-ins.
+    """
+
+    def __init__(self, store_url: str, pm, settings: Settings, worker=None, wake=None):
         self.store_url, self.pm, self.settings = store_url, pm, settings
         # worker: the in-process Worker (SQLite); wake: the job queue's `defer_drain` (PostgreSQL), else None.
-        self.progress, self.worker, self.wake = progress, worker, wake
-        self.throttle = LoginThrottle()
+        self.worker, self.wake = worker, wake
+        self.throttle = LoginThrottle(live=lambda: self.store().live())
         # Autoescape every template: zip names and reasons come from deliveries, i.e. from anyone.
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
         env.tests["in_kind"] = _in_kind
@@ -112,13 +118,33 @@ class Portal:
         book.audit(self.store(), who if isinstance(who, str) else who.name, action, target, detail)
 
     def status(self, d, operator: bool = False) -> dict:
-        """The delivery's status JSON, with this process's progress figure when it is processing it."""
-        moving = self.progress.of(d.id)
-        ahead = None
-        if d.status == "queued" and d.started_at is None and d.agb is not None:
-            waiting = self.store().deliveries(d.agb, d.branch, statuses=("queued",))
-            ahead = next((i for i, x in enumerate(waiting) if x.id == d.id), None)
-        return timeline.status(d, moving, ahead=ahead, stall_after=self.settings.stall_after, operator=operator)
+        """The delivery's status JSON, with its progress figure while it is being processed."""
+        return self.statuses([d], operator=operator)[0]
+
+    def statuses(self, ds, operator: bool = False) -> list[dict]:
+        """The status JSON of each of `ds`; the progress figures of those running read in one go, from
+        the store's live state, wherever they are processed (this process, a `disval submit`, a worker)."""
+        running = [d.id for d in ds if not timeline.done(d) and d.started_at is not None]
+        moving = self._progress(running) if running else {}
+        out = []
+        for d in ds:
+            ahead = None
+            if d.status == "queued" and d.started_at is None and d.agb is not None:
+                waiting = self.store().deliveries(d.agb, d.branch, statuses=("queued",))
+                ahead = next((i for i, x in enumerate(waiting) if x.id == d.id), None)
+            out.append(timeline.status(d, moving.get(d.id), ahead=ahead, stall_after=self.settings.stall_after,
+                                       operator=operator))
+        return out
+
+    def _progress(self, delivery_ids) -> dict:
+        live = self.store().live()
+        if live is None:
+            return {}
+        try:
+            return live.progress(delivery_ids)
+        except Exception:  # no figure is better than no page: the status itself comes from the store
+            log.exception("could not read the progress of deliveries %s", delivery_ids)
+            return {}
 
 
 def _in_kind(name: str, marker: str | None) -> bool:

@@ -1,4 +1,4 @@
-"""The in-process worker: drains providers' queues through the gate, and tracks progress while it does.
+"""The in-process worker: drains providers' queues through the gate.
 
 `disval serve` with the default store runs one `Worker` thread. It wakes when
 an upload is queued (or every `poll` seconds, for deliveries queued by another
@@ -7,100 +7,20 @@ calls `disval.core.gate.process.drain`: GA order, under the provider's lock,
 so a worker elsewhere on the same store never processes the same provider at
 the same time. The scale-out issue runs the same `drain` from a job.
 
-`Progress` is a plugin on the gate's own hooks: `disval_delivery_event`
-tells which delivery is being processed, the validation hooks how far it is.
-The portal reads it for the "validating, 45%" figure and to say "stalled"
-when nothing moved for a while.
+How far a delivery is ("validating, 45%", "stalled") is written to the store
+by the built-in plugin `disval.plugins.delivery_progress`, whichever process
+processes it, and the portal reads it from there.
 """
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from dataclasses import dataclass
 
 from ..gate.process import drain
-from ..plugins import hookimpl
 from ..store import accounts as book
 from ..store.delivery_store import open_store
 
 log = logging.getLogger("disval.portal.worker")
-
-
-@dataclass
-class Moving:
-    """How far the processing of one delivery is."""
-
-    delivery: int
-    started: float  # time.time()
-    updated: float
-    expected: int = 0  # records, by the packing slip's counts (0: unknown)
-    files: dict | None = None  # file -> records read so far
-    stage: str = "receipt"  # receipt | validating | reports
-
-    @property
-    def records(self) -> int:
-        """Records read so far, over all files."""
-        return sum((self.files or {}).values())
-
-    def as_dict(self) -> dict:
-        """The figure the status endpoint shows."""
-        percent = min(99, int(100 * self.records / self.expected)) if self.expected else None
-        return {"records": self.records, "expected": self.expected or None, "percent": percent,
-                "stage": self.stage, "updated": self.updated}
-
-
-class Progress:
-    """Which delivery each processing thread is at, and how far (a plugin: register it with the pm)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._by_thread: dict[int, Moving] = {}
-
-    def of(self, delivery_id: int) -> Moving | None:
-        """How far the delivery is, if this process is processing it now."""
-        with self._lock:
-            return next((m for m in self._by_thread.values() if m.delivery == delivery_id), None)
-
-    def _mine(self) -> Moving | None:
-        return self._by_thread.get(threading.get_ident())
-
-    @hookimpl
-    def disval_delivery_event(self, event, delivery, store):
-        """Start or end tracking a delivery in this thread."""
-        now = time.time()
-        with self._lock:
-            if event == "started":
-                self._by_thread[threading.get_ident()] = Moving(delivery.id, now, now, files={})
-            elif event == "processed":
-                mine = self._mine()
-                if mine is not None and mine.delivery == delivery.id:
-                    del self._by_thread[threading.get_ident()]
-
-    @hookimpl
-    def disval_validation_started(self, delivery, standard, expected):
-        """The zip is open: from here on, records are counted against the packing slip's totals."""
-        with self._lock:
-            mine = self._mine()
-            if mine is not None:
-                mine.expected, mine.stage, mine.updated = sum(expected.values()), "validating", time.time()
-
-    @hookimpl
-    def disval_records_read(self, file, records):
-        """Another batch of `file` was checked."""
-        with self._lock:
-            mine = self._mine()
-            if mine is not None:
-                mine.files[file] = records
-                mine.updated = time.time()
-
-    @hookimpl
-    def disval_validation_finished(self, result):
-        """Validation is done; reports (and a production import) follow."""
-        with self._lock:
-            mine = self._mine()
-            if mine is not None:
-                mine.stage, mine.updated = "reports", time.time()
 
 
 class Worker:

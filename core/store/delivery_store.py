@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..history import History
     from ..standard import Standard, ZipName
     from .importing import ColumnBatch, FileCounts, Finish, Progress
+    from .live import LiveState
     from .staging import Stage
 
 # queued: kept, receipt not yet decided. accepted: passed receipt and not assessed negative (a TEST
@@ -357,6 +358,12 @@ class DeliveryStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection."""
+
+    def live(self) -> "LiveState | None":
+        """What every process on this store shares by the second (delivery progress, failed sign-ins),
+        on a connection of its own (`disval.core.store.live`); None for a store that keeps none, whose
+        portal then shows no progress figures and counts sign-ins per process."""
+        return None
 
     def __enter__(self) -> "DeliveryStore":
         return self

@@ -31,6 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from .live import TABLES as LIVE_TABLES
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -184,4 +186,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX processing_runs_provider ON processing_runs (agb, branch, started_at)",
         "CREATE INDEX processing_runs_delivery ON processing_runs (delivery_id)",
     )),
+    # What every process on the store shares by the second (`disval.core.store.live`): progress figures of
+    # running deliveries and failed sign-ins, written on a connection of their own. SQLite keeps them in a
+    # file beside the database instead (its one writer is held by an import), so it has no steps here.
+    Migration(7, "live state: progress of running deliveries, failed sign-ins", (), per_backend={
+        "postgresql": tuple(t.format(real="DOUBLE PRECISION") for t in LIVE_TABLES),
+        "sqlite": (),
+    }),
 )

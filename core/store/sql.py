@@ -50,6 +50,7 @@ class SqlStore(SqlBlobs, DeliveryStore):
     def __init__(self, conn: Any, dialect: Dialect, url: str, migrations: tuple[Migration, ...] = MIGRATIONS):
         self._conn, self.dialect, self.url = conn, dialect, redact_url(url)
         self._in_transaction = False
+        self._live = None
         try:
             self._migrate(migrations)
         except BaseException:
@@ -144,8 +145,20 @@ class SqlStore(SqlBlobs, DeliveryStore):
         return self._read_version()[0]
 
     def close(self) -> None:
+        if self._live is not None:
+            self._live.close()
+            self._live = None
         with suppress(Exception):
             self._conn.close()
+
+    def live(self):
+        if self._live is None:
+            self._live = self._open_live()
+        return self._live
+
+    def _open_live(self):
+        """The backend's `LiveState` (on a connection of its own), or None when it keeps none."""
+        return None
 
     # providers
 

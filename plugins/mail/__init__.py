@@ -1,82 +1,55 @@
 """Built-in plugin: e-mail to a provider's data managers when a delivery is received and when it is processed.
 
-`MailNotifier(settings)` is a plugin object on `disval_delivery_event`, like
-the progress display is one on the validation hooks: `disval serve` makes one
-from its `--smtp-*` options, configuration file and environment (see
-`settings.py`) and registers it with the portal app
-(`create_app(..., plugins=[notifier])`). Without `--smtp-host` there is none,
-and a `disval submit` on the command line sends no mail.
+Registered like any third-party plugin: through `disval_serve_options` it
+gives `disval serve` its `--smtp-*` options (which the configuration file and
+the environment fill in as well, see `settings.py`), and through
+`disval_serve_configure` it makes, from what was given, the `MailNotifier`
+(`notifier.py`) that the portal registers as a plugin object on
+`disval_delivery_event`. Without an SMTP host there is none, and a
+`disval submit` on the command line sends no mail.
 
 Recipients are the provider's active users with the role `data_manager` or
 `org_admin` and an e-mail address (`disval.core.store.accounts.members`).
 What a mail says is in `message.py` (no patient data), how it is sent in
 `outbox.py` (never blocking or breaking the processing).
+
+This module is imported at every start of disval (it is a built-in), so it
+imports only the settings; the notifier, the message and the outbox (email,
+smtplib, ssl) are imported when `disval serve` makes a notifier.
 """
 from __future__ import annotations
 
-import logging
+from importlib import import_module
 
 from ...core.plugins import hookimpl
-from .message import compose, delivery_path
-from .outbox import Outbox
 from .settings import MailSettings, add_mail_options, settings_from
 
 __all__ = ["MailNotifier", "MailSettings", "add_mail_options", "settings_from", "notifier_from", "recipients",
            "compose", "delivery_path"]
 
-log = logging.getLogger("disval.mail")
-
-# The roles whose members hear about every delivery of their provider.
-NOTIFIED_ROLES = ("data_manager", "org_admin")
-EVENTS = ("received", "processed")
+# Names importable from here that live in the modules imported on first use.
+_LATER = {"MailNotifier": "notifier", "notifier_from": "notifier", "recipients": "notifier",
+          "NOTIFIED_ROLES": "notifier", "EVENTS": "notifier", "compose": "message", "delivery_path": "message"}
 
 
-class MailNotifier:
-    """Queues the mail about each received and processed delivery (a plugin: register it with the pm)."""
-
-    def __init__(self, settings: MailSettings):
-        if not settings.enabled:
-            raise ValueError("a MailNotifier needs an SMTP host")
-        self.settings = settings
-        self.outbox = Outbox(settings)
-
-    @hookimpl
-    def disval_delivery_event(self, event, delivery, store):
-        """Queue the mail about a received or processed delivery; never raises, never waits for the server."""
-        if event not in EVENTS:
-            return
-        try:
-            to = recipients(store, delivery.agb, delivery.branch)
-            if not to:
-                log.info("mail: nobody to tell about delivery %s (%s): no data manager with an address",
-                         delivery.id, event)
-                return
-            self.outbox.put(compose(event, delivery, self.settings, to, delivery_path(delivery.id)))
-        except Exception:  # a store without accounts, a bug: the delivery's processing goes on regardless
-            log.exception("mail: could not prepare the %s mail of delivery %s", event, delivery.id)
-
-    def close(self, timeout: float = 10.0) -> bool:
-        """Send what is queued (at most `timeout` seconds) and stop; True if nothing was left."""
-        return self.outbox.close(timeout)
+def __getattr__(name: str):
+    if name in _LATER:
+        return getattr(import_module(f"{__name__}.{_LATER[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def notifier_from(args=None, environ=None, *, default_url: str | None = None) -> MailNotifier | None:
-    """The notifier `disval serve` registers: from its options over the environment; None without a host.
-
-    UsageError for settings that cannot work (see `settings_from`).
-    """
-    settings = settings_from(args, environ, default_url=default_url)
-    return MailNotifier(settings) if settings.enabled else None
+@hookimpl
+def disval_serve_options(parser):
+    """The mail options of `disval serve` (`--smtp-host`, ...), in a group of their own."""
+    add_mail_options(parser)
 
 
-def recipients(store, agb: str | None, branch: str | None) -> list[str]:
-    """The addresses of the provider's active data managers (and organisation admins), each once."""
-    if not agb or not branch:
-        return []
-    from ...core.store import accounts
+@hookimpl
+def disval_serve_configure(options):
+    """The e-mail notifier made from the mail options over the environment; none without an SMTP host.
 
-    out = []
-    for user, role in accounts.members(store, agb, branch):
-        if role in NOTIFIED_ROLES and user.active and "@" in (user.email or "") and user.email not in out:
-            out.append(user.email)
-    return out
+    Links in the mails point at `--base-url`, else at the address the server listens on."""
+    from .notifier import notifier_from
+
+    notifier = notifier_from(options, default_url=f"http://{options.host}:{options.port}")
+    return [notifier] if notifier is not None else []

@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 
 from disval.core.plugins import hookimpl
 from disval.core.store.delivery_store import StoreError, say_waiting
+from disval.core.store.live import LiveState
 from disval.core.store.schema import MIGRATIONS, Dialect, Migration
 from disval.core.store.sql import SqlStore
 
@@ -31,6 +32,9 @@ def _int4(text: str) -> int:
 # First key of every disval advisory lock, so they do not collide with another application's.
 PROVIDER_LOCKS = _int4("disval: provider processing")
 MIGRATION_LOCK = _int4("disval: schema migration")
+# The server's clock in seconds since the epoch: every process's ages are measured by one clock.
+LIVE_NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
+LIVE_TIMEOUT = "5s"  # a live statement that waits longer gives up: a progress figure then skips a beat
 
 POSTGRES = Dialect(
     name="postgresql",
@@ -64,10 +68,9 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str, migrations: tuple[Migration, ...] = MIGRATIONS):
         psycopg = _psycopg()
         self._errors = psycopg.Error
+        self._conninfo = url  # with its password: the live state's connection is opened with it too
         try:
-            named = "application_name" in psycopg.conninfo.conninfo_to_dict(url)
-            conn = psycopg.connect(url, autocommit=True, **({} if named else {
-                "application_name": f"disval pid {os.getpid()} on {socket.gethostname()}"[:63]}))
+            conn = self._connect(psycopg)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the PostgreSQL store: {exc}".strip()) from None
         # A session's temporary tables (the import's stage, the history lookups) live in temp_buffers,
@@ -88,6 +91,22 @@ class PostgresStore(SqlStore):
         except BaseException:
             self.close()
             raise
+
+    def _connect(self, psycopg, purpose: str = ""):
+        named = "application_name" in psycopg.conninfo.conninfo_to_dict(self._conninfo)
+        return psycopg.connect(self._conninfo, autocommit=True, **({} if named else {
+            "application_name": f"disval{purpose} pid {os.getpid()} on {socket.gethostname()}"[:63]}))
+
+    def _open_live(self):
+        psycopg = _psycopg()
+
+        def connect():
+            conn = self._connect(psycopg, " live")
+            conn.execute(f"SET statement_timeout = '{LIVE_TIMEOUT}'")
+            conn.execute(f"SET lock_timeout = '{LIVE_TIMEOUT}'")
+            return conn
+
+        return LiveState(connect, "%s", LIVE_NOW, errors=(psycopg.Error,))
 
     @classmethod
     def from_url(cls, url: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> "PostgresStore":

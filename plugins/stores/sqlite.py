@@ -25,6 +25,7 @@ from filelock import FileLock, Timeout
 
 from disval.core.plugins import hookimpl
 from disval.core.store.delivery_store import StoreError, say_waiting
+from disval.core.store.live import TABLES as LIVE_TABLES, LiveState
 from disval.core.store.schema import MIGRATIONS, Dialect, Migration
 from disval.core.store.sql import SqlStore
 
@@ -32,6 +33,9 @@ SCHEME = "sqlite:///"
 BUSY_TIMEOUT = 600.0
 NOTICE_AFTER = 1.0  # seconds a write may wait for the lock before the user is told
 CACHE_KIB = 64 * 1024  # page cache per database (main, temp) of a connection; see SqliteStore
+LIVE_BUSY_TIMEOUT = 5.0  # seconds a write to the live file waits for another: a progress figure then skips a beat
+# The database's clock in seconds since the epoch (julianday counts days from 4714 BC; 2440587.5 is 1970).
+LIVE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 WAL_WRITE_LOCK = 120  # the byte of the -shm file a WAL writer locks (SQLite's os_unix.c: UNIX_SHM_BASE)
 
 SQLITE = Dialect(
@@ -78,6 +82,23 @@ class SqliteStore(SqlStore):
         if not url.startswith(SCHEME) or not path:
             raise StoreError(f"not an SQLite store URL: {url!r} (expected sqlite:///PATH)")
         return cls(Path(path), migrations)
+
+    def _open_live(self):
+        # A file of its own: the database's one writer may be held by an import for minutes, and a
+        # progress figure of that import must not wait for it (see disval.core.store.live).
+        path = self.path.with_name(self.path.name + ".live")
+
+        def connect():
+            conn = sqlite3.connect(path, isolation_level=None, timeout=LIVE_BUSY_TIMEOUT)
+            conn.execute("PRAGMA journal_mode = WAL")
+            # A figure or a sign-in count need not survive a power cut, so no sync to disk per write (in WAL
+            # mode NORMAL syncs only at checkpoints, and still never leaves the file corrupt).
+            conn.execute("PRAGMA synchronous = NORMAL")
+            for table in LIVE_TABLES:
+                conn.execute(table.format(real="REAL"))
+            return conn
+
+        return LiveState(connect, "?", LIVE_NOW, errors=(sqlite3.Error,))
 
     def _begin(self):
         self._conn.execute(f"PRAGMA busy_timeout = {int(NOTICE_AFTER * 1000)}")

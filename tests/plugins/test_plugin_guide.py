@@ -69,7 +69,7 @@ def test_the_lifecycle_picture_has_the_order_the_order_test_asserts():
     assert drawn == ["disval_standards", "disval_extra_rules", "disval_codelist_provider", "disval_record_reader",
                      "disval_validation_started", "disval_records_read", "disval_validation_finished",
                      "disval_report_formats", "disval_store", "disval_records_imported", "disval_delivery_event",
-                     "disval_delivery_generator"]
+                     "disval_delivery_generator", "disval_serve_options", "disval_serve_configure"]
 
 
 # ---------------------------------------------------------------- the rule-language reference

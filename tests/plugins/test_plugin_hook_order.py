@@ -4,6 +4,8 @@ docs/plugins.md draws this order; change both together.
 """
 from __future__ import annotations
 
+import pytest
+
 from disval.core import hookspecs
 from disval.core.pipeline import validate
 from disval.core.plugins import get_plugin_manager, hookimpl
@@ -67,6 +69,15 @@ class EveryHook:
     def disval_delivery_generator(self, standard):
         self.calls.append(("disval_delivery_generator", standard.id))
 
+    @hookimpl
+    def disval_serve_options(self, parser):
+        self.calls.append(("disval_serve_options", parser.prog))
+
+    @hookimpl
+    def disval_serve_configure(self, options):
+        self.calls.append(("disval_serve_configure", options.host))
+        return []
+
 
 def test_the_hooks_fire_in_this_order_during_validate_and_report_writing(ga_delivery, tmp_path):
     plugin = EveryHook()
@@ -112,3 +123,24 @@ def test_the_gate_fires_the_delivery_events_around_the_validation(ga_delivery, t
     assert gate == [("disval_delivery_event", "received"), ("disval_delivery_event", "started"),
                     ("disval_validation_started", ga_delivery.name), ("disval_validation_finished", "positive"),
                     ("disval_delivery_event", "processed")]
+
+
+def test_serve_asks_for_options_when_its_parser_is_built_then_configures_before_the_app(tmp_path, monkeypatch):
+    pytest.importorskip("starlette", reason="the portal needs the serve extra")
+    import uvicorn
+
+    from disval.core.cli import main
+    from disval.core.portal import commands
+
+    plugin = EveryHook()
+    monkeypatch.setattr(commands, "get_plugin_manager", lambda: get_plugin_manager(extra=(plugin,),
+                                                                                    load_entry_points=False))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: plugin.calls.append(("uvicorn.run", kw["host"])))
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["serve", "--store", store, "--no-worker", "--host", "127.0.0.9", "--secret-key", "k" * 40]) == 0
+    order = [name for name, _ in plugin.calls if name in ("disval_serve_options", "disval_serve_configure",
+                                                          "disval_store", "uvicorn.run")]
+    assert order[:3] == ["disval_serve_options", "disval_serve_configure", "disval_store"], order
+    assert order[-1] == "uvicorn.run"
+    assert ("disval_serve_options", "disval serve") in plugin.calls
+    assert ("disval_serve_configure", "127.0.0.9") in plugin.calls

@@ -297,3 +297,66 @@ def test_hook_disval_delivery_generator(tmp_path):
     # Without the plugin the built-in generator answers, for its own standard only.
     real = generate_delivery(tmp_path, pm=_pm(), trajects=2, profiles=2)
     assert real.name.startswith("DIS_GBG_OHW_TEST_010_") and real.is_file()
+
+
+# ---------------------------------------------------------------- serving
+
+
+def _serve_with(monkeypatch, plugin):
+    """`disval serve`'s plugin manager with `plugin` in it (as if installed); uvicorn not started."""
+    from disval.core.portal import commands
+
+    monkeypatch.setattr(commands, "get_plugin_manager", lambda: _pm(plugin))
+
+
+def test_hook_disval_serve_options(monkeypatch, capsys):
+    from disval.core.cli import main
+
+    class Plugin:
+        @hookimpl
+        def disval_serve_options(self, parser):
+            parser.add_argument_group("acme").add_argument("--acme-level", type=int, help="how loud Acme is")
+
+    _serve_with(monkeypatch, Plugin())
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "--acme-level ACME_LEVEL" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:  # parsed as the plugin declared it
+        main(["serve", "--acme-level", "loud"])
+    assert refused.value.code == 2
+    assert "argument --acme-level: invalid int value: 'loud'" in capsys.readouterr().err
+
+
+def test_hook_disval_serve_configure(monkeypatch, tmp_path, ga_delivery):
+    pytest.importorskip("uvicorn", reason="disval serve needs the serve extra")
+    import uvicorn
+
+    from disval.core.cli import main
+    from disval.core.gate.process import submit
+    from disval.core.store.delivery_store import open_store
+
+    class Listener:
+        def __init__(self, port):
+            self.port, self.seen = port, []
+
+        @hookimpl
+        def disval_delivery_event(self, event, delivery, store):
+            self.seen.append(event)
+
+    class Plugin:
+        @hookimpl
+        def disval_serve_configure(self, options):
+            return [Listener(options.port)]
+
+    _serve_with(monkeypatch, Plugin())
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(app))
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["serve", "--store", store_url, "--port", "8123", "--no-worker", "--secret-key", "k" * 40]) == 0
+    pm = served[0].state.portal.pm
+    [listener] = [p for p in pm.get_plugins() if isinstance(p, Listener)]
+    assert listener.port == 8123  # made from the command's options
+    with open_store(store_url, pm=pm) as store:  # the portal's processing tells it about deliveries
+        store.add_provider("94001234", "00", "gbg94001234")
+        submit(ga_delivery, store, pm=pm)
+    assert listener.seen == ["received", "started", "processed"]

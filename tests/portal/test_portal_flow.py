@@ -152,8 +152,12 @@ def test_a_running_delivery_that_stops_moving_shows_stalled(app, browser, make_d
     assert "Stalled" in dm.get(f"/deliveries/{d.id}").text
 
 
-def test_progress_is_shown_while_validating(app, browser, make_delivery):
+def test_progress_is_shown_while_validating(app, browser, make_delivery, monkeypatch):
     from disval.core.plugins import hookimpl
+    from disval.plugins import delivery_progress
+
+    # Every figure written at once: this delivery is read in far less than the second between two figures.
+    monkeypatch.setattr(delivery_progress, "INTERVAL", 0.0)
 
     dm = browser("dm_a")
     seen = []
