@@ -193,8 +193,9 @@ def disval_delivery_generator(standard: "Standard") -> "DeliveryGenerator | None
 
 @hookspec
 def disval_serve_options(parser: "argparse.ArgumentParser") -> None:
-    """Add this plugin's options to the `disval serve` command's `parser` (best in an argument group of
-    its own, `parser.add_argument_group(...)`, with option names that say whose they are).
+    """Add this plugin's options to the `parser` of a long-running command: `disval serve`, and `disval
+    worker`, which processes deliveries for the portal (best in an argument group of its own,
+    `parser.add_argument_group(...)`, with option names that say whose they are).
 
     Called whenever the command line is built with its every command (so that a configuration file's
     keys for these options are known), not only when `serve` runs: only add options here. Every
@@ -204,9 +205,10 @@ def disval_serve_options(parser: "argparse.ArgumentParser") -> None:
 
 @hookspec
 def disval_serve_configure(options: "argparse.Namespace") -> list[object]:
-    """Return the plugin objects to register with the portal that `disval serve` is about to start,
-    made from `options` (every option of the command, this plugin's own and `host`, `port`,
-    `base_url`, `store` among them); [] for none (e.g. no SMTP host was given).
+    """Return the plugin objects to register with the portal that `disval serve` is about to start, or
+    with the `disval worker` about to process, made from `options` (every option of the command, this
+    plugin's own and `host`, `port`, `base_url`, `store` among them; `host` and `port` are None for a
+    worker, which listens nowhere); [] for none (e.g. no SMTP host was given).
 
     Called once, before the app is built. Each object returned is registered with the app's plugin
     manager (`create_app(plugins=...)`), so it implements hooks (`disval_delivery_event`, ...); one

@@ -47,11 +47,13 @@ def add_worker_command(subparsers) -> None:
                         "(default 30; heartbeats go every third of it)")
     w.add_argument("--until-empty", action="store_true",
                    help="stop when no drain job is waiting or running (scripts and tests)")
-    # The mail after processing is sent by whoever processed: the worker, with the portal's mail settings.
+    # The mail after processing is sent by whoever processed: the worker takes the portal's plugin options
+    # (the built-in mail plugin's --smtp-*) through the same hooks as `disval serve`.
     w.add_argument("--base-url", default="", help="the portal's address as users reach it (for links in mail)")
-    from ...plugins.mail import add_mail_options
+    w.set_defaults(host=None, port=None)  # a worker listens nowhere; plugins see that it is not serving
+    from ..plugins import get_plugin_manager
 
-    add_mail_options(w)
+    get_plugin_manager().hook.disval_serve_options(parser=w)
     from ..gate.commands import _guarded
 
     guarded = _guarded(_worker)
@@ -86,18 +88,21 @@ def _worker(args, store) -> int:
         raise UsageError(f"{store.url} has no job tables; open it once with procrastinate installed")
     from ..plugins import get_plugin_manager
 
-    from ...plugins.mail import notifier_from
-
-    notifier = notifier_from(args)  # UsageError for mail settings that cannot work, before anything runs
+    # Plugins configure themselves from their options (the mail plugin returns its notifier, or nothing
+    # without an SMTP host); UsageError for settings that cannot work, before anything runs.
+    extra = [plugin for made in get_plugin_manager().hook.disval_serve_configure(options=args)
+             for plugin in made or ()]
     _log_to_stderr()
     url = args.store or default_store_url()  # store.url has the password taken out
-    pm = get_plugin_manager(extra=[notifier] if notifier else [])
+    pm = get_plugin_manager(extra=extra)
     try:
         run_worker(url, pm, store, concurrency=args.concurrency, sweep_interval=args.sweep_interval,
                    heartbeat_timeout=args.heartbeat_timeout, until_empty=args.until_empty)
     finally:
-        if notifier:
-            notifier.close()  # what is queued goes out before the process ends
+        for plugin in extra:  # e.g. the e-mail queued goes out before the process ends
+            close = getattr(plugin, "close", None)
+            if callable(close):
+                close()
     return 0
 
 

@@ -48,8 +48,10 @@ def disval_serve_options(parser):
 def disval_serve_configure(options):
     """The e-mail notifier made from the mail options over the environment; none without an SMTP host.
 
-    Links in the mails point at `--base-url`, else at the address the server listens on."""
+    Links in the mails point at `--base-url`, else at the address the server listens on (a `disval
+    worker` listens nowhere: its mails link only with `--base-url`)."""
     from .notifier import notifier_from
 
-    notifier = notifier_from(options, default_url=f"http://{options.host}:{options.port}")
+    serving = getattr(options, "host", None) and getattr(options, "port", None)
+    notifier = notifier_from(options, default_url=f"http://{options.host}:{options.port}" if serving else None)
     return [notifier] if notifier is not None else []

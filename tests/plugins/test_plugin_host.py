@@ -22,9 +22,6 @@ ALLOWED_PLUGIN_IMPORTS = {
     # The CLI registers the progress display as a plugin object, through get_plugin_manager(extra=...);
     ("cli.py", "disval.plugins.progress"),
     ("gate/commands.py", "disval.plugins.progress"),  # and so do submit and revalidate
-    # `disval worker` registers the e-mail notifier, since the mail after processing is sent by whoever
-    # processed (get_plugin_manager(extra=[notifier])); `disval serve` gets its own through hooks.
-    ("workers/command.py", "disval.plugins.mail"),
 }
 
 
