@@ -7,18 +7,18 @@ standard's layout (`tables`), written by `importing` and read by
 """
 from __future__ import annotations
 
-import datetime as dt
 from contextlib import contextmanager, suppress
 from typing import Any, ContextManager, Iterable, Iterator
 
 from .delivery_store import (
-    ASSESSMENTS, RECEIVED, Delivery, DeliveryStore, ProviderSettings, SoftwareNotice, StoreError, disval_version,
+    ASSESSMENTS, RECEIVED, Delivery, DeliveryStore, StoreError, disval_version,
     redact_url,
 )
 from .blobs import SqlBlobs
+from .provider_rows import SqlProviders
 from .history import StoreHistory
 from .values import (
-    _check_status, _delivery, _dumps, _loads, _marks, _now, _provider, _ts, _typed,
+    _check_status, _delivery, _dumps, _loads, _marks, _now, _typed,
 )
 from .schema import MIGRATIONS, SCHEMA_VERSION_TABLE, Dialect, Migration
 from .tables import catalogue, ensure_tables
@@ -26,7 +26,6 @@ from .tables import catalogue, ensure_tables
 KEY_SEPARATOR = "|"  # between the values of a composite key, in `records()`
 
 
-_PROVIDER = "agb, branch, username, name, active, created_at, deactivated_at"
 _DELIVERY = (
     "id, name, sha256, size, agb, branch, phase, created, sequence, standard, status, reasons, assessment,"
     " counts, imported, packing_slip, reports, disval, submitted_at, processed_at, started_at, validation,"
@@ -40,7 +39,7 @@ _JSON = ("reasons", "counts", "packing_slip", "reports", "validation")
 _TIMES = ("started_at", "processed_at")
 
 
-class SqlStore(SqlBlobs, DeliveryStore):
+class SqlStore(SqlProviders, SqlBlobs, DeliveryStore):
     """`DeliveryStore` in portable SQL; a backend subclass supplies the connection and `lock_provider`.
 
     The connection runs in autocommit mode; every write is an explicit
@@ -159,77 +158,6 @@ class SqlStore(SqlBlobs, DeliveryStore):
     def _open_live(self):
         """The backend's `LiveState` (on a connection of its own), or None when it keeps none."""
         return None
-
-    # providers
-
-    def _provider_id(self, agb: str, branch: str) -> int:
-        row = self._exec("SELECT id FROM providers WHERE agb = ? AND branch = ?", (agb, branch)).fetchone()
-        if row is None:
-            raise StoreError(f"provider {agb} {branch} is not registered (disval provider add {agb} {branch} ...)")
-        return row[0]
-
-    def add_provider(self, agb, branch, username, name=""):
-        with self._transaction():
-            if self.provider(agb, branch) is not None:
-                raise StoreError(f"provider {agb} {branch} is already registered")
-            self._exec(
-                f"INSERT INTO providers ({_PROVIDER}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (agb, branch, username, name, True, _now(), None),
-            )
-        return self.provider(agb, branch)
-
-    def provider(self, agb, branch):
-        row = self._exec(f"SELECT {_PROVIDER} FROM providers WHERE agb = ? AND branch = ?", (agb, branch)).fetchone()
-        return _provider(row) if row else None
-
-    def providers(self):
-        return [_provider(r) for r in self._exec(f"SELECT {_PROVIDER} FROM providers ORDER BY agb, branch")]
-
-    def deactivate_provider(self, agb, branch, on=None):
-        return self._set_active(agb, branch, False, (on or dt.date.today()).isoformat())
-
-    def activate_provider(self, agb, branch):
-        return self._set_active(agb, branch, True, None)
-
-    def _set_active(self, agb, branch, active, until):
-        with self._transaction():
-            pid = self._provider_id(agb, branch)
-            self._exec("UPDATE providers SET active = ?, deactivated_at = ? WHERE id = ?", (active, until, pid))
-        return self.provider(agb, branch)
-
-    def notify_software_change(self, agb, branch, supplier=None, package=None, at=None):
-        noticed_at = _now(at)
-        with self._transaction():
-            self._exec(
-                "INSERT INTO software_notices (provider_id, supplier, package, noticed_at) VALUES (?, ?, ?, ?)",
-                (self._provider_id(agb, branch), supplier, package, noticed_at),
-            )
-        return SoftwareNotice(agb, branch, supplier, package, _ts(noticed_at))
-
-    def software_notices(self, agb, branch):
-        rows = self._exec(
-            "SELECT supplier, package, noticed_at FROM software_notices WHERE provider_id = ? ORDER BY noticed_at, id",
-            (self._provider_id(agb, branch),),
-        )
-        return [SoftwareNotice(agb, branch, r[0], r[1], _ts(r[2])) for r in rows]
-
-    def provider_settings(self, agb, branch):
-        row = self._exec(
-            "SELECT standard, supplier, package, delivery_id, fixed_at FROM provider_settings WHERE provider_id = ?",
-            (self._provider_id(agb, branch),),
-        ).fetchone()
-        return ProviderSettings(row[0], row[1], row[2], row[3], _ts(row[4])) if row else None
-
-    def fix_provider_settings(self, agb, branch, standard, supplier, package, delivery_id=None):
-        with self._transaction():
-            self._exec(
-                "INSERT INTO provider_settings (provider_id, standard, supplier, package, delivery_id, fixed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider_id) DO UPDATE SET standard = excluded.standard,"
-                " supplier = excluded.supplier, package = excluded.package, delivery_id = excluded.delivery_id,"
-                " fixed_at = excluded.fixed_at",
-                (self._provider_id(agb, branch), standard, supplier, package, delivery_id, _now()),
-            )
-        return self.provider_settings(agb, branch)
 
     # deliveries
 
