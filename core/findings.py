@@ -240,12 +240,7 @@ class FindingCollector:
         `values` counts their values, {value: n}, or ({value: n}, findings with other values) as
         `disval.core.engine.common.distinct_values` gives them; without it, each value is None.
         """
-        if total <= 0 or rule in self.ignore:
-            return
-        self.counts[rule] += total
-        counted, other = values if isinstance(values, tuple) else (values, 0)
-        self.count_values(rule, counted if counted is not None else {None: total}, other)
-        room = self.room(rule)
+        room = self._counted(rule, total, values)
         if room == 0:
             return
         made = make(room)
@@ -257,12 +252,7 @@ class FindingCollector:
         `disval.core.finding_block.FindingBlock` there is room for (the columnar kernels' way of
         `add_many`: no object per finding; the block may hold only the first ones, as many as `room`)."""
         total = len(block) if total is None else total
-        if total <= 0 or rule in self.ignore:
-            return
-        self.counts[rule] += total
-        counted, other = values if isinstance(values, tuple) else (values, 0)
-        self.count_values(rule, counted if counted is not None else {None: total}, other)
-        room = self.room(rule)
+        room = self._counted(rule, total, values)
         if room == 0:
             return
         if room is not None and room < total:
@@ -270,6 +260,15 @@ class FindingCollector:
         if self.renamed and block.head.file in self.renamed:
             block = block.with_head(self._as_found(block.head))
         self.examples.extend_block(rule, block)
+
+    def _counted(self, rule: str, total: int, values) -> int | None:
+        """Count `total` findings of `rule` and their values; the room left to keep them (0: none)."""
+        if total <= 0 or rule in self.ignore:
+            return 0
+        self.counts[rule] += total
+        counted, other = values if isinstance(values, tuple) else (values, 0)
+        self.count_values(rule, counted if counted is not None else {None: total}, other)
+        return self.room(rule)
 
     def rewrite(self, rule: str, fn: Callable[[Finding], Finding]) -> None:
         """Replace each kept finding `f` of `rule` by `fn(f)` (a follow-on's cause, found later)."""

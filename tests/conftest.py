@@ -109,13 +109,10 @@ def postgres_server():
         stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    """The URL of a new, empty store of each kind."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/disval.db"
-        return
-    admin, reason = request.getfixturevalue("postgres_server")
+@pytest.fixture
+def fresh_pg_url(postgres_server):
+    """The URL of a new, empty PostgreSQL database on the test server (dropped afterwards); skips without one."""
+    admin, reason = postgres_server
     if admin is None:
         pytest.skip(reason)
     import psycopg
@@ -127,6 +124,14 @@ def store_url(request, tmp_path):
     yield f"{parts.scheme}://{parts.netloc}/{name}" + (f"?{parts.query}" if parts.query else "")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """The URL of a new, empty store of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/disval.db"
+    return request.getfixturevalue("fresh_pg_url")
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .typed_columns import _DAYS, NINE, SPACE, ZERO, _left_aligned
+from .typed_columns import NINE, SPACE, ZERO, _left_aligned, iso_dates
 
 TAB, NEWLINE, BACKSLASH = 9, 10, 92
 NULL = np.frombuffer(b"\\N", np.uint8)
@@ -123,20 +123,11 @@ def _number(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _date(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, width = raw.shape
-    if width != 8:  # only YYYYMMDD is a date the GA writes
+    n = raw.shape[0]
+    dates = iso_dates(raw)
+    if dates is None:
         return _null_where(np.zeros((n, 2), np.uint8), np.zeros((n, 2), bool), np.ones(n, bool))
-    digits = raw.astype(np.int64) - ZERO
-    numeric = np.all((digits >= 0) & (digits <= 9), axis=1)
-    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    month = digits[:, 4] * 10 + digits[:, 5]
-    day = digits[:, 6] * 10 + digits[:, 7]
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    last = _DAYS[np.clip(month, 0, 12)] - ((month == 2) & ~leap)
-    valid = numeric & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)
-    iso = np.empty((n, 10), np.uint8)
-    iso[:, 0:4], iso[:, 5:7], iso[:, 8:10] = raw[:, 0:4], raw[:, 4:6], raw[:, 6:8]
-    iso[:, 4] = iso[:, 7] = ord("-")
+    iso, valid = dates
     return _null_where(iso, np.ones((n, 10), bool), ~valid)
 
 

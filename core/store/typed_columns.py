@@ -117,10 +117,15 @@ def _numbers(raw: np.ndarray) -> list:
     return out.tolist()
 
 
-def _dates(raw: np.ndarray) -> list:
+def iso_dates(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """YYYYMMDD fields as ISO 8601 bytes, (n x 10 uint8, valid); None when the field is no 8-wide date.
+
+    Valid means a real calendar day (leap years included); the bytes of an invalid one are
+    meaningless. The typed values and the COPY text are both made from it.
+    """
     n, width = raw.shape
     if width != 8:  # only YYYYMMDD is a date the GA writes
-        return [None] * n
+        return None
     digits = raw.astype(np.int64) - ZERO
     numeric = np.all((digits >= 0) & (digits <= 9), axis=1)
     year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
@@ -129,9 +134,17 @@ def _dates(raw: np.ndarray) -> list:
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     last = _DAYS[np.clip(month, 0, 12)] - ((month == 2) & ~leap)
     valid = numeric & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)
-    iso = np.empty((n, 10), np.uint32)
+    iso = np.empty((n, 10), np.uint8)
     iso[:, 0:4], iso[:, 5:7], iso[:, 8:10] = raw[:, 0:4], raw[:, 4:6], raw[:, 6:8]
     iso[:, 4] = iso[:, 7] = ord("-")
-    out = iso.view("<U10").reshape(n).astype(object)
+    return iso, valid
+
+
+def _dates(raw: np.ndarray) -> list:
+    dates = iso_dates(raw)
+    if dates is None:
+        return [None] * raw.shape[0]
+    iso, valid = dates
+    out = iso.astype(np.uint32).view("<U10").reshape(raw.shape[0]).astype(object)
     out[~valid] = None
     return out.tolist()

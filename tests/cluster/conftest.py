@@ -1,8 +1,6 @@
 """Fixtures of the cluster tests: a fresh PostgreSQL database, the pausing plugin, a lab of namespaces."""
 from __future__ import annotations
 
-import uuid
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,21 +17,10 @@ def _needs_workers() -> None:
 
 
 @pytest.fixture
-def pg_url(postgres_server):
+def pg_url(request):
     """A new, empty database on the test server (psycopg URL)."""
     _needs_workers()
-    admin, reason = postgres_server
-    if admin is None:
-        pytest.skip(reason)
-    import psycopg
-
-    name = f"disval_cluster_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(admin)
-    yield f"{parts.scheme}://{parts.netloc}/{name}" + (f"?{parts.query}" if parts.query else "")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return request.getfixturevalue("fresh_pg_url")
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import sys
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -25,20 +23,9 @@ def pm():
 
 
 @pytest.fixture
-def pg_url(postgres_server):
+def pg_url(fresh_pg_url):
     """The URL of a new, empty PostgreSQL database (dropped afterwards); skips without a server."""
-    admin, reason = postgres_server
-    if admin is None:
-        pytest.skip(reason)
-    import psycopg
-
-    name = f"disval_jobs_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(admin)
-    yield f"{parts.scheme}://{parts.netloc}/{name}" + (f"?{parts.query}" if parts.query else "")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return fresh_pg_url
 
 
 @pytest.fixture
