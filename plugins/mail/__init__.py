@@ -24,7 +24,7 @@ from importlib import import_module
 from ...core.plugins import hookimpl
 from .settings import MailSettings, add_mail_options, settings_from
 
-__all__ = ["MailNotifier", "MailSettings", "add_mail_options", "settings_from", "notifier_from", "recipients",
+__all__ = ["MailNotifier", "MailSettings", "add_mail_options", "settings_from", "notifier_from", "recipients", "listening_url",
            "compose", "delivery_path"]
 
 # Names importable from here that live in the modules imported on first use.
@@ -36,6 +36,23 @@ def __getattr__(name: str):
     if name in _LATER:
         return getattr(import_module(f"{__name__}.{_LATER[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def listening_url(host: str | None, port: int | None) -> str | None:
+    """The address a reader can follow to a server listening on `host`:`port` (None: not serving).
+
+    A server on every interface (0.0.0.0, ::) is reached by the machine's name, not by that address,
+    which a mail reader's browser cannot open; `--base-url` says better still.
+    """
+    if not host or not port:
+        return None
+    if host in ("0.0.0.0", "::", "[::]"):
+        import socket
+
+        host = socket.getfqdn()
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
 
 
 @hookimpl
@@ -52,6 +69,6 @@ def disval_serve_configure(options):
     worker` listens nowhere: its mails link only with `--base-url`)."""
     from .notifier import notifier_from
 
-    serving = getattr(options, "host", None) and getattr(options, "port", None)
-    notifier = notifier_from(options, default_url=f"http://{options.host}:{options.port}" if serving else None)
+    notifier = notifier_from(options, default_url=listening_url(getattr(options, "host", None),
+                                                               getattr(options, "port", None)))
     return [notifier] if notifier is not None else []

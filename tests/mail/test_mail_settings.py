@@ -72,7 +72,19 @@ def test_a_setting_that_cannot_work_is_refused_with_the_reason(env, message):
 def test_links_are_made_from_the_public_url():
     s = settings_from(_args("--base-url", "https://portal.example/dis/"), environ={})
     assert s.link("/deliveries/3") == "https://portal.example/dis/deliveries/3"
-    assert settings_from(_args(), environ={}, default_url="http://0.0.0.0:9000").link("/x") == "http://0.0.0.0:9000/x"
+    assert settings_from(_args(), environ={}, default_url="http://127.0.0.1:9000").link("/x") == "http://127.0.0.1:9000/x"
+
+
+def test_a_server_on_every_interface_is_linked_by_the_machines_name_not_by_0_0_0_0():
+    import socket
+
+    from disval.plugins.mail import listening_url
+
+    name = socket.getfqdn()
+    assert listening_url("0.0.0.0", 8000) == listening_url("::", 8000) == f"http://{name}:8000"
+    assert listening_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
+    assert listening_url("::1", 8000) == "http://[::1]:8000"
+    assert listening_url(None, None) is None  # a worker listens nowhere: links only with --base-url
 
 
 def test_disval_serve_refuses_mail_settings_that_cannot_work_before_it_serves(tmp_path, monkeypatch, capsys):
