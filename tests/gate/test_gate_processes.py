@@ -72,6 +72,8 @@ def test_another_provider_is_not_blocked(connected, store_url, tmp_path):
     mine, theirs = delivery(tmp_path, "production", "20180301"), delivery(tmp_path, "test", "20180301", agb=OTHER_AGB)
     with connected.lock_provider(AGB, BRANCH):
         waiting = start_disval("submit", mine, store_url=store_url)
+        # Received and waiting for its provider's lock (on a busy machine the process takes a while to start).
+        wait_for(lambda: status_of(connected, mine.name) == "queued", what="this provider's delivery to be queued")
         other = disval("submit", theirs, store_url=store_url, timeout=60)
         assert other.returncode == 0, other.stderr
         assert waiting.poll() is None and status_of(connected, mine.name) == "queued"
