@@ -55,3 +55,12 @@ def by_name(groups, what: str, key=lambda item: item.name) -> dict:
                 raise ValueError(f"two plugins provide {what} {name!r}")
             out[name] = item
     return out
+
+
+def close_plugins(plugins) -> None:
+    """Call `close()` on each plugin object that has one: what `disval_serve_configure` made for a
+    `disval serve` or `disval worker`, when that process stops (the e-mail notifier sends what it holds)."""
+    for plugin in plugins:
+        close = getattr(plugin, "close", None)
+        if callable(close):
+            close()

@@ -11,7 +11,7 @@ import sys
 
 from ..errors import UsageError
 from ..gate.commands import _digits, _guarded
-from ..plugins import get_plugin_manager
+from ..plugins import close_plugins, get_plugin_manager
 from ..store import accounts as book
 
 
@@ -123,10 +123,7 @@ def _serve(args) -> int:
         # uvicorn's access log shows method, path and status: never a header, so never a token.
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     finally:
-        for plugin in extra:  # e.g. the e-mail queued goes out before the process ends
-            close = getattr(plugin, "close", None)
-            if callable(close):
-                close()
+        close_plugins(extra)  # e.g. the e-mail queued goes out before the process ends
     return 0
 
 

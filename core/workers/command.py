@@ -86,7 +86,7 @@ def _worker(args, store) -> int:
         raise UsageError("disval worker needs procrastinate: pip install 'disval[postgresql]'")
     if not uses_jobs(store):  # pragma: no cover - the store applies the tables when procrastinate is installed
         raise UsageError(f"{store.url} has no job tables; open it once with procrastinate installed")
-    from ..plugins import get_plugin_manager
+    from ..plugins import close_plugins, get_plugin_manager
 
     # Plugins configure themselves from their options (the mail plugin returns its notifier, or nothing
     # without an SMTP host); UsageError for settings that cannot work, before anything runs.
@@ -99,10 +99,7 @@ def _worker(args, store) -> int:
         run_worker(url, pm, store, concurrency=args.concurrency, sweep_interval=args.sweep_interval,
                    heartbeat_timeout=args.heartbeat_timeout, until_empty=args.until_empty)
     finally:
-        for plugin in extra:  # e.g. the e-mail queued goes out before the process ends
-            close = getattr(plugin, "close", None)
-            if callable(close):
-                close()
+        close_plugins(extra)  # e.g. the e-mail queued goes out before the process ends
     return 0
 
 
