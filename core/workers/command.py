@@ -26,6 +26,7 @@ log = logging.getLogger("disval.worker")
 
 DEFAULT_SWEEP_INTERVAL = 30.0
 DEFAULT_HEARTBEAT_TIMEOUT = 30.0
+DEFAULT_KEEP_JOBS = 168.0  # hours a drain job that ended is kept (a week); the run log keeps the history
 RESTART_PAUSE = 5.0  # seconds before procrastinate's worker is started again after it stopped by itself
 
 
@@ -45,6 +46,9 @@ def add_worker_command(subparsers) -> None:
     w.add_argument("--heartbeat-timeout", type=_positive(float), default=DEFAULT_HEARTBEAT_TIMEOUT, metavar="S",
                    help="a worker silent this long is dead: its job is failed and its providers woken "
                         "(default 30; heartbeats go every third of it)")
+    w.add_argument("--keep-jobs", type=_positive(float, zero=True), default=DEFAULT_KEEP_JOBS, metavar="HOURS",
+                   help="drain jobs that ended are deleted this many hours later (default 168, a week; "
+                        "0 deletes them at the next sweep); what happened stays in the run log")
     w.add_argument("--until-empty", action="store_true",
                    help="stop when no drain job is waiting or running (scripts and tests)")
     # The mail after processing is sent by whoever processed: the worker takes the portal's plugin options
@@ -68,10 +72,11 @@ def _refuse_embedded(args) -> None:
                          "(workers are for a PostgreSQL store: --store postgresql://USER@HOST/DB)")
 
 
-def _positive(kind):
+def _positive(kind, zero: bool = False):
+    """An argparse type: `kind`, greater than zero (or, with `zero`, not negative)."""
     def parse(text: str):
         value = kind(text)
-        if value <= 0:
+        if value < 0 or (value == 0 and not zero):
             raise ValueError(text)
         return value
     parse.__name__ = kind.__name__
@@ -97,21 +102,24 @@ def _worker(args, store) -> int:
     pm = get_plugin_manager(extra=extra)
     try:
         run_worker(url, pm, store, concurrency=args.concurrency, sweep_interval=args.sweep_interval,
-                   heartbeat_timeout=args.heartbeat_timeout, until_empty=args.until_empty)
+                   heartbeat_timeout=args.heartbeat_timeout, until_empty=args.until_empty,
+                   keep_jobs=args.keep_jobs)
     finally:
         close_plugins(extra)  # e.g. the e-mail queued goes out before the process ends
     return 0
 
 
 def run_worker(url: str, pm, store, *, concurrency: int = 1, sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
-               heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT, until_empty: bool = False) -> None:
+               heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT, until_empty: bool = False,
+               keep_jobs: float | None = DEFAULT_KEEP_JOBS) -> None:
     """Run a procrastinate worker on `url` until SIGTERM/SIGINT (or, `until_empty`, until no drain job is left).
 
     `store` (open on the same database) answers whether jobs are left. procrastinate's worker stops by
     itself when one of its side tasks (heartbeat, LISTEN) loses its connection; a service must outlive a
     database restart or a network cut, so it is started again here, `RESTART_PAUSE` seconds later, until
     a signal says stop. The signals are therefore handled here, not by procrastinate: the first one
-    finishes the jobs at hand and stops, a second one ends the process at once.
+    finishes the jobs at hand and stops, a second one ends the process at once. Drain jobs that ended
+    over `keep_jobs` hours ago are deleted by the sweeps (None keeps them).
     """
     from procrastinate import worker as procrastinate_worker
 
@@ -144,10 +152,11 @@ def run_worker(url: str, pm, store, *, concurrency: int = 1, sweep_interval: flo
         async with app.open_async():
             log.info("started on %s: concurrency %d, sweep every %g s, heartbeat timeout %g s", store.url,
                      concurrency, sweep_interval, heartbeat_timeout)
-            sweeping = asyncio.create_task(_sweep_forever(sweeper, sweep_interval, heartbeat_timeout))
+            sweeping = asyncio.create_task(_sweep_forever(sweeper, sweep_interval, heartbeat_timeout,
+                                                                keep_jobs))
             try:
                 if until_empty:
-                    await asyncio.to_thread(sweep, store, heartbeat_timeout)
+                    await asyncio.to_thread(sweep, store, heartbeat_timeout, keep_jobs)
                 while not stopping.is_set():
                     if until_empty and not await asyncio.to_thread(_jobs_left, store):
                         break
@@ -199,7 +208,8 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
         pass
 
 
-async def _sweep_forever(stores: StorePerThread, interval: float, heartbeat_timeout: float) -> None:
+async def _sweep_forever(stores: StorePerThread, interval: float, heartbeat_timeout: float,
+                         keep_jobs: float | None) -> None:
     """Sweep every `interval` seconds until cancelled; a failed sweep is logged and tried at the next.
 
     The sweeps run in one thread of their own, so that `stores` keeps one connection for them.
@@ -209,7 +219,7 @@ async def _sweep_forever(stores: StorePerThread, interval: float, heartbeat_time
         while True:
             await asyncio.sleep(interval)
             try:
-                await loop.run_in_executor(thread, lambda: sweep(stores.get(), heartbeat_timeout))
+                await loop.run_in_executor(thread, lambda: sweep(stores.get(), heartbeat_timeout, keep_jobs))
             except Exception as exc:  # the database went away for a while: the next round tries again
                 await loop.run_in_executor(thread, stores.forget)
                 log.error("sweep failed: %s", " ".join(str(exc).split()) or type(exc).__name__)

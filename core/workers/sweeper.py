@@ -11,7 +11,16 @@ sweep, every `interval` seconds in each worker:
 2. defers a drain for every provider that has waiting deliveries (queued, or a
    production import left undone) and no drain waiting or running: those of
    the failed jobs, and any queued without a job (a `disval submit` without
-   `--queue` that was killed between receipt and processing).
+   `--queue` that was killed between receipt and processing);
+3. deletes the drain jobs that ended (succeeded, failed, cancelled, aborted)
+   longer than `keep_hours` ago (`disval worker --keep-jobs`, a week by
+   default): a job is only a wake-up, and what happened to each delivery stays
+   in disval's own tables (`processing_runs`, the deliveries, their reports).
+   Without it the job table grows by a row and a few events per delivery.
+
+A job left `doing` by a worker whose row procrastinate removed (it judged the
+worker dead; the job's `worker_id` became NULL) counts as stalled too:
+procrastinate's query takes jobs without a worker, so it cannot stay `doing`.
 
 The killed worker's deliveries are safe to redo: a delivery being validated
 is still `queued` (its attempt counted), and an import is one transaction, so
@@ -37,15 +46,19 @@ from __future__ import annotations
 
 import logging
 
-from .wakeups import DRAIN_TASK, defer_drain, providers_without_job
+from .wakeups import DRAIN_TASK, QUEUE, defer_drain, providers_without_job
 
 log = logging.getLogger("disval.worker")
 
 SWEEP_LOCK = (0x64697376, 0x73776565)  # "disv", "swee": the advisory lock of one sweep at a time
+ENDED = ("succeeded", "failed", "cancelled", "aborted")
 
 
-def sweep(store, heartbeat_timeout: float) -> tuple[list[int], list[tuple[str, str]]]:
-    """One sweep; the ids of the jobs failed and the providers woken (empty when another worker sweeps)."""
+def sweep(store, heartbeat_timeout: float, keep_hours: float | None = None) -> tuple[list[int], list[tuple[str, str]]]:
+    """One sweep; the ids of the jobs failed and the providers woken (empty when another worker sweeps).
+
+    With `keep_hours`, drain jobs that ended longer ago than that are deleted as well (`forget_ended`).
+    """
     from procrastinate.sql import queries
 
     with store.transaction():
@@ -59,8 +72,24 @@ def sweep(store, heartbeat_timeout: float) -> tuple[list[int], list[tuple[str, s
         woken = providers_without_job(store)
         for agb, branch in woken:
             defer_drain(store, agb, branch)
+        forgotten = forget_ended(store, keep_hours) if keep_hours is not None else 0
     for job in stalled:
         log.warning("sweep: job %s was stalled (no heartbeat for %s s): failed", job, heartbeat_timeout)
     for agb, branch in woken:
         log.info("sweep: provider %s %s has waiting deliveries and no job: drain deferred", agb, branch)
+    if forgotten:
+        log.info("sweep: %d drain job(s) that ended over %g h ago deleted", forgotten, keep_hours)
     return stalled, woken
+
+
+def forget_ended(store, keep_hours: float) -> int:
+    """Delete the drain jobs that ended over `keep_hours` ago (their events go with them); how many.
+
+    When a job ended is its last event's time (procrastinate records one per change of status).
+    """
+    return store._exec(
+        "DELETE FROM procrastinate_jobs WHERE id IN ("
+        " SELECT job.id FROM procrastinate_jobs job JOIN procrastinate_events event ON event.job_id = job.id"
+        " WHERE job.queue_name = ? AND job.task_name = ? AND job.status::text IN (?, ?, ?, ?)"
+        " GROUP BY job.id HAVING max(event.at) < now() - make_interval(secs => ?))",
+        (QUEUE, DRAIN_TASK, *ENDED, keep_hours * 3600)).rowcount

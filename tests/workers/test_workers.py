@@ -119,6 +119,40 @@ def test_the_sweeper_fails_a_dead_workers_job_and_wakes_its_provider(pg_store, p
     assert sweep(pg_store, heartbeat_timeout=30) == ([], [])
 
 
+def test_a_job_whose_worker_row_procrastinate_removed_is_failed_too(pg_store, pm, tmp_path):
+    """procrastinate deletes the row of a worker it judged dead; that worker's job keeps `doing` with no
+    worker (procrastinate issue #1518). The sweep must not leave the provider waiting behind it."""
+    register(pg_store)
+    received = submit_many([delivery(tmp_path, "test", "20180201")], pg_store, pm=pm, wake=defer_drain)[0]
+    worker = pg_store._exec("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now()) RETURNING id"
+                            ).fetchone()[0]
+    pg_store._exec("UPDATE procrastinate_jobs SET status = 'doing', worker_id = ?", (worker,))
+    pg_store._exec("DELETE FROM procrastinate_workers WHERE id = ?", (worker,))  # worker_id becomes NULL
+    (orphan,) = jobs(pg_store)
+    failed, woken = sweep(pg_store, heartbeat_timeout=30)
+    assert failed == [orphan["id"]] and woken == [(received.agb, received.branch)]
+    assert [j["status"] for j in jobs(pg_store)] == ["failed", "todo"]
+
+
+def test_the_sweep_deletes_drain_jobs_that_ended_longer_ago_than_kept(pg_store, pm, tmp_path):
+    register(pg_store)
+    for day in ("20180201", "20180301", "20180401"):
+        submit_many([delivery(tmp_path, "test", day)], pg_store, pm=pm, wake=defer_drain)
+        pg_store._exec("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE status = 'todo'")
+    old, recent, waiting = (j["id"] for j in jobs(pg_store))
+    pg_store._exec("UPDATE procrastinate_jobs SET status = 'todo' WHERE id = ?", (waiting,))
+    # Every job has events from its deferral on; the old one's are two days old, as is the waiting one's.
+    pg_store._exec("UPDATE procrastinate_events SET at = now() - interval '2 days' WHERE job_id IN (?, ?)",
+                   (old, waiting))
+    assert sweep(pg_store, heartbeat_timeout=30, keep_hours=24) == ([], [])
+    assert [j["id"] for j in jobs(pg_store)] == [recent, waiting]  # a waiting job is never deleted
+    assert not pg_store._exec("SELECT 1 FROM procrastinate_events WHERE job_id = ?", (old,)).fetchall()
+    assert sweep(pg_store, heartbeat_timeout=30) == ([], [])  # without a retention nothing more goes
+    assert [j["id"] for j in jobs(pg_store)] == [recent, waiting]
+    sweep(pg_store, heartbeat_timeout=30, keep_hours=0)
+    assert [j["id"] for j in jobs(pg_store)] == [waiting]
+
+
 def test_a_worker_stops_cleanly_on_sigterm(pg_store, pg_url):
     worker = start_worker(pg_url, "--sweep-interval", "1", "--heartbeat-timeout", "3")
     _wait(lambda: _registered(pg_store) == 1, "the worker to start")
