@@ -1,113 +1,159 @@
-"""The findings sheet's rows as XML, written straight into XlsxWriter's row file.
+"""The findings sheet's rows as SpreadsheetML, the texts they repeat kept once in a shared-strings table.
 
-XlsxWriter spends some 70 µs on a row of fifteen cells (a call, checks and a
-tuple per cell); `--max-findings 0` on a delivery in which every record is
-faulty lists millions of rows. In constant-memory mode XlsxWriter writes each
-finished row to a file of its own as `<row>` XML with inline strings, so the
-findings sheet's rows are made here as exactly that XML (the same escapes,
-the same attributes, in the same order: tests compare the two byte for byte)
-and appended to that file, a block of findings from one template. Where
-XlsxWriter's internals are not what this expects, `available` says no and
-the sheet is written cell by cell as before.
+`--max-findings 0` on a delivery in which every record is faulty lists
+millions of rows, and a finding's row mostly says what its rule's other
+findings say too: rule, type, severity, file, field, message, hint. Those
+texts go into the workbook's shared-strings part once and a cell refers to one
+by number (`<c r="K7" t="s"><v>12</v></c>`); what differs per finding (the
+value, the related values) is written in the cell itself (an inline string).
+A block of findings is made from one template, its values escaped in bulk.
+
+A cell says what XlsxWriter writing it cell by cell would show: the same
+escapes (Excel's `_xHHHH_` for control characters, XML's &, < and >), the
+same wrap format for a long text, the same cut at Excel's 32,767 UTF-16
+units. The tests read both with openpyxl and compare cell by cell.
 """
 from __future__ import annotations
 
 import re
-
-from xlsxwriter.utility import _preserve_whitespace, xl_cell_to_rowcol, xl_col_to_name
-from xlsxwriter.worksheet import Worksheet
+from xml.sax.saxutils import escape as xml_escape
 
 from disval.core.report_view import related_text
 
-# Stands in for the row number in a row's XML until the row's place is known (XlsxWriter writes a
-# control character as _x0000_, so a cell never holds it raw).
+# Stands in for the row number in a row's XML until the row's place is known (an escaped text never holds
+# it raw: a control character becomes _x0000_).
 ROW = "\x00"
-# What XlsxWriter's escapes change in a string: control characters, its own _xHHHH_ escape, the two
-# noncharacters, and XML's &, < and >.
-_PRESERVE = ' xml:space="preserve"'
+SHARED_MAX = 1 << 16  # texts in the shared-strings table at most; later new texts are written in their cells
+TEXT_MAX = 32767  # Excel's limit on a cell's text, in UTF-16 units
+
+_LOOKS_ESCAPED = re.compile("_x[0-9a-fA-F]{4}_")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+# What `escape` changes: control characters, text that looks like Excel's own escape, the two noncharacters,
+# and XML's &, < and >.
 _CHANGED = re.compile("[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_EDGE_SPACE = re.compile(r"^\s|\s$")
+_PRESERVE = ' xml:space="preserve"'
 
 
-def available(ws) -> bool:
-    """Whether the worksheet is one this module can append rows to (constant memory, XlsxWriter 3)."""
-    return (isinstance(ws, Worksheet) and bool(getattr(ws, "constant_memory", False))
-            and all(hasattr(ws, name) for name in ("_write_single_row", "_check_dimensions", "fh",
-                                                   "_escape_control_characters", "_escape_data")))
+def escape(text: str) -> str:
+    """`text` as the XML of a cell's text: Excel's `_xHHHH_` for a control character or a noncharacter
+    (and `_x005F` before text that already looks like such an escape, so that it reads back as itself),
+    then XML's &, < and >."""
+    if not _CHANGED.search(text):
+        return text
+    text = _LOOKS_ESCAPED.sub(r"_x005F\g<0>", text)
+    text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return xml_escape(text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_"))
+
+
+def fitted(text: str) -> str:
+    """`text` cut to what a cell holds: 32,767 UTF-16 units (a character beyond U+FFFF counts two)."""
+    if len(text) <= TEXT_MAX // 2:  # cannot be too long: skip counting
+        return text
+    units = 0
+    for at, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > TEXT_MAX:
+            return text[:at]
+    return text
+
+
+def text_xml(text: str) -> str:
+    """The `<t>` element of an escaped text."""
+    return f"<t{_PRESERVE if _EDGE_SPACE.search(text) else ''}>{text}</t>"
+
+
+class SharedStrings:
+    """The workbook's shared-strings table: each text once, numbered in the order first used.
+
+    Bounded (`SHARED_MAX`), so that millions of findings with texts of their own cannot grow it: a text
+    that does not fit is written in its cell instead. A text that looks like Excel's `_xHHHH_` escape is
+    always written in its cell, where every reader reads the escape of its underscore alike.
+    """
+
+    def __init__(self, limit: int = SHARED_MAX):
+        self.numbers: dict[str, int] = {}
+        self.limit = limit
+
+    def number(self, text: str) -> int | None:
+        """The number of `text` in the table (added if new), or None if it is to be written in its cell."""
+        n = self.numbers.get(text)
+        if n is None and len(self.numbers) < self.limit and not _LOOKS_ESCAPED.search(text):
+            n = self.numbers[text] = len(self.numbers)
+        return n
+
+    def part(self) -> bytes:
+        """The shared-strings part (xl/sharedStrings.xml)."""
+        items = "".join([f"<si>{text_xml(escape(text))}</si>" for text in self.numbers])
+        return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                f'uniqueCount="{len(self.numbers)}">{items}</sst>').encode("utf-8")
 
 
 class RowXml:
-    """Makes the XML XlsxWriter writes for a row of text and numbers (the row number left as `ROW`)."""
+    """Makes the XML of a row of text and numbers (the row number left as `ROW`)."""
 
-    def __init__(self, ws, wrap_format, wrap_from: int, columns: int):
-        self.ws, self.wrap_from = ws, wrap_from
-        self.wrap = f' s="{wrap_format._get_xf_index()}"'
-        self.refs = [f'<c r="{xl_col_to_name(c)}{ROW}"' for c in range(columns)]
+    def __init__(self, shared: SharedStrings, wrap_style: int, wrap_from: int, columns: int):
+        self.shared, self.wrap_from = shared, wrap_from
+        self.wrap = f' s="{wrap_style}"'
+        self.refs = [f'<c r="{_column_name(c)}{ROW}"' for c in range(columns)]
 
-    def cell(self, col: int, value) -> str:
-        """One cell as `_Sheet.append` writes it through XlsxWriter ('' for an empty one)."""
+    def cell(self, col: int, value, share: bool = True) -> str:
+        """One cell ('' for an empty one): a number, or a text, shared if `share` and the table takes it.
+        Text is always text, never a formula or a link."""
         if value is None or value == "":
             return ""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             text = str(value)
             style = self.wrap if len(text) > self.wrap_from else ""
-            if _CHANGED.search(text):
-                text = self.ws._escape_data(self.ws._escape_control_characters(text))
-            space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
-            return f'{self.refs[col]}{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+            text = fitted(text)
+            n = self.shared.number(text) if share else None
+            if n is not None:
+                return f'{self.refs[col]}{style} t="s"><v>{n}</v></c>'
+            return f'{self.refs[col]}{style} t="inlineStr"><is>{text_xml(escape(text))}</is></c>'
         return f"{self.refs[col]}><v>{value:.16G}</v></c>"
 
     def cells(self, col: int, texts: list) -> list[str]:
-        """`cell(col, text)` of each of `texts` (text or None), with one search for what needs escaping."""
+        """`cell(col, text, share=False)` of each of `texts` (text or None), with one search for what
+        needs escaping."""
         if any(t is not None and type(t) is not str for t in texts) or \
-                _CHANGED.search("".join([t for t in texts if t is not None])):
-            return [self.cell(col, t) for t in texts]
+                _CHANGED.search("".join([t for t in texts if t is not None])) or \
+                any(t is not None and len(t) > TEXT_MAX // 2 for t in texts):
+            return [self.cell(col, t, share=False) for t in texts]
         ref, wrap, wrap_from = self.refs[col], self.wrap, self.wrap_from
         return ["" if not t else
                 f'{ref}{wrap if len(t) > wrap_from else ""} t="inlineStr"><is><t'
                 f'{_PRESERVE if t[0].isspace() or t[-1].isspace() else ""}>{t}</t></is></c>'
                 for t in texts]
 
-    def row(self, values) -> str:
-        """A row's XML."""
-        return f'<row r="{ROW}">' + "".join([self.cell(col, v) for col, v in enumerate(values)]) + "</row>"
-
-    def fits(self, values) -> bool:
-        """Whether XlsxWriter would write the values as they are (it cuts a text beyond 32,767 UTF-16 units)."""
-        return all(not isinstance(v, str) or len(v) <= 16383 for v in values)
-
 
 def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
     """(render_block, render_row) of the findings sheet for `ReportView.findings.rendered`: each finding's
-    row (its JSON columns as text, then the rule's hint) as XML, or None where XlsxWriter must write it."""
+    row (its JSON columns as text, then the rule's hint) as XML with the row number left as `ROW`."""
+    at_line, at_value, at_related = columns.index("line"), columns.index("value"), columns.index("related")
+    own = {at_value, at_related}  # what differs per finding: written in the cell, not shared
 
     def cells(row: dict) -> list:
         return [related_text(row[c]) if isinstance(row[c], list) else row[c] for c in columns] + \
             [hints.get(row["rule"], "")]
 
-    def one(row: dict):
-        values = cells(row)
-        return xml.row(values) if xml.fits(values) else values
+    def one(row: dict) -> str:
+        return f'<row r="{ROW}">' + "".join([xml.cell(col, v, col not in own)
+                                             for col, v in enumerate(cells(row))]) + "</row>"
 
-    at_line, at_value, at_related = columns.index("line"), columns.index("value"), columns.index("related")
-
-    def block(row: dict, lines: list, values: list, related: list | None) -> list:
-        head = cells(row)
-        if not xml.fits(head) or not xml.fits(values):
-            return [one(dict(row, line=line, value=value, related=_related(row["related"], rel)))
-                    for line, value, rel in zip(lines, values, related or [()] * len(lines))]
-        parts = [xml.cell(col, v).replace("%", "%%") for col, v in enumerate(head)]
-        parts[at_line] = parts[at_value] = "%s"
+    def block(row: dict, lines: list, values: list, related: list | None) -> list[str]:
+        parts = [xml.cell(col, v, col not in own).replace("%", "%%") for col, v in enumerate(cells(row))]
+        parts[at_line] = f"{xml.refs[at_line]}><v>%d</v></c>"  # a line is a whole number
+        parts[at_value] = "%s"
         if related:
             parts[at_related] = "%s"
         template = f'<row r="{ROW}">' + "".join(parts) + "</row>"
-        line_ref = xml.refs[at_line]
-        lines_xml = [f"{line_ref}><v>{line}</v></c>" for line in lines]  # a line is a whole number
         values_xml = xml.cells(at_value, values)
         if not related:
-            return [template % pair for pair in zip(lines_xml, values_xml)]
+            return [template % pair for pair in zip(lines, values_xml)]
         names = row["related"]
-        related_xml = [xml.cell(at_related, related_text(_related(names, rel))) for rel in related]
-        return [template % triple for triple in zip(lines_xml, values_xml, related_xml)]
+        related_xml = [xml.cell(at_related, related_text(_related(names, rel)), share=False) for rel in related]
+        return [template % triple for triple in zip(lines, values_xml, related_xml)]
 
     return block, one
 
@@ -116,16 +162,11 @@ def _related(names: list[dict], values) -> list[dict]:
     return [dict(r, value=v) for r, v in zip(names, values)] if values else names
 
 
-def append(ws, first_row: int, rows: list[str]) -> None:
-    """Append rows' XML (from `RowXml`) to the worksheet from `first_row` on, and widen its dimensions
-    by their first and last cells, as XlsxWriter does for the cells it writes."""
-    if not rows:
-        return
-    ws._write_single_row(first_row)  # XlsxWriter's own pending row (the header) goes first
-    ws.fh.write("".join([xml.replace(ROW, str(n)) for n, xml in enumerate(rows, first_row + 1)]))
-    last = first_row + len(rows) - 1
-    ws.previous_row = last
-    firsts = {x[x.find('<c r="') + 6:x.find(ROW, x.find('<c r="'))] for x in rows}
-    lasts = {x[x.rfind('<c r="') + 6:x.rfind(ROW)] for x in rows}
-    for letters in firsts | lasts:
-        ws._check_dimensions(last, xl_cell_to_rowcol(letters + "1")[1])
+def _column_name(col: int) -> str:
+    """A column's letters: 0 is A, 25 is Z, 26 is AA."""
+    name = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        name = chr(65 + rest) + name
+    return name

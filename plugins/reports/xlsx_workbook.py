@@ -5,12 +5,14 @@ findings sheet by file or rule and hands rows to the vendor. The findings
 sheet has the columns of the JSON findings, one row per listed finding, and
 the rule's hint on how to fix the export.
 
-The workbook is written in one streaming pass with XlsxWriter's
-constant-memory mode: each row goes to disk when the next one starts and
-nothing reads a sheet back, so 100,000 listed findings take seconds and
-memory does not grow with them. What a sheet needs up front (column widths,
-the filter's range, the frozen header, the print layout) is decided before
-its first row.
+XlsxWriter writes the workbook in constant-memory mode, the findings sheets
+with their header row only (their layout, filter and frozen header decided
+up front, as for any sheet); `xlsx_package` then copies its parts into the
+file and streams the findings' rows into those sheets (`xlsx_rows`: the
+texts they repeat shared, the XML deflated on a second thread), so that a
+million listed findings take seconds and memory does not grow with them.
+Where XlsxWriter is not what that expects, every row is written through
+XlsxWriter cell by cell instead (the same cells, more slowly).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import itertools
 
 import xlsxwriter
 
-from . import xlsx_rows
+from . import xlsx_package, xlsx_rows
 
 from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportOptions
@@ -45,17 +47,23 @@ def render(report, options: ReportOptions) -> bytes:
 
 def write(report, options: ReportOptions, out) -> None:
     """Write the report as an .xlsx workbook to the binary file `out`."""
-    wb = xlsxwriter.Workbook(out, {"constant_memory": True})
+    parts = io.BytesIO()
+    wb = xlsxwriter.Workbook(parts, {"constant_memory": True})
     wb.set_properties({"author": "disval", "title": "disval report"})
     book = _Book(wb)
     if isinstance(report, ImportReport):
         _import_sheet(book, visible_import(report), options)
+        streamed = None
     else:
         view = validation_view(report, options)
         _summary_sheet(book, view)
-        _findings_sheet(book, view)
+        streamed = _findings_sheet(book, view)
         _rules_sheet(book, view)
     wb.close()
+    if streamed is None:
+        out.write(parts.getvalue())
+    else:
+        xlsx_package.write(parts.getvalue(), out, *streamed)
 
 
 class _Book:
@@ -159,7 +167,9 @@ def _summary_sheet(book: _Book, view: ReportView) -> None:
                   for x in view.not_evaluated], gap=False)
 
 
-def _findings_sheet(book: _Book, view: ReportView) -> None:
+def _findings_sheet(book: _Book, view: ReportView):
+    """The findings sheet(s), with their rows written through XlsxWriter (None), or with their header only
+    and what `xlsx_package.write` needs to stream the rows in: (sheets, rows, shared strings)."""
     hints = {x.info.rule: x.hint for x in view.rules}
     # The JSON finding's columns (expected, related and cause too), then the hint.
     widths = [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60, 34, 70]
@@ -167,22 +177,30 @@ def _findings_sheet(book: _Book, view: ReportView) -> None:
     titles = _findings_titles(view)
     parts = len(titles)
 
+    def count(part: int) -> int:
+        return min(EXCEL_ROWS - 1, total - part * (EXCEL_ROWS - 1))
+
     def sheet(part: int) -> _Sheet:
-        count = min(EXCEL_ROWS - 1, total - part * (EXCEL_ROWS - 1))
-        ws = book.sheet(titles[part], widths, rows=count)
+        ws = book.sheet(titles[part], widths, rows=count(part))
         ws.header([view.label(c) for c in FINDINGS_SHEET_COLUMNS])
         return ws
 
     first = sheet(0)
-    if xlsx_rows.available(first.ws):
-        _fast_findings(book, view, first, sheet, hints, len(widths))
-        return
+    if xlsx_package.available(book.wrap):
+        # The rows are made later, as xlsx_package writes the file (see the module's docstring).
+        sheets = [(ws.ws.get_name(), count(part))
+                  for part, ws in enumerate([first, *(sheet(part) for part in range(1, parts))])]
+        shared = xlsx_rows.SharedStrings()
+        xml = xlsx_rows.RowXml(shared, book.wrap._get_xf_index(), WRAP_FROM, len(widths))
+        block, one = xlsx_rows.findings_rows(xml, FINDING_COLUMNS, hints)
+        return sheets, itertools.chain.from_iterable(view.findings.rendered(block, one)), shared
     rows = iter(view.findings)
     for part in range(parts):
         ws = first if part == 0 else sheet(part)
         for row in itertools.islice(rows, EXCEL_ROWS - 1):
             ws.append([related_text(row[c]) if isinstance(row[c], list) else row[c] for c in FINDING_COLUMNS]
                       + [hints.get(row["rule"], "")])
+    return None
 
 
 def _findings_titles(view: ReportView) -> list[str]:
@@ -190,33 +208,6 @@ def _findings_titles(view: ReportView) -> list[str]:
     (--max-findings 0) go on to "Bevindingen (2)", ..."""
     parts = max(1, -(-len(view.findings) // (EXCEL_ROWS - 1)))
     return [view.label("findings") + (f" ({part + 1})" if part else "") for part in range(parts)]
-
-
-def _fast_findings(book: _Book, view: ReportView, ws: _Sheet, sheet, hints: dict, columns: int) -> None:
-    """The findings sheet(s) with rows made as XML (see `xlsx_rows`): the bytes of `_Sheet.append`'s."""
-    block, one = xlsx_rows.findings_rows(xlsx_rows.RowXml(ws.ws, book.wrap, WRAP_FROM, columns),
-                                         FINDING_COLUMNS, hints)
-    part, pending = 0, []
-
-    def flush():
-        xlsx_rows.append(ws.ws, ws.row - len(pending), pending)
-        pending.clear()
-
-    for items in view.findings.rendered(block, one):
-        for item in items:
-            if ws.row == EXCEL_ROWS:
-                flush()
-                part += 1
-                ws = sheet(part)
-            if isinstance(item, str):
-                pending.append(item)
-                ws.row += 1
-            else:  # a row XlsxWriter must write itself (a very long text)
-                flush()
-                ws.append(item)
-        if len(pending) >= 4096:
-            flush()
-    flush()
 
 
 def _rules_sheet(book: _Book, view: ReportView) -> None:

@@ -28,6 +28,8 @@ from disval.core.pipeline import validate
 from disval.core.plugins import get_plugin_manager
 from disval.core.reports import ReportOptions, formats_by_name
 
+from xlsx_cells import cells
+
 BT, GZ = "BEHANDELTRAJECT.txt", "GELEVERD_ZORGPROFIEL.txt"
 OPTIONS = [ReportOptions(), ReportOptions(max_examples=2, lang="en"), ReportOptions(show_identifiers=True)]
 
@@ -100,19 +102,22 @@ def test_every_format_writes_the_same_report_from_blocks(runs, name, options, sp
 @pytest.mark.parametrize("rows", [None, 50], ids=["one sheet", "sheets of 50 rows"])
 @pytest.mark.parametrize("spilled", [False, True], ids=["memory", "spilled"])
 @pytest.mark.parametrize("options", OPTIONS, ids=["default", "en-capped", "identifiers"])
-def test_the_findings_sheet_as_xml_is_what_xlsxwriter_writes_cell_by_cell(runs, monkeypatch, options, spilled, rows):
-    from disval.plugins.reports import xlsx_rows, xlsx_workbook
+def test_the_findings_sheets_read_as_xlsxwriter_writes_them_cell_by_cell(runs, monkeypatch, options, spilled, rows):
+    from disval.plugins.reports import xlsx_package, xlsx_workbook
 
     results, pm = runs
     if rows:
         monkeypatch.setattr(xlsx_workbook, "EXCEL_ROWS", rows)  # Excel's limit is 1,048,576 rows
     fmt = formats_by_name(pm)["xlsx"]
-    fast = _members(fmt.render(results[True, spilled], options))
+    data = fmt.render(results[True, spilled], options)
+    fast = cells(data)
     with monkeypatch.context() as mp:
-        mp.setattr(xlsx_rows, "available", lambda ws: False)
-        assert _members(fmt.render(results[True, spilled], options)) == fast
+        mp.setattr(xlsx_package, "available", lambda wrap_format: False)  # every cell through XlsxWriter
+        assert cells(fmt.render(results[True, spilled], options)) == fast
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert "xl/sharedStrings.xml" in z.namelist()  # the streamed rows' repeated texts, shared
     if rows and options.max_examples is None:
-        assert sum(name.startswith("xl/worksheets/sheet") for name in fast) > 4  # the findings went on
+        assert sum(name.startswith("Bevindingen") for name in fast) > 4  # the findings went on
 
 
 def _members(xlsx: bytes) -> dict[str, bytes]:
