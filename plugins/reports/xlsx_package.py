@@ -166,9 +166,14 @@ class _Deflater:
         """Wait for the chunks handed over, then close the entry."""
         self.chunks.put(None)
         self.thread.join()
-        if self.error is not None:
-            raise self.error
-        self.member.close()
+        if self.error is None:
+            self.member.close()
+            return
+        try:  # the entry is closed all the same, so that the zip can be closed (and fail as it will)
+            self.member.close()
+        except Exception:  # noqa: BLE001 (the first error is the one to tell)
+            pass
+        raise self.error
 
 
 def _with_override(types: bytes) -> bytes:

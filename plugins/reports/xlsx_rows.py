@@ -71,9 +71,9 @@ class SharedStrings:
     always written in its cell, where every reader reads the escape of its underscore alike.
     """
 
-    def __init__(self, limit: int = SHARED_MAX):
+    def __init__(self, limit: int | None = None):
         self.numbers: dict[str, int] = {}
-        self.limit = limit
+        self.limit = SHARED_MAX if limit is None else limit
 
     def number(self, text: str) -> int | None:
         """The number of `text` in the table (added if new), or None if it is to be written in its cell."""
