@@ -48,9 +48,10 @@ class PackageError(Exception):
     """XlsxWriter's workbook is not laid out as this module expects (the findings sheet cannot be found)."""
 
 
-def available(wrap_format) -> bool:
-    """Whether XlsxWriter tells the number of a cell format (XlsxWriter 3), which the rows refer to."""
-    return callable(getattr(wrap_format, "_get_xf_index", None))
+def available(format_class) -> bool:
+    """Whether XlsxWriter's cell formats (`format_class`) tell their number (XlsxWriter 3): the streamed rows
+    refer to the wrap format by it."""
+    return callable(getattr(format_class, "_get_xf_index", None))
 
 
 def write(parts: bytes, out, sheets: list[tuple[str, int]], rows: Iterator[str], shared: SharedStrings) -> None:

@@ -20,6 +20,7 @@ import io
 import itertools
 
 import xlsxwriter
+from xlsxwriter.format import Format
 
 from . import xlsx_package, xlsx_rows
 
@@ -47,22 +48,21 @@ def render(report, options: ReportOptions) -> bytes:
 
 def write(report, options: ReportOptions, out) -> None:
     """Write the report as an .xlsx workbook to the binary file `out`."""
-    parts = io.BytesIO()
+    # Streamed: XlsxWriter writes the small rest into memory, xlsx_package the file (see the docstring).
+    stream = not isinstance(report, ImportReport) and xlsx_package.available(Format)
+    parts = io.BytesIO() if stream else out
     wb = xlsxwriter.Workbook(parts, {"constant_memory": True})
     wb.set_properties({"author": "disval", "title": "disval report"})
     book = _Book(wb)
     if isinstance(report, ImportReport):
         _import_sheet(book, visible_import(report), options)
-        streamed = None
     else:
         view = validation_view(report, options)
         _summary_sheet(book, view)
-        streamed = _findings_sheet(book, view)
+        streamed = _findings_sheet(book, view, stream)
         _rules_sheet(book, view)
     wb.close()
-    if streamed is None:
-        out.write(parts.getvalue())
-    else:
+    if stream:
         xlsx_package.write(parts.getvalue(), out, *streamed)
 
 
@@ -167,9 +167,9 @@ def _summary_sheet(book: _Book, view: ReportView) -> None:
                   for x in view.not_evaluated], gap=False)
 
 
-def _findings_sheet(book: _Book, view: ReportView):
-    """The findings sheet(s), with their rows written through XlsxWriter (None), or with their header only
-    and what `xlsx_package.write` needs to stream the rows in: (sheets, rows, shared strings)."""
+def _findings_sheet(book: _Book, view: ReportView, stream: bool):
+    """The findings sheet(s): with their header only and what `xlsx_package.write` needs to stream the rows
+    in, (sheets, rows, shared strings), if `stream`; else with their rows written through XlsxWriter (None)."""
     hints = {x.info.rule: x.hint for x in view.rules}
     # The JSON finding's columns (expected, related and cause too), then the hint.
     widths = [12, 6, 8, 28, 8, 8, 10, 8, 34, 20, 90, 12, 60, 34, 70]
@@ -186,7 +186,7 @@ def _findings_sheet(book: _Book, view: ReportView):
         return ws
 
     first = sheet(0)
-    if xlsx_package.available(book.wrap):
+    if stream:
         # The rows are made later, as xlsx_package writes the file (see the module's docstring).
         sheets = [(ws.ws.get_name(), count(part))
                   for part, ws in enumerate([first, *(sheet(part) for part in range(1, parts))])]

@@ -112,7 +112,7 @@ def test_the_findings_sheets_read_as_xlsxwriter_writes_them_cell_by_cell(runs, m
     data = fmt.render(results[True, spilled], options)
     fast = cells(data)
     with monkeypatch.context() as mp:
-        mp.setattr(xlsx_package, "available", lambda wrap_format: False)  # every cell through XlsxWriter
+        mp.setattr(xlsx_package, "available", lambda format_class: False)  # every cell through XlsxWriter
         assert cells(fmt.render(results[True, spilled], options)) == fast
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert "xl/sharedStrings.xml" in z.namelist()  # the streamed rows' repeated texts, shared

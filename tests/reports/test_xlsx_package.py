@@ -43,7 +43,7 @@ def hostile_result():
 def reference(result, options: ReportOptions, monkeypatch) -> dict:
     """The workbook as XlsxWriter writes it cell by cell, as a reader sees it."""
     with monkeypatch.context() as mp:
-        mp.setattr(xlsx_package, "available", lambda wrap_format: False)
+        mp.setattr(xlsx_package, "available", lambda format_class: False)
         return cells(render(result, options))
 
 
