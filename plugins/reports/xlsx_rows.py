@@ -32,6 +32,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
 # and XML's &, < and >.
 _CHANGED = re.compile("[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 _EDGE_SPACE = re.compile(r"^\s|\s$")
+# A space at either end of any of texts joined by ROW (which no plain text holds: it is a control character).
+_SPACE_AT_EDGE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
 _PRESERVE = ' xml:space="preserve"'
 
 
@@ -116,15 +118,29 @@ class RowXml:
     def cells(self, col: int, texts: list) -> list[str]:
         """`cell(col, text, share=False)` of each of `texts` (text or None), with one search for what
         needs escaping."""
-        if any(t is not None and type(t) is not str for t in texts) or \
-                _CHANGED.search("".join([t for t in texts if t is not None])) or \
-                any(t is not None and len(t) > TEXT_MAX // 2 for t in texts):
+        if not _simple(texts):
             return [self.cell(col, t, share=False) for t in texts]
         ref, wrap, wrap_from = self.refs[col], self.wrap, self.wrap_from
         return ["" if not t else
                 f'{ref}{wrap if len(t) > wrap_from else ""} t="inlineStr"><is><t'
                 f'{_PRESERVE if t[0].isspace() or t[-1].isspace() else ""}>{t}</t></is></c>'
                 for t in texts]
+
+
+    def plain(self, texts: list) -> bool:
+        """Whether each of `texts` is a text that needs no escape, no wrap and no kept spaces (its cell
+        is `<c r=.. t="inlineStr"><is><t>TEXT</t></is></c>`): a block's values mostly are."""
+        return _simple(texts) and all(texts) and max(map(len, texts), default=0) <= self.wrap_from and \
+            not _SPACE_AT_EDGE.search(ROW.join(texts))
+
+
+def _simple(texts: list) -> bool:
+    """Whether `texts` are texts or None, none too long for a cell and none with anything to escape
+    (C-speed checks: a block holds up to 65,536 values)."""
+    if not set(map(type, texts)) <= {str, type(None)}:
+        return False
+    present = [t for t in texts if t]
+    return not _CHANGED.search("".join(present)) and max(map(len, present), default=0) <= TEXT_MAX // 2
 
 
 def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
@@ -147,6 +163,9 @@ def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
         parts[at_value] = "%s"
         if related:
             parts[at_related] = "%s"
+        if not related and xml.plain(values):  # the common case: the value's cell in the template too
+            parts[at_value] = f'{xml.refs[at_value]} t="inlineStr"><is><t>%s</t></is></c>'
+            return list(map(f'<row r="{ROW}">{"".join(parts)}</row>'.__mod__, zip(lines, values)))
         template = f'<row r="{ROW}">' + "".join(parts) + "</row>"
         values_xml = xml.cells(at_value, values)
         if not related:
