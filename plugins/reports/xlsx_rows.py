@@ -121,11 +121,13 @@ class RowXml:
         if not _simple(texts):
             return [self.cell(col, t, share=False) for t in texts]
         ref, wrap, wrap_from = self.refs[col], self.wrap, self.wrap_from
-        return ["" if not t else
+        distinct = set(texts)
+        # A block's values repeat (a wrong code in every record): each distinct one made once.
+        made = {t: "" if not t else
                 f'{ref}{wrap if len(t) > wrap_from else ""} t="inlineStr"><is><t'
                 f'{_PRESERVE if t[0].isspace() or t[-1].isspace() else ""}>{t}</t></is></c>'
-                for t in texts]
-
+                for t in distinct}
+        return list(map(made.__getitem__, texts))
 
     def plain(self, texts: list) -> bool:
         """Whether each of `texts` is a text that needs no escape, no wrap and no kept spaces (its cell
