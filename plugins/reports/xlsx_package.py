@@ -65,6 +65,8 @@ def write(parts: bytes, out, sheets: list[tuple[str, int]], rows: Iterator[str],
             if name not in members:
                 raise PackageError(f"no worksheet part for the sheet {name!r}")
             wanted[members[name]] = count
+        if [i.filename for i in source.infolist() if i.filename in wanted] != list(wanted):
+            raise PackageError("the findings sheets' parts are not in the order of the sheets")
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=LEVEL) as zf:
             for info in source.infolist():
                 data = source.read(info)
@@ -76,7 +78,7 @@ def write(parts: bytes, out, sheets: list[tuple[str, int]], rows: Iterator[str],
                 elif info.filename == "xl/_rels/workbook.xml.rels":
                     data = _with_relationship(data)
                 zf.writestr(_copied(info), data)
-            zf.writestr(zipfile.ZipInfo(SHARED_STRINGS, (1980, 1, 1, 0, 0, 0)), shared.part())
+            zf.writestr(_copied(zipfile.ZipInfo(SHARED_STRINGS, (1980, 1, 1, 0, 0, 0))), shared.part())
 
 
 def _sheet_members(source: zipfile.ZipFile) -> dict[str, str]:
