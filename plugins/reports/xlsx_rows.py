@@ -16,6 +16,7 @@ units. The tests read both with openpyxl and compare cell by cell.
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from xml.sax.saxutils import escape as xml_escape
 
 from disval.core.report_view import related_text
@@ -115,10 +116,10 @@ class RowXml:
             return f'{self.refs[col]}{style} t="inlineStr"><is>{text_xml(escape(text))}</is></c>'
         return f"{self.refs[col]}><v>{value:.16G}</v></c>"
 
-    def cells(self, col: int, texts: list) -> list[str]:
+    def cells(self, col: int, texts: list, simple: bool | None = None) -> list[str]:
         """`cell(col, text, share=False)` of each of `texts` (text or None), with one search for what
-        needs escaping."""
-        if not _simple(texts):
+        needs escaping (`simple`: what `simple(texts)` says, if known)."""
+        if not (_simple(texts) if simple is None else simple):
             return [self.cell(col, t, share=False) for t in texts]
         ref, wrap, wrap_from = self.refs[col], self.wrap, self.wrap_from
         distinct = set(texts)
@@ -129,10 +130,12 @@ class RowXml:
                 for t in distinct}
         return list(map(made.__getitem__, texts))
 
-    def plain(self, texts: list) -> bool:
+    def plain(self, texts: list, simple: bool | None = None) -> bool:
         """Whether each of `texts` is a text that needs no escape, no wrap and no kept spaces (its cell
-        is `<c r=.. t="inlineStr"><is><t>TEXT</t></is></c>`): a block's values mostly are."""
-        return _simple(texts) and all(texts) and max(map(len, texts), default=0) <= self.wrap_from and \
+        is `<c r=.. t="inlineStr"><is><t>TEXT</t></is></c>`): a block's values mostly are. `simple`:
+        what `simple(texts)` says, if known."""
+        return (_simple(texts) if simple is None else simple) and all(texts) and \
+            max(map(len, texts), default=0) <= self.wrap_from and \
             not _SPACE_AT_EDGE.search(ROW.join(texts))
 
 
@@ -141,7 +144,7 @@ def _simple(texts: list) -> bool:
     (C-speed checks: a block holds up to 65,536 values)."""
     if not set(map(type, texts)) <= {str, type(None)}:
         return False
-    present = [t for t in texts if t]
+    present = list(filter(None, texts))
     return not _CHANGED.search("".join(present)) and max(map(len, present), default=0) <= TEXT_MAX // 2
 
 
@@ -160,21 +163,31 @@ def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
                                              for col, v in enumerate(cells(row))]) + "</row>"
 
     def block(row: dict, lines: list, values: list, related: list | None) -> list[str]:
-        parts = [xml.cell(col, v, col not in own).replace("%", "%%") for col, v in enumerate(cells(row))]
-        parts[at_line] = f"{xml.refs[at_line]}><v>%d</v></c>"  # a line is a whole number
-        parts[at_value] = "%s"
-        if related:
-            parts[at_related] = "%s"
-        if not related and xml.plain(values):  # the common case: the value's cell in the template too
-            parts[at_value] = f'{xml.refs[at_value]} t="inlineStr"><is><t>%s</t></is></c>'
-            return list(map(f'<row r="{ROW}">{"".join(parts)}</row>'.__mod__, zip(lines, values)))
-        template = f'<row r="{ROW}">' + "".join(parts) + "</row>"
-        values_xml = xml.cells(at_value, values)
+        # The row's constant pieces around what differs per finding (line, value, related values), joined
+        # with each finding's: "".join copies where a %-template would scan its every character again.
+        parts = [xml.cell(col, v, col not in own) for col, v in enumerate(cells(row))]
+        line_ref = xml.refs[at_line] + "><v>"  # a line is a whole number
+        pieces = ['<row r="' + ROW + '">' + "".join(parts[:at_line]) + line_ref,
+                  "</v></c>" + "".join(parts[at_line + 1:at_value])]
+        n = len(lines)
+        line_texts = map(str, lines)
+        simple = _simple(values)
+        if not related and xml.plain(values, simple):  # the common case: the value's cell is constant but its text
+            pieces[1] += f'{xml.refs[at_value]} t="inlineStr"><is><t>'
+            end = "</t></is></c>" + "".join(parts[at_value + 1:]) + "</row>"
+            return list(map("".join, zip(repeat(pieces[0], n), line_texts, repeat(pieces[1], n), values,
+                                         repeat(end, n))))
+        values_xml = xml.cells(at_value, values, simple)
         if not related:
-            return [template % pair for pair in zip(lines, values_xml)]
+            end = "".join(parts[at_value + 1:]) + "</row>"
+            return list(map("".join, zip(repeat(pieces[0], n), line_texts, repeat(pieces[1], n), values_xml,
+                                         repeat(end, n))))
         names = row["related"]
         related_xml = [xml.cell(at_related, related_text(_related(names, rel)), share=False) for rel in related]
-        return [template % triple for triple in zip(lines, values_xml, related_xml)]
+        middle = "".join(parts[at_value + 1:at_related])
+        end = "".join(parts[at_related + 1:]) + "</row>"
+        return list(map("".join, zip(repeat(pieces[0], n), line_texts, repeat(pieces[1], n), values_xml,
+                                     repeat(middle, n), related_xml, repeat(end, n))))
 
     return block, one
 
