@@ -33,7 +33,7 @@ from .xlsx_rows import ROW, SharedStrings
 
 LEVEL = 1  # deflate level of the workbook's parts (see the module's docstring)
 ROWS_AT_ONCE = 4096  # rows numbered, joined and handed to the deflating thread at a time
-WAITING = 4  # chunks of rows at most waiting for the deflating thread (bounds the memory they take)
+WAITING = 2  # chunks of rows at most waiting for the deflating thread (bounds the memory they take)
 
 SHARED_STRINGS = "xl/sharedStrings.xml"
 _SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
