@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .code_table import KnownCodes
+
 SPACE, MINUS, ZERO, NINE = 0x20, 0x2D, 0x30, 0x39
 MIN_DATE, MAX_DATE = 19000101, 99991231
 
@@ -178,9 +180,14 @@ class CodeIndex:
         self._ids = np.empty(0, np.int64)  # code index per sorted hash
         self._bytes: list[bytes] = []
         self._table: np.ndarray | None = None  # the codes' bytes field-major (width, codes), made when codes come
+        self._known: KnownCodes | None = None  # the exact lookup by distinguishing positions, made with _table
 
     def lookup(self, f: np.ndarray) -> np.ndarray:
         """The index into `self.codes` of each record's code (f is field-major)."""
+        if self._known is not None:
+            ids = self._known.ids(f)
+            if ids is not None:  # every record holds a known code: no hashing needed
+                return ids
         h = hashes(f)
         pos = np.searchsorted(self._hashes, h)
         known = pos < len(self._hashes)
@@ -206,6 +213,7 @@ class CodeIndex:
         ids = self._ids[pos]
         if self._table is None:  # joined again only when new codes came, not for every batch
             self._table = np.frombuffer(b"".join(self._bytes), dtype=np.uint8).reshape(len(self._bytes), -1).T
+            self._known = KnownCodes.of(self._table)
         table = self._table
         if not (f == table[:, ids]).all():
             raise Collision
