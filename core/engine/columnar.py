@@ -19,7 +19,7 @@ from ..layout import Field, Layout
 from . import keys
 from .aggregates import Aggregates
 from .common import (
-    Batch, Context, RecordMarks, deleted, distinct_values, expected_count, field_text, key_block, key_text,
+    Batch, Context, RecordMarks, batch_keys, deleted, distinct_values, expected_count, field_text, key_text,
     record_finding, scalar_value,
 )
 from ..read_ahead import SHARED
@@ -111,7 +111,7 @@ class ColumnarEngine:
         # remembering them stays with `record_batch`, in reading order.
         for spec in self.key_columns:
             if spec[0] == batch.file.name:
-                tasks.append((("keys", spec), functools.partial(_filled_keys, batch, spec[1], spec[2])))
+                tasks.append((("keys", spec), functools.partial(batch_keys, batch, spec[1], spec[2])))
         # References into a file read whole already are looked up in its index, which nothing changes
         # any more (the file's keys are all in): either thread may do that too.
         for rule in self.references:
@@ -123,8 +123,7 @@ class ColumnarEngine:
     def _missing(self, rule: c.CompiledRule, index: keys.KeyIndex, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         """(lines, keys) of the batch's references of `rule` that are no key in `index`."""
         own = self._widths[rule.number][0]
-        block = key_block(batch, tuple(f.ddid for f in rule.keys), own)
-        return index.missing(*keys.filled_keys(block, batch.lines), own)
+        return index.missing(*batch_keys(batch, tuple(f.ddid for f in rule.keys), own), own)
 
     def record_batch(self, batch: Batch) -> None:
         """Check every record rule of the batch's file and remember its keys."""
@@ -153,7 +152,7 @@ class ColumnarEngine:
         for spec, column in self.key_columns.items():
             if spec[0] == name:
                 column.extend(*(shared.result(("keys", spec)) if shared is not None and ("keys", spec) in shared.keys
-                                else _filled_keys(batch, spec[1], spec[2])))
+                                else batch_keys(batch, spec[1], spec[2])))
         for rule in self.references:
             if rule.file != name:
                 continue
@@ -161,15 +160,15 @@ class ColumnarEngine:
                 self._report_keys(rule, *shared.result(("missing", rule.number)))
                 continue
             own = self._widths[rule.number][0]
-            block = key_block(batch, tuple(f.ddid for f in rule.keys), own)
+            found = batch_keys(batch, tuple(f.ddid for f in rule.keys), own)
             target = self._targets.get(rule.number)
             if target is None or target.index is None:
                 # Its file comes later, or its keys went to disk: looked up at the end.
                 self._pending.setdefault(rule.number, keys.KeyColumn(
                     own, self.key_memory, f"{_whose(rule.file, rule.keys)}, references of rule {rule.number}")
-                ).add(block, batch.lines)
+                ).extend(*found)
             else:
-                self._report_keys(rule, *target.index.missing(*keys.filled_keys(block, batch.lines), own))
+                self._report_keys(rule, *target.index.missing(*found, own))
 
     def file_finished(self, name: str) -> None:
         """Called when every record of `name` has been read (and only then): its keys can be looked up."""
@@ -282,11 +281,6 @@ class ColumnarEngine:
                            for i in range(len(lines) if limit is None else min(limit, len(lines)))),
             counted,
         )
-
-
-def _filled_keys(batch: Batch, ddids: tuple[str, ...], widths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(lines, bytes values) of the batch's filled (composite) keys, each part padded to its width."""
-    return keys.filled_keys(key_block(batch, ddids, widths), batch.lines)
 
 
 def _whose(file: str, fields) -> str:

@@ -18,6 +18,7 @@ from ..findings import MAX_DISTINCT, Finding
 from ..language.checks import Cmp, Col, Const, CountOf
 from ..language.compiler import CompiledRule
 from ..layout import Field, FileLayout
+from . import columns
 
 
 @dataclass
@@ -226,15 +227,33 @@ def deleted(batch: "Batch", flag: Field) -> np.ndarray:
     return (raw[:, 0] == ord("V")) & (raw[:, 1:] == 0x20).all(axis=1)
 
 
-def key_block(batch: "Batch", ddids: tuple[str, ...], widths: tuple[int, ...]) -> np.ndarray:
-    """The (composite) key of each record, field-major, each part padded with spaces to its width."""
-    parts = []
-    for ddid, width in zip(ddids, widths):
-        col = batch.column(next(f for f in batch.file.fields if f.ddid == ddid))
-        if col.shape[0] < width:
-            col = np.concatenate([col, np.full((width - col.shape[0], col.shape[1]), 0x20, np.uint8)])
-        parts.append(col)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+def batch_keys(batch: "Batch", ddids: tuple[str, ...], widths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(lines, keys) of the batch's records whose (composite) key is filled (blank keys are left to the M
+    rules): the lines as uint32, the keys as fixed-width bytes values (numpy 'S'), each part padded with
+    spaces to its width.
+
+    The bytes are copied from the records as they lie (record-major) rather than transposed back from
+    the field-major copy: a strided copy of a few bytes a record costs a fifth of the transpose.
+    """
+    fields = [next(f for f in batch.file.fields if f.ddid == ddid) for ddid, _ in zip(ddids, widths)]
+    filled = ~columns.empty(batch.column(fields[0]))
+    for fld in fields[1:]:
+        filled |= ~columns.empty(batch.column(fld))
+    rows, lines = batch.rows, batch.lines
+    if not filled.all():
+        rows, lines = rows[filled], lines[filled]
+    total = sum(widths)
+    if len(fields) == 1 and fields[0].end - fields[0].start == total:
+        start = fields[0].start
+        keys = np.ascontiguousarray(rows[:, start:start + total]).view(f"S{total}").reshape(-1)
+    else:
+        out = np.full((len(rows), total), 0x20, np.uint8)
+        at = 0
+        for fld, width in zip(fields, widths):
+            out[:, at:at + fld.end - fld.start] = rows[:, fld.start:fld.end]
+            at += width
+        keys = out.view(f"S{total}").reshape(-1)
+    return lines.astype(np.uint32), keys
 
 
 def key_text(raw: bytes, widths: tuple[int, ...]) -> str:
