@@ -162,12 +162,13 @@ def _codes(col: c.Col, ctx: Context):
 
 
 def _windows(codes: list[str], lists, with_selectable: bool):
-    """Per distinct code, its validity windows padded to a common count: begin, end[, selectable]."""
+    """Per distinct code, its validity windows padded to a common count: begin, end, selectable,
+    each (codes, windows) int32."""
     rows = [[row for cl in lists for row in cl.entries.get(code, ())] for code in codes]
     k = max(1, max((len(r) for r in rows), default=1))
-    begin = np.full((len(codes), k), 1, dtype=np.int64)
-    end = np.zeros((len(codes), k), dtype=np.int64)  # begin > end: a window nothing falls in
-    sel = np.ones((len(codes), k), dtype=np.int64)
+    begin = np.full((len(codes), k), 1, dtype=np.int32)
+    end = np.zeros((len(codes), k), dtype=np.int32)  # begin > end: a window nothing falls in
+    sel = np.ones((len(codes), k), dtype=np.int32)
     for i, rs in enumerate(rows):
         for j, row in enumerate(rs):
             begin[i, j], end[i, j] = row.begin, row.end
@@ -175,19 +176,34 @@ def _windows(codes: list[str], lists, with_selectable: bool):
     return begin, end, sel
 
 
+def _windows_of(lists, with_selectable: bool):
+    """codes -> _windows(codes, ...), worked out again only when the list of distinct codes has grown
+    (a CodeIndex's list grows in place; a batch grouped on its own brings a list of its own)."""
+    seen: dict = {}
+
+    def get(codes: list[str]):
+        if seen.get("codes") is not codes or seen.get("n") != len(codes):
+            seen.update(codes=codes, n=len(codes), windows=_windows(codes, lists, with_selectable))
+        return seen["windows"]
+    return get
+
+
 def _not_in_lists(check: c.NotInLists, ctx: Context):
     codes_of, empty = _codes(check.col, ctx), _empty(check.col, ctx)
     at = _decoded(check.at, ctx, "date")
-    lists = [ctx.codelists[name] for name in check.codelists]
+    windows = _windows_of([ctx.codelists[name] for name in check.codelists], False)
 
     def test(b):
         if not ctx_has(check.col, ctx):
             return False, False
         inverse, codes = codes_of(b)
         date, date_ok = at(b)
-        begin, end, _ = _windows(codes, lists, False)
-        d = date[:, None] if np.ndim(date) else date
-        valid = ((begin[inverse] <= d) & (d <= end[inverse])).any(axis=1)
+        begin, end, _ = windows(codes)
+        # One window at a time, gathered per record from the small per-code table: cheaper than an
+        # (n, windows) matrix reduced along its short axis.
+        valid = np.zeros(len(inverse), dtype=bool)
+        for j in range(begin.shape[1]):
+            valid |= (begin[:, j].take(inverse) <= date) & (date <= end[:, j].take(inverse))
         known = ~empty(b) & date_ok
         return known & ~valid, known & valid
     return test
@@ -196,19 +212,21 @@ def _not_in_lists(check: c.NotInLists, ctx: Context):
 def _not_selectable(check: c.NotSelectableIn, ctx: Context):
     codes_of = _codes(check.col, ctx)
     at = _decoded(check.at, ctx, "date")
-    codelist = ctx.codelists[check.codelist]
+    windows = _windows_of([ctx.codelists[check.codelist]], True)
 
     def test(b):
         if not ctx_has(check.col, ctx):
             return False, False
         inverse, codes = codes_of(b)
         date, date_ok = at(b)
-        begin, end, sel = _windows(codes, [codelist], True)
-        d = date[:, None] if np.ndim(date) else date
-        inside = (begin[inverse] <= d) & (d <= end[inverse])
-        in_force = inside.any(axis=1) & date_ok
-        first = inside.argmax(axis=1)  # rows are sorted by begin: the first window in force
-        not_selectable = sel[inverse, first] == 0
+        begin, end, sel = windows(codes)
+        in_force = np.zeros(len(inverse), dtype=bool)
+        not_selectable = np.zeros(len(inverse), dtype=bool)
+        for j in range(begin.shape[1]):  # windows are sorted by begin: the first one in force counts
+            inside = (begin[:, j].take(inverse) <= date) & (date <= end[:, j].take(inverse))
+            not_selectable |= inside & ~in_force & (sel[:, j].take(inverse) == 0)
+            in_force |= inside
+        in_force &= date_ok
         return in_force & not_selectable, in_force & ~not_selectable
     return test
 

@@ -329,6 +329,38 @@ def test_random_faults_agree(seed, clean_deliveries, extra_rules, tmp_path):
     assert assert_same(path, batch_records=batch, extra_rules=(extra_rules,)) > 0
 
 
+def windowed_codelists(directory: Path) -> Path:
+    """The shipped GBG codelists, every code of every list given several validity windows: overlapping
+    (the first in force counts), with a gap, and (by code) selectable in one window and not in another,
+    so that a date decides the verdict."""
+    from disval.plugins.ga_ohw_gbg import standard as gbg
+
+    directory.mkdir(parents=True, exist_ok=True)
+    windows = [(20140101, 20161130), (20160101, 20170630), (20170801, 99991231)]
+    for source in Path(gbg().codelists_dir).glob("*.txt"):
+        header, *rows = source.read_text(encoding="iso-8859-1").splitlines()
+        kept = [header]
+        for i, row in enumerate(rows):
+            _, _, code, text, *rest = row.split("|")
+            for j, (begin, end) in enumerate(windows[i % 2:]):
+                selectable = [str((i // 2 + j) % 2)] if rest else []
+                kept.append("|".join([str(begin), str(end), code, text, *selectable]))
+        (directory / source.name).write_bytes(("\r\n".join(kept) + "\r\n").encode("iso-8859-1"))
+    return directory
+
+
+@pytest.mark.parametrize("seed", range(300, 304))
+def test_codes_with_several_validity_windows_agree(seed, clean_deliveries, extra_rules, tmp_path):
+    """Codelist verdicts that depend on which of a code's windows the date falls in (issue 13's one
+    window at a time), with codes crossing batches."""
+    lists = windowed_codelists(tmp_path / "lists")
+    path = faulty_delivery(clean_deliveries[seed % len(clean_deliveries)], tmp_path, seed, faults=30)
+    result = same_result(path, codelists=str(lists), batch_records=[5, 1 << 16][seed % 2],
+                         extra_rules=(extra_rules,))
+    # Codes outside their windows (1753, 1758) or not selectable at their date (2249) were found.
+    assert {"1753", "1758", "2249"} & {rule for rule, n in result.counts.items() if n}
+
+
 @pytest.mark.parametrize("seed", range(200, 208))
 def test_keys_spilled_to_disk_agree(seed, clean_deliveries, extra_rules, tmp_path, monkeypatch):
     """Keys beyond the memory budget go to disk by hash partition (issue 13): no budget at all, or
