@@ -212,8 +212,8 @@ def prepared_batches(f: FileLayout, chunks: Iterable[RecordChunk],
             yield Prepared(chunk, None, None)
             continue
         batch = Batch(f, chunk.rows, chunk.lines)
-        batch.field_major()
+        cols = batch.field_major()
         tasks = None
         if prepare is not None:
             tasks = batch.cache[SHARED] = SharedTasks(prepare(batch))
-        yield Prepared(chunk, batch, columns.non_printable(chunk.rows), tasks)
+        yield Prepared(chunk, batch, columns.non_printable(chunk.rows, cols), tasks)
