@@ -82,11 +82,14 @@ def _key_of(block: np.ndarray, key: tuple[int, ...]) -> np.ndarray:
 def _key_positions(table: np.ndarray, varying: np.ndarray) -> tuple[int, ...] | None:
     """One position, else two, at which the codes' bytes (together) are all different; None if none."""
     count = table.shape[1]
-    for p in varying:
-        if len(np.unique(table[p])) == count:
+    distinct = [len(np.unique(table[p])) for p in varying]
+    for p, n in zip(varying, distinct):
+        if n == count:
             return (int(p),)
     if count > 1 << 16:
         return None
+    # The positions with the most different bytes first: the pair that tells all apart is among them.
+    varying = [p for _, p in sorted(zip(distinct, varying), key=lambda pair: -pair[0])]
     for p, q in itertools.islice(itertools.combinations(varying, 2), _MAX_PAIRS):
         if len(np.unique(_key_of(table, (p, q)))) == count:
             return int(p), int(q)

@@ -180,10 +180,14 @@ class CodeIndex:
         self._ids = np.empty(0, np.int64)  # code index per sorted hash
         self._bytes: list[bytes] = []
         self._table: np.ndarray | None = None  # the codes' bytes field-major (width, codes), made when codes come
-        self._known: KnownCodes | None = None  # the exact lookup by distinguishing positions, made with _table
+        self._known: KnownCodes | None = None  # the exact lookup by distinguishing positions, made from _table
+        self._studied = False  # whether _known was made for the current _table (None: KnownCodes.of found none)
 
     def lookup(self, f: np.ndarray) -> np.ndarray:
         """The index into `self.codes` of each record's code (f is field-major)."""
+        if self._known is None and self._table is not None and not self._studied:
+            # Studied when a batch comes after the codes did: a delivery of one batch never needs it.
+            self._known, self._studied = KnownCodes.of(self._table), True
         if self._known is not None:
             ids = self._known.ids(f)
             if ids is not None:  # every record holds a known code: no hashing needed
@@ -213,7 +217,7 @@ class CodeIndex:
         ids = self._ids[pos]
         if self._table is None:  # joined again only when new codes came, not for every batch
             self._table = np.frombuffer(b"".join(self._bytes), dtype=np.uint8).reshape(len(self._bytes), -1).T
-            self._known = KnownCodes.of(self._table)
+            self._known, self._studied = None, False
         table = self._table
         if not (f == table[:, ids]).all():
             raise Collision
