@@ -239,18 +239,21 @@ def batch_keys(batch: "Batch", ddids: tuple[str, ...], widths: tuple[int, ...]) 
     filled = ~columns.empty(batch.column(fields[0]))
     for fld in fields[1:]:
         filled |= ~columns.empty(batch.column(fld))
-    rows, lines = batch.rows, batch.lines
-    if not filled.all():
-        rows, lines = rows[filled], lines[filled]
+    keep = None if filled.all() else np.flatnonzero(filled)
+    lines = batch.lines if keep is None else batch.lines[keep]
+
+    def bytes_of(fld: Field) -> np.ndarray:  # the filled records' bytes of one field, (n, width)
+        block = batch.rows[:, fld.start:fld.end]
+        return block if keep is None else block[keep]
+
     total = sum(widths)
     if len(fields) == 1 and fields[0].end - fields[0].start == total:
-        start = fields[0].start
-        keys = np.ascontiguousarray(rows[:, start:start + total]).view(f"S{total}").reshape(-1)
+        keys = np.ascontiguousarray(bytes_of(fields[0])).view(f"S{total}").reshape(-1)
     else:
-        out = np.full((len(rows), total), 0x20, np.uint8)
+        out = np.full((len(lines), total), 0x20, np.uint8)
         at = 0
         for fld, width in zip(fields, widths):
-            out[:, at:at + fld.end - fld.start] = rows[:, fld.start:fld.end]
+            out[:, at:at + fld.end - fld.start] = bytes_of(fld)
             at += width
         keys = out.view(f"S{total}").reshape(-1)
     return lines.astype(np.uint32), keys

@@ -158,10 +158,7 @@ def repeated_in(chunks: Chunks) -> tuple[np.ndarray, np.ndarray]:
     if chunks.n < 2:
         return none
     h = chunks.hashes()
-    # Most files have no repeats: the sort is all the work. It sorts the hashes' top 32 bits, in half
-    # the time 64 bits take; the few records that share only those bits drop out below, on all 64.
-    short = (h >> np.uint64(32)).astype(np.uint32)
-    ordered = np.sort(short)
+    ordered = np.sort(h)  # most files have no repeats: the sort is all the work
     repeats = ordered[1:][ordered[1:] == ordered[:-1]]
     del ordered
     if not len(repeats):
@@ -169,9 +166,8 @@ def repeated_in(chunks: Chunks) -> tuple[np.ndarray, np.ndarray]:
     # Only records whose hash occurs more than once can repeat. Sort those by (hash, line): within a
     # run of equal hashes every record after the first repeats it, unless the bytes differ (a collision).
     repeats = columns.sorted_distinct(repeats)
-    pos = np.minimum(np.searchsorted(repeats, short), len(repeats) - 1)
-    suspects = np.flatnonzero(repeats[pos] == short)
-    del short
+    pos = np.minimum(np.searchsorted(repeats, h), len(repeats) - 1)
+    suspects = np.flatnonzero(repeats[pos] == h)
     lines, keys = chunks.take(suspects)
     hs = h[suspects]
     sub = np.lexsort((lines, hs))
