@@ -302,6 +302,9 @@ class SqlStore(SqlProviders, SqlBlobs, DeliveryStore):
     # Whether `_copy_text` takes PostgreSQL COPY text (`copy_text`): a first delivery's records then go
     # in without a Python value per field.
     copy_text = False
+    # Whether `_write_block` takes a fresh delivery's records as they were read (a backend that types
+    # them itself, e.g. in SQL): no Python value per field.
+    takes_blocks = False
 
     def stage(self, standard, agb=None, branch=None, delivery_id=None):
         from .staging import Stage
@@ -331,6 +334,13 @@ class SqlStore(SqlProviders, SqlBlobs, DeliveryStore):
         self._conn.cursor().executemany(self.dialect.sql(
             f"INSERT INTO {t.table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
             f" ON CONFLICT (provider_id, {keys}) DO UPDATE SET {updates}"), rows)
+
+    def _write_block(self, t, fields: list, keys: set[str], rows, provider_id: int, delivery_id: int) -> bool:
+        """Write a fresh delivery's live records `rows` (uint8, one record per row; `fields`: the layout
+        fields of `t`'s columns, in order; `keys`: the DDIDs of the file's key) into the typed table `t`,
+        a repeated key replacing the earlier record; False when the backend cannot take this batch so
+        (the caller writes it from typed values). Only where `takes_blocks`."""
+        raise NotImplementedError(f"the {self.dialect.name} store takes no blocks")
 
     def _copy_text(self, table: str, columns: list[str], text: bytes) -> None:
         """Write COPY text lines (`copy_text.lines`) into `table` (a typed table or a stage); only where

@@ -110,10 +110,12 @@ class Stage:
     def add_rows(self, layout: "FileLayout", rows: np.ndarray, lines: np.ndarray) -> None:
         """Stage one batch of `layout`'s records as read (uint8, one record per row; their line numbers).
         A fresh delivery's go to a backend that takes COPY text (`SqlStore.copy_text`) as text made from
-        their bytes (`copy_text`); any other batch is typed column by column and `add`ed."""
+        their bytes (`copy_text`), or to one that takes the records as read (`SqlStore.takes_blocks`);
+        any other batch is typed column by column and `add`ed."""
         t = self.tables.get(layout.name)
         n = len(lines)
-        if t is None or not n or not self.store.copy_text or t.key == ("record_line",):
+        blocks = self.fresh and self.store.takes_blocks
+        if t is None or not n or not (self.store.copy_text or blocks) or t.key == ("record_line",):
             return self._add_typed(layout, rows, lines)
         fields = {f.ddid: f for f in layout.fields}
         if not self.fresh:
@@ -126,6 +128,14 @@ class Stage:
                 keep &= np.fromiter((x is not None for x in column(rows, fields[c.ddid], True)), bool, count=n)
         if not keep.all():
             rows, lines = rows[keep], lines[keep]
+        if blocks:  # the backend types the records itself; a repeated key replaces the earlier record
+            if not self.store._write_block(t, [fields[c.ddid] for c in t.columns], set(layout.key), rows,
+                                           self.provider_id, self.delivery_id):
+                keys = set(layout.key)
+                self._write(t, {f.ddid: column(rows, f, f.ddid in keys) for f in layout.fields}, lines.tolist(),
+                            len(lines), True)
+            self.staged[t.file] = self.staged.get(t.file, 0) + n
+            return
         may_repeat = self._repeats(t, copy_text.key_hashes(rows, [fields[c.ddid] for c in t.columns if c.key]), "raw")
         prefix = f"{self.provider_id}\t{self.delivery_id}\t".encode()
         text = None if may_repeat else copy_text.lines(rows, [fields[c.ddid] for c in t.columns], set(layout.key), prefix)

@@ -29,6 +29,9 @@ from disval.core.store.live import TABLES as LIVE_TABLES, LiveState
 from disval.core.store.schema import MIGRATIONS, Dialect, Migration
 from disval.core.store.sql import SqlStore
 
+from . import sqlite_blocks
+from .sqlite_writer import Guarded, Writer
+
 SCHEME = "sqlite:///"
 BUSY_TIMEOUT = 600.0
 NOTICE_AFTER = 1.0  # seconds a write may wait for the lock before the user is told
@@ -59,9 +62,11 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: Path, migrations: tuple[Migration, ...] = MIGRATIONS):
         self.path = Path(path)
+        self._block_sql: dict[str, str] = {}  # typed table -> its block INSERT
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT)
+            # Shared with the writer thread (`sqlite_writer`), never used by both at once.
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = WAL")
             # SQLite's default page cache is 2 MB per database: an import of a million records then
             # rereads its own b-trees (the typed table's key order, the stage and its index) from the
@@ -72,8 +77,26 @@ class SqliteStore(SqlStore):
             raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from None
         # Foreign keys go on after the migrations: a migration that rebuilds a table (SQLite cannot
         # alter a constraint) must run with them off, as SQLite's documentation prescribes.
-        super().__init__(conn, SQLITE, f"{SCHEME}{self.path}", migrations)
+        self._writer = Writer(conn)
+        super().__init__(Guarded(conn, self._writer), SQLITE, f"{SCHEME}{self.path}", migrations)
         conn.execute("PRAGMA foreign_keys = ON")
+
+    takes_blocks = True
+
+    def _write_block(self, t, fields, keys, rows, provider_id, delivery_id):
+        """The records as a block typed by SQL (`sqlite_blocks`), written on the writer thread while the
+        validation goes on; False for a batch that is not printable ASCII or a field SQL cannot type."""
+        if not sqlite_blocks.fits(fields):
+            return False
+        made = sqlite_blocks.block(rows, fields, keys)
+        if made is None:
+            return False
+        sql = self._block_sql.get(t.table)
+        if sql is None:
+            sql = self._block_sql[t.table] = sqlite_blocks.insert_sql(t.table, t.names, t.key, fields, keys)
+        self._writer.submit(sql, {"b": made.data, "w": made.width, "n": len(made.data), "p": provider_id,
+                                  "d": delivery_id})
+        return True
 
     @classmethod
     def from_url(cls, url: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> "SqliteStore":

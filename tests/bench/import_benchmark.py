@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,10 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, int, float]:
 
 
 def generate(out: Path, trajects: int, profiles: int, phase: str, created: str) -> Path:
+    """The delivery zip in `out`: made by `disval generate`, or the one a `--keep` run made before."""
+    made = sorted(out.glob("*.zip")) if out.is_dir() else []
+    if len(made) == 1:
+        return made[0]
     cmd = [*DISVAL, "generate", "--trajects", str(trajects), "--profiles", str(profiles), "--seed", "2026",
            "--phase", phase, "--created", created, "-o", str(out)]
     return Path(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
@@ -97,6 +102,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=SIZES, default="1M")
     parser.add_argument("--keep", type=Path, help="keep the deliveries and the SQLite store in this directory")
+    parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both",
+                        help="which backend to measure (default: both, PostgreSQL when a server is configured)")
     args = parser.parse_args()
     trajects, profiles = SIZES[args.size]
     work = args.keep or Path(tempfile.mkdtemp(prefix="disval-import-bench-"))
@@ -106,8 +113,10 @@ def main() -> int:
         "again": generate(work / "again", trajects, profiles, "production", "2018-04-01"),
     }
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {trajects:,} trajects + {profiles:,} profiles\n")
-    stores = {"SQLite": f"sqlite:///{work / 'store.db'}"}
-    pg = postgres_url()
+    for old in work.glob("store.db*"):  # a store a --keep run left: every run starts empty
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+    stores = {"SQLite": f"sqlite:///{work / 'store.db'}"} if args.store != "postgresql" else {}
+    pg = postgres_url() if args.store != "sqlite" else None
     if pg:
         stores["PostgreSQL"] = pg
     # CPU seconds too: on a shared machine the load moves wall times more than the work a process does
@@ -118,8 +127,6 @@ def main() -> int:
         print(tabulate(measure(url, work, trajects, profiles, zips), headers=headers))
         print()
     if not args.keep:
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
