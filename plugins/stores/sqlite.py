@@ -62,7 +62,7 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: Path, migrations: tuple[Migration, ...] = MIGRATIONS):
         self.path = Path(path)
-        self._block_sql: dict[str, str] = {}  # typed table -> its block INSERT
+        self._block_sql: dict[tuple, str] = {}  # (typed table, a block's forms) -> its INSERT
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Shared with the writer thread (`sqlite_writer`), never used by both at once.
@@ -91,9 +91,9 @@ class SqliteStore(SqlStore):
         made = sqlite_blocks.block(rows, fields, keys)
         if made is None:
             return False
-        sql = self._block_sql.get(t.table)
+        sql = self._block_sql.get((t.table, made.forms))
         if sql is None:
-            sql = self._block_sql[t.table] = sqlite_blocks.insert_sql(t.table, t.names, t.key, fields, keys)
+            sql = self._block_sql[t.table, made.forms] = sqlite_blocks.insert_sql(t.table, t.names, t.key, made.forms)
         self._writer.submit(sql, {"b": made.data, "w": made.width, "n": len(made.data), "p": provider_id,
                                   "d": delivery_id})
         return True

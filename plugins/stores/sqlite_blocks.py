@@ -10,9 +10,14 @@ spaces, an N field blank when it is no number, a D field as YYYY-MM-DD or
 blank when it is no calendar day, as `typed_columns` decides). One INSERT ...
 SELECT walks the blob record by record (a recursive CTE of offsets; `substr`
 of a BLOB is counted in bytes, so each field is found in constant time) and
-trims and casts each field in SQL: AN loses its trailing spaces and is NULL
-when empty (a key keeps ''), N is cast to INTEGER, D is kept as ISO text. The
-values stored are the same as the typed path stores.
+trims each field in SQL: AN loses its trailing spaces and is NULL when empty
+(a key keeps ''), N becomes an integer by the INTEGER column's affinity (its
+digits with leading spaces are a well-formed integer to SQLite), D is kept as
+ISO text; a blank N or D is NULL. The values stored are the same as the typed
+path stores. Each batch says per field what SQL has to do (`Block.forms`): a
+field no record of the batch pads is taken as it is, one blank in every record
+is NULL without a byte in the blob, so a statement per table and form is
+prepared and kept.
 
 Only printable ASCII goes this way (a BLOB cast to TEXT is taken as UTF-8,
 which a byte above 127 of the delivery's ISO-8859-1 is not): `block` returns
@@ -33,32 +38,19 @@ MAX_DIGITS = 18  # an N field wider than this may not fit SQLite's 64-bit INTEGE
 
 @dataclass(frozen=True)
 class Block:
-    """One batch of records as a BLOB: `count` records of `width` bytes, column by column at fixed offsets."""
+    """One batch of records as a BLOB: `count` records of `width` bytes, their fields at fixed offsets,
+    each in its form (`forms`: (form, width) per field, in the fields' order; a NULL form has no bytes)."""
 
     data: bytes
     width: int
     count: int
+    forms: tuple[tuple[str, int], ...]
 
 
-def _kind(fld, keys: set[str]) -> str:
-    if fld.type in ("N", "D"):
-        return fld.type
-    if fld.ddid in keys:
-        return "key"
-    # As typed_columns._typed: a key or foreign key the GA marks loses its leading spaces too.
-    return "aligned" if (getattr(fld, "key", "") or getattr(fld, "references", "")) else "text"
-
-
-def layout_of(fields: Sequence, keys: set[str]) -> list[tuple[str, int, int]]:
-    """(kind, offset, width) of every field of a block, in `fields`' order; kind is key, aligned, text,
-    N or D (a D field takes 10 bytes: YYYY-MM-DD)."""
-    out, at = [], 0
-    for fld in fields:
-        kind = _kind(fld, keys)
-        width = 10 if kind == "D" else fld.length
-        out.append((kind, at, width))
-        at += width
-    return out
+# The forms of a field in a block, and what SQL makes of its bytes: PADDED AN loses its trailing spaces
+# and is NULL when empty, KEY only loses them (an empty key is ''), BLANKABLE (N, D) is NULL when blank,
+# EXACT is taken as it is (no record of the batch pads it or leaves it blank), NULL has no value at all.
+PADDED, KEY, BLANKABLE, EXACT, NULL = "padded", "key", "blankable", "exact", "null"
 
 
 def fits(fields: Sequence) -> bool:
@@ -74,48 +66,68 @@ def block(rows: np.ndarray, fields: Sequence, keys: set[str]) -> Block | None:
     n = len(rows)
     if ((rows < SPACE) | (rows > 126)).any():
         return None
-    parts = []
+    parts, forms = [], []
     for fld in fields:
         raw = rows[:, fld.start:fld.end]
-        kind = _kind(fld, keys)
-        if kind == "N":
-            # As typed_columns: digits after leading spaces only; anything else is no number, so blank.
-            leading = np.logical_and.accumulate(raw == SPACE, axis=1)
-            valid = np.all(((raw >= ZERO) & (raw <= NINE)) | leading, axis=1) & ~leading[:, -1]
-            parts.append(np.where(valid[:, None], raw, np.uint8(SPACE)).astype(np.uint8))
-        elif kind == "D":
-            iso, valid = iso_dates(np.ascontiguousarray(raw))
-            parts.append(np.where(valid[:, None], iso, np.uint8(SPACE)).astype(np.uint8))
-        elif kind in ("key", "aligned"):
-            parts.append(_left_aligned(np.ascontiguousarray(raw)))
-        else:
-            parts.append(raw)
+        if fld.type in ("N", "D"):
+            if fld.type == "N":  # as typed_columns: digits after leading spaces only, else no number
+                leading = np.logical_and.accumulate(raw == SPACE, axis=1)
+                valid = np.all(((raw >= ZERO) & (raw <= NINE)) | leading, axis=1) & ~leading[:, -1]
+            else:
+                raw, valid = iso_dates(np.ascontiguousarray(raw))
+            if not valid.any():
+                forms.append((NULL, 0))
+                continue
+            every = bool(valid.all())
+            parts.append(raw if every else np.where(valid[:, None], raw, np.uint8(SPACE)).astype(np.uint8))
+            forms.append((EXACT if every else BLANKABLE, raw.shape[1]))
+            continue
+        key = fld.ddid in keys
+        if key or getattr(fld, "key", "") or getattr(fld, "references", ""):
+            # As typed_columns._typed: a key or foreign key the GA marks loses its leading spaces too.
+            raw = _left_aligned(np.ascontiguousarray(raw))
+        width = raw.shape[1]
+        if not width:
+            forms.append((NULL, 0) if not key else (KEY, 0))
+            continue
+        padded = raw[:, -1] == SPACE
+        if not key and padded.all() and (raw == SPACE).all():
+            forms.append((NULL, 0))
+            continue
+        parts.append(raw)
+        forms.append((EXACT if not padded.any() else KEY if key else PADDED, width))
     matrix = np.concatenate(parts, axis=1) if parts else np.empty((n, 0), np.uint8)
-    return Block(np.ascontiguousarray(matrix).tobytes(), matrix.shape[1], n)
+    return Block(np.ascontiguousarray(matrix).tobytes(), matrix.shape[1], n, tuple(forms))
 
 
-def _value(kind: str, offset: int, width: int) -> str:
-    """The SQL expression of one field of the record at byte `o` (1-based) of the blob `:b`."""
-    raw = f"CAST(substr(:b, o + {offset}, {width}) AS TEXT)"
-    if kind in ("key",):
-        return f"rtrim({raw}, ' ')"
-    if kind == "N":
-        return f"CAST(NULLIF(ltrim({raw}, ' '), '') AS INTEGER)"
-    if kind == "D":
-        return f"NULLIF({raw}, '{' ' * 10}')"
-    return f"NULLIF(rtrim({raw}, ' '), '')"
+def _values(forms: Sequence[tuple[str, int]]) -> list[str]:
+    """The SQL expression of every field of the record at byte `o` (1-based) of the blob `:b`."""
+    out, at = [], 0
+    for form, width in forms:
+        raw = f"CAST(substr(:b, o + {at}, {width}) AS TEXT)"
+        at += width
+        if form == NULL:
+            out.append("NULL")
+        elif form == KEY:
+            out.append(f"rtrim({raw}, ' ')" if width else "''")
+        elif form == PADDED:
+            out.append(f"NULLIF(rtrim({raw}, ' '), '')")
+        elif form == BLANKABLE:
+            out.append(f"NULLIF({raw}, '{' ' * width}')")
+        else:
+            out.append(raw)
+    return out
 
 
-def insert_sql(table: str, columns: Sequence[str], key: Sequence[str], fields: Sequence, keys: set[str]) -> str:
-    """The statement writing a `Block` of `fields` into `table` (`columns`: the typed columns, in the
-    fields' order), with :p the provider, :d the delivery, :b the blob, :w its record width and :n its
-    length. A key written before (a repeated key of the delivery) is replaced: the last one wins."""
-    values = ", ".join(_value(*spec) for spec in layout_of(fields, keys))
+def insert_sql(table: str, columns: Sequence[str], key: Sequence[str], forms: Sequence[tuple[str, int]]) -> str:
+    """The statement writing a `Block` with these `forms` into `table` (`columns`: the typed columns, in
+    the fields' order), with :p the provider, :d the delivery, :b the blob, :w its record width and :n
+    its length. A key written before (a repeated key of the delivery) is replaced: the last one wins."""
     updates = ", ".join(f"{c} = excluded.{c}" for c in ["delivery_id", *columns] if c not in key)
     # A recursive CTE of record offsets: SQLite yields them one by one, in order, without a table.
     return (
         f"WITH RECURSIVE r(o) AS (SELECT 1 UNION ALL SELECT o + :w FROM r WHERE o + :w <= :n)"
         f" INSERT INTO {table} (provider_id, delivery_id, {', '.join(columns)})"
-        f" SELECT :p, :d, {values} FROM r WHERE true"  # WHERE: SQLite's parser needs it before ON CONFLICT
+        f" SELECT :p, :d, {', '.join(_values(forms))} FROM r WHERE true"  # WHERE: for the parser, before ON CONFLICT
         f" ON CONFLICT (provider_id, {', '.join(key)}) DO {'UPDATE SET ' + updates if updates else 'NOTHING'}"
     )
