@@ -15,8 +15,9 @@ trims each field in SQL: AN loses its trailing spaces and is NULL when empty
 digits with leading spaces are a well-formed integer to SQLite), D is kept as
 ISO text; a blank N or D is NULL. The values stored are the same as the typed
 path stores. Each batch says per field what SQL has to do (`Block.forms`): a
-field no record of the batch pads is taken as it is, one blank in every record
-is NULL without a byte in the blob, so a statement per table and form is
+field's slot is as wide as its widest value in the batch, a field every record
+fills is taken as it is (no trimming), one blank in every record is NULL
+without a byte in the blob, so a statement per table and form is
 prepared and kept.
 
 Only printable ASCII goes this way (a BLOB cast to TEXT is taken as UTF-8,
@@ -64,9 +65,11 @@ def block(rows: np.ndarray, fields: Sequence, keys: set[str]) -> Block | None:
     order; those whose DDID is in `keys` are key columns); None when a record holds a byte that is not
     printable ASCII."""
     n = len(rows)
-    if ((rows < SPACE) | (rows > 126)).any():
+    if n and (int(rows.min()) < SPACE or int(rows.max()) > 126):
         return None
     parts, forms = [], []
+    filled_all = rows != SPACE
+    used_all = filled_all.any(axis=0)  # the byte columns some record fills
     for fld in fields:
         raw = rows[:, fld.start:fld.end]
         if fld.type in ("N", "D"):
@@ -83,17 +86,23 @@ def block(rows: np.ndarray, fields: Sequence, keys: set[str]) -> Block | None:
             forms.append((EXACT if every else BLANKABLE, raw.shape[1]))
             continue
         key = fld.ddid in keys
-        if key or getattr(fld, "key", "") or getattr(fld, "references", ""):
-            # As typed_columns._typed: a key or foreign key the GA marks loses its leading spaces too.
+        aligned = key or bool(getattr(fld, "key", "") or getattr(fld, "references", ""))
+        if aligned:  # as typed_columns._typed: a key or foreign key the GA marks loses its leading spaces too
             raw = _left_aligned(np.ascontiguousarray(raw))
-        width = raw.shape[1]
-        if not width:
-            forms.append((NULL, 0) if not key else (KEY, 0))
+        # The slot narrows to the widest value of the batch: when every value fills it (codes and
+        # numbers of one format), SQL takes the bytes as they are, with no trimming at all.
+        if aligned:
+            filled = raw != SPACE
+            used = np.flatnonzero(filled.any(axis=0))
+        else:  # the columns of the whole batch were looked at once
+            filled = filled_all[:, fld.start:fld.end]
+            used = np.flatnonzero(used_all[fld.start:fld.end])
+        if not len(used):  # blank in every record: NULL (an empty key: '')
+            forms.append((KEY, 0) if key else (NULL, 0))
             continue
-        padded = raw[:, -1] == SPACE
-        if not key and padded.all() and (raw == SPACE).all():
-            forms.append((NULL, 0))
-            continue
+        width = int(used[-1]) + 1
+        raw = raw[:, :width]
+        padded = ~filled[:, width - 1]
         parts.append(raw)
         forms.append((EXACT if not padded.any() else KEY if key else PADDED, width))
     matrix = np.concatenate(parts, axis=1) if parts else np.empty((n, 0), np.uint8)
