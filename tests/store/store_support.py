@@ -163,6 +163,30 @@ def load(url: str, delivery: str, total: str, pause_at: str) -> None:
     print("done", flush=True)
 
 
+def load_rows(url: str, delivery: str, total: str, pause_at: str) -> None:
+    """As `load`, but a provider's first delivery handed over as the reader yields it (`Stage.add_rows`):
+    SQLite writes its blocks on the writer thread. Paused (to be killed) once `pause_at` records were
+    handed over and the writer has taken them."""
+    store = open_url(url)
+    std = ohw_gbg()
+    stage = store.stage(std, AGB, BRANCH, int(delivery))
+    layout = std.layout.file(TRAJECT)
+    for start in range(0, int(total), 10000):
+        if start == int(pause_at):
+            store._writer.settle()  # the blocks so far are in the open transaction
+            print("mid", flush=True)
+            time.sleep(120)
+        n = min(10000, int(total) - start)
+        rows = np.full((n, layout.record_length), 32, np.uint8)
+        key, koppel = layout.fields[0], layout.fields[1]
+        rows[:, key.start:key.start + 10] = np.frombuffer(
+            b"".join(f"NEW{start + i:07d}".encode() for i in range(n)), np.uint8).reshape(n, 10)
+        rows[:, koppel.start] = ord("K")
+        stage.add_rows(layout, rows, np.arange(start + 1, start + n + 1))
+    store.import_delivery(int(delivery), std, stage)
+    print("done", flush=True)
+
+
 def mutate(url: str, delivery: str, when: str) -> None:
     store = open_url(url)
     std = mutations_standard()
@@ -181,4 +205,4 @@ def mutate(url: str, delivery: str, when: str) -> None:
 
 
 if __name__ == "__main__":
-    {"hold": hold, "load": load, "mutate": mutate}[sys.argv[1]](*sys.argv[2:])
+    {"hold": hold, "load": load, "load_rows": load_rows, "mutate": mutate}[sys.argv[1]](*sys.argv[2:])
