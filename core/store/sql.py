@@ -302,8 +302,8 @@ class SqlStore(SqlProviders, SqlBlobs, DeliveryStore):
     # Whether `_copy_text` takes PostgreSQL COPY text (`copy_text`): a first delivery's records then go
     # in without a Python value per field.
     copy_text = False
-    # Whether `_write_block` takes a fresh delivery's records as they were read (a backend that types
-    # them itself, e.g. in SQL): no Python value per field.
+    # Whether `_write_block` and `_stage_block` take a delivery's records as they were read (a backend
+    # that types them itself, e.g. in SQL): no Python value per field.
     takes_blocks = False
 
     def stage(self, standard, agb=None, branch=None, delivery_id=None):
@@ -340,6 +340,12 @@ class SqlStore(SqlProviders, SqlBlobs, DeliveryStore):
         fields of `t`'s columns, in order; `keys`: the DDIDs of the file's key) into the typed table `t`,
         a repeated key replacing the earlier record; False when the backend cannot take this batch so
         (the caller writes it from typed values). Only where `takes_blocks`."""
+        raise NotImplementedError(f"the {self.dialect.name} store takes no blocks")
+
+    def _stage_block(self, stage: str, columns: list[str], fields: list, keys: set[str], rows, lines) -> bool:
+        """Append records `rows` as read to the stage `stage`: its `line` from `lines`, then `columns`
+        from `fields` (the status vlag's column `flag`, if any, and the typed columns); False when the
+        backend cannot take this batch so. Only where `takes_blocks`."""
         raise NotImplementedError(f"the {self.dialect.name} store takes no blocks")
 
     def _copy_text(self, table: str, columns: list[str], text: bytes) -> None:

@@ -114,7 +114,7 @@ class Stage:
         any other batch is typed column by column and `add`ed."""
         t = self.tables.get(layout.name)
         n = len(lines)
-        blocks = self.fresh and self.store.takes_blocks
+        blocks = self.store.takes_blocks
         if t is None or not n or not (self.store.copy_text or blocks) or t.key == ("record_line",):
             return self._add_typed(layout, rows, lines)
         fields = {f.ddid: f for f in layout.fields}
@@ -149,12 +149,20 @@ class Stage:
 
     def _stage_text(self, t: FileTable, layout: "FileLayout", fields: dict, rows: np.ndarray,
                     lines: np.ndarray) -> None:
-        """Stage a batch as COPY text made from the records' bytes; typed (`add`) when it is not plain."""
+        """Stage a batch as COPY text made from the records' bytes, or as they were read where the backend
+        takes them so (`SqlStore.takes_blocks`); typed (`add`) when it cannot take them so."""
         flag = fields.get(t.status_flag)
+        store, n = self.store, len(lines)
+        if store.takes_blocks:
+            stage = self.stages.get(t.file) or self._create(t)
+            if not store._stage_block(stage, ["flag", *t.names] if flag else t.names,
+                                      [flag, *(fields[c.ddid] for c in t.columns)] if flag else
+                                      [fields[c.ddid] for c in t.columns], set(layout.key), rows, lines):
+                return self._add_typed(layout, rows, lines)
+            return self._staged_raw(t, fields, flag, rows, n)
         text = copy_text.lines(rows, [fields[c.ddid] for c in t.columns], set(layout.key), numbers=lines, flag=flag)
         if text is None:
             return self._add_typed(layout, rows, lines)
-        store, n = self.store, len(lines)
         own = not store._in_transaction
         if own:
             store._exec("BEGIN")
@@ -167,6 +175,10 @@ class Stage:
             if own:
                 store._exec("ROLLBACK")
             raise
+        self._staged_raw(t, fields, flag, rows, n)
+
+    def _staged_raw(self, t: FileTable, fields: dict, flag, rows: np.ndarray, n: int) -> None:
+        """Count a batch staged from its bytes and keep its live records' key hashes."""
         self.staged[t.file] = self.staged.get(t.file, 0) + n
         if flag is not None:
             rows = rows[np.fromiter((f != DELETE for f in column(rows, flag)), bool, count=n)]

@@ -98,6 +98,20 @@ class SqliteStore(SqlStore):
                                   "d": delivery_id})
         return True
 
+    def _stage_block(self, stage, columns, fields, keys, rows, lines):
+        """As `_write_block`, into the stage `stage` (its `line` from `lines`, then `columns`), one
+        statement a batch: atomic by itself, so the stage is consistent between batches."""
+        if not sqlite_blocks.fits(fields):
+            return False
+        made = sqlite_blocks.block(rows, fields, keys, numbers=lines)
+        if made is None:
+            return False
+        sql = self._block_sql.get((stage, made.forms))
+        if sql is None:
+            sql = self._block_sql[stage, made.forms] = sqlite_blocks.stage_sql(stage, ["line", *columns], made.forms)
+        self._writer.submit(sql, {"b": made.data, "w": made.width, "n": len(made.data)})
+        return True
+
     @classmethod
     def from_url(cls, url: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> "SqliteStore":
         """Open the store at `sqlite:///PATH`."""

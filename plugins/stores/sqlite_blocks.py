@@ -32,6 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
+from disval.core.store.copy_text import _digits
 from disval.core.store.typed_columns import NINE, SPACE, ZERO, _left_aligned, iso_dates
 
 MAX_DIGITS = 18  # an N field wider than this may not fit SQLite's 64-bit INTEGER: typed in Python instead
@@ -60,14 +61,18 @@ def fits(fields: Sequence) -> bool:
     return all((f.type != "N" or f.length <= MAX_DIGITS) and (f.type != "D" or f.length == 8) for f in fields)
 
 
-def block(rows: np.ndarray, fields: Sequence, keys: set[str]) -> Block | None:
+def block(rows: np.ndarray, fields: Sequence, keys: set[str], numbers: np.ndarray | None = None) -> Block | None:
     """`rows` (uint8, one record per row) as a `Block` of `fields` (layout fields, in the table's column
-    order; those whose DDID is in `keys` are key columns); None when a record holds a byte that is not
-    printable ASCII."""
+    order; those whose DDID is in `keys` are key columns), after `numbers` (one non-negative integer per
+    record, e.g. its line) when given; None when a record holds a byte that is not printable ASCII."""
     n = len(rows)
     if n and (int(rows.min()) < SPACE or int(rows.max()) > 126):
         return None
     parts, forms = [], []
+    if numbers is not None:
+        digits, significant = _digits(numbers)
+        parts.append(np.where(significant, digits, np.uint8(SPACE)).astype(np.uint8))
+        forms.append((EXACT, digits.shape[1]))  # right-aligned digits: an integer by the column's affinity
     filled_all = rows != SPACE
     used_all = filled_all.any(axis=0)  # the byte columns some record fills
     for fld in fields:
@@ -129,14 +134,23 @@ def _values(forms: Sequence[tuple[str, int]]) -> list[str]:
 
 
 def insert_sql(table: str, columns: Sequence[str], key: Sequence[str], forms: Sequence[tuple[str, int]]) -> str:
-    """The statement writing a `Block` with these `forms` into `table` (`columns`: the typed columns, in
-    the fields' order), with :p the provider, :d the delivery, :b the blob, :w its record width and :n
-    its length. A key written before (a repeated key of the delivery) is replaced: the last one wins."""
+    """The statement writing a `Block` with these `forms` into the typed table `table` (`columns`: the
+    typed columns, in the fields' order), with :p the provider, :d the delivery, :b the blob, :w its
+    record width and :n its length. A key written before (a repeated key of the delivery) is replaced:
+    the last one wins."""
     updates = ", ".join(f"{c} = excluded.{c}" for c in ["delivery_id", *columns] if c not in key)
-    # A recursive CTE of record offsets: SQLite yields them one by one, in order, without a table.
     return (
-        f"WITH RECURSIVE r(o) AS (SELECT 1 UNION ALL SELECT o + :w FROM r WHERE o + :w <= :n)"
-        f" INSERT INTO {table} (provider_id, delivery_id, {', '.join(columns)})"
+        f"{_OFFSETS} INSERT INTO {table} (provider_id, delivery_id, {', '.join(columns)})"
         f" SELECT :p, :d, {', '.join(_values(forms))} FROM r WHERE true"  # WHERE: for the parser, before ON CONFLICT
         f" ON CONFLICT (provider_id, {', '.join(key)}) DO {'UPDATE SET ' + updates if updates else 'NOTHING'}"
     )
+
+
+def stage_sql(table: str, columns: Sequence[str], forms: Sequence[tuple[str, int]]) -> str:
+    """The statement appending a `Block` with these `forms` to the stage `table` (`columns` in the
+    block's order), with :b the blob, :w its record width and :n its length."""
+    return f"{_OFFSETS} INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(_values(forms))} FROM r"
+
+
+# A recursive CTE of record offsets: SQLite yields them one by one, in order, without a table.
+_OFFSETS = "WITH RECURSIVE r(o) AS (SELECT 1 UNION ALL SELECT o + :w FROM r WHERE o + :w <= :n)"

@@ -126,3 +126,71 @@ def test_a_first_import_killed_while_the_writer_thread_writes_leaves_nothing(sql
         assert keys(reopened) == ["T1"]
     finally:
         reopened.close()
+
+
+def _deliveries(rng: random.Random, std, files: list[tuple[str, str, str]], count: int) -> list[list]:
+    """`count` deliveries of random batches [(file, recs)]: keys from a small pool (so later deliveries
+    change, keep and, with a status vlag, delete earlier records; children move between parents)."""
+    out = []
+    for _ in range(count):
+        delivery = []
+        for file, key, parent in files:
+            layout = std.layout.file(file)
+            for _ in range(2):
+                styles = {f.ddid: rng.choice(["blank", "full", "mixed"]) for f in layout.fields}
+                recs = []
+                for _ in range(30):
+                    rec = {f.ddid: _value(rng, f, styles[f.ddid]) for f in layout.fields}
+                    rec[key] = f"{file[0]}{rng.randint(0, 40)}"
+                    if parent:
+                        rec[parent] = f"{'T' if file != 'TIJD.txt' else 'A'}{rng.randint(0, 40)}"
+                    if layout.status_flag:
+                        rec[layout.status_flag] = "V" if rng.random() < 0.25 else ""
+                    recs.append(rec)
+                delivery.append((file, recs))
+        out.append(delivery)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("which", ["full load", "mutations"])
+def test_blocks_import_what_the_typed_path_imports(tmp_path, seed, which):
+    """Three deliveries (the first written straight into the tables, the others staged and merged), once
+    as blocks and once from typed values: the same rows and the same counts after each."""
+    from store_support import ACT, TIJD, TRAJ, mutations_standard
+
+    if which == "mutations":
+        std, files = mutations_standard(), [(TRAJ, "9101", ""), (ACT, "9201", "9202"), (TIJD, "9301", "9302")]
+    else:
+        std, files = ohw_gbg(), [(TRAJECT, "3257", ""), (PROFIEL, "3310", "3309")]
+    deliveries = _deliveries(random.Random(seed), std, files, 3)
+    results = {}
+    for blocks in (True, False):
+        store = open_url(f"sqlite:///{tmp_path}/{blocks}.db")
+        store.takes_blocks = blocks
+        submitted = []
+        submit = store._writer.submit
+        store._writer.submit = lambda sql, params: (submitted.append(sql), submit(sql, params))
+        try:
+            store.add_provider(AGB, BRANCH, USER)
+            seen = []
+            for n, delivery in enumerate(deliveries):
+                d = store.add_delivery(f"d{n}.zip", f"d{n}".encode(), None, status="accepted", standard=std.id)
+                store._exec("UPDATE deliveries SET phase = 'production', agb = ?, branch = ? WHERE id = ?",
+                            (AGB, BRANCH, d.id))
+                stage = store.stage(std, AGB, BRANCH, d.id)
+                assert stage.fresh == (n == 0)
+                line = 1
+                for file, recs in delivery:
+                    layout, rows, lines = records(std, file, recs)
+                    stage.add_rows(layout, rows, lines + line)
+                    line += len(recs)
+                counts = store.import_delivery(d.id, std, stage)
+                seen.append(({f: c.as_dict() for f, c in counts.items()},
+                             sorted((f, k, sorted(v.items(), key=str)) for f, k, v in store.records(AGB, BRANCH))))
+            results[blocks] = seen
+            assert (len(submitted) == sum(len(d) for d in deliveries)) == blocks  # every batch, or none
+        finally:
+            store.close()
+    assert results[True] == results[False]
+    assert any(rows for _, rows in results[True])
