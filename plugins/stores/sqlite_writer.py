@@ -23,7 +23,8 @@ QUEUED = 2  # blocks waiting for the writer, besides the one it writes: what mem
 
 
 class Writer:
-    """Runs `submit`ted statements on `conn`, in order, on one thread started on the first submit."""
+    """Runs `submit`ted statements on `conn`, in order, on a thread started by the first submit after a
+    `settle`."""
 
     def __init__(self, conn: Any):
         self._conn = conn
@@ -40,13 +41,14 @@ class Writer:
         self._queue.put((sql, params))
 
     def settle(self) -> None:
-        """Wait until every queued statement ran; raise the first error among them."""
-        if self._thread is not None:
-            self._queue.join()
+        """Wait until every queued statement ran and the thread ended; raise the first error among them.
+        The thread lives only while writes are queued: nothing is left running between them (a process
+        forked then, or one that exits, has no writer to wait for)."""
+        self.stop()
         self._raise()
 
     def stop(self) -> None:
-        """Let the thread end once the queued statements ran (the store is being closed)."""
+        """Let the thread end once the queued statements ran."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
