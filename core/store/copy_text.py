@@ -95,12 +95,20 @@ def _text(raw: np.ndarray, aligned_left: bool, key: bool) -> tuple[np.ndarray, n
         raw = _left_aligned(np.ascontiguousarray(raw))
     if raw.shape[1] == 0:
         raw = np.empty((len(raw), 0), np.uint8)
-    trailing = np.logical_and.accumulate(raw[:, ::-1] == SPACE, axis=1)[:, ::-1]
-    data, keep = _widen(raw, ~trailing)
+    length = _lengths(raw)  # without the trailing spaces
+    data, keep = _widen(raw, np.arange(raw.shape[1]) < length[:, None])
     if key:
         return data, keep
-    empty = trailing[:, 0] if trailing.shape[1] else np.ones(len(raw), bool)
-    return _null_where(data, keep, empty)
+    return _null_where(data, keep, length == 0)
+
+
+def _lengths(raw: np.ndarray) -> np.ndarray:
+    """Per row, the length without trailing spaces (0 when all spaces): the place of the last other byte."""
+    width = raw.shape[1]
+    if width == 0:
+        return np.zeros(len(raw), np.intp)
+    places = np.arange(1, width + 1, dtype=np.uint8 if width < 256 else np.uint16)
+    return np.where(raw != SPACE, places, places.dtype.type(0)).max(axis=1)
 
 
 def _digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,9 +123,10 @@ def _digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _number(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # As typed_columns._numbers: leading spaces, then at least one digit; anything else is NULL.
     digit = (raw >= ZERO) & (raw <= NINE)
-    leading = np.logical_and.accumulate(raw == SPACE, axis=1)
-    valid = np.all(digit | leading, axis=1) & ~leading[:, -1]
+    space = raw == SPACE
+    valid = digit[:, -1] & (digit | space).all(axis=1) & ~(digit[:, :-1] & space[:, 1:]).any(axis=1)
     data, keep = _widen(raw, digit)
     return _null_where(data, keep, ~valid)
 

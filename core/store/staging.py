@@ -145,18 +145,10 @@ class Stage:
         if text is None:
             return self._add_typed(layout, rows, lines)
         store, n = self.store, len(lines)
-        own = not store._in_transaction
-        if own:
-            store._exec("BEGIN")
-        try:
-            stage = self.stages.get(t.file) or self._create(t)
-            store._copy_text(stage, ["line", "flag", *t.names], text)
-            if own:
-                store._exec("COMMIT")
-        except BaseException:
-            if own:
-                store._exec("ROLLBACK")
-            raise
+        # No transaction around it: a COPY is one statement, all or nothing, and the backend may still be
+        # sending it when this returns (the validation goes on meanwhile); the next statement waits for it.
+        stage = self.stages.get(t.file) or self._create(t)
+        store._copy_text(stage, ["line", "flag", *t.names], text)
         self.staged[t.file] = self.staged.get(t.file, 0) + n
         if flag is not None:
             rows = rows[np.fromiter((f != DELETE for f in column(rows, flag)), bool, count=n)]

@@ -7,12 +7,19 @@ the process ends however it ends, and keyed per provider so that different
 providers proceed in parallel. A process that has to wait for it says so on
 stderr, naming the session that holds it: disval's sessions carry an
 application_name "disval pid PID on HOST" (unless the URL sets one).
+
+COPY text (`SqlStore._copy_text`, a batch of a delivery's records) is sent
+by a thread of its own and the call returns at once: while the server
+stores one batch, the validation reads and checks the next, on the other
+core. One COPY is in flight at a time; every other use of the connection
+first waits for it (`_copy_done`), and its error is raised there.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import socket
+import threading
 from contextlib import contextmanager, suppress
 
 from disval.core.plugins import hookimpl
@@ -83,6 +90,8 @@ class PostgresStore(SqlStore):
         # (Ignored on a Unix socket.)
         for setting in ("tcp_keepalives_idle = 10", "tcp_keepalives_interval = 5", "tcp_keepalives_count = 3"):
             conn.execute(f"SET {setting}")
+        self._copying: threading.Thread | None = None  # the COPY in flight (`_copy_text`)
+        self._copy_error: BaseException | None = None
         super().__init__(conn, POSTGRES, url, migrations)
         try:  # the job queue's tables (procrastinate's), when it is installed: see disval.core.workers
             from disval.core.workers.job_schema import ensure_job_schema
@@ -115,7 +124,26 @@ class PostgresStore(SqlStore):
             raise StoreError(f"not a PostgreSQL store URL: {url!r} (expected postgresql://USER@HOST/DB)")
         return cls(url, migrations)
 
+    def _exec(self, query, params=()):
+        # A ROLLBACK abandons what the COPY was part of: its error need not stop it.
+        self._copy_done(raise_error=not query.startswith("ROLLBACK"))
+        return super()._exec(query, params)
+
+    def _copy_done(self, raise_error: bool = True) -> None:
+        """Wait for the COPY in flight, if any; raise its error (once) unless `raise_error` is false."""
+        if self._copying is not None:
+            self._copying.join()
+            self._copying = None
+        error, self._copy_error = self._copy_error, None
+        if error is not None and raise_error:
+            raise error
+
+    def close(self):
+        self._copy_done(raise_error=False)
+        super().close()
+
     def _stage_rows(self, table, columns, rows):
+        self._copy_done()
         # COPY: several times faster than INSERTs, and psycopg writes the rows in C.
         with self._conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
@@ -125,10 +153,21 @@ class PostgresStore(SqlStore):
     copy_text = True
 
     def _copy_text(self, table, columns, text):
-        with self._conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            copy.write(text)
+        self._copy_done()
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+
+        def send() -> None:
+            try:
+                with self._conn.cursor().copy(statement) as copy:
+                    copy.write(text)
+            except BaseException as exc:  # raised in the caller's thread by `_copy_done`
+                self._copy_error = exc
+
+        self._copying = threading.Thread(target=send, name="disval COPY", daemon=True)
+        self._copying.start()
 
     def _write_rows(self, t, columns, rows, may_repeat=True):
+        self._copy_done()
         if may_repeat:  # COPY would fail on the repeated key: the upsert lets the last one win
             return super()._write_rows(t, columns, rows, may_repeat)
         with self._conn.cursor().copy(f"COPY {t.table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -137,6 +176,7 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def lock_provider(self, agb, branch):
+        self._copy_done()
         key = (PROVIDER_LOCKS, _int4(f"{agb}/{branch}"))
         if not self._conn.execute("SELECT pg_try_advisory_lock(%s::integer, %s::integer)", key).fetchone()[0]:
             say_waiting(f"waiting for provider {agb} {branch}: {self._holder(key)} is processing its deliveries")

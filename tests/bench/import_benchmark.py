@@ -3,6 +3,8 @@
     python tests/bench/import_benchmark.py                 # 250k trajects + 1M profiles
     python tests/bench/import_benchmark.py --size 100k     # 25k + 100k, a quick look
     DISVAL_BENCH_POSTGRES_URL=postgresql://... python tests/bench/import_benchmark.py
+    python tests/bench/import_benchmark.py --store postgresql --keep /tmp/bench   # one store; the
+                                                           # deliveries kept and reused by the next run
 
 For each backend it makes an empty store, registers the provider and passes
 its connect phase with a small TEST delivery, then times, each as its own
@@ -57,9 +59,16 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, int, float]:
 
 
 def generate(out: Path, trajects: int, profiles: int, phase: str, created: str) -> Path:
+    """The zip of a generated delivery in `out`; one made before with these figures is reused."""
+    made = out / "made.txt"
+    wanted = f"{trajects} {profiles} {phase} {created}"
+    if made.exists() and made.read_text().split("\n")[0] == wanted and Path(made.read_text().split("\n")[1]).exists():
+        return Path(made.read_text().split("\n")[1])
     cmd = [*DISVAL, "generate", "--trajects", str(trajects), "--profiles", str(profiles), "--seed", "2026",
            "--phase", phase, "--created", created, "-o", str(out)]
-    return Path(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    zip_path = Path(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    made.write_text(f"{wanted}\n{zip_path}\n")
+    return zip_path
 
 
 def postgres_url() -> str | None:
@@ -96,7 +105,10 @@ def measure(store: str, work: Path, trajects: int, profiles: int, zips: dict[str
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=SIZES, default="1M")
-    parser.add_argument("--keep", type=Path, help="keep the deliveries and the SQLite store in this directory")
+    parser.add_argument("--keep", type=Path, help="keep the deliveries and the SQLite store in this directory "
+                        "(deliveries made there before with the same size are reused)")
+    parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both",
+                        help="measure one store only (default: both)")
     args = parser.parse_args()
     trajects, profiles = SIZES[args.size]
     work = args.keep or Path(tempfile.mkdtemp(prefix="disval-import-bench-"))
@@ -106,10 +118,15 @@ def main() -> int:
         "again": generate(work / "again", trajects, profiles, "production", "2018-04-01"),
     }
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {trajects:,} trajects + {profiles:,} profiles\n")
-    stores = {"SQLite": f"sqlite:///{work / 'store.db'}"}
-    pg = postgres_url()
+    stores = {}
+    if args.store in ("sqlite", "both"):
+        (work / "store.db").unlink(missing_ok=True)  # a kept store of an earlier run: start empty
+        stores["SQLite"] = f"sqlite:///{work / 'store.db'}"
+    pg = postgres_url() if args.store in ("postgresql", "both") else None
     if pg:
         stores["PostgreSQL"] = pg
+    elif args.store == "postgresql":
+        raise SystemExit("--store postgresql: set DISVAL_BENCH_POSTGRES_URL or DISVAL_TEST_POSTGRES_URL")
     # CPU seconds too: on a shared machine the load moves wall times more than the work a process does
     # (the database server's CPU time is not in them).
     headers = ["what", "wall s", "x validate", "import records/s", "peak RSS MB", "CPU s", "CPU x validate"]
