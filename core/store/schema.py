@@ -56,6 +56,10 @@ class Dialect:
     # be read without a scan (SQLite's rowid): the merge then writes a file's records in parts and says
     # how far it is. None: each file is written by one statement.
     stage_order: str | None = None
+    # The backend has SQL MERGE (PostgreSQL 15 and later): the merge writes a file's staged records with
+    # one MERGE (one join of the stage with the table, where an UPDATE ... FROM and an INSERT ... NOT
+    # EXISTS made two), and a full load takes its counts from the rows its DELETE and MERGE report.
+    merge_statement: bool = False
 
     def sql(self, query: str) -> str:
         """`query`, written with `?` placeholders, in this backend's parameter style."""

@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 
 from disval.core.plugins import hookimpl
 from disval.core.store.delivery_store import StoreError, say_waiting
@@ -92,7 +93,9 @@ class PostgresStore(SqlStore):
             conn.execute(f"SET {setting}")
         self._copying: threading.Thread | None = None  # the COPY in flight (`_copy_text`)
         self._copy_error: BaseException | None = None
-        super().__init__(conn, POSTGRES, url, migrations)
+        # MERGE came with PostgreSQL 15; an older server merges with an UPDATE and an INSERT.
+        dialect = replace(POSTGRES, merge_statement=conn.info.server_version >= 150000)
+        super().__init__(conn, dialect, url, migrations)
         try:  # the job queue's tables (procrastinate's), when it is installed: see disval.core.workers
             from disval.core.workers.job_schema import ensure_job_schema
 
