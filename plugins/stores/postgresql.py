@@ -26,7 +26,7 @@ from dataclasses import replace
 from disval.core.plugins import hookimpl
 from disval.core.store.delivery_store import StoreError, say_waiting
 from disval.core.store.live import LiveState
-from disval.core.store.schema import MIGRATIONS, Dialect, Migration
+from disval.core.store.schema import MIGRATIONS, PG_FILLFACTOR, Dialect, Migration
 from disval.core.store.sql import SqlStore
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -59,6 +59,8 @@ POSTGRES = Dialect(
     after_import="ANALYZE {table}",
     analyze="ANALYZE {table}",  # temporary tables are never analysed by autovacuum
     same="{a} IS NOT DISTINCT FROM {b}",
+    # A re-delivery changes records in place, on their page, without new index entries (schema migration 8).
+    table_options=f" WITH ({PG_FILLFACTOR})",
 )
 
 
