@@ -55,6 +55,7 @@ class Stage:
         self.hashes: dict[str, list[np.ndarray]] = {}  # key hashes of the live records, to spot repeated keys
         self.staged: dict[str, int] = {}  # file -> records staged
         self._indexed: set[str] = set()
+        self._analyzed: dict[str, int] = {}  # file -> records staged when its statistics were taken
         self.provider_id, self.delivery_id = provider_id, delivery_id
         self._seen: dict[str, np.ndarray] = {}  # file -> sorted key hashes written so far (fresh only)
         self._hashed: dict[str, str] = {}  # file -> how its keys were hashed (`_repeats`)
@@ -233,7 +234,10 @@ class Stage:
     def analyze(self, file: str) -> None:
         """Give the planner the stage's statistics, where the backend needs them for a join."""
         if self.store.dialect.analyze and file in self.stages:
+            if self._analyzed.get(file) == self.staged.get(file):  # the history lookup took them already
+                return
             self.store._exec(self.store.dialect.analyze.format(table=self.stages[file]))
+            self._analyzed[file] = self.staged.get(file, 0)
 
     def repeats_keys(self, file: str) -> bool:
         """Whether a key may occur twice among the live records (a hash collision only costs a dedupe)."""
@@ -263,6 +267,7 @@ class Stage:
             except Exception:  # a dead connection has dropped them already
                 break
         self.stages.clear()
+        self._analyzed.clear()
         self.hashes.clear()
 
 
