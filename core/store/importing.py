@@ -201,18 +201,25 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_i
 
 def _full_by_merge(store, tables: list[FileTable], staged: Stage, provider_id: int, delivery_id: int,
                    progress: Progress) -> dict[str, FileCounts]:
-    """A full load on a backend with MERGE (`Dialect.merge_statement`): per file, one DELETE of the stored
-    records the delivery does not hold and one MERGE of the staged ones, the counts from what those two
-    report. Every stored record the DELETE leaves has exactly one staged record of its key (repeated keys
-    were dropped first), so: matched = before - deleted, inserted = delivered - matched, and the MERGE,
-    which writes only new and differing records, wrote changed + inserted."""
-    counts = {}
+    """A full load on a backend with MERGE (`Dialect.merge_statement`): per file, one MERGE of the staged
+    records, then one DELETE of the stored records the delivery does not hold, the counts from the rows
+    those report and a count of the provider's records in between: inserted = after the MERGE - before,
+    matched = delivered - inserted (repeated keys were dropped first, so each stored key matches at most
+    one staged record), and the MERGE, which writes only new and differing records, wrote changed +
+    inserted. When every stored record was matched the DELETE has nothing to do and is not run.
+
+    The planner's statistics of a table are taken again (`Dialect.after_import`) only when the provider's
+    records in it changed in number by more than a tenth: a re-delivery of about the same records leaves
+    them valid, and the server's autovacuum takes them again when enough rows changed."""
+    counts, restat = {}, set()
     for t in reversed(tables):  # children first, as `_full_load` deletes
         stage = staged.stages.get(t.file)
         n_before = _count(store, t, provider_id)
         if stage is None:
             deleted = store._exec(f"DELETE FROM {t.table} WHERE provider_id = ?", (provider_id,)).rowcount
             counts[t.file] = FileCounts(deleted=deleted)
+            if deleted:
+                restat.add(t.file)
             continue
         if staged.repeats_keys(t.file):
             staged.index(t.file)
@@ -223,19 +230,24 @@ def _full_by_merge(store, tables: list[FileTable], staged: Stage, provider_id: i
         if n_before == 0:
             _write(store, t, stage, provider_id, delivery_id, True)
             counts[t.file] = FileCounts(delivered, delivered)
+            restat.add(t.file)
         else:
             staged.analyze(t.file)  # a hash join of stage and table, not a lookup per record
-            join = " AND ".join(f"s.{k} = r.{k}" for k in t.key)
-            deleted = store._exec(f"DELETE FROM {t.table} r WHERE r.provider_id = ? AND NOT EXISTS"
-                                  f" (SELECT 1 FROM {stage} s WHERE {join} AND {LIVE})", (provider_id,)).rowcount
             written = _merge_statement(store, t, stage, provider_id, delivery_id)
-            matched = n_before - deleted
-            inserted = delivered - matched
+            inserted = _count(store, t, provider_id) - n_before
+            matched = delivered - inserted
+            deleted = 0
+            if matched < n_before:
+                join = " AND ".join(f"s.{k} = r.{k}" for k in t.key)
+                deleted = store._exec(f"DELETE FROM {t.table} r WHERE r.provider_id = ? AND NOT EXISTS"
+                                      f" (SELECT 1 FROM {stage} s WHERE {join} AND {LIVE})", (provider_id,)).rowcount
             changed = written - inserted
             counts[t.file] = FileCounts(delivered, inserted, changed, matched - changed, deleted)
+            if abs(inserted - deleted) * 10 > n_before:
+                restat.add(t.file)
         progress(t.file, delivered, delivered)
     for t in tables:
-        if store.dialect.after_import:
+        if store.dialect.after_import and t.file in restat:
             store._exec(store.dialect.after_import.format(table=t.table))
     return {t.file: counts[t.file] for t in tables}
 
@@ -261,10 +273,13 @@ def _merge_statement(store, t: FileTable, stage: str, provider_id: int, delivery
 
 def _fresh(store, tables: list[FileTable], staged: Stage, provider_id: int, progress: Progress) -> dict[str, FileCounts]:
     """The counts of a delivery written straight into the tables (`Stage.fresh`): the provider held
-    nothing before, so every record it holds now is new."""
+    nothing before, so every record it holds now is new. Where the stage knows how many rows it wrote
+    (`Stage.written`: no write replaced another), that is the number; else they are counted."""
     counts = {}
     for t in tables:
-        n_after = _count(store, t, provider_id)
+        n_after = staged.written.get(t.file)
+        if n_after is None:
+            n_after = _count(store, t, provider_id)
         if t.file in staged.staged:  # written while validated: announced as begun and done at once
             progress(t.file, 0, n_after)
             progress(t.file, n_after, n_after)

@@ -56,6 +56,8 @@ class Stage:
         self.staged: dict[str, int] = {}  # file -> records staged
         self._indexed: set[str] = set()
         self._analyzed: dict[str, int] = {}  # file -> records staged when its statistics were taken
+        # Fresh: file -> rows written into its table, None when a write may have replaced one (an upsert).
+        self.written: dict[str, int | None] = {}
         self.provider_id, self.delivery_id = provider_id, delivery_id
         self._seen: dict[str, np.ndarray] = {}  # file -> sorted key hashes written so far (fresh only)
         self._hashed: dict[str, str] = {}  # file -> how its keys were hashed (`_repeats`)
@@ -136,7 +138,13 @@ class Stage:
             self._write(t, typed, lines.tolist(), len(lines), may_repeat)
         else:
             self.store._copy_text(t.table, ["provider_id", "delivery_id", *t.names], text)
+            self._wrote(t.file, len(rows))
         self.staged[t.file] = self.staged.get(t.file, 0) + n
+
+    def _wrote(self, file: str, n: int | None) -> None:
+        """Count `n` rows written into `file`'s table (None: a number of them replaced others)."""
+        before = self.written.get(file, 0)
+        self.written[file] = None if n is None or before is None else before + n
 
     def _stage_text(self, t: FileTable, layout: "FileLayout", fields: dict, rows: np.ndarray,
                     lines: np.ndarray) -> None:
@@ -188,6 +196,7 @@ class Stage:
             if self.store.bulk_needs_unique_keys:  # a bulk path that cannot take a repeated key (COPY)
                 may_repeat = self._repeats(t, _key_hashes(t, columns, line_col, n)[keep], "typed")
         self.store._write_rows(t, ["provider_id", "delivery_id", *t.names], rows, may_repeat)
+        self._wrote(t.file, None if may_repeat else int(keep.sum()))  # unique keys: each row is a record
 
     def _repeats(self, t: FileTable, hashes: np.ndarray, kind: str) -> bool:
         """Whether a key of this batch may repeat one of the batch or of an earlier batch of `t` (a hash
