@@ -29,7 +29,8 @@ NULL = np.frombuffer(b"\\N", np.uint8)
 
 def plain(rows: np.ndarray) -> bool:
     """Whether every byte of `rows` is printable ASCII other than a backslash: COPY text as it is."""
-    return not bool(((rows < SPACE) | (rows > 126) | (rows == BACKSLASH)).any())
+    # One subtraction in uint8 wraps the bytes below a space round to the top: one comparison for both ends.
+    return not bool((((rows - np.uint8(SPACE)) > np.uint8(126 - SPACE)) | (rows == BACKSLASH)).any())
 
 
 def lines(rows: np.ndarray, fields: Sequence, keys: set[str], prefix: bytes = b"",
@@ -95,12 +96,20 @@ def _text(raw: np.ndarray, aligned_left: bool, key: bool) -> tuple[np.ndarray, n
         raw = _left_aligned(np.ascontiguousarray(raw))
     if raw.shape[1] == 0:
         raw = np.empty((len(raw), 0), np.uint8)
-    trailing = np.logical_and.accumulate(raw[:, ::-1] == SPACE, axis=1)[:, ::-1]
-    data, keep = _widen(raw, ~trailing)
+    length = _lengths(raw)  # without the trailing spaces
+    data, keep = _widen(raw, np.arange(raw.shape[1]) < length[:, None])
     if key:
         return data, keep
-    empty = trailing[:, 0] if trailing.shape[1] else np.ones(len(raw), bool)
-    return _null_where(data, keep, empty)
+    return _null_where(data, keep, length == 0)
+
+
+def _lengths(raw: np.ndarray) -> np.ndarray:
+    """Per row, the length without trailing spaces (0 when all spaces): the place of the last other byte."""
+    width = raw.shape[1]
+    if width == 0:
+        return np.zeros(len(raw), np.intp)
+    places = np.arange(1, width + 1, dtype=np.uint8 if width < 256 else np.uint16)
+    return np.where(raw != SPACE, places, places.dtype.type(0)).max(axis=1)
 
 
 def _digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,9 +124,10 @@ def _digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _number(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # As typed_columns._numbers: leading spaces, then at least one digit; anything else is NULL.
     digit = (raw >= ZERO) & (raw <= NINE)
-    leading = np.logical_and.accumulate(raw == SPACE, axis=1)
-    valid = np.all(digit | leading, axis=1) & ~leading[:, -1]
+    space = raw == SPACE
+    valid = digit[:, -1] & (digit | space).all(axis=1) & ~(digit[:, :-1] & space[:, 1:]).any(axis=1)
     data, keep = _widen(raw, digit)
     return _null_where(data, keep, ~valid)
 
@@ -143,8 +153,17 @@ def key_hashes(rows: np.ndarray, fields: Sequence) -> np.ndarray:
             powers = 10 ** np.arange(raw.shape[1] - 1, -1, -1, dtype=np.int64)
             cols = [(np.where(digit, raw - ZERO, 0).astype(np.int64) * powers).sum(axis=1).astype(np.uint64)]
         else:
-            cols = list((_left_aligned(np.ascontiguousarray(raw)) if fld.type == "AN" else raw).T.astype(np.uint64))
+            cols = _words(_left_aligned(np.ascontiguousarray(raw)) if fld.type == "AN" else raw)
         for col in cols:
             h = h * prime + col
         h = h * prime + np.uint64(TAB)  # between fields: ("AB", "C") and ("A", "BC") differ
     return h.view(np.int64)
+
+
+def _words(raw: np.ndarray) -> list[np.ndarray]:
+    """The bytes of each row as 64-bit words (zero-padded), one array per word: a field hashed eight
+    bytes at a time."""
+    n, width = raw.shape
+    padded = np.zeros((n, -(-width // 8) * 8), np.uint8)
+    padded[:, :width] = raw
+    return list(padded.view(np.uint64).T)

@@ -151,6 +151,8 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_i
     A table that holds nothing of the provider yet (a first delivery) needs no comparison: its
     counts are the stage's, and its records are inserted as they are, without a lookup each.
     """
+    if mode == "full" and store.dialect.merge_statement:
+        return _full_by_merge(store, tables, staged, provider_id, delivery_id, progress)
     before: dict[str, tuple[int, int, int, int]] = {}
     for t in tables:
         stage = staged.stages.get(t.file)
@@ -197,12 +199,87 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_i
     return counts
 
 
+def _full_by_merge(store, tables: list[FileTable], staged: Stage, provider_id: int, delivery_id: int,
+                   progress: Progress) -> dict[str, FileCounts]:
+    """A full load on a backend with MERGE (`Dialect.merge_statement`): per file, one MERGE of the staged
+    records, then one DELETE of the stored records the delivery does not hold, the counts from the rows
+    those report and a count of the provider's records in between: inserted = after the MERGE - before,
+    matched = delivered - inserted (repeated keys were dropped first, so each stored key matches at most
+    one staged record), and the MERGE, which writes only new and differing records, wrote changed +
+    inserted. When every stored record was matched the DELETE has nothing to do and is not run.
+
+    The planner's statistics of a table are taken again (`Dialect.after_import`) only when the provider's
+    records in it changed in number by more than a tenth: a re-delivery of about the same records leaves
+    them valid, and the server's autovacuum takes them again when enough rows changed."""
+    counts, restat = {}, set()
+    for t in reversed(tables):  # children first, as `_full_load` deletes
+        stage = staged.stages.get(t.file)
+        n_before = _count(store, t, provider_id)
+        if stage is None:
+            deleted = store._exec(f"DELETE FROM {t.table} WHERE provider_id = ?", (provider_id,)).rowcount
+            counts[t.file] = FileCounts(deleted=deleted)
+            if deleted:
+                restat.add(t.file)
+            continue
+        if staged.repeats_keys(t.file):
+            staged.index(t.file)
+            _drop_repeats(store, t, stage)
+        has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key)
+        delivered = store._exec(f"SELECT COUNT(*) FROM {stage} s WHERE {LIVE} AND {has_key}").fetchone()[0]
+        progress(t.file, 0, delivered)
+        if n_before == 0:
+            _write(store, t, stage, provider_id, delivery_id, True)
+            counts[t.file] = FileCounts(delivered, delivered)
+            restat.add(t.file)
+        else:
+            staged.analyze(t.file)  # a hash join of stage and table, not a lookup per record
+            written = _merge_statement(store, t, stage, provider_id, delivery_id)
+            inserted = _count(store, t, provider_id) - n_before
+            matched = delivered - inserted
+            deleted = 0
+            if matched < n_before:
+                join = " AND ".join(f"s.{k} = r.{k}" for k in t.key)
+                deleted = store._exec(f"DELETE FROM {t.table} r WHERE r.provider_id = ? AND NOT EXISTS"
+                                      f" (SELECT 1 FROM {stage} s WHERE {join} AND {LIVE})", (provider_id,)).rowcount
+            changed = written - inserted
+            counts[t.file] = FileCounts(delivered, inserted, changed, matched - changed, deleted)
+            if abs(inserted - deleted) * 10 > n_before:
+                restat.add(t.file)
+        progress(t.file, delivered, delivered)
+    for t in tables:
+        if store.dialect.after_import and t.file in restat:
+            store._exec(store.dialect.after_import.format(table=t.table))
+    return {t.file: counts[t.file] for t in tables}
+
+
+def _merge_statement(store, t: FileTable, stage: str, provider_id: int, delivery_id: int, part: str = "") -> int:
+    """One MERGE of the staged live records into `t`: a stored record that differs is changed, a new one
+    inserted, one stored exactly so left alone (`Dialect.merge_statement`); returns the records written."""
+    names = ", ".join(t.names)
+    others = [c for c in t.names if c not in t.key]
+    has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key) + part
+    join = " AND ".join(f"r.{k} = s.{k}" for k in t.key)
+    changed = ""
+    if others:
+        same = " AND ".join(store.dialect.same.format(a=f"r.{c}", b=f"s.{c}") for c in others)
+        changed = (f" WHEN MATCHED AND NOT ({same}) THEN UPDATE SET delivery_id = ?, "
+                   + ", ".join(f"{c} = s.{c}" for c in others))
+    return store._exec(
+        f"MERGE INTO {t.table} r USING (SELECT {names} FROM {stage} s WHERE {LIVE} AND {has_key}) s"
+        f" ON r.provider_id = ? AND {join}{changed} WHEN NOT MATCHED THEN INSERT (provider_id, delivery_id,"
+        f" {names}) VALUES (?, ?, {', '.join(f's.{c}' for c in t.names)})",
+        (provider_id, *((delivery_id,) if others else ()), provider_id, delivery_id)).rowcount
+
+
 def _fresh(store, tables: list[FileTable], staged: Stage, provider_id: int, progress: Progress) -> dict[str, FileCounts]:
     """The counts of a delivery written straight into the tables (`Stage.fresh`): the provider held
-    nothing before, so every record it holds now is new."""
+    nothing before, so every record it holds now is new. Where the stage knows how many rows it wrote
+    (`Stage.written`: no write replaced another), that is the number; else they are counted."""
     counts = {}
     for t in tables:
-        n_after = _count(store, t, provider_id)
+        n_after = staged.written.get(t.file)
+        if n_after is None:
+            n_after = _count(store, t, provider_id)
         if t.file in staged.staged:  # written while validated: announced as begun and done at once
             progress(t.file, 0, n_after)
             progress(t.file, n_after, n_after)
@@ -254,6 +331,9 @@ def _write(store, t: FileTable, stage: str, provider_id: int, delivery_id: int, 
         store._exec(
             f"INSERT INTO {t.table} (provider_id, delivery_id, {names}) SELECT ?, ?, {names} FROM {stage} s"
             f" WHERE {LIVE} AND {has_key} {in_key_order}", (provider_id, delivery_id))
+        return
+    if store.dialect.merge_statement:
+        _merge_statement(store, t, stage, provider_id, delivery_id, part)
         return
     if store.dialect.upsert_merge:
         # One pass over the stage, each record found by the typed table's primary key, changed in

@@ -55,6 +55,9 @@ class Stage:
         self.hashes: dict[str, list[np.ndarray]] = {}  # key hashes of the live records, to spot repeated keys
         self.staged: dict[str, int] = {}  # file -> records staged
         self._indexed: set[str] = set()
+        self._analyzed: dict[str, int] = {}  # file -> records staged when its statistics were taken
+        # Fresh: file -> rows written into its table, None when a write may have replaced one (an upsert).
+        self.written: dict[str, int | None] = {}
         self.provider_id, self.delivery_id = provider_id, delivery_id
         self._seen: dict[str, np.ndarray] = {}  # file -> sorted key hashes written so far (fresh only)
         self._hashed: dict[str, str] = {}  # file -> how its keys were hashed (`_repeats`)
@@ -145,7 +148,13 @@ class Stage:
             self._write(t, typed, lines.tolist(), len(lines), may_repeat)
         else:
             self.store._copy_text(t.table, ["provider_id", "delivery_id", *t.names], text)
+            self._wrote(t.file, len(rows))
         self.staged[t.file] = self.staged.get(t.file, 0) + n
+
+    def _wrote(self, file: str, n: int | None) -> None:
+        """Count `n` rows written into `file`'s table (None: a number of them replaced others)."""
+        before = self.written.get(file, 0)
+        self.written[file] = None if n is None or before is None else before + n
 
     def _stage_text(self, t: FileTable, layout: "FileLayout", fields: dict, rows: np.ndarray,
                     lines: np.ndarray) -> None:
@@ -163,18 +172,10 @@ class Stage:
         text = copy_text.lines(rows, [fields[c.ddid] for c in t.columns], set(layout.key), numbers=lines, flag=flag)
         if text is None:
             return self._add_typed(layout, rows, lines)
-        own = not store._in_transaction
-        if own:
-            store._exec("BEGIN")
-        try:
-            stage = self.stages.get(t.file) or self._create(t)
-            store._copy_text(stage, ["line", "flag", *t.names], text)
-            if own:
-                store._exec("COMMIT")
-        except BaseException:
-            if own:
-                store._exec("ROLLBACK")
-            raise
+        # No transaction around it: a COPY is one statement, all or nothing, and the backend may still be
+        # sending it when this returns (the validation goes on meanwhile); the next statement waits for it.
+        stage = self.stages.get(t.file) or self._create(t)
+        store._copy_text(stage, ["line", "flag", *t.names], text)
         self._staged_raw(t, fields, flag, rows, n)
 
     def _staged_raw(self, t: FileTable, fields: dict, flag, rows: np.ndarray, n: int) -> None:
@@ -217,6 +218,7 @@ class Stage:
             if self.store.bulk_needs_unique_keys:  # a bulk path that cannot take a repeated key (COPY)
                 may_repeat = self._repeats(t, _key_hashes(t, columns, line_col, n)[keep], "typed")
         self.store._write_rows(t, ["provider_id", "delivery_id", *t.names], rows, may_repeat)
+        self._wrote(t.file, None if may_repeat else int(keep.sum()))  # unique keys: each row is a record
 
     def _repeats(self, t: FileTable, hashes: np.ndarray, kind: str) -> bool:
         """Whether a key of this batch may repeat one of the batch or of an earlier batch of `t` (a hash
@@ -263,7 +265,10 @@ class Stage:
     def analyze(self, file: str) -> None:
         """Give the planner the stage's statistics, where the backend needs them for a join."""
         if self.store.dialect.analyze and file in self.stages:
+            if self._analyzed.get(file) == self.staged.get(file):  # the history lookup took them already
+                return
             self.store._exec(self.store.dialect.analyze.format(table=self.stages[file]))
+            self._analyzed[file] = self.staged.get(file, 0)
 
     def repeats_keys(self, file: str) -> bool:
         """Whether a key may occur twice among the live records (a hash collision only costs a dedupe)."""
@@ -293,6 +298,7 @@ class Stage:
             except Exception:  # a dead connection has dropped them already
                 break
         self.stages.clear()
+        self._analyzed.clear()
         self.hashes.clear()
 
 
