@@ -16,10 +16,9 @@ from test_store_import import accepted, keys, load, trajects
 
 
 @pytest.fixture
-def pg_url(store_url):
-    if not store_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's bulk import")
-    return store_url
+def pg_url(fresh_pg_url):
+    """A new, empty PostgreSQL database (these are PostgreSQL's own: no SQLite variant to skip)."""
+    return fresh_pg_url
 
 
 def storage(store) -> dict[str, list[str]]:
