@@ -160,11 +160,7 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_i
         if stage is None:
             before[t.file] = (n_before, 0, 0, 0)
             continue
-        if staged.repeats_keys(t.file):
-            staged.index(t.file)
-            _drop_repeats(store, t, stage)
-        has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key)
-        delivered = store._exec(f"SELECT COUNT(*) FROM {stage} s WHERE {LIVE} AND {has_key}").fetchone()[0]
+        delivered = _delivered(store, staged, t, stage)
         if n_before == 0:
             before[t.file] = (0, delivered, 0, 0)
             continue
@@ -221,11 +217,7 @@ def _full_by_merge(store, tables: list[FileTable], staged: Stage, provider_id: i
             if deleted:
                 restat.add(t.file)
             continue
-        if staged.repeats_keys(t.file):
-            staged.index(t.file)
-            _drop_repeats(store, t, stage)
-        has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key)
-        delivered = store._exec(f"SELECT COUNT(*) FROM {stage} s WHERE {LIVE} AND {has_key}").fetchone()[0]
+        delivered = _delivered(store, staged, t, stage)
         progress(t.file, 0, delivered)
         if n_before == 0:
             _write(store, t, stage, provider_id, delivery_id, True)
@@ -269,6 +261,15 @@ def _merge_statement(store, t: FileTable, stage: str, provider_id: int, delivery
         f" ON r.provider_id = ? AND {join}{changed} WHEN NOT MATCHED THEN INSERT (provider_id, delivery_id,"
         f" {names}) VALUES (?, ?, {', '.join(f's.{c}' for c in t.names)})",
         (provider_id, *((delivery_id,) if others else ()), provider_id, delivery_id)).rowcount
+
+
+def _delivered(store, staged: Stage, t: FileTable, stage: str) -> int:
+    """The records `stage` holds for `t` with a key, once each (a repeated key's earlier records dropped)."""
+    if staged.repeats_keys(t.file):
+        staged.index(t.file)
+        _drop_repeats(store, t, stage)
+    has_key = " AND ".join(f"s.{k} IS NOT NULL" for k in t.key)
+    return store._exec(f"SELECT COUNT(*) FROM {stage} s WHERE {LIVE} AND {has_key}").fetchone()[0]
 
 
 def _fresh(store, tables: list[FileTable], staged: Stage, provider_id: int, progress: Progress) -> dict[str, FileCounts]:

@@ -163,6 +163,12 @@ def test_a_first_import_killed_while_writing_leaves_nothing(provider, store_url)
     # Another process writes 200,000 records of the provider's first delivery straight into the table and
     # is killed with SIGKILL after 50,000.
     _kill_worker(["load", store_url, first.id, 200000, 50000])
+    nothing_was_kept(store_url, first)
+
+
+def nothing_was_kept(store_url: str, first) -> None:
+    """After a first import was killed: no record is stored, the store is sound, the delivery is still
+    `accepted` and still its provider's first, and importing it again works."""
     reopened = open_url(store_url)
     try:
         assert reopened._exec(f"SELECT COUNT(*) FROM {TRAJECT_TABLE}").fetchone()[0] == 0

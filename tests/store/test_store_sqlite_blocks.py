@@ -12,8 +12,8 @@ from disval.plugins.ga_ohw_gbg import standard as ohw_gbg
 from disval.plugins.stores import sqlite_blocks
 from disval.plugins.stores.sqlite_writer import Guarded, Writer
 from store_support import AGB, BRANCH, PROFIEL, TRAJECT, USER, open_url
-from test_store_fresh import expected_rows, records, stored_rows
-from test_store_import import _kill_worker, accepted, keys
+from test_store_fresh import expected_rows, nothing_was_kept, records, stored_rows
+from test_store_import import _kill_worker, accepted
 
 TRAJECT_TABLE = "ga_ohw_gbg_1_0__behandeltraject"
 
@@ -113,19 +113,7 @@ def test_a_first_import_killed_while_the_writer_thread_writes_leaves_nothing(sql
     # Another process writes 200,000 records of the provider's first delivery as blocks on its writer
     # thread and is killed with SIGKILL after 50,000 were handed to it.
     _kill_worker(["load_rows", url, first.id, 200000, 50000])
-    reopened = open_url(url)
-    try:
-        assert reopened._exec(f"SELECT COUNT(*) FROM {TRAJECT_TABLE}").fetchone()[0] == 0
-        assert reopened._exec("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert reopened.delivery(first.id).status == "accepted"
-        stage = reopened.stage(ohw_gbg(), AGB, BRANCH, first.id)
-        assert stage.fresh
-        layout, rows, lines = records(ohw_gbg(), TRAJECT, [{"3257": "T1", "3258": "K1"}])
-        stage.add_rows(layout, rows, lines)
-        assert reopened.import_delivery(first.id, ohw_gbg(), stage)[TRAJECT].inserted == 1
-        assert keys(reopened) == ["T1"]
-    finally:
-        reopened.close()
+    nothing_was_kept(url, first)
 
 
 def _deliveries(rng: random.Random, std, files: list[tuple[str, str, str]], count: int) -> list[list]:
