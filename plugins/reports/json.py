@@ -45,6 +45,7 @@ totals, codelists, versions, warnings}.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from disval.core.plugins import hookimpl
 from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
@@ -81,15 +82,19 @@ def write(report, options: ReportOptions, out) -> None:
     # With its raw line end and key the placeholder cannot be inside a string of the document.
     head, tail = text.split(_KEY + _string(_PLACEHOLDER), 1)
     out.write((head + _KEY).encode("utf-8"))
-    buffer, first = [], True
+    buffer, first, size = [], True, 0
     for texts in view.findings.rendered(_block, _finding):
         if not texts:
             continue
-        buffer.append(("[\n" if first else ",\n") + ",\n".join(texts))
+        buffer.append("[\n" if first else ",\n")
+        text = texts.joined() if type(texts) is _Items else ",\n".join(texts)
+        buffer.append(text)
         first = False
-        if len(buffer) >= _FLUSH_EVERY or len(texts) > _FLUSH_EVERY:
+        size += len(text)
+        if size >= _FLUSH_SIZE:
             out.write("".join(buffer).encode("utf-8"))
             buffer.clear()
+            size = 0
     buffer.append("[]" if first else "\n  ]")
     out.write("".join(buffer).encode("utf-8"))
     out.write(tail.encode("utf-8"))
@@ -100,7 +105,7 @@ render = streamed(write)
 # Stands in for the findings while the rest of the document is dumped; they are written in its place.
 _PLACEHOLDER = "\x00disval findings\x00"
 _KEY = '\n  "findings": '
-_FLUSH_EVERY = 2048
+_FLUSH_SIZE = 1 << 20  # characters written at once: few writes, a small buffer
 _INDENT = "  "
 
 
@@ -119,19 +124,65 @@ def _finding(row: dict) -> str:
 _HOLE = "\x00disval %s\x00"
 
 
-def _block(row: dict, lines: list, values: list, related: list | None) -> list[str]:
+def _block(row: dict, lines: list, values: list, related: list | None) -> Sequence[str]:
     """The items of a block of findings, as `_finding` writes each: its template (`row`) written once with
     holes where line, value and the related values go, then filled per finding."""
     holes = dict(row, line=_HOLE % "line", value=_HOLE % "value",
                  related=[dict(r, value=_HOLE % f"related {i}") for i, r in enumerate(row["related"])])
-    template = _finding(holes).replace("%", "%%")
-    for name in ("line", "value", *(f"related {i}" for i in range(len(row["related"])))):
-        template = template.replace(_string(_HOLE % name), "%s", 1)
-    value = [_null if v is None else _string(v) for v in values]
-    if not related:
-        return [template % item for item in zip(lines, value)]
-    return [template % (line, v, *(_null if r is None else _string(r) for r in rel))
-            for line, v, rel in zip(lines, value, related)]
+    text = _finding(holes)
+    if not lines:
+        return []
+    # The block as one text, joined once from the template's fixed parts and, laid out between them in
+    # one list, what differs per finding: no formatting of the whole template per finding.
+    columns = [list(map(str, lines)), [_null if v is None else _string(v) for v in values]]
+    names = ["line", "value"]
+    if related:
+        for i, column in enumerate(zip(*related)):
+            columns.append([_null if r is None else _string(r) for r in column])
+            names.append(f"related {i}")
+    fixed = []
+    for name in names:  # the holes come in this order in the template
+        piece, text = text.split(_string(_HOLE % name), 1)
+        fixed.append(piece)
+    return _Items(fixed + [text], columns)
+
+
+class _Items(Sequence):
+    """A block's items (the texts `_finding` writes), kept as the template's fixed parts and the columns
+    of what differs per finding. The writer takes the whole block as one text (`joined`), made by one
+    join with no formatting of the template per finding; a finding's own text is only made when the
+    block is merged with another rule's findings into delivery order."""
+
+    def __init__(self, fixed: list[str], columns: list[list[str]]):
+        self.fixed, self.columns = fixed, columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        fixed = self.fixed
+        return fixed[0] + "".join([x for k, column in enumerate(self.columns)
+                                   for x in (column[index], fixed[k + 1])])
+
+    def __iter__(self):
+        fixed = self.fixed
+        template = "%s".join(piece.replace("%", "%%") for piece in fixed)
+        return (template % item for item in zip(*self.columns))
+
+    def joined(self) -> str:
+        """The items joined by ",\\n" (as the findings list writes them), in one join."""
+        fixed, columns = self.fixed, self.columns
+        step = 2 * len(columns)
+        # fixed[0] opens each item: it goes after the separator that closes the one before.
+        parts = [None, *[x for piece in fixed[1:-1] for x in (piece, None)], fixed[-1] + ",\n" + fixed[0]]
+        parts *= len(self)
+        for k, column in enumerate(columns):
+            parts[2 * k::step] = column
+        parts[0] = fixed[0] + parts[0]
+        parts[-1] = fixed[-1]
+        return "".join(parts)
 
 
 _null = "null"
