@@ -29,10 +29,10 @@ from xml.etree import ElementTree
 
 from disval.core.delivery_zip import inflater
 
-from .xlsx_rows import ROW, SharedStrings
+from .xlsx_rows import SharedStrings
 
 LEVEL = 1  # deflate level of the workbook's parts (see the module's docstring)
-ROWS_AT_ONCE = 4096  # rows numbered, joined and handed to the deflating thread at a time
+ROWS_AT_ONCE = 4096  # rows joined and handed to the deflating thread at a time
 WAITING = 2  # chunks of rows at most waiting for the deflating thread (bounds the memory they take)
 
 SHARED_STRINGS = "xl/sharedStrings.xml"
@@ -114,8 +114,7 @@ def _stream_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, rows: It
             chunk = list(itertools.islice(rows, min(ROWS_AT_ONCE, count - done)))
             if not chunk:
                 raise PackageError(f"{info.filename}: {count} rows announced, {done} made")
-            first = done + 2  # the header is row 1
-            deflater.write("".join([x.replace(ROW, str(n)) for n, x in enumerate(chunk, first)]).encode("utf-8"))
+            deflater.write("".join(chunk).encode("utf-8"))  # unnumbered rows: see xlsx_rows.ROW_START
             done += len(chunk)
         deflater.write(tail.encode("utf-8"))
     finally:

@@ -4,7 +4,7 @@
 millions of rows, and a finding's row mostly says what its rule's other
 findings say too: rule, type, severity, file, field, message, hint. Those
 texts go into the workbook's shared-strings part once and a cell refers to one
-by number (`<c r="K7" t="s"><v>12</v></c>`); what differs per finding (the
+by number (`<c t="s"><v>12</v></c>`); what differs per finding (the
 value, the related values) is written in the cell itself (an inline string).
 A block of findings is made from one template, its values escaped in bulk.
 
@@ -21,9 +21,14 @@ from xml.sax.saxutils import escape as xml_escape
 
 from disval.core.report_view import related_text
 
-# Stands in for the row number in a row's XML until the row's place is known (an escaped text never holds
-# it raw: a control character becomes _x0000_).
+# Joins texts to search them at once (an escaped text never holds it raw: a control character becomes _x0000_).
 ROW = "\x00"
+# A row and its cells carry no `r` reference: SpreadsheetML lets a reader number them in order (a row after
+# the one before, a cell after the one before it), as Excel and openpyxl do, so a row is made before its place
+# is known and written as made, with no numbering pass over millions of rows. An empty cell in the middle is
+# therefore written (`EMPTY`) where a numbered sheet would skip it.
+ROW_START = "<row>"
+EMPTY = "<c/>"
 SHARED_MAX = 1 << 16  # texts in the shared-strings table at most; later new texts are written in their cells
 TEXT_MAX = 32767  # Excel's limit on a cell's text, in UTF-16 units
 
@@ -94,18 +99,18 @@ class SharedStrings:
 
 
 class RowXml:
-    """Makes the XML of a row of text and numbers (the row number left as `ROW`)."""
+    """Makes the XML of a row of text and numbers, its cells in column order without references."""
 
     def __init__(self, shared: SharedStrings, wrap_style: int, wrap_from: int, columns: int):
         self.shared, self.wrap_from = shared, wrap_from
         self.wrap = f' s="{wrap_style}"'
-        self.refs = [f'<c r="{_column_name(c)}{ROW}"' for c in range(columns)]
+        self.refs = ["<c"] * columns  # no reference: see ROW_START
 
     def cell(self, col: int, value, share: bool = True) -> str:
-        """One cell ('' for an empty one): a number, or a text, shared if `share` and the table takes it.
+        """One cell (`EMPTY` for an empty one): a number, or a text, shared if `share` and the table takes it.
         Text is always text, never a formula or a link."""
         if value is None or value == "":
-            return ""
+            return EMPTY
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             text = str(value)
             style = self.wrap if len(text) > self.wrap_from else ""
@@ -124,7 +129,7 @@ class RowXml:
         ref, wrap, wrap_from = self.refs[col], self.wrap, self.wrap_from
         distinct = set(texts)
         # A block's values repeat (a wrong code in every record): each distinct one made once.
-        made = {t: "" if not t else
+        made = {t: EMPTY if not t else
                 f'{ref}{wrap if len(t) > wrap_from else ""} t="inlineStr"><is><t'
                 f'{_PRESERVE if t[0].isspace() or t[-1].isspace() else ""}>{t}</t></is></c>'
                 for t in distinct}
@@ -150,7 +155,7 @@ def _simple(texts: list) -> bool:
 
 def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
     """(render_block, render_row) of the findings sheet for `ReportView.findings.rendered`: each finding's
-    row (its JSON columns as text, then the rule's hint) as XML with the row number left as `ROW`."""
+    row (its JSON columns as text, then the rule's hint) as XML, unnumbered (see `ROW_START`)."""
     at_line, at_value, at_related = columns.index("line"), columns.index("value"), columns.index("related")
     own = {at_value, at_related}  # what differs per finding: written in the cell, not shared
 
@@ -159,7 +164,7 @@ def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
             [hints.get(row["rule"], "")]
 
     def one(row: dict) -> str:
-        return f'<row r="{ROW}">' + "".join([xml.cell(col, v, col not in own)
+        return ROW_START + "".join([xml.cell(col, v, col not in own)
                                              for col, v in enumerate(cells(row))]) + "</row>"
 
     def block(row: dict, lines: list, values: list, related: list | None) -> list[str]:
@@ -167,7 +172,7 @@ def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
         # with each finding's: "".join copies where a %-template would scan its every character again.
         parts = [xml.cell(col, v, col not in own) for col, v in enumerate(cells(row))]
         line_ref = xml.refs[at_line] + "><v>"  # a line is a whole number
-        pieces = ['<row r="' + ROW + '">' + "".join(parts[:at_line]) + line_ref,
+        pieces = [ROW_START + "".join(parts[:at_line]) + line_ref,
                   "</v></c>" + "".join(parts[at_line + 1:at_value])]
         n = len(lines)
         line_texts = map(str, lines)
@@ -195,12 +200,3 @@ def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
 def _related(names: list[dict], values) -> list[dict]:
     return [dict(r, value=v) for r, v in zip(names, values)] if values else names
 
-
-def _column_name(col: int) -> str:
-    """A column's letters: 0 is A, 25 is Z, 26 is AA."""
-    name = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        name = chr(65 + rest) + name
-    return name
