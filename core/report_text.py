@@ -29,6 +29,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # What no report can hold as text: lone surrogates (a file name that was not UTF-8, decoded
 # with surrogateescape, cannot be encoded again) and the noncharacters XML forbids.
 _UNENCODABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7f))  # ASCII but what _CONTROL finds
 
 
 def _escape(match: re.Match) -> str:
@@ -56,7 +57,12 @@ def visible_all(texts: list, controls: bool = True) -> list:
     """`visible` of each of `texts` (None stays None): one search over all of them when none needs an
     escape, which is what a report of millions of values mostly finds."""
     joined = "".join([t for t in texts if t is not None])
-    if not (controls and _CONTROL.search(joined)) and not _UNENCODABLE.search(joined):
+    if joined.isascii():
+        # What a delivery mostly holds: nothing unencodable, and a control character is found by deleting
+        # the printable bytes (C speed, where the pattern's search is many times slower).
+        if not (controls and joined.encode("ascii").translate(None, _PRINTABLE_ASCII)):
+            return texts
+    elif not (controls and _CONTROL.search(joined)) and not _UNENCODABLE.search(joined):
         return texts
     return [visible(t, controls) for t in texts]
 

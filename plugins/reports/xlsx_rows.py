@@ -37,6 +37,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
 # What `escape` changes: control characters, text that looks like Excel's own escape, the two noncharacters,
 # and XML's &, < and >.
 _CHANGED = re.compile("[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+# The ASCII characters `escape` leaves as they are (all but &, < and > and the controls other than tab and LF).
+_UNCHANGED_ASCII = bytes(c for c in range(0x80) if chr(c) not in "&<>" and (c >= 0x20 or c in (9, 10)))
 _EDGE_SPACE = re.compile(r"^\s|\s$")
 # A space at either end of any of texts joined by ROW (which no plain text holds: it is a control character).
 _SPACE_AT_EDGE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
@@ -150,7 +152,15 @@ def _simple(texts: list) -> bool:
     if not set(map(type, texts)) <= {str, type(None)}:
         return False
     present = list(filter(None, texts))
-    return not _CHANGED.search("".join(present)) and max(map(len, present), default=0) <= TEXT_MAX // 2
+    joined = "".join(present)
+    if joined.isascii():
+        # Mostly so: in ASCII only control characters, &, < and > or "_x" can need an escape; the bytes
+        # without the others are found at C speed, where the pattern's search is many times slower.
+        if joined.encode("ascii").translate(None, _UNCHANGED_ASCII) or "_x" in joined and _CHANGED.search(joined):
+            return False
+    elif _CHANGED.search(joined):
+        return False
+    return max(map(len, present), default=0) <= TEXT_MAX // 2
 
 
 def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
