@@ -88,8 +88,15 @@ def write(report, options: ReportOptions, out) -> None:
             continue
         buffer.append("[\n" if first else ",\n")
         text = texts.joined() if type(texts) is _Items else ",\n".join(texts)
-        buffer.append(text)
         first = False
+        if len(text) >= _FLUSH_SIZE:
+            # A whole block: written as it is, not copied into the buffer's join first.
+            out.write("".join(buffer).encode("utf-8"))
+            out.write(text.encode("utf-8"))
+            buffer.clear()
+            size = 0
+            continue
+        buffer.append(text)
         size += len(text)
         if size >= _FLUSH_SIZE:
             out.write("".join(buffer).encode("utf-8"))
@@ -105,7 +112,7 @@ render = streamed(write)
 # Stands in for the findings while the rest of the document is dumped; they are written in its place.
 _PLACEHOLDER = "\x00disval findings\x00"
 _KEY = '\n  "findings": '
-_FLUSH_SIZE = 1 << 20  # characters written at once: few writes, a small buffer
+_FLUSH_SIZE = 1 << 18  # characters written at once: few writes, a small buffer
 _INDENT = "  "
 
 
