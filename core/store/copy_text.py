@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .typed_columns import NINE, SPACE, ZERO, _left_aligned, iso_dates
+from .typed_columns import NINE, SPACE, ZERO, _left_aligned, iso_dates, valid_numbers
 
 TAB, NEWLINE, BACKSLASH = 9, 10, 92
 NULL = np.frombuffer(b"\\N", np.uint8)
@@ -125,11 +125,8 @@ def _digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _number(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # As typed_columns._numbers: leading spaces, then at least one digit; anything else is NULL.
-    digit = (raw >= ZERO) & (raw <= NINE)
-    space = raw == SPACE
-    valid = digit[:, -1] & (digit | space).all(axis=1) & ~(digit[:, :-1] & space[:, 1:]).any(axis=1)
-    data, keep = _widen(raw, digit)
-    return _null_where(data, keep, ~valid)
+    data, keep = _widen(raw, (raw >= ZERO) & (raw <= NINE))
+    return _null_where(data, keep, ~valid_numbers(raw))
 
 
 def _date(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

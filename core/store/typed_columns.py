@@ -105,11 +105,19 @@ def _texts(raw: np.ndarray, key: bool) -> list:
     return text.tolist()
 
 
+def valid_numbers(raw: np.ndarray) -> np.ndarray:
+    """Per row of an N field's bytes, whether it is a number: leading spaces, then only digits (at least
+    one). The one rule of the typed value, the COPY text and SQLite's blocks; said without a cumulative
+    mask (cheaper): the last byte a digit, every byte a digit or a space, no space after a digit."""
+    digit = (raw >= ZERO) & (raw <= NINE)
+    space = raw == SPACE
+    return digit[:, -1] & (digit | space).all(axis=1) & ~(digit[:, :-1] & space[:, 1:]).any(axis=1)
+
+
 def _numbers(raw: np.ndarray) -> list:
     n, width = raw.shape
     digit = (raw >= ZERO) & (raw <= NINE)
-    leading = np.logical_and.accumulate(raw == SPACE, axis=1)
-    valid = np.all(digit | leading, axis=1) & ~leading[:, -1]
+    valid = valid_numbers(raw)
     powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
     values = (np.where(digit, raw - ZERO, 0).astype(np.int64) * powers).sum(axis=1)
     out = values.astype(object)

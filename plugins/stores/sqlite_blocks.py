@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from disval.core.store.copy_text import _digits
-from disval.core.store.typed_columns import NINE, SPACE, ZERO, _left_aligned, iso_dates
+from disval.core.store.typed_columns import SPACE, _left_aligned, iso_dates, valid_numbers
 
 MAX_DIGITS = 18  # an N field wider than this may not fit SQLite's 64-bit INTEGER: typed in Python instead
 
@@ -79,8 +79,7 @@ def block(rows: np.ndarray, fields: Sequence, keys: set[str], numbers: np.ndarra
         raw = rows[:, fld.start:fld.end]
         if fld.type in ("N", "D"):
             if fld.type == "N":  # as typed_columns: digits after leading spaces only, else no number
-                leading = np.logical_and.accumulate(raw == SPACE, axis=1)
-                valid = np.all(((raw >= ZERO) & (raw <= NINE)) | leading, axis=1) & ~leading[:, -1]
+                valid = valid_numbers(raw)
             else:
                 raw, valid = iso_dates(np.ascontiguousarray(raw))
             if not valid.any():
