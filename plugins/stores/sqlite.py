@@ -86,30 +86,27 @@ class SqliteStore(SqlStore):
     def _write_block(self, t, fields, keys, rows, provider_id, delivery_id):
         """The records as a block typed by SQL (`sqlite_blocks`), written on the writer thread while the
         validation goes on; False for a batch that is not printable ASCII or a field SQL cannot type."""
-        if not sqlite_blocks.fits(fields):
-            return False
-        made = sqlite_blocks.block(rows, fields, keys)
-        if made is None:
-            return False
-        sql = self._block_sql.get((t.table, made.forms))
-        if sql is None:
-            sql = self._block_sql[t.table, made.forms] = sqlite_blocks.insert_sql(t.table, t.names, t.key, made.forms)
-        self._writer.submit(sql, {"b": made.data, "w": made.width, "n": len(made.data), "p": provider_id,
-                                  "d": delivery_id})
-        return True
+        return self._submit_block(t.table, lambda forms: sqlite_blocks.insert_sql(t.table, t.names, t.key, forms),
+                                  fields, keys, rows, None, {"p": provider_id, "d": delivery_id})
 
     def _stage_block(self, stage, columns, fields, keys, rows, lines):
         """As `_write_block`, into the stage `stage` (its `line` from `lines`, then `columns`), one
         statement a batch: atomic by itself, so the stage is consistent between batches."""
+        return self._submit_block(stage, lambda forms: sqlite_blocks.stage_sql(stage, ["line", *columns], forms),
+                                  fields, keys, rows, lines, {})
+
+    def _submit_block(self, table, make_sql, fields, keys, rows, numbers, params) -> bool:
+        """Queue `rows` as one block for the writer thread, by the statement `make_sql(forms)` made once per
+        table and forms; False when the batch cannot go as a block."""
         if not sqlite_blocks.fits(fields):
             return False
-        made = sqlite_blocks.block(rows, fields, keys, numbers=lines)
+        made = sqlite_blocks.block(rows, fields, keys, numbers=numbers)
         if made is None:
             return False
-        sql = self._block_sql.get((stage, made.forms))
+        sql = self._block_sql.get((table, made.forms))
         if sql is None:
-            sql = self._block_sql[stage, made.forms] = sqlite_blocks.stage_sql(stage, ["line", *columns], made.forms)
-        self._writer.submit(sql, {"b": made.data, "w": made.width, "n": len(made.data)})
+            sql = self._block_sql[table, made.forms] = make_sql(made.forms)
+        self._writer.submit(sql, {"b": made.data, "w": made.width, "n": len(made.data), **params})
         return True
 
     @classmethod
