@@ -62,13 +62,13 @@ async def login(request: Request):
     u = await run_in_threadpool(lambda: authenticate(p.store(), login_name, password))
     if u is None:
         await run_in_threadpool(p.throttle.failed, login_name, client)
-        await run_in_threadpool(p.audit, login_name or "?", "sign-in failed", client)
+        await run_in_threadpool(p.audit_sign_in, login_name or "?", "sign-in failed", client)
         return render(request, "login.html", status_code=401, next=target,
                       error="The login or password is wrong.")
     await run_in_threadpool(p.throttle.succeeded, login_name)
     request.session.clear()  # a new session on sign-in: no fixation
     request.session["login"] = u.login
-    await run_in_threadpool(p.audit, u.login, "signed in", client)
+    await run_in_threadpool(p.audit_sign_in, u.login, "signed in", client)
     return RedirectResponse(target, status_code=303)
 
 

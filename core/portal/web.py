@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from ..store import accounts as book
 from ..store.delivery_store import open_store
 from . import timeline
+from .audit_trail import AuditTrail
 from .accounts import LoginThrottle, Principal, token_hash
 
 log = logging.getLogger("disval.portal")
@@ -96,6 +97,7 @@ class Portal:
         self._local = threading.local()
         self._opened: list = []
         self._lock = threading.Lock()
+        self._trail = AuditTrail(lambda: open_store(self.store_url, pm=self.pm))
 
     def store(self):
         """This thread's open store."""
@@ -107,7 +109,8 @@ class Portal:
         return store
 
     def close(self) -> None:
-        """Close every store the serving threads opened."""
+        """Write the audit entries still held back, then close every store the serving threads opened."""
+        self._trail.close()
         with self._lock:
             for store in self._opened:
                 store.close()
@@ -116,6 +119,11 @@ class Portal:
     def audit(self, who: Principal | str, action: str, target: str, detail: str = "") -> None:
         """Note who did what in the audit log."""
         book.audit(self.store(), who if isinstance(who, str) else who.name, action, target, detail)
+
+    def audit_sign_in(self, login: str, action: str, client: str) -> None:
+        """Note a sign-in (or a failed one) in the audit log without waiting for an import that holds the
+        store (`AuditTrail`)."""
+        self._trail.note(self.store(), login, action, client)
 
     def status(self, d, operator: bool = False) -> dict:
         """The delivery's status JSON, with its progress figure while it is being processed."""

@@ -237,20 +237,30 @@ def revoke_token(store, token_id: int) -> ApiToken | None:
     return token(store, token_id)
 
 
-def token_used(store, token_id: int) -> None:
-    """Note when a token was last used."""
-    with store._transaction():
-        store._exec("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (_now(), token_id))
+def token_used(store, token_id: int) -> bool:
+    """Note when a token was last used; False when the note was skipped because another writer holds
+    the store (an import into SQLite): every API request passes here, and none may wait for an import.
+    The next request writes the note, so the time shown lags at most by the length of an import."""
+    return store.write_now(lambda: store._exec("UPDATE api_tokens SET last_used_at = ? WHERE id = ?",
+                                               (_now(), token_id)))
 
 
 # ---------------------------------------------------------------- audit log
 
 
-def audit(store, actor: str, action: str, target: str, detail: str = "") -> None:
-    """Write who did what to what; never a password or a token."""
-    with store._transaction():
+def audit(store, actor: str, action: str, target: str, detail: str = "", at: dt.datetime | None = None,
+          wait: bool = True) -> bool:
+    """Write who did what to what (at `at`, default now); never a password or a token. With `wait`
+    False the entry is not written, and False returned, when another writer holds the store."""
+    def write():
         store._exec("INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-                    (_now(), actor, action, target, detail))
+                    (_now(at), actor, action, target, detail))
+
+    if not wait:
+        return store.write_now(write)
+    with store._transaction():
+        write()
+    return True
 
 
 def audit_log(store, limit: int = 200) -> list[AuditEntry]:

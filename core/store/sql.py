@@ -62,11 +62,11 @@ class SqlStore(SqlProviders, SqlBlobs, DeliveryStore):
         return self._conn.execute(self.dialect.sql(query), params)
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self, begin=None) -> Iterator[None]:
         if self._in_transaction:  # part of the caller's transaction
             yield
             return
-        self._begin()
+        (begin or self._begin)()
         self._in_transaction = True
         try:
             yield
@@ -84,6 +84,26 @@ class SqlStore(SqlProviders, SqlBlobs, DeliveryStore):
         The job queue defers a provider's drain in the transaction that receives its delivery.
         """
         return self._transaction()
+
+    def write_now(self, write) -> bool:
+        """Run `write()` in a transaction of its own if that needs no wait for another writer; False,
+        without running it, when it would wait (an import holds SQLite's one writer for its whole
+        length). For notes that a later write supersedes, such as when a token was last used: a request
+        of the portal or the API must not hang for the length of an import over them."""
+        if self._in_transaction:
+            write()
+            return True
+        if not self._begin_now():
+            return False
+        with self._transaction(begin=lambda: None):
+            write()
+        return True
+
+    def _begin_now(self) -> bool:
+        """Open a write transaction if no other writer holds the store, else False. A backend whose
+        writers do not wait for each other's transactions (PostgreSQL locks rows) always opens one."""
+        self._begin()
+        return True
 
     def begin_run(self, delivery):
         from .runs import begin_run

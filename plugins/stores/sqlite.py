@@ -156,6 +156,18 @@ class SqliteStore(SqlStore):
                                  f"{lock_holder(shm, WAL_WRITE_LOCK)}; try again when it is done") from None
             raise
 
+    def _begin_now(self):
+        self._conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            self._conn.execute(SQLITE.begin)
+            return True
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            return False
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+
     @contextmanager
     def lock_provider(self, agb, branch):
         locks = self.path.with_name(self.path.name + ".locks")
