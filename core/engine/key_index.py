@@ -39,6 +39,7 @@ class KeyIndex:
         if len(h) <= _DIRECTORY_MOST:
             edges = np.arange((1 << self.bits) + 1, dtype=np.uint64) << np.uint64(32 - self.bits)
             self.starts = np.searchsorted(h, edges).astype(np.uint32)
+        self._colliding: set[bytes] | None = None  # `_among_colliding`
         self.nbytes = h.nbytes + self.order.nbytes + (self.starts.nbytes if self.starts is not None else 0)
 
     def missing(self, lines: np.ndarray, keys: np.ndarray, widths=None) -> tuple[np.ndarray, np.ndarray]:
@@ -73,12 +74,10 @@ class KeyIndex:
         found = np.zeros(len(hs), bool)
         check = np.flatnonzero(same_hash)
         found[check] = key_values.same_bytes(self.chunks.compared_at(self.order[at[check]], self.width), ks[check])
-        # Equal hash but other bytes at the first slot: a collision, look through that hash's whole run.
-        for i in np.flatnonzero(same_hash & ~found):
-            j = pos[i]
-            while j < len(self.hashes) and self.hashes[j] == hs[i] and not found[i]:
-                found[i] = self.chunks.compared_at(self.order[j:j + 1], self.width)[0] == ks[i]
-                j += 1
+        # Equal hash but other bytes at the first slot: a collision, decided by the keys that share a hash.
+        unsure = np.flatnonzero(same_hash & ~found)
+        if len(unsure):
+            found[unsure] = self._among_colliding(ks[unsure])
         chosen = found if want_found else ~found
         if order is None:  # the queries are in their own order, which is line order
             chosen = np.flatnonzero(chosen)
@@ -88,6 +87,22 @@ class KeyIndex:
             chosen = order[chosen]
             chosen = chosen[np.argsort(lines[chosen], kind="stable")]
         return lines[chosen], keys[chosen]
+
+    def _among_colliding(self, queries: np.ndarray) -> np.ndarray:
+        """Whether each of `queries` (as compared, this index's width) is one of the keys whose top hash
+        bits another key shares. A query whose hash matched a run but not the run's first key is a key
+        exactly when it is one of these (equal bytes, equal hash): no run is searched key by key, so a file
+        made to collide (every key on one hash) costs one set of its keys, not a search of the run per
+        reference. The set is made on first need; a real file has a few hundred such keys a million."""
+        if self._colliding is None:
+            h = self.hashes
+            shared = np.zeros(len(h), bool)
+            same = h[1:] == h[:-1]
+            shared[1:] |= same
+            shared[:-1] |= same
+            self._colliding = _byte_strings(self.chunks.compared_at(self.order[shared], self.width))
+        return np.fromiter((q in self._colliding for q in _byte_strings(queries, as_set=False)), bool,
+                           count=len(queries))
 
     def _lower_bound(self, h: np.ndarray) -> np.ndarray:
         """np.searchsorted(self.hashes, h): the run of h's top bits, then a binary search within it."""
@@ -106,6 +121,15 @@ class KeyIndex:
 
 
 _DIRECTORY_MOST = 1 << 21  # keys; beyond, the hashes (8 MiB) outgrow the caches
+
+
+def _byte_strings(values: np.ndarray, as_set: bool = True):
+    """Fixed-width bytes values as Python bytes of their whole width (numpy's own conversion of an 'S'
+    value drops trailing NUL bytes, which the index compares like any other byte)."""
+    width = values.dtype.itemsize
+    data = np.ascontiguousarray(values).tobytes()
+    strings = (data[i:i + width] for i in range(0, len(data), width))
+    return set(strings) if as_set else list(strings)
 
 
 def _short(h: np.ndarray) -> np.ndarray:

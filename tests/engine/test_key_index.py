@@ -54,3 +54,26 @@ def test_missing_and_found_are_exact(seed, directory, colliding, monkeypatch):
         chosen = chosen[np.argsort(lines[chosen], kind="stable")]
         assert got[0].tolist() == lines[chosen].tolist()
         assert got[1].tolist() == queries[chosen].tolist()
+
+
+def test_a_file_made_to_collide_is_not_searched_key_by_key(monkeypatch):
+    """Every key on one hash (a hostile file can be made so: the hash is no secret): each reference that
+    is not the run's first key used to be compared with the run's keys one at a time, a Python step per
+    key, so that 20,000 references into 20,000 keys took hundreds of millions of steps and a delivery
+    could hold its provider's queue for hours. The verdicts stay exact, and the keys are read a handful
+    of times per lookup, not once per key of the run."""
+    monkeypatch.setattr(key_values, "key_hashes", lambda ks: np.full(len(ks), 7 << 40, np.uint64))
+    n = 20_000
+    known = [b"BT%08d" % (2 * i) for i in range(n)]
+    chunks = Chunks([(np.arange(1, n + 1, dtype=np.uint32), _keys(known))], (WIDTH,))
+    queries = [b"BT%08d" % i for i in range(n)]  # every other one a key
+    lines = np.arange(1, n + 1, dtype=np.uint32)
+    reads = []
+    compared_at = chunks.compared_at
+    monkeypatch.setattr(chunks, "compared_at", lambda *a: reads.append(1) or compared_at(*a))
+    index = KeyIndex(chunks, WIDTH)
+    missing_lines, missing = index.missing(lines, _keys(queries))
+    found_lines, _ = index.found(lines, _keys(queries))
+    assert missing.tolist() == _keys(queries[1::2]).tolist() and missing_lines.tolist() == lines[1::2].tolist()
+    assert found_lines.tolist() == lines[0::2].tolist()
+    assert len(reads) <= 4  # the first slots and the colliding keys, per lookup
