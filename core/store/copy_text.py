@@ -47,6 +47,9 @@ def lines(rows: np.ndarray, fields: Sequence, keys: set[str], prefix: bytes = b"
     n = len(rows)
     if not n:
         return b""
+    # A reader's records are often a view of its buffer, each row followed by the line end: one copy
+    # with the rows side by side makes every test below run along contiguous bytes.
+    rows = np.ascontiguousarray(rows)
     if not plain(rows):
         return None
     digits = _digits(numbers) if numbers is not None else None
