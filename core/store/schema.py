@@ -47,7 +47,9 @@ class Dialect:
     types: dict[str, str]  # id, ref, bool, date, timestamp, json, blob, bigint
     has_table: str  # query with one parameter, the table name; a row when it exists
     migration_lock: str | None = None  # serialises concurrent upgrades, inside the transaction
-    after_import: str | None = None  # per imported table ({table}), in the import transaction: planner statistics
+    # per imported table ({table}; {keys}: its provider, key and foreign-key columns), in the import
+    # transaction: planner statistics
+    after_import: str | None = None
     analyze: str | None = None  # per staged table ({table}) before the merge reads it
     same: str = "{a} IS {b}"  # equality that holds for two NULLs
     table_options: str = ""  # after CREATE TABLE (...) of a typed table

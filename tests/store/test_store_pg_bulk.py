@@ -134,3 +134,17 @@ def test_a_first_import_does_not_wait_for_a_session_reading_the_table(pg_store, 
     assert held[PROFIEL_TABLE] == set()  # the other one was free
     assert {f: c.inserted for f, c in counts.items()} == {TRAJECT: 300, PROFIEL: 300}
     assert indexes(store) == before
+
+
+def test_a_first_import_leaves_the_planner_statistics_of_the_keys(pg_store):
+    """The next delivery's joins need the statistics of the provider, key and foreign-key columns at once;
+    the other columns' are the server's autovacuum's to take, later (the import's rows count as changed
+    when it commits)."""
+    store = pg_store
+    std, d, stage = first_delivery(store)
+    store.import_delivery(d.id, std, stage)
+    analysed = {t: {r[0] for r in store._exec("SELECT attname FROM pg_stats WHERE tablename = ?", (t,)).fetchall()}
+                for t in (TRAJECT_TABLE, PROFIEL_TABLE)}
+    assert analysed == {TRAJECT_TABLE: {"provider_id", "d3257_behandeltrajectnummer"},
+                        PROFIEL_TABLE: {"provider_id", "d3310_behandelcomponentnummer", "d3309_behandeltrajectnummer"}}
+    assert store._exec("SELECT reltuples FROM pg_class WHERE relname = ?", (PROFIEL_TABLE,)).fetchone()[0] == 300
