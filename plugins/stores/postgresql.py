@@ -16,9 +16,10 @@ first waits for it (`_copy_done`), and its error is raised there.
 
 A typed table that holds no rows at all (a store's first import of a
 standard) loses its indexes while a delivery is copied into it, in the
-import's transaction, and gets them back, built in one sort each, just
-before that transaction commits (`_defer_indexes`): about twice as fast as
-adding a million entries one by one. It needs the table to itself, so it is
+import's transaction, and gets them back, built in one sort each, when the
+COPY thread moves on to the next file's table, or else just before that
+transaction commits (`_defer_indexes`): about twice as fast as adding a
+million entries one by one. It needs the table to itself, so it is
 only done when no other session holds a lock on the table (else the COPY
 goes into the indexed table as always); a rollback, or a killed process,
 leaves the indexes as they were.
@@ -221,9 +222,17 @@ class PostgresStore(SqlStore):
         if self._in_transaction and table not in self._considered:
             self._defer_indexes(table)
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        # A table copied into before this one is complete (a delivery's files come one after the other):
+        # its indexes are built by the thread too, while the validation goes on, not at the commit.
+        rebuild = [sql for done in [t for t in self._deferred if t != table] for sql in self._deferred.pop(done)]
+        run = super()._exec
 
         def send() -> None:
             try:
+                if rebuild:
+                    run("SET LOCAL maintenance_work_mem = '256MB'")  # one sort in memory
+                for sql in rebuild:
+                    run(sql)
                 with self._conn.cursor().copy(statement) as copy:
                     copy.write(text)
             except BaseException as exc:  # raised in the caller's thread by `_copy_done`

@@ -99,7 +99,8 @@ def test_a_first_import_into_empty_tables_ends_with_their_indexes(pg_store):
     before = indexes(store)
     assert len(before) == 2 and all(before.values())  # a primary key each, and the profiles' index on their traject
     std, d, stage = first_delivery(store)
-    assert set(map(frozenset, indexes(store).values())) == {frozenset()}  # copied in without them
+    # Copied in without them; the trajects' were built again when the profiles' COPY began.
+    assert indexes(store) == {TRAJECT_TABLE: before[TRAJECT_TABLE], PROFIEL_TABLE: set()}
     counts = store.import_delivery(d.id, std, stage)
     assert {f: c.inserted for f, c in counts.items()} == {TRAJECT: 300, PROFIEL: 300}
     assert indexes(store) == before
