@@ -100,6 +100,12 @@ class PostgresStore(SqlStore):
         # spill to disk. Raised for this session only, on the server, and only used as far as needed.
         conn.execute("SET temp_buffers = '256MB'")
         conn.execute("SET work_mem = '64MB'")
+        # The statistics this session takes (after an import, of a stage) are for the import's joins: the
+        # table's size and which keys are unique, which a sample of 9,000 rows gives as well as the default
+        # 30,000, in a third of the time (0.19 -> 0.06 s for 1M profiles; the distinct values of a foreign
+        # key come out rougher: 83,000 for 245,000). The server's autovacuum takes them again with its own
+        # setting (the imported rows count as changes), for everyone else's queries.
+        conn.execute("SET default_statistics_target = 30")
         # A client that vanished (a worker's machine lost) must not hold its provider's advisory lock for the
         # kernel's two hours: the server probes an idle connection after 10 s and drops it after 3 misses.
         # (Ignored on a Unix socket.)

@@ -149,6 +149,9 @@ def test_a_first_import_leaves_the_planner_statistics_of_the_keys(pg_store):
     assert analysed == {TRAJECT_TABLE: {"provider_id", "d3257_behandeltrajectnummer"},
                         PROFIEL_TABLE: {"provider_id", "d3310_behandelcomponentnummer", "d3309_behandeltrajectnummer"}}
     assert store._exec("SELECT reltuples FROM pg_class WHERE relname = ?", (PROFIEL_TABLE,)).fetchone()[0] == 300
+    unique = {r[0] for r in store._exec("SELECT attname FROM pg_stats WHERE tablename = ? AND n_distinct = -1",
+                                        (PROFIEL_TABLE,)).fetchall()}
+    assert unique == {"d3310_behandelcomponentnummer", "d3309_behandeltrajectnummer"}  # one profile per traject here
 
 
 def blob_storage(store) -> str:
