@@ -164,9 +164,10 @@ def _digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _number(raw: np.ndarray, data: np.ndarray, keep: np.ndarray, at: int, wide: int) -> None:
     # As typed_columns._numbers: leading spaces, then at least one digit; anything else is NULL.
     w = raw.shape[1]
-    _slot(data, at, w)[:] = _slot(raw, 0, w)
-    first = (raw != SPACE).argmax(axis=1)  # a number's digits: from the first byte that is not a space
-    _slot(keep, at, w)[:] = _suffixes(w).take(first)
+    if w:
+        _slot(data, at, w)[:] = _slot(raw, 0, w)
+        first = (raw != SPACE).argmax(axis=1)  # a number's digits: from the first byte that is not a space
+        _slot(keep, at, w)[:] = _suffixes(w).take(first)
     keep[:, at + w:at + wide] = False
     _null_where(data, keep, at, wide, ~valid_numbers(raw))
 
