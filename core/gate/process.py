@@ -26,6 +26,7 @@ one to take the provider's lock, before anything queued behind it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -129,7 +130,7 @@ def submit_many(zip_paths, store: DeliveryStore, *, pm=None, codelists: str | No
                              "write them once it is processed with 'disval report DELIVERY --output-dir DIR'")
         return _queue(paths, store, pm, request, wake)
     queued = [receive(p, store, pm=pm, request=request) for p in paths]
-    gate = Gate(store, pm)
+    gate = Gate(store, pm, received_from={d.id: p for d, p in zip(queued, paths)})
     outcomes = gate.run(queued)
     if output_dir is not None:
         for o in outcomes:
@@ -163,10 +164,13 @@ def drain(store: DeliveryStore, agb: str, branch: str, *, pm=None) -> None:
 
 
 class Gate:
-    """Processes deliveries from one store; the caller holds the provider's lock."""
+    """Processes deliveries from one store; the caller holds the provider's lock. `received_from`: the
+    files this process received deliveries from (delivery id -> path), to take their working copies
+    from instead of reading the kept zips back from the store (`_working_copy`)."""
 
-    def __init__(self, store: DeliveryStore, pm):
+    def __init__(self, store: DeliveryStore, pm, received_from: dict[int, Path] | None = None):
         self.store, self.pm = store, pm
+        self.received_from = received_from or {}
 
     def run(self, queued: list[Delivery]) -> list[SubmitOutcome]:
         """Process the queues of these queued deliveries' providers, each under its lock; their outcomes."""
@@ -216,7 +220,7 @@ class Gate:
             return self._reject(d, [zip_finding("ZIP-NAME", value=d.name, detail="no installed standard claims it")])
         std = _standard(self.pm, d)
         with working_directory("gate") as tmp:  # not left behind with its koppelnummers if we are killed
-            path = self.store.save_blob(d.sha256, tmp / fitting_name(d.name))
+            path = self._working_copy(d, tmp / fitting_name(d.name))
             pause_point("gate-working-copy")  # tests kill the process here (a no-op otherwise)
             if not resume:
                 reasons = receipt.before_validation(self.store, d, path, std)
@@ -226,6 +230,25 @@ class Gate:
                 if declined:
                     return self._reject(d, declined, discard=False)
             self._assess(d, std, path)
+
+    def _working_copy(self, d: Delivery, dest: Path) -> Path:
+        """The delivery's zip at `dest`: copied from the file this process received it from while that
+        still holds the bytes kept (same sha256), else saved from the store. Reading a large zip back
+        from a database costs more than copying and hashing the file it was kept from."""
+        source = self.received_from.get(d.id)
+        if source is not None:
+            digest = hashlib.sha256()
+            try:
+                with open(source, "rb") as src, dest.open("wb") as out:
+                    while part := src.read(1 << 20):
+                        digest.update(part)
+                        out.write(part)
+            except OSError:  # gone or unreadable since it was received: the store has it
+                pass
+            else:
+                if digest.hexdigest() == d.sha256:
+                    return dest
+        return self.store.save_blob(d.sha256, dest)
 
     def _assess(self, d: Delivery, std, path: Path) -> None:
         self.store.prepare(std)  # its tables exist before the history rules read them

@@ -7,7 +7,10 @@ are made here from the records' bytes, a batch at a time: each field's bytes
 are laid out in one matrix with the tab between fields and the newline at the
 end, a mask keeps what the typed value holds (AN without its padding, N without
 its leading spaces, D as YYYY-MM-DD), and the kept bytes, row by row, are the
-COPY text. The values are those `typed_columns` gives, field by field (its
+COPY text. A field is copied, and its mask set, as one value per row (numpy
+void, `_slot`; the mask looked up by the value's length): numpy loops over a
+2-D slice a few bytes wide row by row, at a cost per row that was most of the
+time. The values are those `typed_columns` gives, field by field (its
 docstring says how each type is trimmed and when a value is NULL); `\\N` is
 NULL.
 
@@ -17,11 +20,12 @@ holding anything else, and the caller writes that batch from its typed values.
 """
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
 
-from .typed_columns import NINE, SPACE, ZERO, _left_aligned, iso_dates, valid_numbers
+from .typed_columns import NINE, SPACE, ZERO, _left_aligned, valid_dates, valid_numbers
 
 TAB, NEWLINE, BACKSLASH = 9, 10, 92
 NULL = np.frombuffer(b"\\N", np.uint8)
@@ -43,73 +47,107 @@ def lines(rows: np.ndarray, fields: Sequence, keys: set[str], prefix: bytes = b"
     n = len(rows)
     if not n:
         return b""
+    # A reader's records are often a view of its buffer, each row followed by the line end: one copy
+    # with the rows side by side makes every test below run along contiguous bytes.
+    rows = np.ascontiguousarray(rows)
     if not plain(rows):
         return None
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
-    head = np.frombuffer(prefix, np.uint8)
-    if len(head):
-        parts.append((np.broadcast_to(head, (n, len(head))), np.ones((n, len(head)), bool)))
-    if numbers is not None:
-        tab = (np.full((n, 1), TAB, np.uint8), np.ones((n, 1), bool))
-        none = _null_where(np.zeros((n, 2), np.uint8), np.zeros((n, 2), bool), np.ones(n, bool))
-        parts += [_digits(numbers), tab, _text(rows[:, flag.start:flag.end], False, False) if flag else none, tab]
-    for i, fld in enumerate(fields):
-        if i:
-            parts.append((np.full((n, 1), TAB, np.uint8), np.ones((n, 1), bool)))
-        raw = rows[:, fld.start:fld.end]
-        if fld.type == "N":
-            parts.append(_number(raw))
-        elif fld.type == "D":
-            parts.append(_date(raw))
+    digits = _digits(numbers) if numbers is not None else None
+    # Every value at its widest, a tab after each: one line's columns. `template` holds what every
+    # line has in the same place (the prefix, the tabs, a date's dashes, the newline at the end).
+    columns: list = [(fld, _width(fld)) for fld in fields]
+    if digits is not None:
+        columns[:0] = [("line", digits[0].shape[1]), ("flag", 2 if flag is None else max(flag.end - flag.start, 2))]
+    width = len(prefix) + sum(w + 1 for _, w in columns)
+    template = np.zeros(width, np.uint8)
+    template[:len(prefix)] = np.frombuffer(prefix, np.uint8)
+    at = len(prefix)
+    for what, w in columns:
+        if getattr(what, "type", "") == "D" and w == 10:
+            template[at + 4] = template[at + 7] = ord("-")
+        at += w
+        template[at] = TAB
+        at += 1
+    template[-1] = NEWLINE
+    # One matrix of every line's bytes and one of which of them the line keeps, filled value by value,
+    # read out row by row.
+    data, keep = np.empty((n, width), np.uint8), np.empty((n, width), bool)
+    data[:] = template
+    keep[:] = True  # the values that keep fewer say so below
+    at = len(prefix)
+    for what, w in columns:
+        if what == "line":
+            data[:, at:at + w], keep[:, at:at + w] = digits
+        elif what == "flag":
+            if flag is None:
+                _null_where(data, keep, at, w, np.ones(n, bool))
+            else:
+                _text(rows[:, flag.start:flag.end], data, keep, at, w, False, False)
+        elif what.type == "N":
+            _number(rows[:, what.start:what.end], data, keep, at, w)
+        elif what.type == "D":
+            _date(rows[:, what.start:what.end], data, keep, at, w)
         else:
-            parts.append(_text(raw, fld.ddid in keys or bool(getattr(fld, "key", "") or getattr(fld, "references", "")),
-                               fld.ddid in keys))
-    parts.append((np.full((n, 1), NEWLINE, np.uint8), np.ones((n, 1), bool)))
-    data = np.concatenate([p[0] for p in parts], axis=1)
-    keep = np.concatenate([p[1] for p in parts], axis=1)
+            key = what.ddid in keys
+            _text(rows[:, what.start:what.end], data, keep, at, w,
+                  key or bool(getattr(what, "key", "") or getattr(what, "references", "")), key)
+        at += w + 1
     return data[keep].tobytes()  # row by row, left to right: the lines in order
 
 
-def _null_where(data: np.ndarray, keep: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`data`/`keep` (at least 2 wide) with `\\N` instead of the value in the rows `null`."""
+def _width(fld) -> int:
+    """The columns a field's value takes at its widest (at least 2: `\\N`)."""
+    if fld.type == "D":
+        return 10 if fld.end - fld.start == 8 else 2
+    return max(fld.end - fld.start, 2)
+
+
+def _null_where(data: np.ndarray, keep: np.ndarray, at: int, width: int, null: np.ndarray) -> None:
+    """`\\N` instead of the value (`width` columns from `at`) in the rows `null`."""
     if null.any():
-        data, keep = data.copy(), keep.copy()
-        data[null, :2] = NULL
-        keep[null] = False
-        keep[null, :2] = True
-    return data, keep
+        _slot(data, at, 2)[null] = NULL.view("V2")[0]
+        _slot(keep, at, width)[null] = _prefixes(width)[2]
 
 
-def _widen(raw: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """At least two columns, so that `\\N` fits."""
-    n, width = raw.shape
-    if width >= 2:
-        return raw, keep
-    pad = 2 - width
-    return (np.concatenate([raw, np.full((n, pad), SPACE, np.uint8)], axis=1),
-            np.concatenate([keep, np.zeros((n, pad), bool)], axis=1))
-
-
-def _text(raw: np.ndarray, aligned_left: bool, key: bool) -> tuple[np.ndarray, np.ndarray]:
+def _text(raw: np.ndarray, data: np.ndarray, keep: np.ndarray, at: int, wide: int, aligned_left: bool,
+          key: bool) -> None:
     # As typed_columns._typed: a key or foreign key loses its leading spaces too; an empty key is ''.
+    n, w = raw.shape
     if aligned_left:
-        raw = _left_aligned(np.ascontiguousarray(raw))
-    if raw.shape[1] == 0:
-        raw = np.empty((len(raw), 0), np.uint8)
-    length = _lengths(raw)  # without the trailing spaces
-    data, keep = _widen(raw, np.arange(raw.shape[1]) < length[:, None])
-    if key:
-        return data, keep
-    return _null_where(data, keep, length == 0)
+        raw = _left_aligned(raw)
+    if w:
+        _slot(data, at, w)[:] = _slot(raw, 0, w)
+        # Without the trailing spaces: up to the last byte that is not one (argmax: the first True from the end).
+        filled = raw[:, ::-1] != SPACE
+        last = filled.argmax(axis=1)
+        length = np.where(filled.ravel().take(np.arange(0, n * w, w) + last), w - last, 0)
+        _slot(keep, at, w)[:] = _prefixes(w).take(length)
+    else:
+        length = np.zeros(n, np.intp)
+    keep[:, at + w:at + wide] = False
+    if not key:
+        _null_where(data, keep, at, wide, length == 0)
 
 
-def _lengths(raw: np.ndarray) -> np.ndarray:
-    """Per row, the length without trailing spaces (0 when all spaces): the place of the last other byte."""
-    width = raw.shape[1]
-    if width == 0:
-        return np.zeros(len(raw), np.intp)
-    places = np.arange(1, width + 1, dtype=np.uint8 if width < 256 else np.uint16)
-    return np.where(raw != SPACE, places, places.dtype.type(0)).max(axis=1)
+def _slot(matrix: np.ndarray, at: int, width: int) -> np.ndarray:
+    """Columns at..at+width of every row of `matrix` as one value per row (numpy void): copied a row's
+    bytes at a time, where a 2-D slice is copied a byte at a time with a loop per row."""
+    if matrix.strides[1] != 1:  # a view that does not hold a row's bytes side by side
+        matrix = np.ascontiguousarray(matrix)
+    return matrix[:, at:at + width].view(f"V{width}")[:, 0]
+
+
+@functools.lru_cache(maxsize=None)
+def _prefixes(width: int) -> np.ndarray:
+    """The keep masks of a field `width` wide holding 0..width bytes (one void value each): the mask of
+    a value of length L is `_prefixes(width)[L]`."""
+    return np.ascontiguousarray(np.arange(width) < np.arange(width + 1)[:, None]).view(f"V{width}")[:, 0]
+
+
+@functools.lru_cache(maxsize=None)
+def _suffixes(width: int) -> np.ndarray:
+    """The same for the bytes from a place on: `_suffixes(width)[F]` keeps the bytes from F to the end."""
+    return np.ascontiguousarray(np.arange(width) >= np.arange(width + 1)[:, None]).view(f"V{width}")[:, 0]
 
 
 def _digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,19 +161,25 @@ def _digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (digits + ZERO).astype(np.uint8), significant
 
 
-def _number(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _number(raw: np.ndarray, data: np.ndarray, keep: np.ndarray, at: int, wide: int) -> None:
     # As typed_columns._numbers: leading spaces, then at least one digit; anything else is NULL.
-    data, keep = _widen(raw, (raw >= ZERO) & (raw <= NINE))
-    return _null_where(data, keep, ~valid_numbers(raw))
+    w = raw.shape[1]
+    if w:
+        _slot(data, at, w)[:] = _slot(raw, 0, w)
+        first = (raw != SPACE).argmax(axis=1)  # a number's digits: from the first byte that is not a space
+        _slot(keep, at, w)[:] = _suffixes(w).take(first)
+    keep[:, at + w:at + wide] = False
+    _null_where(data, keep, at, wide, ~valid_numbers(raw))
 
 
-def _date(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = raw.shape[0]
-    dates = iso_dates(raw)
-    if dates is None:
-        return _null_where(np.zeros((n, 2), np.uint8), np.zeros((n, 2), bool), np.ones(n, bool))
-    iso, valid = dates
-    return _null_where(iso, np.ones((n, 10), bool), ~valid)
+def _date(raw: np.ndarray, data: np.ndarray, keep: np.ndarray, at: int, wide: int) -> None:
+    # As typed_columns._dates: YYYY-MM-DD (the dashes are in the template), NULL unless a real day.
+    if wide != 10:  # no 8-wide date: never one
+        _null_where(data, keep, at, wide, np.ones(len(raw), bool))
+        return
+    for into, start, width in ((at, 0, 4), (at + 5, 4, 2), (at + 8, 6, 2)):  # YYYY, MM, DD
+        _slot(data, into, width)[:] = _slot(raw, start, width)
+    _null_where(data, keep, at, wide, ~valid_dates(raw))
 
 
 def key_hashes(rows: np.ndarray, fields: Sequence) -> np.ndarray:

@@ -191,8 +191,7 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_i
         inserted = delivered - matched
         n_after = _count(store, t, provider_id)
         counts[t.file] = FileCounts(delivered, inserted, matched - unchanged, unchanged, n_before + inserted - n_after)
-        if store.dialect.after_import:
-            store._exec(store.dialect.after_import.format(table=t.table))
+        _restat(store, t)
     return counts
 
 
@@ -240,8 +239,8 @@ def _full_by_merge(store, tables: list[FileTable], staged: Stage, provider_id: i
                 restat.add(t.file)
         progress(t.file, delivered, delivered)
     for t in tables:
-        if store.dialect.after_import and t.file in restat:
-            store._exec(store.dialect.after_import.format(table=t.table))
+        if t.file in restat:
+            _restat(store, t)
     return {t.file: counts[t.file] for t in tables}
 
 
@@ -286,9 +285,16 @@ def _fresh(store, tables: list[FileTable], staged: Stage, provider_id: int, prog
             progress(t.file, 0, n_after)
             progress(t.file, n_after, n_after)
         counts[t.file] = FileCounts(n_after, n_after, 0, 0, 0)
-        if store.dialect.after_import:
-            store._exec(store.dialect.after_import.format(table=t.table))
+        _restat(store, t)
     return counts
+
+
+def _restat(store, t: FileTable) -> None:
+    """Take the planner's statistics of `t` again, where the backend needs them (`Dialect.after_import`:
+    {table}, and {keys}: the provider, key and foreign-key columns, which the next import's joins use)."""
+    if store.dialect.after_import:
+        keys = dict.fromkeys(["provider_id", *t.key, *(c for _, pairs in t.parents for c, _ in pairs)])
+        store._exec(store.dialect.after_import.format(table=t.table, keys=", ".join(keys)))
 
 
 def _parts(store, stage: str) -> Iterator[tuple[str, tuple[int, int]]]:

@@ -47,7 +47,9 @@ class Dialect:
     types: dict[str, str]  # id, ref, bool, date, timestamp, json, blob, bigint
     has_table: str  # query with one parameter, the table name; a row when it exists
     migration_lock: str | None = None  # serialises concurrent upgrades, inside the transaction
-    after_import: str | None = None  # per imported table ({table}), in the import transaction: planner statistics
+    # per imported table ({table}; {keys}: its provider, key and foreign-key columns), in the import
+    # transaction: planner statistics
+    after_import: str | None = None
     analyze: str | None = None  # per staged table ({table}) before the merge reads it
     same: str = "{a} IS {b}"  # equality that holds for two NULLs
     table_options: str = ""  # after CREATE TABLE (...) of a typed table
@@ -209,6 +211,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DO $$ DECLARE t TEXT; BEGIN FOR t IN SELECT table_name FROM layout_tables LOOP EXECUTE 'ALTER TABLE '"
             " || quote_ident(t) || ' SET (" + PG_FILLFACTOR + ")'; END LOOP; END $$",
         ),
+        "sqlite": (),
+    }),
+    # A kept zip is compressed already, but PostgreSQL tries to compress every 1 MiB part again before
+    # giving up and storing it as it is: a third of the time a 32 MB zip took to keep (0.39 s -> 0.13 s).
+    # EXTERNAL stores the parts out of line without the attempt; parts kept before stay as they are.
+    Migration(9, "kept zips are stored without an attempt to compress them again (PostgreSQL)", (), per_backend={
+        "postgresql": ("ALTER TABLE blobs ALTER COLUMN data SET STORAGE EXTERNAL",),
         "sqlite": (),
     }),
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from disval.core.gate.process import drain
+from disval.core.gate.process import Gate, drain
 from disval.core.gate.receiving import make_request, receive
 from disval.core.pipeline import UsageError
 from gate_support import AGB, BRANCH, delivery, register
@@ -40,3 +40,23 @@ def test_a_bad_request_is_refused_before_anything_is_kept(store, pm):
         make_request(pm, formats=["pdf"])
     with pytest.raises(UsageError, match="no installed standard has the policy"):
         make_request(pm, policy="nonsense")
+
+
+def test_a_delivery_is_processed_as_kept_when_its_file_changed_after_receipt(store, pm, tmp_path):
+    """`submit` takes its working copy from the file it received (no read back from the store) only while
+    that file holds the bytes kept: a file overwritten in between is processed from the kept zip."""
+    register(store)
+    request = make_request(pm, formats=["json"])
+    zip_path = delivery(tmp_path, "test", "20180301")
+    kept = receive(zip_path, store, pm=pm, request=request)
+    zip_path.write_bytes(b"not a zip any more")
+    reads = []
+    save_blob = store.save_blob
+    store.save_blob = lambda *args: (reads.append(args[0]), save_blob(*args))[1]
+    done, = Gate(store, pm, received_from={kept.id: zip_path}).run([kept])
+    assert (done.status, done.assessment, reads) == ("accepted", "positive", [kept.sha256])
+
+    unchanged = delivery(tmp_path / "again", "test", "20180302")
+    second = receive(unchanged, store, pm=pm, request=request)
+    done, = Gate(store, pm, received_from={second.id: unchanged}).run([second])
+    assert (done.status, done.assessment, reads) == ("accepted", "positive", [kept.sha256])  # not read back
