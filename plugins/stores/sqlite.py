@@ -35,6 +35,12 @@ from .sqlite_writer import Guarded, Writer
 SCHEME = "sqlite:///"
 BUSY_TIMEOUT = 600.0
 NOTICE_AFTER = 1.0  # seconds a write may wait for the lock before the user is told
+# The page size of a new store (SQLite's default is 4096; a store made before keeps its own, as SQLite
+# changes it only by a VACUUM, which a WAL database cannot do). A first import of a million records
+# writes a tenth less into its b-trees with 64 KiB pages (fewer pages to split and link) and commits in
+# half the time (fewer WAL frames to write, sync and copy back); a single row costs a 64 KiB page read
+# from the file system instead of 4 KiB, and a small transaction writes its pages whole into the WAL.
+PAGE_SIZE = 65536
 CACHE_KIB = 64 * 1024  # page cache per database (main, temp) of a connection; see SqliteStore
 LIVE_BUSY_TIMEOUT = 5.0  # seconds a write to the live file waits for another: a progress figure then skips a beat
 # The database's clock in seconds since the epoch (julianday counts days from 4714 BC; 2440587.5 is 1970).
@@ -67,6 +73,8 @@ class SqliteStore(SqlStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Shared with the writer thread (`sqlite_writer`), never used by both at once.
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
+            if conn.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new store: see PAGE_SIZE
+                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = WAL")
             # SQLite's default page cache is 2 MB per database: an import of a million records then
             # rereads its own b-trees (the typed table's key order, the stage and its index) from the
@@ -77,7 +85,7 @@ class SqliteStore(SqlStore):
             raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from None
         # Foreign keys go on after the migrations: a migration that rebuilds a table (SQLite cannot
         # alter a constraint) must run with them off, as SQLite's documentation prescribes.
-        self._writer = Writer(conn)
+        self._writer = Writer(conn, before=sqlite_blocks.OFFSETS_SQL)
         super().__init__(Guarded(conn, self._writer), SQLITE, f"{SCHEME}{self.path}", migrations)
         conn.execute("PRAGMA foreign_keys = ON")
 
@@ -106,7 +114,7 @@ class SqliteStore(SqlStore):
         sql = self._block_sql.get((table, made.forms))
         if sql is None:
             sql = self._block_sql[table, made.forms] = make_sql(made.forms)
-        self._writer.submit(sql, {"b": made.data, "w": made.width, "n": len(made.data), **params})
+        self._writer.submit(sql, {**sqlite_blocks.params(made), **params})
         return True
 
     @classmethod

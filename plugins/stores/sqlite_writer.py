@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any
+from typing import Any, Sequence
 
 QUEUED = 2  # blocks waiting for the writer, besides the one it writes: what memory holds at most
 
 
 class Writer:
     """Runs `submit`ted statements on `conn`, in order, on a thread started by the first submit after a
-    `settle`."""
+    `settle`; each after the statements `before` (run with its parameters: what it needs, made sure of in
+    its own transaction)."""
 
-    def __init__(self, conn: Any):
+    def __init__(self, conn: Any, before: Sequence[str] = ()):
         self._conn = conn
+        self._before = tuple(before)
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUED)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -68,6 +70,8 @@ class Writer:
             sql, params = item
             try:
                 if self._error is None:  # after a failure the rest is skipped: the transaction rolls back
+                    for first in self._before:
+                        self._conn.execute(first, params)
                     self._conn.execute(sql, params)
             except BaseException as exc:  # handed to the thread that waits (`settle`)
                 self._error = exc
