@@ -68,7 +68,7 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: Path, migrations: tuple[Migration, ...] = MIGRATIONS):
         self.path = Path(path)
-        self._block_sql: dict[tuple, str] = {}  # (typed table, a block's forms) -> its INSERT
+        self._block_sql: dict[tuple, str] = {}  # (table, a block's shape) -> its INSERT
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Shared with the writer thread (`sqlite_writer`), never used by both at once.
@@ -94,26 +94,26 @@ class SqliteStore(SqlStore):
     def _write_block(self, t, fields, keys, rows, provider_id, delivery_id):
         """The records as a block typed by SQL (`sqlite_blocks`), written on the writer thread while the
         validation goes on; False for a batch that is not printable ASCII or a field SQL cannot type."""
-        return self._submit_block(t.table, lambda forms: sqlite_blocks.insert_sql(t.table, t.names, t.key, forms),
+        return self._submit_block(t.table, lambda shape: sqlite_blocks.insert_sql(t.table, t.names, t.key, shape),
                                   fields, keys, rows, None, {"p": provider_id, "d": delivery_id})
 
     def _stage_block(self, stage, columns, fields, keys, rows, lines):
         """As `_write_block`, into the stage `stage` (its `line` from `lines`, then `columns`), one
         statement a batch: atomic by itself, so the stage is consistent between batches."""
-        return self._submit_block(stage, lambda forms: sqlite_blocks.stage_sql(stage, ["line", *columns], forms),
+        return self._submit_block(stage, lambda shape: sqlite_blocks.stage_sql(stage, ["line", *columns], shape),
                                   fields, keys, rows, lines, {})
 
     def _submit_block(self, table, make_sql, fields, keys, rows, numbers, params) -> bool:
-        """Queue `rows` as one block for the writer thread, by the statement `make_sql(forms)` made once per
-        table and forms; False when the batch cannot go as a block."""
+        """Queue `rows` as one block for the writer thread, by the statement `make_sql(shape)` made once per
+        table and `Block.shape`; False when the batch cannot go as a block."""
         if not sqlite_blocks.fits(fields):
             return False
         made = sqlite_blocks.block(rows, fields, keys, numbers=numbers)
         if made is None:
             return False
-        sql = self._block_sql.get((table, made.forms))
+        sql = self._block_sql.get((table, made.shape))
         if sql is None:
-            sql = self._block_sql[table, made.forms] = make_sql(made.forms)
+            sql = self._block_sql[table, made.shape] = make_sql(made.shape)
         self._writer.submit(sql, {**sqlite_blocks.params(made), **params})
         return True
 

@@ -44,13 +44,26 @@ MAX_DIGITS = 18  # an N field wider than this may not fit SQLite's 64-bit INTEGE
 
 @dataclass(frozen=True)
 class Block:
-    """One batch of records as a BLOB: `count` records of `width` bytes, their fields at fixed offsets,
-    each in its form (`forms`: (form, width) per field, in the fields' order; a NULL form has no bytes)."""
+    """One batch of `count` records for SQL to type: the records as read (`data`, `width` bytes each) and
+    what SQL cannot take from them as they are (`extra`, `extra_width` bytes a record: dates as ISO, numbers
+    blanked where they are none, keys without leading spaces, the records' numbers). `forms` says per field
+    where its bytes are and what SQL makes of them: (form, blob, offset, width), blob "b" (`data`) or "x"
+    (`extra`); a NULL form has no bytes. `first` is the first record's number when the numbers run on
+    without gaps (no bytes then), else None."""
 
     data: bytes
     width: int
     count: int
-    forms: tuple[tuple[str, int], ...]
+    forms: tuple[tuple[str, str, int, int], ...]
+    extra: bytes = b""
+    extra_width: int = 0
+    first: int | None = None
+
+    @property
+    def shape(self) -> tuple:
+        """What the statement that writes the block depends on: its forms, and whether SQL numbers its
+        records (`first`). Blocks of one shape share a prepared statement."""
+        return self.forms, self.first is not None
 
 
 # The forms of a field in a block, and what SQL makes of its bytes: PADDED AN loses its trailing spaces
@@ -71,66 +84,87 @@ def block(rows: np.ndarray, fields: Sequence, keys: set[str], numbers: np.ndarra
     order; those whose DDID is in `keys` are key columns), after `numbers` (one non-negative integer per
     record, e.g. its line) when given; None when a record holds a byte that is not printable ASCII."""
     n = len(rows)
-    if n and (int(rows.min()) < SPACE or int(rows.max()) > 126):
+    rows = np.ascontiguousarray(rows)
+    # Per byte column its smallest and largest byte: whether the batch is printable ASCII, and which
+    # columns some record fills (all spaces: min = max = space), without a mask of the whole batch.
+    low = rows.min(axis=0) if n else np.full(rows.shape[1], SPACE, np.uint8)
+    high = rows.max(axis=0) if n else low
+    if n and (int(low.min()) < SPACE or int(high.max()) > 126):
         return None
-    parts, forms = [], []
+    used_all = (low != SPACE) | (high != SPACE)
+    extra: list[np.ndarray] = []
+    at = [0]  # the next offset in `extra`
+    forms: list[tuple[str, str, int, int]] = []
+
+    def add(form: str, part: np.ndarray) -> None:
+        forms.append((form, "x", at[0], part.shape[1]))
+        extra.append(part)
+        at[0] += part.shape[1]
+
+    first = None
     if numbers is not None:
-        digits, significant = _digits(numbers)
-        parts.append(np.where(significant, digits, np.uint8(SPACE)).astype(np.uint8))
-        forms.append((EXACT, digits.shape[1]))  # right-aligned digits: an integer by the column's affinity
-    filled_all = rows != SPACE
-    used_all = filled_all.any(axis=0)  # the byte columns some record fills
+        numbers = np.asarray(numbers, np.int64)
+        if n and int(numbers[-1]) - int(numbers[0]) == n - 1 and (n < 2 or bool((np.diff(numbers) == 1).all())):
+            first = int(numbers[0])  # SQL counts them: no bytes
+        else:
+            digits, significant = _digits(numbers)
+            add(EXACT, np.where(significant, digits, np.uint8(SPACE)).astype(np.uint8))  # an integer by affinity
     for fld in fields:
         raw = rows[:, fld.start:fld.end]
         if fld.type in ("N", "D"):
             if fld.type == "N":  # as typed_columns: digits after leading spaces only, else no number
                 valid = valid_numbers(raw)
             else:
-                raw, valid = iso_dates(np.ascontiguousarray(raw))
+                raw, valid = iso_dates(raw)
             if not valid.any():
-                forms.append((NULL, 0))
-                continue
-            every = bool(valid.all())
-            parts.append(raw if every else np.where(valid[:, None], raw, np.uint8(SPACE)).astype(np.uint8))
-            forms.append((EXACT if every else BLANKABLE, raw.shape[1]))
+                forms.append((NULL, "b", 0, 0))
+            elif fld.type == "N" and valid.all():  # taken from the record as it is
+                forms.append((EXACT, "b", fld.start, fld.length))
+            else:
+                every = bool(valid.all())
+                add(EXACT if every else BLANKABLE,
+                    raw if every else np.where(valid[:, None], raw, np.uint8(SPACE)).astype(np.uint8))
             continue
         key = fld.ddid in keys
         aligned = key or bool(getattr(fld, "key", "") or getattr(fld, "references", ""))
-        if aligned:  # as typed_columns._typed: a key or foreign key the GA marks loses its leading spaces too
+        # As typed_columns._typed: a key or foreign key the GA marks loses its leading spaces too; a batch
+        # in which no value has one (the usual case) is taken from the records as they are.
+        shifted = aligned and n and bool((raw[:, 0] == SPACE).any())
+        if shifted:
             raw = _left_aligned(np.ascontiguousarray(raw))
-        # The slot narrows to the widest value of the batch: when every value fills it (codes and
-        # numbers of one format), SQL takes the bytes as they are, with no trimming at all.
-        if aligned:
-            filled = raw != SPACE
-            used = np.flatnonzero(filled.any(axis=0))
-        else:  # the columns of the whole batch were looked at once
-            filled = filled_all[:, fld.start:fld.end]
+            used = np.flatnonzero((raw != SPACE).any(axis=0))
+        else:
             used = np.flatnonzero(used_all[fld.start:fld.end])
         if not len(used):  # blank in every record: NULL (an empty key: '')
-            forms.append((KEY, 0) if key else (NULL, 0))
+            forms.append((KEY if key else NULL, "b", 0, 0))
             continue
+        # The slot narrows to the widest value of the batch: when every value fills it (codes and
+        # numbers of one format), SQL takes the bytes as they are, with no trimming at all.
         width = int(used[-1]) + 1
         raw = raw[:, :width]
-        parts.append(raw)
-        padded = ~filled[:, width - 1]
+        padded = raw[:, width - 1] == SPACE
         if not padded.any():
-            forms.append((EXACT, width))
+            form = EXACT
         elif key:
-            forms.append((KEY, width))
+            form = KEY
         else:  # the fewest SQL calls that give the typed value: see the forms above
-            blank = ~filled[:, :width].any(axis=1)
-            forms.append((BLANKABLE if not (padded & ~blank).any() else TRIMMED if not blank.any() else PADDED,
-                          width))
-    matrix = np.concatenate(parts, axis=1) if parts else np.empty((n, 0), np.uint8)
-    return Block(np.ascontiguousarray(matrix).tobytes(), matrix.shape[1], n, tuple(forms))
+            blank = (raw[padded] == SPACE).all(axis=1)  # a blank value is a padded one
+            form = BLANKABLE if blank.all() else TRIMMED if not blank.any() else PADDED
+        if shifted:
+            add(form, raw)
+        else:
+            forms.append((form, "b", fld.start, width))
+    more = np.concatenate(extra, axis=1) if extra else None
+    return Block(rows.tobytes(), rows.shape[1], n, tuple(forms),
+                 b"" if more is None else more.tobytes(), 0 if more is None else more.shape[1], first)
 
 
-def _values(forms: Sequence[tuple[str, int]]) -> list[str]:
-    """The SQL expression of every field of the record at byte `o` (1-based) of the blob `:b`."""
-    out, at = [], 0
-    for form, width in forms:
-        raw = f"CAST(substr(:b, o + {at}, {width}) AS TEXT)"
-        at += width
+def _values(forms: Sequence[tuple[str, str, int, int]], first: bool = False) -> list[str]:
+    """The SQL expression of every field of record `i` (its bytes at `o` of :b and `q` of :x, 1-based),
+    after its number (:f + i) when `first`."""
+    out = ["(:f + i)"] if first else []
+    for form, blob, at, width in forms:
+        raw = f"CAST(substr(:{blob}, {'o' if blob == 'b' else 'q'} + {at}, {width}) AS TEXT)"
         if form == NULL:
             out.append("NULL")
         elif form in (KEY, TRIMMED):  # rtrim(x) trims spaces only
@@ -144,28 +178,29 @@ def _values(forms: Sequence[tuple[str, int]]) -> list[str]:
     return out
 
 
-def insert_sql(table: str, columns: Sequence[str], key: Sequence[str], forms: Sequence[tuple[str, int]]) -> str:
-    """The statement writing a `Block` with these `forms` into the typed table `table` (`columns`: the
-    typed columns, in the fields' order), with :p the provider, :d the delivery, :b the blob, :w its
-    record width and :n its number of records (`params`). A key written before (a repeated key of the
-    delivery) is replaced: the last one wins. The table `OFFSETS` must hold :n numbers (`OFFSETS_SQL`)."""
+def insert_sql(table: str, columns: Sequence[str], key: Sequence[str], shape: tuple) -> str:
+    """The statement writing a `Block` of this `shape` (`Block.shape`) into the typed table `table`
+    (`columns`: the typed columns, in the fields' order), with :p the provider, :d the delivery and the
+    block's `params`. A key written before (a repeated key of the delivery) is replaced: the last one
+    wins. The table `OFFSETS` must hold the block's record numbers (`OFFSETS_SQL`)."""
     updates = ", ".join(f"{c} = excluded.{c}" for c in ["delivery_id", *columns] if c not in key)
     return (
         f"INSERT INTO {table} (provider_id, delivery_id, {', '.join(columns)})"
-        f" SELECT :p, :d, {', '.join(_values(forms))} FROM {_RECORDS} WHERE true"  # WHERE: for the parser
+        f" SELECT :p, :d, {', '.join(_values(*shape))} FROM {_RECORDS} WHERE true"  # WHERE: for the parser
         f" ON CONFLICT (provider_id, {', '.join(key)}) DO {'UPDATE SET ' + updates if updates else 'NOTHING'}"
     )
 
 
-def stage_sql(table: str, columns: Sequence[str], forms: Sequence[tuple[str, int]]) -> str:
-    """The statement appending a `Block` with these `forms` to the stage `table` (`columns` in the
-    block's order), with :b the blob, :w its record width and :n its number of records (`params`)."""
-    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(_values(forms))} FROM {_RECORDS}"
+def stage_sql(table: str, columns: Sequence[str], shape: tuple) -> str:
+    """The statement appending a `Block` of this `shape` (`Block.shape`) to the stage `table` (`columns`
+    in the block's order: its records' numbers first, if it has them), with the block's `params`."""
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(_values(*shape))} FROM {_RECORDS}"
 
 
 def params(made: Block) -> dict:
     """The parameters of a block's statement besides the provider's and the delivery's."""
-    return {"b": made.data, "w": made.width, "n": made.count}
+    return {"b": made.data, "w": made.width, "n": made.count, "x": made.extra, "v": made.extra_width,
+            "f": made.first}
 
 
 # The numbers 0, 1, ... of the records of a block, from a temporary table of the connection. A table is
@@ -180,4 +215,5 @@ OFFSETS_SQL = (
     f"INSERT INTO temp.{OFFSETS} (i) WITH RECURSIVE s(i) AS (SELECT COALESCE(MAX(i) + 1, 0) FROM temp.{OFFSETS}"
     f" UNION ALL SELECT i + 1 FROM s WHERE i + 1 < :n) SELECT i FROM s WHERE i < :n",
 )
-_RECORDS = f"(SELECT i * :w + 1 AS o FROM temp.{OFFSETS} WHERE i < :n)"
+# Record i of a block: its bytes at o in :b and at q in :x (1-based, as substr counts).
+_RECORDS = f"(SELECT i, i * :w + 1 AS o, i * :v + 1 AS q FROM temp.{OFFSETS} WHERE i < :n)"
