@@ -23,6 +23,9 @@ class History(Protocol):
     # delivered records of `file` whose key is stored under a different `other` value, answered
     # without the pairs (a store that holds the delivery's records already); None when it cannot
     # answer so, and `stored_with_other` is asked instead.
+    # Optional: `nothing_stored(file) -> bool`, asked before the records are read: True when the
+    # provider holds nothing any delivered record of `file` could contradict (its first delivery), so
+    # `K stored with other O` finds nothing and its (key, other) pairs are not collected.
 
     def not_stored(self, file: str, key: str, keys: Iterable[str]) -> set[str]:
         """Of the delivered key values (of records with status vlag 'V'), those DIS does not hold for

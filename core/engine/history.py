@@ -58,6 +58,11 @@ class HistoryChecks:
         self.pairs: dict[str, KeyColumn] = {}  # rule -> (key, other) of live records with both filled
         self.deleted: dict[str, KeyColumn] = {}  # rule -> keys of records flagged 'V'
         self.flagged: dict[str, KeyColumn] = {}  # rule -> keys of deletion records ('V', key filled)
+        # A history that knows the provider holds nothing to contradict (its first delivery, written
+        # straight into the store) answers no pair: none is collected (a million, for the big files).
+        nothing = getattr(history, "nothing_stored", None)
+        self.unasked = {r.number for r in rules if isinstance(r.rule.violation, ast.StoredElsewhere)
+                        and nothing is not None and nothing(r.file)}
         for rule in rules:
             v = rule.rule.violation
             if isinstance(v, ast.StoredElsewhere):
@@ -75,7 +80,7 @@ class HistoryChecks:
         """Collect (key, other, line) for `stored with other`, and (key, line) of deletion records."""
         for rule in self.rules:
             v = rule.rule.violation
-            if rule.file != batch.file.name:
+            if rule.file != batch.file.name or rule.number in self.unasked:
                 continue
             flag = self.layout.field(batch.file.status_flag) if batch.file.status_flag else None
             flags = _texts(batch, flag) if flag is not None else None

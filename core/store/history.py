@@ -108,6 +108,12 @@ class StoreHistory:
                                   f" AND NOT ({same}))")
         return hits
 
+    def nothing_stored(self, file: str) -> bool:
+        """Whether the delivery being validated is its provider's first of this standard, written straight
+        into the tables (`Stage.fresh`): `stored_with_other_at` then answers no line for any file."""
+        stage = self._stage
+        return stage is not None and stage.standard == self.standard and self._fresh()
+
     def stored_with_other_at(self, file: str, key: str, other: str) -> set[int] | None:
         """The line numbers of the delivered live records of `file` whose key the provider's imported
         records hold under a different `other` value (rules 1656, 2054), answered by one join of the

@@ -42,6 +42,9 @@ NOTICE_AFTER = 1.0  # seconds a write may wait for the lock before the user is t
 # from the file system instead of 4 KiB, and a small transaction writes its pages whole into the WAL.
 PAGE_SIZE = 65536
 CACHE_KIB = 64 * 1024  # page cache per database (main, temp) of a connection; see SqliteStore
+# The temporary database's page cache while a delivery is staged (`stage`): the stage is only appended
+# to then, and the validation's own memory peaks at the same time; the merge gets CACHE_KIB back.
+STAGING_CACHE_KIB = 16 * 1024
 LIVE_BUSY_TIMEOUT = 5.0  # seconds a write to the live file waits for another: a progress figure then skips a beat
 # The database's clock in seconds since the epoch (julianday counts days from 4714 BC; 2440587.5 is 1970).
 LIVE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
@@ -90,6 +93,20 @@ class SqliteStore(SqlStore):
         conn.execute("PRAGMA foreign_keys = ON")
 
     takes_blocks = True
+
+    def stage(self, standard, agb=None, branch=None, delivery_id=None):
+        """See `SqlStore.stage`; a stage that is not fresh is appended to with a smaller page cache for
+        the temporary database (STAGING_CACHE_KIB): the re-delivery's peak memory is the validation's
+        plus the caches, and pages the stage spills go to its file, not lost."""
+        made = super().stage(standard, agb, branch, delivery_id)
+        if not made.fresh:
+            self._conn.execute(f"PRAGMA temp.cache_size = {-STAGING_CACHE_KIB}")
+        return made
+
+    def import_delivery(self, delivery_id, standard, batches, finish=None, progress=None):
+        """See `SqlStore.import_delivery`: the merge reads the stage and its index with the full cache."""
+        self._conn.execute(f"PRAGMA temp.cache_size = {-CACHE_KIB}")
+        return super().import_delivery(delivery_id, standard, batches, finish, progress)
 
     def _write_block(self, t, fields, keys, rows, provider_id, delivery_id):
         """The records as a block typed by SQL (`sqlite_blocks`), written on the writer thread while the

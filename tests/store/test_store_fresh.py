@@ -149,6 +149,7 @@ def test_the_history_does_not_take_the_uncommitted_first_delivery_for_stored_rec
         history = store.history(AGB, BRANCH, before=d.id, standard=std.id, stage=stage)
         assert keys(store) == ["T1", "T2"]  # written, not committed: this connection sees them
         assert history.stored_with_other_at(TRAJECT, "3257", "3258") == set()
+        assert history.nothing_stored(TRAJECT)  # so the validation collects no (key, other) pairs for 1656
         assert history.stored_with_other(TRAJECT, "3257", "3258", [("T1", "K9"), ("T2", "K2")]) == set()
         assert history.not_stored(TRAJECT, "3257", ["T1", "T7"]) == {"T1", "T7"}
     finally:
@@ -211,6 +212,7 @@ def test_a_later_delivery_staged_from_its_bytes_holds_the_typed_values(provider)
             done.append((rows, lines))
         history = store.history(AGB, BRANCH, before=second.id, standard=std.id, stage=stage)
         assert history.stored_with_other_at(TRAJECT, "3257", "3258") == {1}
+        assert not history.nothing_stored(TRAJECT)
         counts = store.import_delivery(second.id, std, stage)
     finally:
         stage.drop()
