@@ -87,8 +87,8 @@ def block(rows: np.ndarray, fields: Sequence, keys: set[str], numbers: np.ndarra
     rows = np.ascontiguousarray(rows)
     # Per byte column its smallest and largest byte: whether the batch is printable ASCII, and which
     # columns some record fills (all spaces: min = max = space), without a mask of the whole batch.
-    low = rows.min(axis=0) if n else np.full(rows.shape[1], SPACE, np.uint8)
-    high = rows.max(axis=0) if n else low
+    low = _columns(np.minimum, rows) if n else np.full(rows.shape[1], SPACE, np.uint8)
+    high = _columns(np.maximum, rows) if n else low
     if n and (int(low.min()) < SPACE or int(high.max()) > 126):
         return None
     used_all = (low != SPACE) | (high != SPACE)
@@ -157,6 +157,20 @@ def block(rows: np.ndarray, fields: Sequence, keys: set[str], numbers: np.ndarra
     more = np.concatenate(extra, axis=1) if extra else None
     return Block(rows.tobytes(), rows.shape[1], n, tuple(forms),
                  b"" if more is None else more.tobytes(), 0 if more is None else more.shape[1], first)
+
+
+def _columns(ufunc: np.ufunc, rows: np.ndarray, fold: int = 64) -> np.ndarray:
+    """`ufunc` (np.minimum, np.maximum) of every byte column of `rows` (contiguous, n > 0). Reduced as
+    `fold` records side by side, then the `fold` results: numpy's loop then runs over thousands of bytes
+    a call instead of one record's (seven times faster for 65,536 records of 126 bytes)."""
+    n, width = rows.shape
+    whole = n - n % fold
+    out = ufunc.reduce(rows[whole:], axis=0) if whole < n else None
+    if whole:
+        folded = ufunc.reduce(ufunc.reduce(rows[:whole].reshape(-1, fold * width), axis=0).reshape(fold, width),
+                              axis=0)
+        out = folded if out is None else ufunc(out, folded)
+    return out
 
 
 def _values(forms: Sequence[tuple[str, str, int, int]], first: bool = False) -> list[str]:
