@@ -174,8 +174,8 @@ def _merge(store: "SqlStore", tables: list[FileTable], staged: Stage, provider_i
         ).fetchone()
         before[t.file] = (n_before, delivered, matched, unchanged)
     empty = {f for f, (n_before, *_) in before.items() if n_before == 0}
-    if mode == "full":
-        full_load(store, tables, staged, provider_id, empty)
+    if mode == "full":  # a table whose stored records were all matched (or that held none): nothing to remove
+        full_load(store, tables, staged, provider_id, {f for f, (n, _, matched, _) in before.items() if matched == n})
     else:
         mutations(store, tables, staged, provider_id, empty)
     for t in tables:

@@ -84,6 +84,11 @@ class SqliteStore(SqlStore):
             # file system for every page it touches. The cache grows only as far as it is used.
             conn.execute(f"PRAGMA main.cache_size = {-CACHE_KIB}")
             conn.execute(f"PRAGMA temp.cache_size = {-CACHE_KIB}")
+            # Debian's and others' SQLite overwrite every freed page with zeros (SECURE_DELETE): right for
+            # the store, where a deleted record should not linger, but the temporary database (the stage)
+            # is a file already unlinked and gone with the connection, and dropping a stage of a million
+            # records then wrote it whole once more (0.14 s instead of 0.02 s).
+            conn.execute("PRAGMA temp.secure_delete = OFF")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from None
         # Foreign keys go on after the migrations: a migration that rebuilds a table (SQLite cannot
