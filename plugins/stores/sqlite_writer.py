@@ -24,12 +24,16 @@ QUEUED = 2  # blocks waiting for the writer, besides the one it writes: what mem
 
 class Writer:
     """Runs `submit`ted statements on `conn`, in order, on a thread started by the first submit after a
-    `settle`; each after the statements `before` (run with its parameters: what it needs, made sure of in
-    its own transaction)."""
+    `settle`. The statements `before` make sure of what a statement needs for its parameter `n` (e.g. a
+    temporary table of n rows): they run, with its parameters, before the first statement after a
+    `settle` and before any whose `n` is larger than theirs was. Only the writer uses the connection
+    between two settles, so nothing can undo them (a rollback) meanwhile; each `execute` costs the thread
+    the GIL twice, so they do not run for every statement."""
 
     def __init__(self, conn: Any, before: Sequence[str] = ()):
         self._conn = conn
         self._before = tuple(before)
+        self._ready = -1  # the largest n `before` ran for since the last settle
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUED)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -47,6 +51,7 @@ class Writer:
         The thread lives only while writes are queued: nothing is left running between them (a process
         forked then, or one that exits, has no writer to wait for)."""
         self.stop()
+        self._ready = -1  # the connection is the caller's now: what `before` made may be rolled back
         self._raise()
 
     def stop(self) -> None:
@@ -70,8 +75,11 @@ class Writer:
             sql, params = item
             try:
                 if self._error is None:  # after a failure the rest is skipped: the transaction rolls back
-                    for first in self._before:
-                        self._conn.execute(first, params)
+                    n = params.get("n", 0) if isinstance(params, dict) else 0
+                    if self._before and n > self._ready:
+                        for first in self._before:
+                            self._conn.execute(first, params)
+                        self._ready = n
                     self._conn.execute(sql, params)
             except BaseException as exc:  # handed to the thread that waits (`settle`)
                 self._error = exc
