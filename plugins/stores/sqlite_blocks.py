@@ -4,22 +4,24 @@ A provider's first delivery is written straight into the typed tables
 (`disval.core.store.staging.Stage.fresh`). Through `executemany` that costs a
 Python value per field (made by `typed_columns`) and a parameter binding per
 field, more than SQLite's own b-tree writes. Here a batch of records becomes
-one BLOB instead: each record's fields laid out at fixed offsets, already in
-the form the typed value takes (a key or foreign key without its leading
-spaces, an N field blank when it is no number, a D field as YYYY-MM-DD or
-blank when it is no calendar day, as `typed_columns` decides). One INSERT ...
-SELECT walks the blob record by record (the record numbers come from a
-temporary table of them, `OFFSETS`; `substr` of a BLOB is counted in bytes, so
-each field is found in constant time) and trims each field in SQL: AN loses its
-trailing spaces and is NULL when empty (a key keeps ''), N becomes an integer
-by the INTEGER column's affinity (its digits with leading spaces are a
-well-formed integer to SQLite), D is kept as ISO text; a blank N or D is NULL.
+two BLOBs instead: the records as they were read (one copy of the batch, each
+field at its offset in the layout), and beside them, at fixed offsets, only
+what SQL cannot take from the record as it is: a D field as YYYY-MM-DD, an N
+field blanked where it is no number, a key or foreign key without its leading
+spaces where a record has them (as `typed_columns` decides), the records'
+numbers when they do not run on without gaps. One INSERT ... SELECT walks the
+blobs record by record (the record numbers come from a temporary table of
+them, `OFFSETS`; `substr` of a BLOB is counted in bytes, so each field is found
+in constant time) and trims each field in SQL: AN loses its trailing spaces
+and is NULL when empty (a key keeps ''), N becomes an integer by the INTEGER
+column's affinity (its digits with leading spaces are a well-formed integer to
+SQLite), D is kept as ISO text; a blank N or D is NULL.
 The values stored are the same as the typed path stores. Each batch says per
 field what SQL has to do (`Block.forms`), and does no more: a field's slot is
 as wide as its widest value in the batch, a field every record fills is taken
 as it is (no trimming), one whose values fill the slot or are blank (codes of
 one format) is only compared with blanks, one blank in every record is NULL
-without a byte in the blob, so a statement per table and form is prepared and
+without reading a byte, so a statement per table and shape is prepared and
 kept. SQL function calls are most of what a block costs the writer (about
 0.1 µs each, a million records times a call per field), so every call saved
 counts.
