@@ -1,6 +1,6 @@
 """The one rule of what a delivered N or D field is worth in the store (core/store/typed_columns.py): a number
 is leading spaces then digits, a date a real calendar day. The typed values, PostgreSQL's COPY text and
-SQLite's blocks all follow `valid_numbers` and `iso_dates`, which test eight bytes at once as a 64-bit word;
+SQLite's blocks all follow `valid_numbers` and `iso_dates`, which test whole byte columns at once for speed;
 here they must agree, byte string by byte string, with the rule written out plainly."""
 from __future__ import annotations
 
