@@ -21,9 +21,11 @@ it: the server's CPU seconds for a submit are printed beside it when the server
 runs on this machine and /proc shows its processes). Figures, not assertions:
 the targets (submit within 3x validate, peak RSS within 400 MB) are in issue 10.
 
-PostgreSQL: a database `disval_bench` is created (dropped first) through the
-server of DISVAL_BENCH_POSTGRES_URL, else DISVAL_TEST_POSTGRES_URL (the one
-`.ci/postgres.sh` starts); without either, only SQLite is measured.
+PostgreSQL: a database `disval_bench_PID` (this process's id, so that two runs
+at once never share one) is created through the server of
+DISVAL_BENCH_POSTGRES_URL, else DISVAL_TEST_POSTGRES_URL (the one
+`.ci/postgres.sh` starts), and dropped when the run ends; without either URL,
+only SQLite is measured.
 """
 from __future__ import annotations
 
@@ -113,18 +115,33 @@ def generate(out: Path, trajects: int, profiles: int, phase: str, created: str) 
     return zip_path
 
 
+BENCH_DATABASE = f"disval_bench_{os.getpid()}"
+
+
+def _admin_url() -> str | None:
+    return os.environ.get("DISVAL_BENCH_POSTGRES_URL") or os.environ.get("DISVAL_TEST_POSTGRES_URL")
+
+
 def postgres_url() -> str | None:
-    """A fresh `disval_bench` database on the configured server, or None."""
-    admin = os.environ.get("DISVAL_BENCH_POSTGRES_URL") or os.environ.get("DISVAL_TEST_POSTGRES_URL")
+    """A new database of this run (BENCH_DATABASE) on the configured server, or None."""
+    admin = _admin_url()
     if not admin:
         return None
     import psycopg
 
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS disval_bench")
-        conn.execute("CREATE DATABASE disval_bench")
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
     parts = urlsplit(admin)
-    return f"{parts.scheme}://{parts.netloc}/disval_bench" + (f"?{parts.query}" if parts.query else "")
+    return f"{parts.scheme}://{parts.netloc}/{BENCH_DATABASE}" + (f"?{parts.query}" if parts.query else "")
+
+
+def drop_postgres() -> None:
+    """Drop this run's database (its sessions ended with the processes that used it)."""
+    import psycopg
+
+    with psycopg.connect(_admin_url(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
 
 
 def measure(store: str, work: Path, trajects: int, profiles: int, zips: dict[str, Path]) -> list[list]:
@@ -176,10 +193,14 @@ def main() -> int:
     # (the database server's CPU time is not in them).
     headers = ["what", "wall s", "x validate", "import records/s", "peak RSS MB", "CPU s", "CPU x validate",
                "server CPU s"]
-    for name, url in stores.items():
-        print(name)
-        print(tabulate(measure(url, work, trajects, profiles, zips), headers=headers))
-        print()
+    try:
+        for name, url in stores.items():
+            print(name)
+            print(tabulate(measure(url, work, trajects, profiles, zips), headers=headers))
+            print()
+    finally:
+        if pg:
+            drop_postgres()
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0
