@@ -198,3 +198,39 @@ def test_the_summary_sheet_says_on_which_sheets_the_findings_are(runs, monkeypat
     sheets = [ws.title for ws in book.worksheets[1:-1]]
     assert len(said) == 1 and len(sheets) == -(-len(result.findings) // 49)
     assert str(len(result.findings)) in said[0] and ", ".join(sheets) in said[0]
+
+
+@pytest.mark.parametrize("spilled", [False, True], ids=["memory", "spilled"])
+@pytest.mark.parametrize("options", OPTIONS, ids=["default", "en-capped", "identifiers"])
+def test_the_csv_report_is_what_the_csv_module_writes_row_by_row(runs, options, spilled):
+    """The CSV report makes its rows itself (a block's shared cells once); the reference is Python's csv
+    module writing every finding's row, as the report did before."""
+    import codecs
+    import csv
+
+    from disval.core.report_view import FINDING_COLUMNS, validation_view
+    from disval.plugins.reports.csv import _cell
+
+    results, pm = runs
+    reference = io.StringIO()
+    writer = csv.writer(reference, delimiter=";", lineterminator="\r\n")
+    writer.writerow(FINDING_COLUMNS)
+    for row in validation_view(results[False, False], options).findings:
+        writer.writerow([_cell(row[c]) for c in FINDING_COLUMNS])
+    got = formats_by_name(pm)["csv"].render(results[True, spilled], options)
+    assert got == codecs.BOM_UTF8 + reference.getvalue().encode("utf-8")
+
+
+def test_csv_cells_are_quoted_as_the_csv_module_quotes_them():
+    import csv
+
+    from disval.plugins.reports.csv import _line
+
+    rng = random.Random(13)
+    alphabet = ['a', 'é', ' ', ';', '"', "'", '\r', '\n', ',', '=', '-', '5', '%', '\t', '\\']
+    for _ in range(3000):
+        cells = ["".join(rng.choices(alphabet, k=rng.randint(0, 6))) for _ in range(rng.randint(1, 5))]
+        cells += rng.choice([[], [None], [7], [-5]])
+        reference = io.StringIO()
+        csv.writer(reference, delimiter=";", lineterminator="\r\n").writerow(cells)
+        assert _line(cells) == reference.getvalue(), cells
