@@ -97,12 +97,19 @@ class RuleRows(Mapping):
         `files` (the files the rows name)."""
         if rule not in self._facts:
             facts = {"message": False, "related": False, "cause": False, "files": set()}
-            for row in self.get(rule, ()):
-                facts["message"] = facts["message"] or row["message"] != description
-                facts["related"] = facts["related"] or bool(row["related"])
-                facts["cause"] = facts["cause"] or bool(row["cause"])
-                if row["file"]:
-                    facts["files"].add(row["file"])
+            last = None
+            # A block of findings shares its template's message, file, cause and related fields: it is
+            # looked at once (its template stands for each of its findings), not a row made per finding.
+            for rows in self.rendered(lambda row, lines, *_: [row] * len(lines), lambda row: row, rules=[rule]):
+                for row in rows:
+                    if row is last:
+                        continue
+                    last = row
+                    facts["message"] = facts["message"] or row["message"] != description
+                    facts["related"] = facts["related"] or bool(row["related"])
+                    facts["cause"] = facts["cause"] or bool(row["cause"])
+                    if row["file"]:
+                        facts["files"].add(row["file"])
             self._facts[rule] = facts
         return self._facts[rule]
 

@@ -18,6 +18,7 @@ from typing import Iterator
 from disval.core.plugins import hookimpl
 from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions, streamed
+from disval.core.report_text import quoted_value
 from disval.core.report_view import (
     MASK, ReportView, codelist_rows, column_range, follow_ons_text, label, related_text, run_text, status_text,
     validation_view, value_text, values_text, versions_text, visible_import, warning_texts,
@@ -96,17 +97,20 @@ def write(report, options: ReportOptions, out) -> None:
         out.write(_import_page(visible_import(report), options).encode("utf-8"))
         return
     buffer: list[str] = []
+    size = 0
     for n, part in enumerate(_page(validation_view(report, options))):
         buffer.append(part if n == 0 else "\n" + part)
-        if len(buffer) >= _FLUSH_EVERY:
+        size += len(part)
+        if size >= _FLUSH_SIZE:  # a part may be one row or a block's thousands of rows
             out.write("".join(buffer).encode("utf-8"))
             buffer.clear()
+            size = 0
     buffer.append("\n")
     out.write("".join(buffer).encode("utf-8"))
 
 
 render = streamed(write)
-_FLUSH_EVERY = 2048
+_FLUSH_SIZE = 1 << 18  # characters written at once
 
 
 def _page(view: ReportView) -> Iterator[str]:
@@ -229,21 +233,74 @@ def _findings(view: ReportView) -> Iterator[str]:
             headers = [lab("file"), lab("line"), lab("columns"), lab("ddid"), lab("field"), lab("value")]
             headers += ([lab("related")] if with_related else []) + ([lab("message")] if with_message else [])
             yield "<table>" + _tr(headers, "th")
-            for row in rows:
-                # Quoted, in a <code> that keeps white space: leading spaces of a value are visible.
-                value = "" if row["value"] is None else f"<code>{_e(value_text(row, view.options))}</code>"
-                cells = [_e(row["file"] or lab("zip_level")), _e(row["line"] if row["line"] is not None else ""),
-                         _e(column_range(row["column"], row["column_end"])), _e(row["ddid"] or ""),
-                         _e(row["field"] or ""), value]
-                cells += ([_e(related_text(row["related"]))] if with_related else [])
-                cells += ([_e(row["message"])] if with_message else [])
-                yield (f'<tr data-file="{_e(row["file"] or "")}">' + "".join(f"<td>{c}</td>" for c in cells)
-                       + "</tr>")
+            rows_of = _Rows(view, with_related, with_message)
+            for texts in view.by_rule.rendered(rows_of.block, rows_of.row, rules=[x.info.rule]):
+                if texts:  # one part a block (the page's parts are joined by line ends)
+                    yield "\n".join(texts)
             yield "</table>"
         if x.not_listed:
             yield f'<p class="more">{_e(lab("more_not_listed", n=x.not_listed))}</p>'
         yield "</section>"
     yield "</section>"
+
+
+_CUT = "\x00"  # never in a value shown (control characters are shown as text)
+
+
+def _escaped(values: list) -> list:
+    """`_e` of each value (None stays None), the plain ones in one escape of them all joined."""
+    plain = [v for v in values if v is not None]
+    joined = _CUT.join(plain)
+    if joined.count(_CUT) != len(plain) - 1 and plain:  # a value holding the cut itself: one by one
+        return [None if v is None else _e(v) for v in values]
+    escaped = iter(_e(joined).split(_CUT) if plain else ())
+    return [None if v is None else next(escaped) for v in values]
+
+
+class _Rows:
+    """A rule's table rows: one finding's (`row`), or a block of findings' (`block`) from its columns."""
+
+    def __init__(self, view: ReportView, with_related: bool, with_message: bool):
+        self.options, self.zip_level = view.options, view.label("zip_level")
+        self.with_related, self.with_message = with_related, with_message
+
+    def _cells(self, row: dict, value: str, related: str) -> tuple[str, list[str]]:
+        cells = [_e(row["file"] or self.zip_level), _e(row["line"] if row["line"] is not None else ""),
+                 _e(column_range(row["column"], row["column_end"])), _e(row["ddid"] or ""),
+                 _e(row["field"] or ""), value]
+        cells += [related] if self.with_related else []
+        cells += [_e(row["message"])] if self.with_message else []
+        return f'<tr data-file="{_e(row["file"] or "")}">', cells
+
+    def row(self, row: dict) -> str:
+        """One finding's row."""
+        # Quoted, in a <code> that keeps white space: leading spaces of a value are visible.
+        value = "" if row["value"] is None else f"<code>{_e(value_text(row, self.options))}</code>"
+        start, cells = self._cells(row, value, _e(related_text(row["related"])) if self.with_related else "")
+        return start + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+    def block(self, row: dict, lines: list, values: list, related: list | None) -> list[str]:
+        """The rows of a block of findings (`row`: its template; then per finding its line, value shown and
+        related values shown), as `row` writes each: what the findings share is escaped once."""
+        # value_text is the value quoted, then what was expected (the same for the whole block).
+        before, after = (_e(part) for part in value_text({"value": _CUT, "expected": row.get("expected")},
+                                                          self.options).split(_CUT))
+        columns = [[str(n) for n in lines],
+                   ["" if v is None else f"<code>{before}{v}{after}</code>" for v in _escaped(values)]]
+        shared_related = _e(related_text(row["related"])) if self.with_related else ""
+        if self.with_related and related:
+            # related_text, a column at a time: "DDID field = 'value'" per related field, joined by "; ".
+            heads = [f"{r['ddid']} {r['field']} = " for r in row["related"]]
+            columns.append([_e("; ".join([h + ("-" if v is None else quoted_value(v)) for h, v in zip(heads, vs)]))
+                            for vs in related])
+            shared_related = "%s"
+        start, cells = self._cells(dict(row, line=None), "", "")
+        cells = [c.replace("%", "%%") for c in cells]
+        cells[1], cells[5] = "%s", "%s"
+        if self.with_related:
+            cells[6] = shared_related if shared_related == "%s" else shared_related.replace("%", "%%")
+        template = start.replace("%", "%%") + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+        return [template % texts for texts in zip(*columns)]
 
 
 def _not_evaluated(view: ReportView) -> str:

@@ -234,3 +234,12 @@ def test_csv_cells_are_quoted_as_the_csv_module_quotes_them():
         reference = io.StringIO()
         csv.writer(reference, delimiter=";", lineterminator="\r\n").writerow(cells)
         assert _line(cells) == reference.getvalue(), cells
+
+
+def test_the_html_values_of_a_block_are_escaped_as_one_by_one():
+    from html import escape
+
+    from disval.plugins.reports.html import _escaped
+
+    for values in (["a&b", None, "<x>", "'q'", '"', ""], ["cut\x00inside", None, "&"], [None, None], []):
+        assert _escaped(values) == [None if v is None else escape(v, quote=True) for v in values]
