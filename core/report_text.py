@@ -110,6 +110,15 @@ def related_text(related: list[dict]) -> str:
                      for r in related)
 
 
+def related_texts(names: list[dict], values: list[tuple]) -> list[str]:
+    """`related_text` of each finding of a block: its related fields `names` (the template's, values None)
+    with each finding's values (a tuple per finding, in the order of `names`); a field's name part is made
+    once for the block, not once per finding."""
+    heads = [f"{r['ddid']} {r['field']} = " for r in names]
+    return ["; ".join([h + ("-" if v is None else quoted_value(v)) for h, v in zip(heads, finding)])
+            for finding in values]
+
+
 def column_range(column: int | None, column_end: int | None) -> str:
     """Columns as a reader counts them: '36-43', '36', or '' for a file- or zip-level finding."""
     if column is None:

@@ -18,7 +18,7 @@ import re
 from disval.core.plugins import hookimpl
 from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions, streamed
-from disval.core.report_text import quoted_value
+from disval.core.report_text import related_texts
 from disval.core.report_view import FINDING_COLUMNS, related_text, validation_view, visible_import
 
 DELIMITER = ";"
@@ -95,11 +95,7 @@ def _block(row: dict, lines: list, values: list, related: list | None) -> list[s
     columns = [list(map(str, lines)), [_field(_cell(v)) for v in values]]
     if related:
         cells[_RELATED] = "%s"
-        # related_text, a column at a time: "DDID field = 'value'" per related field, joined by "; ".
-        heads = [f"{r['ddid']} {r['field']} = " for r in row["related"]]
-        texts = ["; ".join([h + ("-" if v is None else quoted_value(v)) for h, v in zip(heads, values_)])
-                 for values_ in related]
-        columns.append([_field(_cell(t)) for t in texts])
+        columns.append([_field(_cell(t)) for t in related_texts(row["related"], related)])
     template = DELIMITER.join(cells) + LINE_END
     return [template % cells_ for cells_ in zip(*columns)]
 

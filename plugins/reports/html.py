@@ -18,7 +18,7 @@ from typing import Iterator
 from disval.core.plugins import hookimpl
 from disval.core.gate.processing_reports import IMPORT_COUNTS, ImportReport
 from disval.core.reports import ReportFormat, ReportOptions, streamed
-from disval.core.report_text import quoted_value
+from disval.core.report_text import related_texts
 from disval.core.report_view import (
     MASK, ReportView, codelist_rows, column_range, follow_ons_text, label, related_text, run_text, status_text,
     validation_view, value_text, values_text, versions_text, visible_import, warning_texts,
@@ -287,18 +287,14 @@ class _Rows:
                                                           self.options).split(_CUT))
         columns = [[str(n) for n in lines],
                    ["" if v is None else f"<code>{before}{v}{after}</code>" for v in _escaped(values)]]
-        shared_related = _e(related_text(row["related"])) if self.with_related else ""
-        if self.with_related and related:
-            # related_text, a column at a time: "DDID field = 'value'" per related field, joined by "; ".
-            heads = [f"{r['ddid']} {r['field']} = " for r in row["related"]]
-            columns.append([_e("; ".join([h + ("-" if v is None else quoted_value(v)) for h, v in zip(heads, vs)]))
-                            for vs in related])
-            shared_related = "%s"
-        start, cells = self._cells(dict(row, line=None), "", "")
+        varies = self.with_related and bool(related)
+        start, cells = self._cells(dict(row, line=None), "",
+                                   _e(related_text(row["related"])) if self.with_related and not varies else "")
         cells = [c.replace("%", "%%") for c in cells]
-        cells[1], cells[5] = "%s", "%s"
-        if self.with_related:
-            cells[6] = shared_related if shared_related == "%s" else shared_related.replace("%", "%%")
+        cells[1] = cells[5] = "%s"
+        if varies:
+            cells[6] = "%s"
+            columns.append([_e(t) for t in related_texts(row["related"], related)])
         template = start.replace("%", "%%") + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
         return [template % texts for texts in zip(*columns)]
 

@@ -19,6 +19,7 @@ import re
 from itertools import repeat
 from xml.sax.saxutils import escape as xml_escape
 
+from disval.core.report_text import related_texts
 from disval.core.report_view import related_text
 
 # Joins texts to search them at once (an escaped text never holds it raw: a control character becomes _x0000_).
@@ -198,7 +199,7 @@ def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
             return list(map("".join, zip(repeat(pieces[0], n), line_texts, repeat(pieces[1], n), values_xml,
                                          repeat(end, n))))
         names = row["related"]
-        related_xml = [xml.cell(at_related, related_text(_related(names, rel)), share=False) for rel in related]
+        related_xml = [xml.cell(at_related, text, share=False) for text in related_texts(names, related)]
         middle = "".join(parts[at_value + 1:at_related])
         end = "".join(parts[at_related + 1:]) + "</row>"
         return list(map("".join, zip(repeat(pieces[0], n), line_texts, repeat(pieces[1], n), values_xml,
@@ -206,7 +207,4 @@ def findings_rows(xml: RowXml, columns: tuple[str, ...], hints: dict[str, str]):
 
     return block, one
 
-
-def _related(names: list[dict], values) -> list[dict]:
-    return [dict(r, value=v) for r, v in zip(names, values)] if values else names
 

@@ -164,16 +164,23 @@ class SqliteStore(SqlStore):
 
         return LiveState(connect, "?", LIVE_NOW, errors=(sqlite3.Error,))
 
-    def _begin(self):
-        self._conn.execute(f"PRAGMA busy_timeout = {int(NOTICE_AFTER * 1000)}")
+    @contextmanager
+    def _busy_timeout(self, seconds: float):
+        """Let a write wait at most `seconds` for another writer inside the block, BUSY_TIMEOUT after."""
+        self._conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
         try:
-            self._conn.execute(SQLITE.begin)
+            yield
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+
+    def _begin(self):
+        try:
+            with self._busy_timeout(NOTICE_AFTER):
+                self._conn.execute(SQLITE.begin)
             return
         except sqlite3.OperationalError as exc:
             if not _busy(exc):
                 raise
-        finally:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         shm = self.path.with_name(self.path.name + "-shm")
         holder = lock_holder(shm, WAL_WRITE_LOCK)
         say_waiting(f"waiting for the SQLite store {self.path}: {holder} is writing to it "
@@ -187,16 +194,14 @@ class SqliteStore(SqlStore):
             raise
 
     def _begin_now(self):
-        self._conn.execute("PRAGMA busy_timeout = 0")
         try:
-            self._conn.execute(SQLITE.begin)
+            with self._busy_timeout(0):
+                self._conn.execute(SQLITE.begin)
             return True
         except sqlite3.OperationalError as exc:
             if not _busy(exc):
                 raise
             return False
-        finally:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
 
     @contextmanager
     def lock_provider(self, agb, branch):

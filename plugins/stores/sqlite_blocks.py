@@ -225,9 +225,10 @@ def params(made: Block) -> dict:
 # read in order at a few nanoseconds a row; a recursive CTE of offsets (what this was) yields each row
 # through a queue, a tenth of the writer's time for a million records.
 OFFSETS = "disval_offsets"
-# The statements that make sure `OFFSETS` holds 0 ... :n - 1, run before every block: the table is made
-# in the block's transaction (a temporary table is private to the connection), so a rolled-back import
-# takes it along, and the next block makes it again. Cheap when it is there: one lookup of its maximum.
+# The statements that make sure `OFFSETS` holds 0 ... :n - 1, run by the writer before its first block
+# after the store used the connection and before a block larger than any since (`Writer`'s `before`):
+# the table is made in the block's transaction (a temporary table is private to the connection), so a
+# rolled-back import takes it along, and the next block makes it again.
 OFFSETS_SQL = (
     f"CREATE TEMP TABLE IF NOT EXISTS {OFFSETS} (i INTEGER PRIMARY KEY)",
     f"INSERT INTO temp.{OFFSETS} (i) WITH RECURSIVE s(i) AS (SELECT COALESCE(MAX(i) + 1, 0) FROM temp.{OFFSETS}"
